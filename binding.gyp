@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "pmda_json",
+      "sources": ["native/pmda_json.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "libraries": ["-lpcp_pmda", "-lpcp"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+    }
+  ]
+}

@@ -1,0 +1,538 @@
+// pmda-json native shim: the thinnest layer between Node.js and libpcp_pmda.
+//
+// Everything PCP-protocol related is done by libpcp_pmda itself: option
+// handling (pmdaDaemon), logging (pmdaOpenLog), PDU decoding and encoding
+// (__pmdaMainPDU), result assembly and profiles (pmdaFetch), instance
+// requests (pmdaInstance over pmdaCache indoms), help text and labels.
+// This file only
+//   - drives __pmdaMainPDU from libuv when the pmcd pipe is readable,
+//   - keeps three tables that TypeScript hands over whole: metric
+//     descriptors, the dynamic namespace and the values of one fetch,
+//   - exposes pmParseUnitsStr, pmdaCache and pmNotifyErr to TypeScript.
+// There is no metric logic here.
+
+#include <napi.h>
+#include <uv.h>
+
+extern "C" {
+#include <pcp/pmapi.h>
+#include <pcp/pmda.h>
+}
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <unistd.h>
+#include <fcntl.h>
+
+namespace {
+
+pmdaInterface dispatch;
+bool initialised = false;
+bool started = false;
+int domain = 0;
+
+Napi::FunctionReference jsFetch;      // (pmids: Uint32Array) => Buffer
+Napi::FunctionReference jsRefresh;    // () => void, before namespace/instance PDUs
+Napi::FunctionReference jsText;       // (ident, type) => string | null
+Napi::FunctionReference jsExit;       // (status) => void
+
+uv_poll_t pollHandle;
+Napi::ObjectReference asyncResource;
+
+// ---- descriptor table -------------------------------------------------
+std::unordered_map<pmID, pmDesc> descs;
+
+// ---- namespace ---------------------------------------------------------
+pmdaNameSpace *pmns = nullptr;
+
+// ---- values of the fetch in progress ------------------------------------
+// Layout written by src/fetch.ts (little endian, 4-byte aligned):
+//   int32 offset[numpmid]                    record offset per requested pmid
+//   record: int32 count-or-error, int32 type,
+//           count x { int32 inst, int32 reserved, 8 bytes value }
+//   value: int64, double, or (strings) uint32 offset of a NUL-terminated
+//   UTF-8 string in the same buffer.
+struct Record {
+  const uint8_t *base;
+  int32_t count;
+  int32_t type;
+  const uint8_t *entries;
+  int32_t cursor;
+};
+const uint8_t *fetchBase = nullptr;
+size_t fetchLength = 0;
+std::unordered_map<pmID, Record> fetchRecords;
+std::string textBuffer;
+
+constexpr size_t kEntrySize = 16;
+
+void logPendingException(Napi::Env env, const char *where, const Napi::Error &e) {
+  (void)env;
+  pmNotifyErr(LOG_ERR, "%s: %s", where, e.Message().c_str());
+}
+
+// Call into JavaScript from a libpcp_pmda callback. We are always inside
+// onReadable's callback scope, so a plain Call is right.
+Napi::Value callJs(Napi::FunctionReference &fn, const char *where,
+                   const std::initializer_list<napi_value> &args) {
+  Napi::Env env = fn.Env();
+  try {
+    return fn.Call(args);
+  } catch (const Napi::Error &e) {
+    logPendingException(env, where, e);
+    return env.Undefined();
+  }
+}
+
+void refreshFromJs() {
+  if (!jsRefresh.IsEmpty()) callJs(jsRefresh, "refresh", {});
+}
+
+// ---- libpcp_pmda callbacks ---------------------------------------------
+
+int descCallback(pmID pmid, pmDesc *desc, pmdaExt *) {
+  auto it = descs.find(pmid);
+  if (it == descs.end()) return PM_ERR_PMID;
+  *desc = it->second;
+  return 0;
+}
+
+int fetchValue(pmdaMetric *metric, unsigned int inst, pmAtomValue *atom) {
+  auto it = fetchRecords.find(metric->m_desc.pmid);
+  if (it == fetchRecords.end()) return PM_ERR_PMID;
+  Record &r = it->second;
+  if (r.count < 0) return r.count;
+  // Entries are sorted by instance, as pmdaCache walks them; resume where
+  // the previous lookup stopped, else binary search.
+  const int32_t want = (int32_t)inst;
+  auto instAt = [&](int32_t i) {
+    int32_t v;
+    memcpy(&v, r.entries + (size_t)i * kEntrySize, 4);
+    return v;
+  };
+  int32_t idx = -1;
+  if (r.cursor < r.count && instAt(r.cursor) == want) {
+    idx = r.cursor;
+  } else {
+    int32_t lo = 0, hi = r.count - 1;
+    while (lo <= hi) {
+      int32_t mid = lo + (hi - lo) / 2;
+      int32_t v = instAt(mid);
+      if (v == want) { idx = mid; break; }
+      if ((uint32_t)v < (uint32_t)want) lo = mid + 1; else hi = mid - 1;
+    }
+  }
+  if (idx < 0) return PMDA_FETCH_NOVALUES;
+  r.cursor = idx + 1;
+  const uint8_t *value = r.entries + (size_t)idx * kEntrySize + 8;
+  switch (r.type) {
+    case PM_TYPE_64:
+      memcpy(&atom->ll, value, 8);
+      break;
+    case PM_TYPE_DOUBLE:
+      memcpy(&atom->d, value, 8);
+      break;
+    case PM_TYPE_STRING: {
+      uint32_t off;
+      memcpy(&off, value, 4);
+      if (off >= fetchLength) return PM_ERR_VALUE;
+      atom->cp = (char *)(fetchBase + off);
+      break;
+    }
+    default:
+      return PM_ERR_TYPE;
+  }
+  return PMDA_FETCH_STATIC;
+}
+
+int fetchCallback(int numpmid, pmID *pmids, pmResult **resp, pmdaExt *pmda) {
+  Napi::Env env = jsFetch.Env();
+  Napi::HandleScope scope(env);
+  Napi::Uint32Array list = Napi::Uint32Array::New(env, numpmid);
+  for (int i = 0; i < numpmid; i++) list[i] = pmids[i];
+  Napi::Value out = callJs(jsFetch, "fetch", {list});
+  fetchRecords.clear();
+  fetchBase = nullptr;
+  fetchLength = 0;
+  if (out.IsBuffer()) {
+    Napi::Buffer<uint8_t> buf = out.As<Napi::Buffer<uint8_t>>();
+    fetchBase = buf.Data();
+    fetchLength = buf.Length();
+    if (fetchLength >= (size_t)numpmid * 4) {
+      for (int i = 0; i < numpmid; i++) {
+        uint32_t off;
+        memcpy(&off, fetchBase + (size_t)i * 4, 4);
+        if ((size_t)off + 8 > fetchLength) continue;
+        Record r;
+        r.base = fetchBase + off;
+        memcpy(&r.count, r.base, 4);
+        memcpy(&r.type, r.base + 4, 4);
+        r.entries = r.base + 8;
+        r.cursor = 0;
+        if (r.count > 0 && (size_t)(r.entries - fetchBase) + (size_t)r.count * kEntrySize > fetchLength)
+          r.count = PM_ERR_VALUE;
+        fetchRecords[pmids[i]] = r;
+      }
+    }
+    // keep the buffer alive until pmdaFetch has copied every value
+    int sts = pmdaFetch(numpmid, pmids, resp, pmda);
+    fetchRecords.clear();
+    fetchBase = nullptr;
+    fetchLength = 0;
+    return sts;
+  }
+  // JavaScript failed: every metric is temporarily unavailable
+  for (int i = 0; i < numpmid; i++) {
+    Record r{nullptr, PM_ERR_AGAIN, 0, nullptr, 0};
+    fetchRecords[pmids[i]] = r;
+  }
+  int sts = pmdaFetch(numpmid, pmids, resp, pmda);
+  fetchRecords.clear();
+  return sts;
+}
+
+int instanceCallback(pmInDom indom, int inst, char *name, pmInResult **result, pmdaExt *pmda) {
+  refreshFromJs();
+  return pmdaInstance(indom, inst, name, result, pmda);
+}
+
+int textCallback(int ident, int type, char **buffer, pmdaExt *) {
+  if (jsText.IsEmpty()) return PM_ERR_TEXT;
+  Napi::Env env = jsText.Env();
+  Napi::HandleScope scope(env);
+  Napi::Value v = callJs(jsText, "text", {Napi::Number::New(env, ident), Napi::Number::New(env, type)});
+  if (!v.IsString()) return PM_ERR_TEXT;
+  textBuffer = v.As<Napi::String>().Utf8Value();
+  *buffer = (char *)textBuffer.c_str();
+  return 0;
+}
+
+int pmidCallback(const char *name, pmID *pmid, pmdaExt *) {
+  refreshFromJs();
+  if (pmns == nullptr) return PM_ERR_NAME;
+  return pmdaTreePMID(pmns, name, pmid);
+}
+
+int nameCallback(pmID pmid, char ***names, pmdaExt *) {
+  refreshFromJs();
+  if (pmns == nullptr) return PM_ERR_PMID;
+  return pmdaTreeName(pmns, pmid, names);
+}
+
+int childrenCallback(const char *name, int traverse, char ***kids, int **sts, pmdaExt *) {
+  refreshFromJs();
+  if (pmns == nullptr) return PM_ERR_NAME;
+  return pmdaTreeChildren(pmns, name, traverse, kids, sts);
+}
+
+void onReadable(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  Napi::Env env = jsFetch.Env();
+  Napi::HandleScope scope(env);
+  int sts = status;
+  {
+    // A callback scope runs queued microtasks and nextTicks when it closes.
+    Napi::CallbackScope cbScope(env, Napi::AsyncContext(env, "pmda-json:pdu", asyncResource.Value()));
+    if (sts >= 0) sts = __pmdaMainPDU(&dispatch);
+  }
+  if (sts < 0) {
+    uv_poll_stop(handle);
+    uv_close((uv_handle_t *)handle, nullptr);
+    started = false;
+    if (!jsExit.IsEmpty()) callJs(jsExit, "exit", {Napi::Number::New(env, sts)});
+  }
+}
+
+// ---- exported functions --------------------------------------------------
+
+// init({ name, domain, logfile }) : pmdaDaemon + pmdaOpenLog
+Napi::Value Init(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  static std::string name, logfile;
+  name = o.Get("name").As<Napi::String>().Utf8Value();
+  logfile = o.Get("logfile").As<Napi::String>().Utf8Value();
+  domain = o.Get("domain").As<Napi::Number>().Int32Value();
+  pmSetProgname(name.c_str());
+  if (o.Has("debug") && o.Get("debug").IsString()) {
+    std::string d = o.Get("debug").As<Napi::String>().Utf8Value();
+    if (!d.empty() && pmSetDebug(d.c_str()) < 0)
+      throw Napi::Error::New(env, "unrecognized debug options: " + d);
+  }
+  memset(&dispatch, 0, sizeof(dispatch));
+  pmdaDaemon(&dispatch, PMDA_INTERFACE_7, name.c_str(), domain, logfile.c_str(), nullptr);
+  if (dispatch.status != 0)
+    throw Napi::Error::New(env, std::string("pmdaDaemon: ") + pmErrStr(dispatch.status));
+  if (!(o.Has("openLog") && o.Get("openLog").ToBoolean() == false)) pmdaOpenLog(&dispatch);
+  initialised = true;
+  return env.Undefined();
+}
+
+// start({ fetch, refresh, text, exit }) : pmdaInit + pmdaConnect + libuv
+Napi::Value Start(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!initialised) throw Napi::Error::New(env, "init() first");
+  Napi::Object o = info[0].As<Napi::Object>();
+  jsFetch = Napi::Persistent(o.Get("fetch").As<Napi::Function>());
+  jsRefresh = Napi::Persistent(o.Get("refresh").As<Napi::Function>());
+  jsText = Napi::Persistent(o.Get("text").As<Napi::Function>());
+  jsExit = Napi::Persistent(o.Get("exit").As<Napi::Function>());
+  asyncResource = Napi::Persistent(Napi::Object::New(env));
+
+  dispatch.version.seven.fetch = fetchCallback;
+  dispatch.version.seven.desc = descCallback;
+  dispatch.version.seven.instance = instanceCallback;
+  dispatch.version.seven.text = textCallback;
+  dispatch.version.seven.pmid = pmidCallback;
+  dispatch.version.seven.name = nameCallback;
+  dispatch.version.seven.children = childrenCallback;
+  pmdaSetFetchCallBack(&dispatch, fetchValue);
+  pmdaInit(&dispatch, nullptr, 0, nullptr, 0);
+  if (dispatch.status != 0)
+    throw Napi::Error::New(env, std::string("pmdaInit: ") + pmErrStr(dispatch.status));
+  pmdaConnect(&dispatch);
+  if (dispatch.status != 0)
+    throw Napi::Error::New(env, std::string("pmdaConnect: ") + pmErrStr(dispatch.status));
+
+  // In pipe mode fd 1 carries PDUs. Move the PDU stream to a private
+  // descriptor and point fd 1 at the log, so a stray write to stdout can
+  // never corrupt the protocol.
+  pmdaExt *ext = dispatch.version.any.ext;
+  if (ext->e_io == pmdaPipe && ext->e_outfd == STDOUT_FILENO) {
+    int out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (out >= 0) {
+      ext->e_outfd = out;
+      dup2(STDERR_FILENO, STDOUT_FILENO);
+    }
+  }
+  int infd = __pmdaInFd(&dispatch);
+  if (infd < 0) throw Napi::Error::New(env, "__pmdaInFd failed");
+  uv_loop_t *loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  uv_poll_init(loop, &pollHandle, infd);
+  uv_poll_start(&pollHandle, UV_READABLE, onReadable);
+  started = true;
+  return env.Undefined();
+}
+
+// setDescs(Int32Array of records [pmid, type, indom, sem, dimSpace, dimTime,
+// dimCount, scaleSpace, scaleTime, scaleCount])
+Napi::Value SetDescs(const Napi::CallbackInfo &info) {
+  Napi::Int32Array a = info[0].As<Napi::Int32Array>();
+  descs.clear();
+  for (size_t i = 0; i + 10 <= a.ElementLength(); i += 10) {
+    pmDesc d;
+    memset(&d, 0, sizeof(d));
+    d.pmid = (pmID)(uint32_t)a[i];
+    d.type = a[i + 1];
+    d.indom = (pmInDom)(uint32_t)a[i + 2];
+    d.sem = a[i + 3];
+    d.units.dimSpace = a[i + 4];
+    d.units.dimTime = a[i + 5];
+    d.units.dimCount = a[i + 6];
+    d.units.scaleSpace = a[i + 7];
+    d.units.scaleTime = a[i + 8];
+    d.units.scaleCount = a[i + 9];
+    descs[d.pmid] = d;
+  }
+  return info.Env().Undefined();
+}
+
+// setNames(names: string[], pmids: Uint32Array): rebuild the dynamic PMNS
+Napi::Value SetNames(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array names = info[0].As<Napi::Array>();
+  Napi::Uint32Array ids = info[1].As<Napi::Uint32Array>();
+  pmdaNameSpace *tree = nullptr;
+  int sts = pmdaTreeCreate(&tree);
+  if (sts < 0) throw Napi::Error::New(env, std::string("pmdaTreeCreate: ") + pmErrStr(sts));
+  for (uint32_t i = 0; i < names.Length() && i < ids.ElementLength(); i++) {
+    std::string n = names.Get(i).As<Napi::String>().Utf8Value();
+    if ((sts = pmdaTreeInsert(tree, (pmID)ids[i], n.c_str())) < 0)
+      pmNotifyErr(LOG_WARNING, "cannot add metric name %s: %s", n.c_str(), pmErrStr(sts));
+  }
+  pmdaTreeRebuildHash(tree, (int)names.Length());
+  if (pmns != nullptr) pmdaTreeRelease(pmns);
+  pmns = tree;
+  if (started) pmdaExtSetFlags(dispatch.version.any.ext, PMDA_EXT_NAMES_CHANGE);
+  return env.Undefined();
+}
+
+// parseUnits(text) => [dimSpace, dimTime, dimCount, scaleSpace, scaleTime, scaleCount]
+Napi::Value ParseUnits(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  pmUnits units;
+  double mult = 1;
+  char *err = nullptr;
+  int sts = pmParseUnitsStr(text.c_str(), &units, &mult, &err);
+  if (sts < 0) {
+    std::string msg = err ? err : pmErrStr(sts);
+    free(err);
+    throw Napi::Error::New(env, msg);
+  }
+  Napi::Array out = Napi::Array::New(env, 6);
+  out[0u] = units.dimSpace;
+  out[1u] = units.dimTime;
+  out[2u] = units.dimCount;
+  out[3u] = units.scaleSpace;
+  out[4u] = units.scaleTime;
+  out[5u] = units.scaleCount;
+  return out;
+}
+
+pmInDom indomOf(const Napi::CallbackInfo &info) {
+  return pmInDom_build(domain, info[0].As<Napi::Number>().Uint32Value());
+}
+
+// cacheOp(serial, op) for PMDA_CACHE_LOAD, SAVE, INACTIVE, ACTIVE, SIZE*
+Napi::Value CacheOp(const Napi::CallbackInfo &info) {
+  int op = info[1].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), pmdaCacheOp(indomOf(info), op));
+}
+
+Napi::Value CacheResize(const Napi::CallbackInfo &info) {
+  int max = info[1].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), pmdaCacheResize(indomOf(info), max));
+}
+
+// cacheStore(serial, flags, name) => inst or negative error
+Napi::Value CacheStore(const Napi::CallbackInfo &info) {
+  int flags = info[1].As<Napi::Number>().Int32Value();
+  std::string name = info[2].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(info.Env(), pmdaCacheStore(indomOf(info), flags, name.c_str(), nullptr));
+}
+
+// cacheLookupName(serial, name) => [inst, state] or negative error
+Napi::Value CacheLookupName(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  int inst = -1;
+  int sts = pmdaCacheLookupName(indomOf(info), name.c_str(), &inst, nullptr);
+  if (sts < 0) return Napi::Number::New(env, sts);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out[0u] = inst;
+  out[1u] = sts;
+  return out;
+}
+
+// cacheEntries(serial) => [[inst, name, active], ...] for every stored entry
+Napi::Value CacheEntries(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  pmInDom indom = indomOf(info);
+  Napi::Array out = Napi::Array::New(env);
+  if (pmdaCacheOp(indom, PMDA_CACHE_WALK_REWIND) < 0) return out;
+  // WALK_NEXT visits active entries only; probe the whole id range that
+  // SIZE reports to include inactive ones, in instance order.
+  int size = pmdaCacheOp(indom, PMDA_CACHE_SIZE);
+  uint32_t n = 0;
+  for (int inst = 0, seen = 0; seen < size && inst >= 0; inst++) {
+    char *name = nullptr;
+    int sts = pmdaCacheLookup(indom, inst, &name, nullptr);
+    if (sts == PMDA_CACHE_ACTIVE || sts == PMDA_CACHE_INACTIVE) {
+      Napi::Array e = Napi::Array::New(env, 3);
+      e[0u] = inst;
+      e[1u] = Napi::String::New(env, name);
+      e[2u] = Napi::Boolean::New(env, sts == PMDA_CACHE_ACTIVE);
+      out[n++] = e;
+      seen++;
+    } else if (sts == PMDA_CACHE_EMPTY) {
+      seen++;
+    }
+    if (inst > size * 4 + 1024 && seen == 0) break;
+  }
+  return out;
+}
+
+Napi::Value InDom(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), indomOf(info));
+}
+
+Napi::Value Pmid(const Napi::CallbackInfo &info) {
+  unsigned cluster = info[0].As<Napi::Number>().Uint32Value();
+  unsigned item = info[1].As<Napi::Number>().Uint32Value();
+  return Napi::Number::New(info.Env(), pmID_build(domain, cluster, item));
+}
+
+// log(level, message) through pmNotifyErr, into the PMDA log
+Napi::Value Log(const Napi::CallbackInfo &info) {
+  int level = info[0].As<Napi::Number>().Int32Value();
+  std::string msg = info[1].As<Napi::String>().Utf8Value();
+  pmNotifyErr(level, "%s", msg.c_str());
+  return info.Env().Undefined();
+}
+
+Napi::Value ErrStr(const Napi::CallbackInfo &info) {
+  return Napi::String::New(info.Env(), pmErrStr(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// getConfig(name) => value of a PCP configuration variable ($PCP_*)
+Napi::Value GetConfig(const Napi::CallbackInfo &info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  const char *v = pmGetOptionalConfig(name.c_str());
+  if (v == nullptr) return info.Env().Null();
+  return Napi::String::New(info.Env(), v);
+}
+
+// setDomain(n): numbering outside a running PMDA (tools, tests)
+Napi::Value SetDomain(const Napi::CallbackInfo &info) {
+  domain = info[0].As<Napi::Number>().Int32Value();
+  return info.Env().Undefined();
+}
+
+Napi::Object Module(Napi::Env env, Napi::Object exports) {
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("start", Napi::Function::New(env, Start));
+  exports.Set("setDescs", Napi::Function::New(env, SetDescs));
+  exports.Set("setNames", Napi::Function::New(env, SetNames));
+  exports.Set("parseUnits", Napi::Function::New(env, ParseUnits));
+  exports.Set("cacheOp", Napi::Function::New(env, CacheOp));
+  exports.Set("cacheResize", Napi::Function::New(env, CacheResize));
+  exports.Set("cacheStore", Napi::Function::New(env, CacheStore));
+  exports.Set("cacheLookupName", Napi::Function::New(env, CacheLookupName));
+  exports.Set("cacheEntries", Napi::Function::New(env, CacheEntries));
+  exports.Set("indom", Napi::Function::New(env, InDom));
+  exports.Set("pmid", Napi::Function::New(env, Pmid));
+  exports.Set("log", Napi::Function::New(env, Log));
+  exports.Set("errStr", Napi::Function::New(env, ErrStr));
+  exports.Set("getConfig", Napi::Function::New(env, GetConfig));
+  exports.Set("setDomain", Napi::Function::New(env, SetDomain));
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("PMDA_CACHE_LOAD", PMDA_CACHE_LOAD);
+  c.Set("PMDA_CACHE_SAVE", PMDA_CACHE_SAVE);
+  c.Set("PMDA_CACHE_ACTIVE", PMDA_CACHE_ACTIVE);
+  c.Set("PMDA_CACHE_INACTIVE", PMDA_CACHE_INACTIVE);
+  c.Set("PMDA_CACHE_ADD", PMDA_CACHE_ADD);
+  c.Set("PMDA_CACHE_HIDE", PMDA_CACHE_HIDE);
+  c.Set("PMDA_CACHE_SIZE", PMDA_CACHE_SIZE);
+  c.Set("PMDA_CACHE_SIZE_ACTIVE", PMDA_CACHE_SIZE_ACTIVE);
+  c.Set("PMDA_CACHE_EMPTY", PMDA_CACHE_EMPTY);
+  c.Set("PM_TYPE_64", PM_TYPE_64);
+  c.Set("PM_TYPE_DOUBLE", PM_TYPE_DOUBLE);
+  c.Set("PM_TYPE_STRING", PM_TYPE_STRING);
+  c.Set("PM_SEM_COUNTER", PM_SEM_COUNTER);
+  c.Set("PM_SEM_INSTANT", PM_SEM_INSTANT);
+  c.Set("PM_SEM_DISCRETE", PM_SEM_DISCRETE);
+  c.Set("PM_INDOM_NULL", (double)PM_INDOM_NULL);
+  c.Set("PM_IN_NULL", PM_IN_NULL);
+  c.Set("PM_ERR_AGAIN", PM_ERR_AGAIN);
+  c.Set("PM_ERR_VALUE", PM_ERR_VALUE);
+  c.Set("PM_ERR_PMID", PM_ERR_PMID);
+  c.Set("PM_ERR_TYPE", PM_ERR_TYPE);
+  c.Set("PM_TEXT_ONELINE", PM_TEXT_ONELINE);
+  c.Set("PM_TEXT_HELP", PM_TEXT_HELP);
+  c.Set("PM_TEXT_PMID", PM_TEXT_PMID);
+  c.Set("PM_TEXT_INDOM", PM_TEXT_INDOM);
+  c.Set("LOG_ERR", LOG_ERR);
+  c.Set("LOG_WARNING", LOG_WARNING);
+  c.Set("LOG_INFO", LOG_INFO);
+  c.Set("LOG_DEBUG", LOG_DEBUG);
+  exports.Set("constants", c);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(pmda_json, Module)

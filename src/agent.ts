@@ -1,0 +1,267 @@
+// The agent: the set of sources, their metrics in one namespace, and the
+// answers to the PDUs that reach JavaScript (fetch, help text, refresh).
+// The descriptor and namespace tables are handed to the native shim whole,
+// whenever sources or their metadata change, so desc, pmid, name and
+// children PDUs are answered in C.
+import * as fs from 'fs';
+import * as path from 'path';
+import { native, C } from './native';
+import { Config } from './config';
+import { discover, Found, METADATA } from './discovery';
+import { Source, readMetadata, Served } from './source';
+import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
+import { validName } from './metadata';
+import { Encoder, convert, typeCode, ValueError } from './fetch';
+import { resolve } from './pointer';
+import * as log from './log';
+
+const STATIC = [
+  { item: 0, name: 'nsources', help: 'Number of JSON sources' },
+  { item: 1, name: 'debug', help: 'Debug logging state' },
+];
+
+const pmidCluster = (pmid: number): number => (pmid >>> 10) & 0xfff;
+const pmidItem = (pmid: number): number => pmid & 0x3ff;
+
+export interface AgentOptions {
+  root: string;
+  config: Config;
+  /** Minimum milliseconds between refreshes triggered by non-fetch PDUs. */
+  refreshIntervalMs?: number;
+}
+
+export class Agent {
+  readonly root: string;
+  config: Config;
+  private readonly clusters: NameCache;
+  private readonly byDir = new Map<string, Source>();
+  private readonly byName = new Map<string, Source>();
+  private readonly byCluster = new Map<number, Source>();
+  /** Directories whose metadata could not be used, by metadata stamp. */
+  private readonly rejected = new Map<string, string>();
+  private readonly help = new Map<number, string>();
+  private readonly encoder = new Encoder();
+  private tablesStale = true;
+  private fetchNo = 0;
+  private lastRefresh = 0;
+  private readonly refreshIntervalMs: number;
+
+  constructor(options: AgentOptions) {
+    this.root = options.root;
+    this.config = options.config;
+    this.refreshIntervalMs = options.refreshIntervalMs ?? 250;
+    this.clusters = nameCache(0, MAX_CLUSTER);
+    this.clusters.save();
+  }
+
+  get nsources(): number {
+    return this.byCluster.size;
+  }
+
+  // ---- discovery ----------------------------------------------------------
+
+  /** Walk the configured directories; add, update and remove sources. */
+  discover(): void {
+    const found: Found[] = [];
+    discover(this.config.trustedDirectoryList, true, log.problem, found);
+    discover(this.config.directoryList, false, log.problem, found);
+    const seen = new Set<string>();
+    for (const f of found) {
+      if (seen.has(f.dir)) continue; // listed twice: the trusted listing wins
+      seen.add(f.dir);
+      const have = this.byDir.get(f.dir);
+      if (have) {
+        if (have.trusted === f.trusted && this.metadataStamp(f.dir) === have.metadataStamp) continue;
+        this.remove(have);
+      }
+      this.add(f);
+    }
+    for (const s of [...this.byDir.values()]) if (!seen.has(s.dir)) this.remove(s);
+    for (const dir of [...this.rejected.keys()]) if (!seen.has(dir)) this.rejected.delete(dir);
+  }
+
+  private metadataStamp(dir: string): string {
+    try {
+      const st = fs.statSync(path.join(dir, METADATA));
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return '';
+    }
+  }
+
+  private add(f: Found): void {
+    if (this.rejected.get(f.dir) === this.metadataStamp(f.dir)) return;
+    const r = readMetadata(f.dir);
+    log.forget(`${f.dir}:metadata`);
+    if ('error' in r) {
+      this.rejected.set(f.dir, r.stamp);
+      log.problem(`${f.dir}:metadata`, r.error);
+      return;
+    }
+    for (const p of r.md.problems) log.problem(`${f.dir}:metadata:${p}`, p);
+    const name = r.md.prefix ?? path.basename(f.dir);
+    const why = !validName(name)
+      ? `source name '${name}' is not a valid PCP name (letters, digits and '_', each part starting with a letter)`
+      : STATIC.some((s) => s.name === name)
+        ? `source name '${name}' is reserved for ${this.root}.${name}`
+        : this.byName.has(name)
+          ? `a source named '${name}' already exists (${this.byName.get(name)!.dir})`
+          : undefined;
+    if (why) {
+      this.rejected.set(f.dir, r.stamp);
+      log.problem(`${f.dir}:name`, `skipping source ${f.dir}: ${why}`);
+      return;
+    }
+    let cluster: number;
+    try {
+      cluster = this.clusters.number(name);
+      this.clusters.save();
+    } catch (e) {
+      this.rejected.set(f.dir, r.stamp);
+      log.problem(`${f.dir}:cluster`, `skipping source ${f.dir}: ${(e as NumberingError).message}`);
+      return;
+    }
+    this.rejected.delete(f.dir);
+    log.resolved(`${f.dir}:name`);
+    const s = new Source(f.dir, f.trusted, name, r.md, r.stamp);
+    s.attach(cluster);
+    this.byDir.set(s.dir, s);
+    this.byName.set(s.name, s);
+    this.byCluster.set(cluster, s);
+    this.tablesStale = true;
+    log.info(`added source '${name}' from ${f.dir} (cluster ${cluster}, ${s.metrics.size} metrics${f.trusted ? ', trusted' : ''})`);
+  }
+
+  private remove(s: Source): void {
+    this.byDir.delete(s.dir);
+    this.byName.delete(s.name);
+    this.byCluster.delete(s.cluster);
+    s.forgetProblems();
+    this.tablesStale = true;
+    log.info(`removed source '${s.name}' (${s.dir})`);
+  }
+
+  // ---- tables for the native shim ----------------------------------------
+
+  /** Hand descriptors and names to the shim if the metrics changed. */
+  syncTables(): void {
+    if (!this.tablesStale) return;
+    this.tablesStale = false;
+    const descs: number[] = [];
+    const names: string[] = [];
+    const pmids: number[] = [];
+    this.help.clear();
+    const none = [0, 0, 0, 0, 0, 0];
+    for (const s of STATIC) {
+      const pmid = native.pmid(0, s.item);
+      descs.push(pmid, C.PM_TYPE_64, C.PM_INDOM_NULL, C.PM_SEM_INSTANT, ...none);
+      names.push(`${this.root}.${s.name}`);
+      pmids.push(pmid);
+      this.help.set(pmid, s.help);
+    }
+    const sources = [...this.byCluster.values()].sort((a, b) => a.cluster - b.cluster);
+    for (const src of sources) {
+      const leaves = new Set<string>();
+      const interior = new Set<string>();
+      for (const m of src.metrics.values()) {
+        const parts = m.spec.name.split('.');
+        const ancestors = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
+        const clash = leaves.has(m.spec.name) || interior.has(m.spec.name) || ancestors.some((a) => leaves.has(a));
+        if (clash) {
+          log.problem(`${src.dir}:clash:${m.spec.name}`, `${src.metadataFile}: skipping metric '${m.spec.name}': its name clashes with another metric of the source`);
+          continue;
+        }
+        leaves.add(m.spec.name);
+        for (const a of ancestors) interior.add(a);
+        const pmid = native.pmid(src.cluster, m.item);
+        const indom = m.array ? native.indom(src.indom) : C.PM_INDOM_NULL;
+        descs.push(pmid, typeCode(m.spec.type), indom, m.spec.sem, ...m.spec.units);
+        names.push(`${this.root}.${src.name}.${m.spec.name}`);
+        pmids.push(pmid);
+        if (m.spec.description) this.help.set(pmid, m.spec.description);
+      }
+    }
+    native.setDescs(Int32Array.from(descs));
+    native.setNames(names, Uint32Array.from(pmids));
+  }
+
+  // ---- PDUs ------------------------------------------------------------------
+
+  /** Before namespace and instance PDUs: discovery and data, rate limited. */
+  refresh(): void {
+    const now = Date.now();
+    if (now - this.lastRefresh < this.refreshIntervalMs) return;
+    this.lastRefresh = now;
+    this.discover();
+    this.fetchNo++;
+    for (const s of this.byCluster.values()) if (s.arrays.length > 0) s.refresh(this.fetchNo, this.config);
+    this.syncTables();
+  }
+
+  /** A fetch PDU: current sources, current data, encoded for pmdaFetch. */
+  fetch(pmids: Uint32Array): Buffer {
+    this.fetchNo++;
+    this.lastRefresh = Date.now();
+    this.discover();
+    this.syncTables();
+    const enc = this.encoder;
+    enc.begin(pmids.length);
+    for (let i = 0; i < pmids.length; i++) {
+      const pmid = pmids[i]!;
+      const cluster = pmidCluster(pmid);
+      const item = pmidItem(pmid);
+      if (cluster === 0) {
+        enc.record(i, C.PM_TYPE_64);
+        if (item === 0) enc.value(C.PM_IN_NULL, this.nsources, C.PM_TYPE_64);
+        else if (item === 1) enc.value(C.PM_IN_NULL, log.isDebug() ? 1 : 0, C.PM_TYPE_64);
+        else enc.error(C.PM_ERR_PMID);
+        continue;
+      }
+      const src = this.byCluster.get(cluster);
+      const m = src?.metrics.get(item);
+      if (!src || !m) {
+        enc.record(i, 0);
+        enc.error(C.PM_ERR_PMID);
+        continue;
+      }
+      src.refresh(this.fetchNo, this.config);
+      const type = typeCode(m.spec.type);
+      enc.record(i, type);
+      if (src.dataError !== undefined) {
+        enc.error(C.PM_ERR_AGAIN);
+        continue;
+      }
+      if (!m.array) {
+        try {
+          enc.value(C.PM_IN_NULL, convert(resolve(m.spec.pointer, src.data), m.spec.type), type);
+        } catch (e) {
+          this.valueProblem(src, m, e as Error);
+          enc.error(C.PM_ERR_VALUE);
+        }
+        continue;
+      }
+      const rows = src.rows.get(m.array.name);
+      if (!rows) continue;
+      for (let r = 0; r < rows.insts.length; r++) {
+        try {
+          enc.value(rows.insts[r]!, convert(resolve(m.spec.pointer, rows.elements[r]), m.spec.type), type);
+        } catch (e) {
+          this.valueProblem(src, m, e as Error);
+        }
+      }
+    }
+    return enc.finish();
+  }
+
+  private valueProblem(src: Source, m: Served, e: Error): void {
+    if (!(e instanceof ValueError)) throw e;
+    const where = src.dataExec !== undefined ? `output of '${src.dataExec}' (${src.metadataFile})` : src.dataPath;
+    log.problem(`${src.dir}:value:${m.spec.name}`, `${where}: metric '${m.spec.name}' at pointer '${m.spec.pointer.text}': ${e.message}`);
+  }
+
+  /** Help text: the metric's description, one line and long alike. */
+  text(ident: number, type: number): string | null {
+    if (type & C.PM_TEXT_INDOM) return null;
+    return this.help.get(ident >>> 0) ?? null;
+  }
+}

@@ -1,0 +1,82 @@
+// config.json: which directories hold sources, and the limits that keep
+// one source from hurting the others. pmdajson's keys are
+// directory_list and trusted_directory_list; the others are ours, with
+// defaults a PCP administrator should not need to change.
+import * as fs from 'fs';
+import { parseJson, JsonValue } from './json';
+
+export interface Config {
+  directoryList: string[];
+  trustedDirectoryList: string[];
+  /** data-exec commands are killed after this many milliseconds. */
+  execTimeoutMs: number;
+  /** data-exec output and data files beyond this size are refused. */
+  maxDataBytes: number;
+}
+
+export const DEFAULTS: Config = {
+  directoryList: [],
+  trustedDirectoryList: [],
+  execTimeoutMs: 2000,
+  maxDataBytes: 16 * 1024 * 1024,
+};
+
+function stringList(value: JsonValue, key: string, problems: string[]): string[] {
+  if (!Array.isArray(value)) {
+    problems.push(`invalid '${key}': expected a list of directory names`);
+    return [];
+  }
+  const out: string[] = [];
+  for (const v of value) {
+    if (typeof v === 'string' && v !== '') out.push(v);
+    else problems.push(`invalid entry in '${key}': ${JSON.stringify(v)} is not a directory name`);
+  }
+  return out;
+}
+
+function positive(value: JsonValue, key: string, problems: string[]): number | undefined {
+  if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
+  problems.push(`invalid '${key}': expected a positive number`);
+  return undefined;
+}
+
+/** Read config.json; problems are returned for the log, never thrown. */
+export function loadConfig(file: string): { config: Config; problems: string[] } {
+  const problems: string[] = [];
+  const config: Config = { ...DEFAULTS, directoryList: [], trustedDirectoryList: [] };
+  let doc: JsonValue;
+  try {
+    doc = parseJson(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    problems.push(err.code ? `cannot read ${file}: ${err.message}` : `cannot parse ${file}: ${err.message}`);
+    return { config, problems };
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    problems.push(`${file}: configuration must be a JSON object`);
+    return { config, problems };
+  }
+  for (const [key, value] of Object.entries(doc)) {
+    switch (key) {
+      case 'directory_list':
+        config.directoryList = stringList(value, key, problems);
+        break;
+      case 'trusted_directory_list':
+        config.trustedDirectoryList = stringList(value, key, problems);
+        break;
+      case 'exec_timeout': {
+        const v = positive(value, key, problems);
+        if (v !== undefined) config.execTimeoutMs = Math.round(v * 1000);
+        break;
+      }
+      case 'max_data_bytes': {
+        const v = positive(value, key, problems);
+        if (v !== undefined) config.maxDataBytes = Math.floor(v);
+        break;
+      }
+      default:
+        problems.push(`${file}: ignoring unknown config option '${key}'`);
+    }
+  }
+  return { config, problems: problems.map((p) => (p.startsWith(file) ? p : `${file}: ${p}`)) };
+}

@@ -1,0 +1,75 @@
+// Discovery: every directory below a configured directory that holds a
+// metadata.json file is a source. Symbolic links to directories are not
+// followed (no loops, no escaping the configured trees), as os.walk does
+// in pmdajson. Trusted directories, and their metadata.json, must be owned
+// by root and not writable by group or others; that is checked at every
+// discovery, not once.
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const METADATA = 'metadata.json';
+
+export interface Found {
+  dir: string;
+  trusted: boolean;
+}
+
+/** Why a trusted path is not trustworthy, or undefined when it is. */
+export function untrustworthy(file: string): string | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    return `cannot stat ${file}: ${(e as Error).message}`;
+  }
+  if (st.uid !== 0 || (st.mode & 0o022) !== 0) {
+    return `${file} must be owned by root and not group or world-writable`;
+  }
+  return undefined;
+}
+
+function hasMetadataFile(entries: fs.Dirent[], dir: string): boolean {
+  const e = entries.find((d) => d.name === METADATA);
+  if (!e) return false;
+  if (e.isFile()) return true;
+  if (e.isSymbolicLink()) {
+    try {
+      return fs.statSync(path.join(dir, METADATA)).isFile();
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/**
+ * Walk `roots`, reporting source directories in a stable (sorted) order.
+ * `problem(key, message)` receives unreadable directories and trust
+ * failures.
+ */
+export function discover(
+  roots: readonly string[],
+  trusted: boolean,
+  problem: (key: string, message: string) => void,
+  out: Found[],
+): void {
+  const walk = (dir: string, depth: number): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (depth > 0 || err.code !== 'ENOENT') problem(`${dir}:walk`, `cannot read directory ${dir}: ${err.message}`);
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (hasMetadataFile(entries, dir)) {
+      const why = trusted ? untrustworthy(dir) ?? untrustworthy(path.join(dir, METADATA)) : undefined;
+      if (why) problem(`${dir}:trust`, `skipping trusted source ${dir}: ${why}`);
+      else out.push({ dir, trusted });
+    }
+    if (depth >= 32) return;
+    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), depth + 1);
+  };
+  for (const root of roots) walk(path.resolve(root), 0);
+}

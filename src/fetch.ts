@@ -1,0 +1,138 @@
+// Fetch: turn the values a fetch PDU asks for into one buffer that the
+// native shim hands, value by value, to libpcp_pmda's pmdaFetch. One
+// crossing from C into JavaScript per fetch PDU, none per value.
+//
+// Layout (little endian), read by native/pmda_json.cc:
+//   uint32 offset[numpmid]        where each requested pmid's record starts
+//   record: int32 count-or-error, int32 type,
+//           count x { int32 inst, int32 0, 8-byte value }
+//   value:  int64 | double | uint32 offset of a NUL-terminated UTF-8 string
+// Entries are ordered by instance id, the order pmdaFetch walks them in.
+import { C } from './native';
+import type { JsonValue } from './json';
+import type { ValueType } from './metadata';
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const TWO32 = 4294967296;
+
+export class ValueError extends Error {}
+
+export const typeCode = (t: ValueType): number =>
+  t === 'integer' ? C.PM_TYPE_64 : t === 'double' ? C.PM_TYPE_DOUBLE : C.PM_TYPE_STRING;
+
+/** A JSON value as a PCP value of `type`; throws ValueError when it is not one. */
+export function convert(v: JsonValue | undefined, type: ValueType): number | bigint | string {
+  if (v === undefined) throw new ValueError('no value');
+  switch (type) {
+    case 'integer':
+      if (typeof v === 'bigint') {
+        if (v < INT64_MIN || v > INT64_MAX) throw new ValueError(`${v} is outside the 64-bit integer range`);
+        return v;
+      }
+      if (typeof v === 'number') {
+        if (!Number.isInteger(v)) throw new ValueError(`${v} is not an integer`);
+        if (Number.isSafeInteger(v)) return v;
+        const b = BigInt(v);
+        if (b < INT64_MIN || b > INT64_MAX) throw new ValueError(`${v} is outside the 64-bit integer range`);
+        return b;
+      }
+      if (typeof v === 'boolean') return v ? 1 : 0;
+      throw new ValueError(`expected an integer, found ${describe(v)}`);
+    case 'double':
+      if (typeof v === 'number') return v;
+      if (typeof v === 'bigint') return Number(v);
+      if (typeof v === 'boolean') return v ? 1 : 0;
+      throw new ValueError(`expected a number, found ${describe(v)}`);
+    case 'string':
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+      throw new ValueError(`expected a string, found ${describe(v)}`);
+  }
+}
+
+function describe(v: JsonValue): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return 'a string';
+  return typeof v;
+}
+
+/** Growable output buffer, reused from fetch to fetch. */
+export class Encoder {
+  private buf = Buffer.alloc(1 << 16);
+  private pos = 0;
+  private strings: Array<[number, string]> = [];
+  private recordAt = 0;
+  private count = 0;
+
+  begin(numpmid: number): void {
+    this.pos = numpmid * 4;
+    this.strings = [];
+    this.ensure(this.pos);
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = Buffer.alloc(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Start the record of the i-th requested pmid. */
+  record(i: number, type: number): void {
+    this.ensure(8);
+    this.buf.writeUInt32LE(this.pos, i * 4);
+    this.recordAt = this.pos;
+    this.count = 0;
+    this.buf.writeInt32LE(0, this.pos);
+    this.buf.writeInt32LE(type, this.pos + 4);
+    this.pos += 8;
+  }
+
+  /** The whole record is this error (PM_ERR_*). */
+  error(code: number): void {
+    this.buf.writeInt32LE(code, this.recordAt);
+  }
+
+  value(inst: number, v: number | bigint | string, type: number): void {
+    this.ensure(16);
+    const p = this.pos;
+    this.buf.writeInt32LE(inst, p);
+    this.buf.writeInt32LE(0, p + 4);
+    if (type === C.PM_TYPE_64) {
+      if (typeof v === 'bigint') this.buf.writeBigInt64LE(v, p + 8);
+      else {
+        const n = v as number;
+        const hi = Math.floor(n / TWO32);
+        this.buf.writeUInt32LE(n - hi * TWO32, p + 8);
+        this.buf.writeInt32LE(hi, p + 12);
+      }
+    } else if (type === C.PM_TYPE_DOUBLE) {
+      this.buf.writeDoubleLE(v as number, p + 8);
+    } else {
+      this.strings.push([p + 8, v as string]);
+      this.buf.writeUInt32LE(0, p + 12);
+    }
+    this.pos += 16;
+    this.count++;
+    this.buf.writeInt32LE(this.count, this.recordAt);
+  }
+
+  /** Append the strings and return the finished buffer (valid until the next begin). */
+  finish(): Buffer {
+    for (const [at, s] of this.strings) {
+      const n = Buffer.byteLength(s, 'utf8');
+      this.ensure(n + 1);
+      this.buf.writeUInt32LE(this.pos, at);
+      this.buf.write(s, this.pos, 'utf8');
+      this.buf[this.pos + n] = 0;
+      this.pos += n + 1;
+      // keep records 4-byte aligned for the next fetch's layout
+    }
+    return this.buf.subarray(0, this.pos);
+  }
+}

@@ -1,0 +1,79 @@
+// JSON parsing that keeps integers exact over the whole int64 range.
+//
+// JSON.parse turns every number into an IEEE double, so 9007199254740993
+// comes back as 9007199254740992. Before parsing we look for integer
+// literals too long to be exact (16 or more digits, outside strings) and
+// turn each into a BigInt marker string; after parsing the markers become
+// BigInt values. Documents without such literals, the common case, go
+// straight to JSON.parse after a single regular-expression test.
+//
+// The marker starts with a NUL and a per-process random token, so no data
+// string can be mistaken for one unless its writer can read our memory.
+import { randomBytes } from 'crypto';
+
+const MARK = '\u0000int64:' + randomBytes(6).toString('hex') + ':';
+const LONG_DIGITS = /\d{16,}/;
+
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Rewrite long integer literals (outside strings) as marker strings. */
+function markLongIntegers(text: string): string {
+  let out = '';
+  let last = 0;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i += 2;
+        else if (d === 34) { i++; break; }
+        else i++;
+      }
+      continue;
+    }
+    if (c === 45 /* - */ || isDigit(c)) {
+      const start = i;
+      if (c === 45) i++;
+      const digitsStart = i;
+      while (i < n && isDigit(text.charCodeAt(i))) i++;
+      const digits = i - digitsStart;
+      const next = i < n ? text.charCodeAt(i) : 0;
+      const isInteger = next !== 46 /* . */ && next !== 101 /* e */ && next !== 69 /* E */;
+      if (isInteger && digits >= 16) {
+        out += text.slice(last, start) + '"' + MARK + text.slice(start, i) + '"';
+        last = i;
+      } else {
+        // skip the rest of a non-integer number
+        while (i < n) {
+          const d = text.charCodeAt(i);
+          if (isDigit(d) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45) i++;
+          else break;
+        }
+      }
+      continue;
+    }
+    i++;
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+function revive(_key: string, value: unknown): unknown {
+  if (typeof value === 'string' && value.startsWith(MARK)) return BigInt(value.slice(MARK.length));
+  return value;
+}
+
+/** Parse JSON text; integers beyond 2^53 come back as exact BigInts. */
+export function parseJson(text: string): JsonValue {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (!LONG_DIGITS.test(text)) return JSON.parse(text) as JsonValue;
+  const marked = markLongIntegers(text);
+  if (marked === text) return JSON.parse(text) as JsonValue;
+  return JSON.parse(marked, revive) as JsonValue;
+}

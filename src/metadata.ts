@@ -1,0 +1,283 @@
+// metadata.json: what a source's metrics are called, where their values
+// live in the data, and how PCP should describe them. Parsing is
+// forgiving in pmdajson's way: an invalid entry is reported and skipped,
+// its valid siblings are kept.
+import { parsePointer, Pointer, PointerError } from './pointer';
+import { native, C } from './native';
+import type { JsonValue } from './json';
+
+export type ValueType = 'integer' | 'double' | 'string';
+
+export type Units = [number, number, number, number, number, number];
+export const NO_UNITS: Units = [0, 0, 0, 0, 0, 0];
+
+export interface MetricSpec {
+  /** Name below the source, e.g. "read_count" or "net_xmit_data.xmit_count". */
+  name: string;
+  pointer: Pointer;
+  type: ValueType;
+  sem: number;
+  units: Units;
+  description: string;
+}
+
+export interface ArraySpec {
+  name: string;
+  pointer: Pointer;
+  index: Pointer;
+  description: string;
+  members: MetricSpec[];
+}
+
+/** One metadata entry, in file order: a single-valued metric or an array. */
+export type Entry = { kind: 'metric'; metric: MetricSpec } | { kind: 'array'; array: ArraySpec };
+
+export interface Metadata {
+  prefix?: string;
+  dataPath?: string;
+  dataExec?: string;
+  entries: Entry[];
+  /** One line per problem found, for the log. */
+  problems: string[];
+}
+
+/** PCP metric name components: a letter, then letters, digits or '_'. */
+const COMPONENT = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+export function validName(name: string): boolean {
+  return name.length > 0 && name.split('.').every((c) => COMPONENT.test(c));
+}
+
+export function validComponent(name: string): boolean {
+  return COMPONENT.test(name);
+}
+
+const TYPES: Record<string, ValueType | 'array'> = {
+  integer: 'integer',
+  double: 'double',
+  string: 'string',
+  array: 'array',
+};
+
+function semantics(value: string): number | undefined {
+  switch (value) {
+    case 'instant':
+    case 'instantaneous':
+      return C.PM_SEM_INSTANT;
+    case 'counter':
+      return C.PM_SEM_COUNTER;
+    case 'discrete':
+      return C.PM_SEM_DISCRETE;
+    default:
+      return undefined;
+  }
+}
+
+type Obj = { [k: string]: JsonValue };
+
+function isObject(v: JsonValue | undefined): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parse units text with libpcp's pmParseUnitsStr. */
+export function parseUnits(text: string): Units {
+  return native.parseUnits(text);
+}
+
+interface Common {
+  name: string;
+  pointer: Pointer;
+  description: string;
+}
+
+/** The fields every entry has; undefined (with a problem noted) if unusable. */
+function common(item: Obj, where: string, problems: string[], namePrefix: string): (Common & { type: ValueType | 'array' }) | undefined {
+  const rawName = item['name'];
+  if (rawName === undefined) {
+    problems.push(`${where}: skipping metric that has no name`);
+    return undefined;
+  }
+  if (typeof rawName !== 'string') {
+    problems.push(`${where}: skipping metric whose name is not a string`);
+    return undefined;
+  }
+  const name = namePrefix + rawName;
+  if (!validName(name)) {
+    problems.push(`${where}: skipping metric with invalid name '${name}' (PCP names are letters, digits and '_', each part starting with a letter)`);
+    return undefined;
+  }
+  const rawType = item['type'];
+  if (rawType === undefined) {
+    problems.push(`${where}: skipping metric '${name}' that has no type`);
+    return undefined;
+  }
+  const type = typeof rawType === 'string' ? TYPES[rawType] : undefined;
+  if (type === undefined) {
+    problems.push(`${where}: skipping metric '${name}': unknown type ${JSON.stringify(rawType)} (integer, double, string or array)`);
+    return undefined;
+  }
+  const rawPointer = item['pointer'];
+  if (rawPointer === undefined) {
+    problems.push(`${where}: skipping metric '${name}' that has no pointer`);
+    return undefined;
+  }
+  if (typeof rawPointer !== 'string') {
+    problems.push(`${where}: skipping metric '${name}': pointer is not a string`);
+    return undefined;
+  }
+  let pointer: Pointer;
+  try {
+    pointer = parsePointer(rawPointer);
+  } catch (e) {
+    problems.push(`${where}: skipping metric '${name}': ${(e as PointerError).message}`);
+    return undefined;
+  }
+  const rawDescription = item['description'];
+  if (rawDescription !== undefined && typeof rawDescription !== 'string') {
+    problems.push(`${where}: skipping metric '${name}': description is not a string`);
+    return undefined;
+  }
+  return { name, type, pointer, description: rawDescription ?? '' };
+}
+
+function scalar(item: Obj, where: string, problems: string[], namePrefix: string): MetricSpec | undefined {
+  const c = common(item, where, problems, namePrefix);
+  if (!c) return undefined;
+  if (c.type === 'array') {
+    problems.push(`${where}: skipping metric '${c.name}': arrays cannot contain arrays`);
+    return undefined;
+  }
+  for (const key of ['index', 'metrics']) {
+    if (item[key] !== undefined) {
+      problems.push(`${where}: skipping metric '${c.name}': '${key}' is only for arrays`);
+      return undefined;
+    }
+  }
+  let units = NO_UNITS;
+  const rawUnits = item['units'];
+  if (rawUnits !== undefined) {
+    if (typeof rawUnits !== 'string') {
+      problems.push(`${where}: skipping metric '${c.name}': units is not a string`);
+      return undefined;
+    }
+    try {
+      units = parseUnits(rawUnits);
+    } catch (e) {
+      problems.push(`${where}: metric '${c.name}': ignoring invalid units '${rawUnits}': ${(e as Error).message}`);
+    }
+  }
+  let sem = C.PM_SEM_INSTANT;
+  const rawSem = item['semantics'];
+  if (rawSem !== undefined) {
+    const s = typeof rawSem === 'string' ? semantics(rawSem) : undefined;
+    if (s === undefined) {
+      problems.push(`${where}: skipping metric '${c.name}': unknown semantics ${JSON.stringify(rawSem)} (instant, counter or discrete)`);
+      return undefined;
+    }
+    sem = s;
+  }
+  return { name: c.name, pointer: c.pointer, type: c.type, sem, units, description: c.description };
+}
+
+function array(item: Obj, where: string, problems: string[]): ArraySpec | undefined {
+  const c = common(item, where, problems, '');
+  if (!c) return undefined;
+  const rawIndex = item['index'];
+  if (typeof rawIndex !== 'string') {
+    problems.push(`${where}: skipping array '${c.name}': ${rawIndex === undefined ? "it has no 'index'" : "'index' is not a string"}`);
+    return undefined;
+  }
+  let index: Pointer;
+  try {
+    index = parsePointer(rawIndex);
+  } catch (e) {
+    problems.push(`${where}: skipping array '${c.name}': index ${(e as PointerError).message}`);
+    return undefined;
+  }
+  const rawMembers = item['metrics'];
+  if (!Array.isArray(rawMembers)) {
+    problems.push(`${where}: skipping array '${c.name}': ${rawMembers === undefined ? "it has no 'metrics'" : "'metrics' is not an array"}`);
+    return undefined;
+  }
+  const members: MetricSpec[] = [];
+  const seen = new Set<string>();
+  rawMembers.forEach((m, i) => {
+    const w = `${where}.metrics[${i}]`;
+    if (!isObject(m)) {
+      problems.push(`${w}: skipping entry that is not an object`);
+      return;
+    }
+    const spec = scalar(m, w, problems, c.name + '.');
+    if (!spec) return;
+    if (seen.has(spec.name)) {
+      problems.push(`${w}: skipping duplicate metric '${spec.name}'`);
+      return;
+    }
+    seen.add(spec.name);
+    members.push(spec);
+  });
+  return { name: c.name, pointer: c.pointer, index, description: c.description, members };
+}
+
+/** Parse a metadata.json document; `file` names it in problem lines. */
+export function parseMetadata(doc: JsonValue, file: string): Metadata {
+  const problems: string[] = [];
+  const md: Metadata = { entries: [], problems };
+  if (!isObject(doc)) {
+    problems.push(`${file}: metadata must be a JSON object`);
+    return md;
+  }
+  for (const [key, value] of Object.entries(doc)) {
+    switch (key) {
+      case 'prefix':
+        if (typeof value === 'string') md.prefix = value;
+        else problems.push(`${file}: ignoring 'prefix' that is not a string`);
+        break;
+      case 'data-path':
+        if (typeof value === 'string') md.dataPath = value;
+        else problems.push(`${file}: ignoring 'data-path' that is not a string`);
+        break;
+      case 'data-exec':
+        if (typeof value === 'string') md.dataExec = value;
+        else problems.push(`${file}: ignoring 'data-exec' that is not a string`);
+        break;
+      case 'metrics':
+        break;
+      default:
+        problems.push(`${file}: ignoring unknown metadata attribute '${key}'`);
+    }
+  }
+  const metrics = doc['metrics'];
+  if (!Array.isArray(metrics)) {
+    problems.push(`${file}: metadata has no 'metrics' array`);
+    return md;
+  }
+  const names = new Set<string>();
+  metrics.forEach((item, i) => {
+    const where = `${file}: metrics[${i}]`;
+    if (!isObject(item)) {
+      problems.push(`${where}: skipping entry that is not an object`);
+      return;
+    }
+    if (item['type'] === 'array') {
+      const a = array(item, where, problems);
+      if (!a) return;
+      if (names.has(a.name)) {
+        problems.push(`${where}: skipping duplicate metric '${a.name}'`);
+        return;
+      }
+      names.add(a.name);
+      md.entries.push({ kind: 'array', array: a });
+    } else {
+      const m = scalar(item, where, problems, '');
+      if (!m) return;
+      if (names.has(m.name)) {
+        problems.push(`${where}: skipping duplicate metric '${m.name}'`);
+        return;
+      }
+      names.add(m.name);
+      md.entries.push({ kind: 'metric', metric: m });
+    }
+  });
+  return md;
+}

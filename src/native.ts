@@ -1,0 +1,70 @@
+// The native shim (native/pmda_json.cc): libpcp_pmda, pmdaCache,
+// pmParseUnitsStr and pmNotifyErr, with no metric logic of its own.
+import * as path from 'path';
+
+export interface NativeConstants {
+  PMDA_CACHE_LOAD: number;
+  PMDA_CACHE_SAVE: number;
+  PMDA_CACHE_ACTIVE: number;
+  PMDA_CACHE_INACTIVE: number;
+  PMDA_CACHE_ADD: number;
+  PMDA_CACHE_HIDE: number;
+  PMDA_CACHE_SIZE: number;
+  PMDA_CACHE_SIZE_ACTIVE: number;
+  PMDA_CACHE_EMPTY: number;
+  PM_TYPE_64: number;
+  PM_TYPE_DOUBLE: number;
+  PM_TYPE_STRING: number;
+  PM_SEM_COUNTER: number;
+  PM_SEM_INSTANT: number;
+  PM_SEM_DISCRETE: number;
+  PM_INDOM_NULL: number;
+  PM_IN_NULL: number;
+  PM_ERR_AGAIN: number;
+  PM_ERR_VALUE: number;
+  PM_ERR_PMID: number;
+  PM_ERR_TYPE: number;
+  PM_TEXT_ONELINE: number;
+  PM_TEXT_HELP: number;
+  PM_TEXT_PMID: number;
+  PM_TEXT_INDOM: number;
+  LOG_ERR: number;
+  LOG_WARNING: number;
+  LOG_INFO: number;
+  LOG_DEBUG: number;
+}
+
+export interface PmdaHandlers {
+  /** One call per fetch PDU: the requested PMIDs in, encoded values out. */
+  fetch(pmids: Uint32Array): Buffer;
+  /** Before namespace and instance PDUs: bring sources up to date. */
+  refresh(): void;
+  /** Help text for a PMID or indom; null when there is none. */
+  text(ident: number, type: number): string | null;
+  /** pmcd closed the connection. */
+  exit(status: number): void;
+}
+
+export interface Native {
+  init(o: { name: string; domain: number; logfile: string; debug?: string; openLog?: boolean }): void;
+  start(handlers: PmdaHandlers): void;
+  setDescs(records: Int32Array): void;
+  setNames(names: string[], pmids: Uint32Array): void;
+  parseUnits(text: string): [number, number, number, number, number, number];
+  cacheOp(serial: number, op: number): number;
+  cacheResize(serial: number, max: number): number;
+  cacheStore(serial: number, flags: number, name: string): number;
+  cacheLookupName(serial: number, name: string): [number, number] | number;
+  cacheEntries(serial: number): Array<[number, string, boolean]>;
+  indom(serial: number): number;
+  pmid(cluster: number, item: number): number;
+  log(level: number, message: string): void;
+  errStr(code: number): string;
+  getConfig(name: string): string | null;
+  setDomain(domain: number): void;
+  constants: NativeConstants;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+export const native: Native = require(path.join(__dirname, '..', 'build', 'Release', 'pmda_json.node'));
+export const C = native.constants;

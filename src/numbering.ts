@@ -1,0 +1,109 @@
+// Numbering: clusters, items and instance ids, persisted with libpcp_pmda's
+// pmdaCache in exactly pmdajson's layout, so a host that switches from the
+// python PMDA keeps every PMID and instance id:
+//
+//   cache serial 0        cluster cache: source name -> cluster
+//                         (entry 0 "__internal__": cluster 0 is the static
+//                         metrics), at most 0xfff clusters
+//   cache serial 2c-1     metric cache of the source in cluster c:
+//                         metric name ("array.member" for array members)
+//                         -> item, at most 0x3ff items
+//   cache serial 2c       instance cache of the source in cluster c: index
+//                         value -> instance id; also the source's indom
+//
+// The files live in $PCP_VAR_DIR/config/pmda/<domain>.<serial>.
+// Unlike pmdajson, lookups consult the loaded cache itself, so numbering
+// survives restarts: a name keeps its number whatever order sources,
+// metrics and instances are found in.
+import { native, C } from './native';
+
+export const MAX_CLUSTER = 0xfff;
+export const MAX_ITEM = 0x3ff;
+export const MAX_INST = 0x7fffffff;
+
+export class NumberingError extends Error {}
+
+/** One persisted name -> number map, backed by a pmdaCache indom. */
+export class NameCache {
+  private readonly known = new Map<string, number>();
+  private dirty = false;
+
+  constructor(readonly serial: number, readonly max: number) {
+    native.cacheResize(serial, max);
+    native.cacheOp(serial, C.PMDA_CACHE_LOAD); // a missing file is a new cache
+    for (const [inst, name] of native.cacheEntries(serial)) this.known.set(name, inst);
+  }
+
+  get size(): number {
+    return this.known.size;
+  }
+
+  /** The number of `name`, if it has one. */
+  lookup(name: string): number | undefined {
+    return this.known.get(name);
+  }
+
+  /** The number of `name`, allocating the next free one if it is new. */
+  number(name: string): number {
+    const have = this.known.get(name);
+    if (have !== undefined) return have;
+    const inst = native.cacheStore(this.serial, C.PMDA_CACHE_ADD, name);
+    if (inst < 0) throw new NumberingError(`cannot number '${name}' in cache ${this.serial}: ${native.errStr(inst)}`);
+    this.known.set(name, inst);
+    this.dirty = true;
+    return inst;
+  }
+
+  /**
+   * Mark exactly `names` active (pmdaInstance and pmdaFetch walk active
+   * entries), numbering new ones; the others stay in the cache, inactive,
+   * and keep their ids for when they come back.
+   */
+  activate(names: Iterable<string>): void {
+    native.cacheOp(this.serial, C.PMDA_CACHE_INACTIVE);
+    for (const name of names) {
+      const inst = native.cacheStore(this.serial, C.PMDA_CACHE_ADD, name);
+      if (inst < 0) throw new NumberingError(`cannot add instance '${name}': ${native.errStr(inst)}`);
+      if (!this.known.has(name)) {
+        this.known.set(name, inst);
+        this.dirty = true;
+      }
+    }
+  }
+
+  /** Write the cache file if anything new was numbered. */
+  save(): void {
+    if (!this.dirty) return;
+    native.cacheOp(this.serial, C.PMDA_CACHE_SAVE);
+    this.dirty = false;
+  }
+}
+
+export const metricCacheSerial = (cluster: number): number => cluster * 2 - 1;
+export const indomCacheSerial = (cluster: number): number => cluster * 2;
+
+/** The cluster cache, with pmdajson's reserved entry 0. */
+export class ClusterCache extends NameCache {
+  constructor() {
+    super(0, MAX_CLUSTER);
+    if (this.size === 0) {
+      this.number('__internal__');
+    }
+  }
+}
+
+const caches = new Map<number, NameCache>();
+
+/**
+ * The cache with this serial, loaded from its file the first time only:
+ * pmdaCache keeps it in memory for the life of the process, and loading
+ * it twice would duplicate every entry.
+ */
+export function nameCache(serial: number, max: number): NameCache {
+  let c = caches.get(serial);
+  if (!c) {
+    c = serial === 0 ? new ClusterCache() : new NameCache(serial, max);
+    caches.set(serial, c);
+  }
+  return c;
+}

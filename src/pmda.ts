@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// pmdajson: the JSON PMDA. Reads like any PCP daemon PMDA's main():
+// options, log, configuration, sources, then the PDU loop -- here driven
+// by libuv, so timers and child processes keep working between PDUs.
+import * as path from 'path';
+import { native } from './native';
+import { parseOptions, UsageError, USAGE } from './options';
+import { loadConfig } from './config';
+import { Agent } from './agent';
+import * as log from './log';
+
+function main(): void {
+  let opts;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    const msg = (e as UsageError).message;
+    process.stderr.write((msg ? `pmdajson: ${msg}\n` : '') + USAGE);
+    process.exit(msg ? 1 : 0);
+  }
+
+  // pmdaDaemon + pmdaOpenLog: from here on stderr is the PMDA log
+  const logFile = opts.logFile ?? path.join(native.getConfig('PCP_LOG_DIR') ?? '.', 'pmcd', `${opts.root}.log`);
+  native.init({ name: 'pmdajson', domain: opts.domain, logfile: logFile, debug: opts.debug ?? '' });
+  log.captureConsole();
+  log.setDebug(opts.debug !== undefined && /appl0|all/i.test(opts.debug));
+
+  // configuration, read once at start as pmdajson does
+  const configFile = opts.configFile ?? path.join(native.getConfig('PCP_PMDAS_DIR') ?? '/var/lib/pcp/pmdas', 'json', 'config.json');
+  const { config, problems } = loadConfig(configFile);
+  for (const p of problems) log.warn(p);
+  log.info(`root ${opts.root}, domain ${opts.domain}, config ${configFile}: ${config.directoryList.length} directories, ${config.trustedDirectoryList.length} trusted`);
+
+  // sources as they are now; then pmdaInit, pmdaConnect and the PDU loop
+  const agent = new Agent({ root: opts.root, config });
+  agent.discover();
+  agent.syncTables();
+  native.start({
+    fetch: (pmids) => agent.fetch(pmids),
+    refresh: () => agent.refresh(),
+    text: (ident, type) => agent.text(ident, type),
+    exit: () => process.exit(0),
+  });
+}
+
+process.on('uncaughtException', (e) => {
+  try {
+    log.error(`uncaught exception: ${e.stack ?? e}`);
+  } catch {
+    process.stderr.write(`pmdajson: uncaught exception: ${e.stack ?? e}\n`);
+  }
+});
+
+main();

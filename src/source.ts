@@ -1,0 +1,256 @@
+// A source: one directory with a metadata.json, the data it points to
+// (a file, or a command's output), and the numbering of its metrics and
+// instances. Its data is read when a fetch asks for one of its metrics,
+// at most once per fetch, and parsed again only when it changed.
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseJson, JsonValue } from './json';
+import { parseMetadata, Metadata, MetricSpec, ArraySpec } from './metadata';
+import { resolve } from './pointer';
+import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
+import { runCommand } from './exec';
+import type { Config } from './config';
+import * as log from './log';
+import { METADATA } from './discovery';
+
+/** A metric as served: its spec, its item, and its array if it has one. */
+export interface Served {
+  spec: MetricSpec;
+  item: number;
+  array?: ArraySpec;
+}
+
+/** The rows of one array in the current data, ordered by instance id. */
+export interface Rows {
+  insts: number[];
+  elements: JsonValue[];
+}
+
+function fileStamp(st: fs.Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+export function readMetadata(dir: string): { md: Metadata; stamp: string } | { error: string; stamp: string } {
+  const file = path.join(dir, METADATA);
+  let stamp = '';
+  try {
+    const st = fs.statSync(file);
+    stamp = fileStamp(st);
+    if (!st.isFile()) return { error: `${file} is not a regular file`, stamp };
+    const doc = parseJson(fs.readFileSync(file, 'utf8'));
+    return { md: parseMetadata(doc, file), stamp };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { error: err.code ? `cannot read ${file}: ${err.message}` : `cannot parse ${file}: ${err.message}`, stamp };
+  }
+}
+
+export class Source {
+  readonly metadataFile: string;
+  readonly dataPath: string;
+  readonly dataExec: string | undefined;
+  /** Served metrics by item. */
+  readonly metrics = new Map<number, Served>();
+  readonly arrays: ArraySpec[] = [];
+  private metricCache!: NameCache;
+  private indomCache!: NameCache;
+  cluster = -1;
+
+  data: JsonValue | undefined;
+  /** Why the data is unavailable, when it is. */
+  dataError: string | undefined = 'not read yet';
+  private dataStamp = '';
+  private refreshedAt = -1;
+  private activeKey = '';
+  readonly rows = new Map<string, Rows>();
+  /** Bumped whenever `data` or `rows` change. */
+  version = 0;
+
+  constructor(
+    readonly dir: string,
+    readonly trusted: boolean,
+    readonly name: string,
+    readonly md: Metadata,
+    readonly metadataStamp: string,
+  ) {
+    this.metadataFile = path.join(dir, METADATA);
+    this.dataPath = md.dataPath ? path.resolve(dir, md.dataPath) : path.join(dir, 'data.json');
+    this.dataExec = md.dataExec;
+  }
+
+  private key(what: string): string {
+    return `${this.dir}:${what}`;
+  }
+
+  get indom(): number {
+    return indomCacheSerial(this.cluster);
+  }
+
+  /**
+   * Give the source its cluster and number its metrics, in pmdajson's
+   * order: entries in file order, an array's members before the array.
+   */
+  attach(cluster: number): void {
+    this.cluster = cluster;
+    this.metricCache = nameCache(metricCacheSerial(cluster), MAX_ITEM);
+    this.indomCache = nameCache(indomCacheSerial(cluster), MAX_INST);
+    const serve = (spec: MetricSpec, array?: ArraySpec): boolean => {
+      try {
+        const item = this.metricCache.number(spec.name);
+        this.metrics.set(item, array ? { spec, item, array } : { spec, item });
+        return true;
+      } catch (e) {
+        log.problem(this.key('items'), `${this.metadataFile}: skipping metric '${spec.name}': ${(e as NumberingError).message}`);
+        return false;
+      }
+    };
+    for (const entry of this.md.entries) {
+      if (entry.kind === 'metric') {
+        if (!serve(entry.metric)) break;
+      } else {
+        const a = entry.array;
+        let ok = true;
+        for (const m of a.members) if (!(ok = serve(m, a))) break;
+        if (!ok) break;
+        try {
+          this.metricCache.number(a.name);
+        } catch {
+          break;
+        }
+        this.arrays.push(a);
+      }
+    }
+    this.metricCache.save();
+  }
+
+  /** Read the data again if it may have changed; once per fetch at most. */
+  refresh(fetchNo: number, config: Config): void {
+    if (this.refreshedAt === fetchNo) return;
+    this.refreshedAt = fetchNo;
+    let text: string;
+    if (this.dataExec !== undefined) {
+      const r = runCommand(this.dataExec, this.trusted, this.dir, config.execTimeoutMs, config.maxDataBytes);
+      if (!r.ok) return this.fail(r.error);
+      if (r.warning) log.problem(this.key('exit'), `${this.metadataFile}: ${r.warning}`);
+      else log.resolved(this.key('exit'));
+      text = r.output;
+      this.dataStamp = '';
+    } else {
+      let fd = -1;
+      try {
+        fd = fs.openSync(this.dataPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+        const st = fs.fstatSync(fd);
+        if (!st.isFile()) return this.fail(`data file ${this.dataPath} is not a regular file`);
+        const stamp = fileStamp(st);
+        // an unchanged regular file is not parsed again; size 0 (procfs) always is
+        if (st.size > 0 && stamp === this.dataStamp && this.dataError === undefined) return;
+        if (st.size > config.maxDataBytes) return this.fail(`data file ${this.dataPath} is ${st.size} bytes, more than the limit of ${config.maxDataBytes}`);
+        text = readAll(fd, config.maxDataBytes);
+        this.dataStamp = stamp;
+      } catch (e) {
+        return this.fail(`cannot read data file ${this.dataPath}: ${(e as Error).message}`);
+      } finally {
+        if (fd >= 0) fs.closeSync(fd);
+      }
+    }
+    const where = this.dataExec !== undefined ? `output of data-exec command '${this.dataExec}' (${this.metadataFile})` : `data file ${this.dataPath}`;
+    let doc: JsonValue;
+    try {
+      doc = parseJson(text);
+    } catch (e) {
+      this.dataStamp = '';
+      return this.fail(`cannot parse ${where}: ${(e as Error).message}`);
+    }
+    if (this.dataError !== undefined && this.dataError !== 'not read yet') {
+      log.resolved(this.key('data'), `${where} is readable again`);
+    }
+    this.dataError = undefined;
+    this.data = doc;
+    this.buildRows(where);
+    this.version++;
+  }
+
+  private fail(why: string): void {
+    this.dataError = why;
+    this.data = undefined;
+    this.dataStamp = '';
+    this.rows.clear();
+    this.version++;
+    log.problem(this.key('data'), why);
+  }
+
+  /** Index every array's elements by instance, numbering new instances. */
+  private buildRows(where: string): void {
+    this.rows.clear();
+    const seen = new Map<string, true>();
+    const perArray: Array<[ArraySpec, Map<string, JsonValue>]> = [];
+    for (const a of this.arrays) {
+      const byName = new Map<string, JsonValue>();
+      const value = resolve(a.pointer, this.data);
+      if (!Array.isArray(value)) {
+        log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${value === undefined ? 'nothing' : 'no array'} at pointer '${a.pointer.text}'`);
+        perArray.push([a, byName]);
+        continue;
+      }
+      let bad = '';
+      value.forEach((el, i) => {
+        const idx = resolve(a.index, el);
+        let inst: string;
+        if (typeof idx === 'string') inst = idx;
+        else if (typeof idx === 'number' || typeof idx === 'bigint') inst = String(idx);
+        else {
+          bad ||= `element ${i} has no string or number at index pointer '${a.index.text}'`;
+          return;
+        }
+        if (inst === '' || inst.length > 1024 || inst.includes('\n')) {
+          bad ||= `element ${i} has an unusable instance name ${JSON.stringify(inst.slice(0, 64))}`;
+          return;
+        }
+        if (byName.has(inst)) bad ||= `duplicate instance name ${JSON.stringify(inst)}; the last one is served`;
+        byName.set(inst, el);
+        seen.set(inst, true);
+      });
+      if (bad) log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${bad}`);
+      else log.resolved(this.key(`array:${a.name}`));
+      perArray.push([a, byName]);
+    }
+    const activeKey = [...seen.keys()].join('\n');
+    if (activeKey !== this.activeKey) {
+      try {
+        this.indomCache.activate(seen.keys());
+        this.indomCache.save();
+        this.activeKey = activeKey;
+      } catch (e) {
+        log.problem(this.key('instances'), `${where}: ${(e as Error).message}`);
+      }
+    }
+    for (const [a, byName] of perArray) {
+      const pairs: Array<[number, JsonValue]> = [];
+      for (const [name, el] of byName) {
+        const inst = this.indomCache.lookup(name);
+        if (inst !== undefined) pairs.push([inst, el]);
+      }
+      pairs.sort((x, y) => x[0] - y[0]);
+      this.rows.set(a.name, { insts: pairs.map((p) => p[0]), elements: pairs.map((p) => p[1]) });
+    }
+  }
+
+  /** Forget everything logged about this source (it went away). */
+  forgetProblems(): void {
+    log.forget(this.dir + ':');
+  }
+}
+
+function readAll(fd: number, max: number): string {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const chunk = Buffer.allocUnsafe(65536);
+  for (;;) {
+    const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    if (n <= 0) break;
+    total += n;
+    if (total > max) throw new Error(`more than ${max} bytes`);
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
