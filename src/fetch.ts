@@ -101,7 +101,7 @@ export class Encoder {
   value(inst: number, v: number | bigint | string, type: number): void {
     this.ensure(16);
     const p = this.pos;
-    this.buf.writeInt32LE(inst, p);
+    this.buf.writeInt32LE(inst | 0, p);
     this.buf.writeInt32LE(0, p + 4);
     if (type === C.PM_TYPE_64) {
       if (typeof v === 'bigint') this.buf.writeBigInt64LE(v, p + 8);

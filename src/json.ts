@@ -11,7 +11,10 @@
 // string can be mistaken for one unless its writer can read our memory.
 import { randomBytes } from 'crypto';
 
-const MARK = '\u0000int64:' + randomBytes(6).toString('hex') + ':';
+const TOKEN = 'int64:' + randomBytes(6).toString('hex') + ':';
+/** The marker as parsed, and as written into JSON text (escaped NUL). */
+const MARK = '\u0000' + TOKEN;
+const MARK_TEXT = '\\u0000' + TOKEN;
 const LONG_DIGITS = /\d{16,}/;
 
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
@@ -47,7 +50,7 @@ function markLongIntegers(text: string): string {
       const next = i < n ? text.charCodeAt(i) : 0;
       const isInteger = next !== 46 /* . */ && next !== 101 /* e */ && next !== 69 /* E */;
       if (isInteger && digits >= 16) {
-        out += text.slice(last, start) + '"' + MARK + text.slice(start, i) + '"';
+        out += text.slice(last, start) + '"' + MARK_TEXT + text.slice(start, i) + '"';
         last = i;
       } else {
         // skip the rest of a non-integer number
