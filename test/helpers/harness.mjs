@@ -1,0 +1,200 @@
+// Test harness: scratch PCP directories, sources, and the real PMDA (ours
+// or the python pmdajson) driven through dbpmda, with no pmcd.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PMDA = path.join(ROOT, 'dist', 'pmda.js');
+export const PYTHON_PMDA = '/var/lib/pcp/pmdas/json/pmdajson.python';
+/** PCP's python tools need the system python, not a pyenv one. */
+export const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * A scratch PCP world: $PCP_PMDAS_DIR/json/config.json listing src/ (and
+ * trusted/), $PCP_VAR_DIR for the numbering caches, a root PMNS for dbpmda.
+ */
+export class Scratch {
+  constructor(name = 'pmda-json') {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+    this.src = path.join(this.dir, 'src');
+    this.trusted = path.join(this.dir, 'trusted');
+    this.var = path.join(this.dir, 'var');
+    this.pmdas = path.join(this.dir, 'pmdas');
+    for (const d of [this.src, this.trusted, path.join(this.var, 'config', 'pmda'), path.join(this.pmdas, 'json')]) {
+      fs.mkdirSync(d, { recursive: true });
+    }
+    fs.chmodSync(this.dir, 0o755);
+    this.config({ directory_list: [this.src], trusted_directory_list: [this.trusted] });
+    this.pmns = path.join(this.dir, 'root');
+    fs.writeFileSync(this.pmns, 'root {\n\tjson\t137:*:*\n}\n');
+    this.log = path.join(this.dir, 'json.log');
+  }
+
+  config(doc) {
+    const file = path.join(this.pmdas, 'json', 'config.json');
+    fs.writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc, null, 2));
+    return file;
+  }
+
+  get env() {
+    return { ...process.env, PATH: SYSTEM_PATH, PCP_PMDAS_DIR: this.pmdas, PCP_VAR_DIR: this.var };
+  }
+
+  /** Write a source directory; `data` may be an object or raw text. */
+  source(name, metadata, data, { under = this.src } = {}) {
+    const dir = path.join(under, name);
+    fs.mkdirSync(dir, { recursive: true });
+    if (metadata !== undefined) writeJson(path.join(dir, 'metadata.json'), metadata);
+    if (data !== undefined) writeJson(path.join(dir, 'data.json'), data);
+    return dir;
+  }
+
+  data(name, data, { under = this.src } = {}) {
+    writeJson(path.join(under, name, 'data.json'), data);
+  }
+
+  remove(name, { under = this.src } = {}) {
+    fs.rmSync(path.join(under, name), { recursive: true, force: true });
+  }
+
+  /** The numbering cache files, without their time stamps. */
+  caches() {
+    const dir = path.join(this.var, 'config', 'pmda');
+    const out = {};
+    for (const f of fs.readdirSync(dir).sort()) {
+      const lines = fs.readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n');
+      out[f] = [lines[0], ...lines.slice(1).map((l) => l.replace(/^(\d+) \d+ /, '$1 '))];
+    }
+    return out;
+  }
+
+  logText() {
+    try {
+      return fs.readFileSync(this.log, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  cleanup() {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function writeJson(file, doc) {
+  fs.writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc, null, 2));
+}
+
+/**
+ * One dbpmda session with one PMDA process: send commands one at a time and
+ * get back what dbpmda printed for each.
+ */
+export class Dbpmda {
+  constructor(scratch, { python = false, args = [] } = {}) {
+    this.scratch = scratch;
+    this.proc = spawn('dbpmda', ['-n', scratch.pmns, '-e'], {
+      cwd: scratch.dir,
+      env: scratch.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.out = '';
+    this.proc.stdout.on('data', (d) => { this.out += d; this.wake?.(); });
+    this.proc.stderr.on('data', (d) => { this.out += d; this.wake?.(); });
+    this.seq = 0;
+    this.exited = false;
+    this.proc.on('exit', () => { this.exited = true; this.wake?.(); });
+    const cmd = python ? `/usr/bin/python3 ${PYTHON_PMDA}` : `${process.execPath} ${PMDA} -l ${scratch.log} ${args.join(' ')}`;
+    this.ready = this.run(`open pipe ${cmd}`);
+  }
+
+  /** Send one command; resolve with its output once dbpmda is done with it. */
+  async run(command, timeoutMs = 30000) {
+    const marker = `# done ${++this.seq}`;
+    const start = this.out.length;
+    this.proc.stdin.write(`${command}\n${marker}\n`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.out.indexOf(`${marker}\n`, start);
+      if (at >= 0) {
+        const text = this.out.slice(start, at);
+        // drop the echo of the command itself
+        return text.startsWith(command) ? text.slice(command.length + 1) : text;
+      }
+      if (this.exited) throw new Error(`dbpmda exited during '${command}':\n${this.out.slice(start)}`);
+      if (Date.now() > deadline) throw new Error(`dbpmda timed out on '${command}':\n${this.out.slice(start)}`);
+      await new Promise((r) => { this.wake = r; setTimeout(r, 200); });
+    }
+  }
+
+  async fetch(...names) {
+    return parseFetch(await this.run(`fetch ${names.join(' ')}`));
+  }
+
+  async close() {
+    if (!this.exited) {
+      this.proc.stdin.end('quit\n');
+      await new Promise((r) => { if (this.exited) r(); else this.proc.on('exit', r); setTimeout(r, 5000); });
+      if (!this.exited) this.proc.kill('SIGKILL');
+    }
+  }
+}
+
+/** Parse dbpmda's fetch output: pmid -> { error } | { values: [{inst, value}] }. */
+export function parseFetch(text) {
+  const result = {};
+  let cur = null;
+  for (const line of text.split('\n')) {
+    let m = line.match(/^\s{2}(\d+\.\d+\.\d+) \([^)]*\): (.*)$/);
+    if (m) {
+      cur = { values: [] };
+      result[m[1]] = cur;
+      if (!m[2].startsWith('numval:')) {
+        cur.error = m[2];
+        delete cur.values;
+      } else {
+        const n = m[2].match(/numval: (-?\d+)/);
+        if (n && Number(n[1]) <= 0) cur.numval = Number(n[1]);
+      }
+      continue;
+    }
+    if (!cur || !cur.values) continue;
+    m = line.match(/^\s+inst \[(\d+) or [^\]]*\] value (.*)$/);
+    if (m) {
+      cur.values.push({ inst: Number(m[1]), value: m[2] });
+      continue;
+    }
+    m = line.match(/^\s+value (.*)$/);
+    if (m) cur.values.push({ inst: null, value: m[1] });
+  }
+  return result;
+}
+
+/** Parse dbpmda's desc output. */
+export function parseDesc(text) {
+  const pmid = text.match(/PMID: (\S+)/)?.[1];
+  const type = text.match(/Data Type: (.*?)\s+InDom:/)?.[1];
+  const indom = text.match(/InDom: (\S+)/)?.[1];
+  const sem = text.match(/Semantics: (\S+)/)?.[1];
+  const units = text.match(/Units: (.*)$/m)?.[1]?.trim();
+  return { pmid, type, indom, sem, units };
+}
+
+/** Parse dbpmda's instance output into [[inst, name], ...]. */
+export function parseInstances(text) {
+  return [...text.matchAll(/inst: (\d+) name: "([^"]*)"/g)].map((m) => [Number(m[1]), m[2]]);
+}
+
+/** Names below `prefix` from dbpmda's traverse output. */
+export function parseTraverse(text) {
+  return text.split('\n').slice(1).map((l) => l.trim()).filter((l) => l && !l.startsWith('Metric:')).sort();
+}
+
+/** Run a PCP client (pminfo, pmprobe, pmrep, ...) with the system PATH. */
+export function pcp(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, PATH: SYSTEM_PATH, ...opts.env }, timeout: opts.timeout ?? 60000 });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
