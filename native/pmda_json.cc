@@ -34,7 +34,7 @@ bool started = false;
 int domain = 0;
 
 Napi::FunctionReference jsFetch;      // (pmids: Uint32Array) => Buffer
-Napi::FunctionReference jsRefresh;    // () => void, before namespace/instance PDUs
+Napi::FunctionReference jsRefresh;    // (indom) => void, once per namespace/instance PDU
 Napi::FunctionReference jsText;       // (ident, type) => string | null
 Napi::FunctionReference jsExit;       // (status) => void
 
@@ -86,8 +86,21 @@ Napi::Value callJs(Napi::FunctionReference &fn, const char *where,
   }
 }
 
-void refreshFromJs() {
-  if (!jsRefresh.IsEmpty()) callJs(jsRefresh, "refresh", {});
+// PDUs received, and the PDU whose sources JavaScript last refreshed: a
+// namespace PDU may call pmid() once per name, but refreshes once.
+unsigned pduSeq = 0, refreshedSeq = 0;
+
+int checkCallback(void) {
+  pduSeq++;
+  return 0;
+}
+
+void refreshFromJs(pmInDom indom = PM_INDOM_NULL) {
+  if (jsRefresh.IsEmpty() || refreshedSeq == pduSeq) return;
+  refreshedSeq = pduSeq;
+  Napi::Env env = jsRefresh.Env();
+  Napi::HandleScope scope(env);
+  callJs(jsRefresh, "refresh", {Napi::Number::New(env, indom)});
 }
 
 // ---- libpcp_pmda callbacks ---------------------------------------------
@@ -194,7 +207,7 @@ int fetchCallback(int numpmid, pmID *pmids, pmResult **resp, pmdaExt *pmda) {
 }
 
 int instanceCallback(pmInDom indom, int inst, char *name, pmInResult **result, pmdaExt *pmda) {
-  refreshFromJs();
+  refreshFromJs(indom);
   return pmdaInstance(indom, inst, name, result, pmda);
 }
 
@@ -289,6 +302,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   dispatch.version.seven.name = nameCallback;
   dispatch.version.seven.children = childrenCallback;
   pmdaSetFetchCallBack(&dispatch, fetchValue);
+  pmdaSetCheckCallBack(&dispatch, checkCallback);
   pmdaInit(&dispatch, nullptr, 0, nullptr, 0);
   if (dispatch.status != 0)
     throw Napi::Error::New(env, std::string("pmdaInit: ") + pmErrStr(dispatch.status));

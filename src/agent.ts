@@ -26,8 +26,6 @@ const pmidItem = (pmid: number): number => pmid & 0x3ff;
 export interface AgentOptions {
   root: string;
   config: Config;
-  /** Minimum milliseconds between refreshes triggered by non-fetch PDUs. */
-  refreshIntervalMs?: number;
 }
 
 export class Agent {
@@ -39,17 +37,17 @@ export class Agent {
   private readonly byCluster = new Map<number, Source>();
   /** Directories whose metadata could not be used, by metadata stamp. */
   private readonly rejected = new Map<string, string>();
+  private readonly oneline = new Map<number, string>();
   private readonly help = new Map<number, string>();
+  private readonly pmids = new Set<number>();
+  private readonly indoms = new Set<number>();
   private readonly encoder = new Encoder();
   private tablesStale = true;
   private fetchNo = 0;
-  private lastRefresh = 0;
-  private readonly refreshIntervalMs: number;
 
   constructor(options: AgentOptions) {
     this.root = options.root;
     this.config = options.config;
-    this.refreshIntervalMs = options.refreshIntervalMs ?? 250;
     this.clusters = nameCache(0, MAX_CLUSTER);
     this.clusters.save();
   }
@@ -150,14 +148,17 @@ export class Agent {
     const descs: number[] = [];
     const names: string[] = [];
     const pmids: number[] = [];
+    this.oneline.clear();
     this.help.clear();
+    this.pmids.clear();
+    this.indoms.clear();
     const none = [0, 0, 0, 0, 0, 0];
     for (const s of STATIC) {
       const pmid = native.pmid(0, s.item);
       descs.push(pmid, C.PM_TYPE_64, C.PM_INDOM_NULL, C.PM_SEM_INSTANT, ...none);
       names.push(`${this.root}.${s.name}`);
       pmids.push(pmid);
-      this.help.set(pmid, s.help);
+      this.oneline.set(pmid, s.help);
     }
     const sources = [...this.byCluster.values()].sort((a, b) => a.cluster - b.cluster);
     for (const src of sources) {
@@ -175,33 +176,39 @@ export class Agent {
         for (const a of ancestors) interior.add(a);
         const pmid = native.pmid(src.cluster, m.item);
         const indom = m.array ? native.indom(src.indom) : C.PM_INDOM_NULL;
+        if (m.array) this.indoms.add(indom >>> 0);
         descs.push(pmid, typeCode(m.spec.type), indom, m.spec.sem, ...m.spec.units);
         names.push(`${this.root}.${src.name}.${m.spec.name}`);
         pmids.push(pmid);
-        if (m.spec.description) this.help.set(pmid, m.spec.description);
+        if (m.spec.description) this.oneline.set(pmid, m.spec.description);
+        if (m.spec.help) this.help.set(pmid, m.spec.help);
       }
     }
+    for (const p of pmids) this.pmids.add(p >>> 0);
     native.setDescs(Int32Array.from(descs));
     native.setNames(names, Uint32Array.from(pmids));
   }
 
   // ---- PDUs ------------------------------------------------------------------
 
-  /** Before namespace and instance PDUs: discovery and data, rate limited. */
-  refresh(): void {
-    const now = Date.now();
-    if (now - this.lastRefresh < this.refreshIntervalMs) return;
-    this.lastRefresh = now;
+  /**
+   * Once per namespace or instance PDU: discovery, so new sources have
+   * names before their first fetch; for an instance PDU also the data of
+   * the source owning `indom`, unless it was read in the last second (a
+   * client may ask for instance names one PDU at a time).
+   */
+  refresh(indom: number): void {
     this.discover();
-    this.fetchNo++;
-    for (const s of this.byCluster.values()) if (s.arrays.length > 0) s.refresh(this.fetchNo, this.config);
     this.syncTables();
+    if (indom === C.PM_INDOM_NULL) return;
+    const serial = indom & 0x3fffff;
+    const src = serial % 2 === 0 ? this.byCluster.get(serial / 2) : undefined;
+    if (src && Date.now() - src.refreshedTime >= 1000) src.refresh(++this.fetchNo, this.config);
   }
 
   /** A fetch PDU: current sources, current data, encoded for pmdaFetch. */
   fetch(pmids: Uint32Array): Buffer {
     this.fetchNo++;
-    this.lastRefresh = Date.now();
     this.discover();
     this.syncTables();
     const enc = this.encoder;
@@ -259,9 +266,15 @@ export class Agent {
     log.problem(`${src.dir}:value:${m.spec.name}`, `${where}: metric '${m.spec.name}' at pointer '${m.spec.pointer.text}': ${e.message}`);
   }
 
-  /** Help text: the metric's description, one line and long alike. */
+  /**
+   * Help text: `description` is the one-line help, `help` the long one.
+   * Like pmdajson, a metric or indom without text answers with empty text.
+   */
   text(ident: number, type: number): string | null {
-    if (type & C.PM_TEXT_INDOM) return null;
-    return this.help.get(ident >>> 0) ?? null;
+    const id = ident >>> 0;
+    if (type & C.PM_TEXT_INDOM) return this.indoms.has(id) ? '' : null;
+    if (!this.pmids.has(id)) return null;
+    const table = type & C.PM_TEXT_ONELINE ? this.oneline : this.help;
+    return table.get(id) ?? '';
   }
 }

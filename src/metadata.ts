@@ -19,6 +19,8 @@ export interface MetricSpec {
   sem: number;
   units: Units;
   description: string;
+  /** Long help text (the `help` key); pmdajson had none. */
+  help?: string;
 }
 
 export interface ArraySpec {
@@ -176,7 +178,11 @@ function scalar(item: Obj, where: string, problems: string[], namePrefix: string
     }
     sem = s;
   }
-  return { name: c.name, pointer: c.pointer, type: c.type, sem, units, description: c.description };
+  const spec: MetricSpec = { name: c.name, pointer: c.pointer, type: c.type, sem, units, description: c.description };
+  const rawHelp = item['help'];
+  if (typeof rawHelp === 'string') spec.help = rawHelp;
+  else if (rawHelp !== undefined) problems.push(`${where}: metric '${c.name}': ignoring 'help' that is not a string`);
+  return spec;
 }
 
 function array(item: Obj, where: string, problems: string[]): ArraySpec | undefined {

@@ -37,8 +37,11 @@ export interface NativeConstants {
 export interface PmdaHandlers {
   /** One call per fetch PDU: the requested PMIDs in, encoded values out. */
   fetch(pmids: Uint32Array): Buffer;
-  /** Before namespace and instance PDUs: bring sources up to date. */
-  refresh(): void;
+  /**
+   * Once per namespace or instance PDU: bring sources up to date; `indom`
+   * is the instance domain asked about, PM_INDOM_NULL for names.
+   */
+  refresh(indom: number): void;
   /** Help text for a PMID or indom; null when there is none. */
   text(ident: number, type: number): string | null;
   /** pmcd closed the connection. */

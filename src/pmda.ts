@@ -37,7 +37,7 @@ function main(): void {
   agent.syncTables();
   native.start({
     fetch: (pmids) => agent.fetch(pmids),
-    refresh: () => agent.refresh(),
+    refresh: (indom) => agent.refresh(indom),
     text: (ident, type) => agent.text(ident, type),
     exit: () => process.exit(0),
   });

@@ -61,6 +61,8 @@ export class Source {
   dataError: string | undefined = 'not read yet';
   private dataStamp = '';
   private refreshedAt = -1;
+  /** When the data was last looked at (Date.now()). */
+  refreshedTime = 0;
   private activeKey = '';
   readonly rows = new Map<string, Rows>();
   /** Bumped whenever `data` or `rows` change. */
@@ -127,6 +129,7 @@ export class Source {
   refresh(fetchNo: number, config: Config): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
+    this.refreshedTime = Date.now();
     let text: string;
     if (this.dataExec !== undefined) {
       const r = runCommand(this.dataExec, this.trusted, this.dir, config.execTimeoutMs, config.maxDataBytes);
