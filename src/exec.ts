@@ -3,7 +3,9 @@
 // with no shell. Commands from untrusted directories run as nobody.
 // Every command is killed at the configured timeout (2 s by default,
 // well inside pmcd's 5 s agent timeout), so a hung command can only
-// cost that source one fetch, never the PMDA.
+// cost that source one fetch, never the PMDA. coreutils' timeout(1) runs
+// it in a process group of its own and signals the whole group, so
+// children it left behind holding its output open are killed too.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 
@@ -82,6 +84,8 @@ export function nobody(): Account | null {
   return nobodyAccount;
 }
 
+const TIMEOUT = fs.existsSync('/usr/bin/timeout') ? '/usr/bin/timeout' : 'timeout';
+
 export type ExecResult = { ok: true; output: string; warning?: string } | { ok: false; error: string };
 
 export function runCommand(command: string, trusted: boolean, cwd: string, timeoutMs: number, maxBytes: number): ExecResult {
@@ -94,8 +98,6 @@ export function runCommand(command: string, trusted: boolean, cwd: string, timeo
   if (argv.length === 0) return { ok: false, error: 'data-exec command is empty' };
   const options: Parameters<typeof spawnSync>[2] = {
     cwd,
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
     maxBuffer: maxBytes,
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', LANG: 'C.UTF-8' },
@@ -107,14 +109,30 @@ export function runCommand(command: string, trusted: boolean, cwd: string, timeo
     options.uid = who.uid;
     options.gid = who.gid;
   }
-  const r = spawnSync(argv[0]!, argv.slice(1), options);
+  const seconds = (timeoutMs / 1000).toFixed(3);
+  // Node's own timeout stops waiting for output that children left
+  // behind keep open after timeout(1) is gone
+  options.timeout = timeoutMs + 100;
+  options.killSignal = 'SIGKILL';
+  const started = Date.now();
+  const r = spawnSync(TIMEOUT, ['-s', 'KILL', seconds, ...argv], options);
+  if (r.pid) {
+    try {
+      process.kill(-r.pid, 'SIGKILL'); // whatever is left of its process group
+    } catch {
+      /* nothing left */
+    }
+  }
+  const timedOut = Date.now() - started >= timeoutMs;
   if (r.error) {
     const err = r.error as NodeJS.ErrnoException;
-    if (err.code === 'ETIMEDOUT') return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms` };
+    if (err.code === 'ETIMEDOUT' || timedOut) return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms` };
     if (err.code === 'ENOBUFS') return { ok: false, error: `data-exec command '${command}' wrote more than ${maxBytes} bytes` };
     return { ok: false, error: `cannot run data-exec command '${command}': ${err.message}` };
   }
   const output = String(r.stdout ?? '');
+  if (timedOut && (r.signal === 'SIGKILL' || r.status === 137 || r.status === 124)) return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms` };
+  if (r.status === 126 || r.status === 127) return { ok: false, error: `cannot run data-exec command '${command}': ${r.status === 127 ? 'command not found' : 'permission denied'}` };
   if (r.status !== 0) {
     return { ok: true, output, warning: `data-exec command '${command}' ${r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`}` };
   }

@@ -101,8 +101,9 @@ export class Dbpmda {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.out = '';
+    this.err = '';
     this.proc.stdout.on('data', (d) => { this.out += d; this.wake?.(); });
-    this.proc.stderr.on('data', (d) => { this.out += d; this.wake?.(); });
+    this.proc.stderr.on('data', (d) => { this.err += d; this.wake?.(); });
     this.seq = 0;
     this.exited = false;
     this.proc.on('exit', () => { this.exited = true; this.wake?.(); });
@@ -114,14 +115,16 @@ export class Dbpmda {
   async run(command, timeoutMs = 30000) {
     const marker = `# done ${++this.seq}`;
     const start = this.out.length;
+    const errStart = this.err.length;
     this.proc.stdin.write(`${command}\n${marker}\n`);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const at = this.out.indexOf(`${marker}\n`, start);
       if (at >= 0) {
-        const text = this.out.slice(start, at);
-        // drop the echo of the command itself
-        return text.startsWith(command) ? text.slice(command.length + 1) : text;
+        let text = this.out.slice(start, at);
+        // drop the echo of the command itself; errors come on stderr
+        if (text.startsWith(command)) text = text.slice(command.length + 1);
+        return text + this.err.slice(errStart);
       }
       if (this.exited) throw new Error(`dbpmda exited during '${command}':\n${this.out.slice(start)}`);
       if (Date.now() > deadline) throw new Error(`dbpmda timed out on '${command}':\n${this.out.slice(start)}`);

@@ -1,0 +1,76 @@
+// data-exec: commands run without a shell, as nobody unless trusted, and
+// never longer than the configured timeout.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Scratch, Dbpmda } from './helpers/harness.mjs';
+
+async function session(t, s) {
+  const d = new Dbpmda(s);
+  await d.ready;
+  t.teardown(async () => { await d.close(); s.cleanup(); });
+  return d;
+}
+const uidMeta = (cmd) => ({ 'data-exec': cmd, metrics: [{ name: 'uid', pointer: '/uid', type: 'integer' }, { name: 'gid', pointer: '/gid', type: 'integer' }] });
+const idCommand = `sh -c 'echo "{\\"uid\\": $(id -u), \\"gid\\": $(id -g)}"'`;
+const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:')).split(':');
+const asRoot = process.getuid() === 0;
+
+test('untrusted commands run as nobody, trusted ones as root', async (t) => {
+  if (!asRoot) return t.pass('needs root');
+  const s = new Scratch();
+  s.source('untrusted', uidMeta(idCommand));
+  s.source('mine', uidMeta(idCommand), undefined, { under: s.trusted });
+  const d = await session(t, s);
+  const [u, g, tu] = Object.values(await d.fetch('json.untrusted.uid', 'json.untrusted.gid', 'json.mine.uid'));
+  t.is(u.values[0].value, nobody[2]);
+  t.is(g.values[0].value, nobody[3]);
+  t.is(tu.values[0].value, '0');
+});
+
+test('trusted sources must be root-owned and not group or world writable, checked at every discovery', async (t) => {
+  if (!asRoot) return t.pass('needs root');
+  const s = new Scratch();
+  const dir = s.source('lax', uidMeta(idCommand), undefined, { under: s.trusted });
+  fs.chmodSync(dir, 0o777);
+  const d = await session(t, s);
+  t.regex(await d.run('fetch json.lax.uid'), /Unknown metric name|\^ at or near here/);
+  t.regex(s.logText(), new RegExp(`skipping trusted source ${dir}: ${dir} must be owned by root and not group or world-writable`));
+  fs.chmodSync(dir, 0o755);
+  t.is(Object.values(await d.fetch('json.lax.uid'))[0].values[0].value, '0');
+  fs.chmodSync(path.join(dir, 'metadata.json'), 0o666);
+  t.notRegex(await d.run('fetch json.nsources'), /value 1/, 'a trusted source whose metadata becomes writable is dropped');
+});
+
+test('a hung command is killed at the timeout; the fetch answers PM_ERR_AGAIN in time', async (t) => {
+  const s = new Scratch();
+  s.config({ directory_list: [s.src], exec_timeout: 0.5 });
+  s.source('hang', { 'data-exec': 'sleep 30', metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] });
+  // a command that exits but leaves a child holding its output open
+  s.source('orphan', { 'data-exec': `sh -c 'sleep 30 & echo "{\\"v\\": 1}"'`, metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] });
+  s.source('quick', { 'data-exec': `echo '{"v": 42}'`, metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] });
+  const d = await session(t, s);
+  const start = Date.now();
+  const [h, o, q] = Object.values(await d.fetch('json.hang.v', 'json.orphan.v', 'json.quick.v'));
+  const elapsed = Date.now() - start;
+  t.regex(h.error, /Try again/);
+  t.is(q.values[0].value, '42');
+  t.truthy(o.error || o.values, 'answered');
+  t.true(elapsed < 4000, `two timeouts of 0.5 s took ${elapsed} ms`);
+  t.regex(s.logText(), /data-exec command 'sleep 30' killed after 500 ms/);
+});
+
+test('a failing command is logged once with its status; its output is still used', async (t) => {
+  const s = new Scratch();
+  s.source('fails', { 'data-exec': `sh -c 'echo "{\\"v\\": 3}"; exit 4'`, metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] });
+  s.source('missing', { 'data-exec': '/nonexistent/cmd', metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] });
+  const d = await session(t, s);
+  for (let i = 0; i < 3; i++) {
+    const [f, m] = Object.values(await d.fetch('json.fails.v', 'json.missing.v'));
+    t.is(f.values[0].value, '3');
+    t.regex(m.error, /Try again/);
+  }
+  const log = s.logText();
+  t.is(log.split('exited with status 4').length - 1, 1);
+  t.is(log.split("cannot run data-exec command '/nonexistent/cmd'").length - 1, 1);
+});
