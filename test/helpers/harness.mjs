@@ -197,7 +197,7 @@ export function parseTraverse(text) {
 
 /** Run a PCP client (pminfo, pmprobe, pmrep, ...) with the system PATH. */
 export function pcp(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, PATH: SYSTEM_PATH, ...opts.env }, timeout: opts.timeout ?? 60000 });
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: SYSTEM_PATH, ...opts.env }, timeout: opts.timeout ?? 60000 });
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
