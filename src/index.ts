@@ -13,3 +13,4 @@ export type { MetricOptions, ProducerOptions, ArrayOptions, Semantics, MetadataJ
 // schema sources: JSON Schema -> metadata, validation of data documents
 export { metadataFromSchema, schemaToMetadataJson, compileSchema, schemaGeneration, isInvalid, SchemaError } from './schema';
 export type { SchemaCheck, SchemaValidator } from './schema';
+export { pruneInvalid } from './schema';

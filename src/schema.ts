@@ -401,6 +401,54 @@ export function isInvalid(pointer: string, invalid: readonly string[]): boolean 
   return invalid.some((p) => p === '' || pointer === p || pointer.startsWith(p + '/'));
 }
 
+interface PruneNode {
+  gone: boolean;
+  below: Map<string, PruneNode>;
+}
+
+/**
+ * A copy of `doc` without the members at the `invalid` pointers (as
+ * {@link SchemaCheck.invalid} lists them), so that serving the copy gives
+ * no value for exactly those metrics and instances. An array element that
+ * is invalid as a whole is dropped (instances are named by their index
+ * member, not their position); a member inside an element is removed from
+ * that element only. Parts not touched are shared, not copied; "" in
+ * `invalid` leaves nothing (undefined).
+ */
+export function pruneInvalid(doc: JsonValue, invalid: readonly string[]): JsonValue | undefined {
+  const root: PruneNode = { gone: false, below: new Map() };
+  for (const p of invalid) {
+    if (p === '') return undefined;
+    let n = root;
+    for (const t of p.slice(1).split('/').map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~'))) {
+      let next = n.below.get(t);
+      if (!next) n.below.set(t, (next = { gone: false, below: new Map() }));
+      n = next;
+    }
+    n.gone = true;
+  }
+  const prune = (v: JsonValue, n: PruneNode): JsonValue => {
+    if (n.below.size === 0 || typeof v !== 'object' || v === null) return v;
+    if (Array.isArray(v)) {
+      const out: JsonValue[] = [];
+      v.forEach((el, i) => {
+        const c = n.below.get(String(i));
+        if (!c) out.push(el);
+        else if (!c.gone) out.push(prune(el, c));
+      });
+      return out;
+    }
+    const out: Obj = {};
+    for (const [k, el] of Object.entries(v)) {
+      const c = n.below.get(k);
+      if (!c) out[k] = el;
+      else if (!c.gone) out[k] = prune(el, c);
+    }
+    return out;
+  };
+  return prune(doc, root);
+}
+
 /**
  * The `generation` of a data document {"generation": N, "data": {...}}:
  * a number, bigint or string, or undefined when there is none. When it

@@ -12,6 +12,7 @@ import {
   compileSchema,
   schemaGeneration,
   isInvalid,
+  pruneInvalid,
   withoutBigInts,
   SchemaError,
 } from '../dist/schema.js';
@@ -315,6 +316,25 @@ test('draft 2020-12 and draft-04 schemas compile', (t) => {
 test('a schema ajv cannot compile throws SchemaError', (t) => {
   t.throws(() => compileSchema({ type: 'object', properties: { a: { type: 'no-such-type' } } }), { instanceOf: SchemaError });
   t.throws(() => compileSchema('nope'), { instanceOf: SchemaError });
+});
+
+test('pruneInvalid drops exactly the failed members, keeping their siblings', (t) => {
+  const schema = wrap({
+    n: { type: 'integer' },
+    s: { type: 'string' },
+    devs: { type: 'array', items: obj({ __id: { type: 'string' }, r: { type: 'integer' }, w: { type: 'integer' } }, { required: ['__id'] }) },
+  });
+  const doc = { generation: 1, data: { n: 'x', s: 'ok', devs: [{ __id: 'a', r: 1, w: 2 }, { __id: 'b', r: 'bad', w: 3 }, { r: 4 }] } };
+  const check = compileSchema(schema)(doc);
+  const pruned = pruneInvalid(doc, check.invalid);
+  // (a missing member is absent anyway: the element without __id stays, and has no instance name)
+  t.deepEqual(pruned, { generation: 1, data: { s: 'ok', devs: [{ __id: 'a', r: 1, w: 2 }, { __id: 'b', w: 3 }, { r: 4 }] } });
+  t.deepEqual(pruneInvalid(doc, ['/data/devs/1', '/data/n']).data.devs.map((d) => d.__id), ['a', undefined], 'a whole element is dropped');
+  t.is(doc.data.n, 'x', 'the input is not modified');
+  t.is(pruned.data.devs[0], doc.data.devs[0], 'untouched parts are shared');
+  t.is(pruneInvalid(doc, []), doc);
+  t.is(pruneInvalid(doc, ['']), undefined);
+  t.deepEqual(pruneInvalid({ 'a/b': 1, c: 2 }, ['/a~1b']), { c: 2 });
 });
 
 test('schemaGeneration reads the generation of a data document', (t) => {
