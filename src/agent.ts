@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { native, C } from './native';
 import { Config } from './config';
-import { discover, Found, METADATA } from './discovery';
+import { discover, Found } from './discovery';
 import { Source, readMetadata, Served } from './source';
 import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
 import { validName } from './metadata';
@@ -69,7 +69,7 @@ export class Agent {
       seen.add(f.dir);
       const have = this.byDir.get(f.dir);
       if (have) {
-        if (have.trusted === f.trusted && this.metadataStamp(f.dir) === have.metadataStamp) continue;
+        if (have.trusted === f.trusted && !have.stale && this.metadataStamp(f.dir, f.describedBy) === have.metadataStamp) continue;
         this.remove(have);
       }
       this.add(f);
@@ -78,9 +78,9 @@ export class Agent {
     for (const dir of [...this.rejected.keys()]) if (!seen.has(dir)) this.rejected.delete(dir);
   }
 
-  private metadataStamp(dir: string): string {
+  private metadataStamp(dir: string, describedBy: string): string {
     try {
-      const st = fs.statSync(path.join(dir, METADATA));
+      const st = fs.statSync(path.join(dir, describedBy));
       return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
     } catch {
       return '';
@@ -88,8 +88,8 @@ export class Agent {
   }
 
   private add(f: Found): void {
-    if (this.rejected.get(f.dir) === this.metadataStamp(f.dir)) return;
-    const r = readMetadata(f.dir);
+    if (this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)) return;
+    const r = readMetadata(f.dir, f.describedBy);
     log.forget(`${f.dir}:metadata`);
     if ('error' in r) {
       this.rejected.set(f.dir, r.stamp);
@@ -121,7 +121,7 @@ export class Agent {
     }
     this.rejected.delete(f.dir);
     log.resolved(`${f.dir}:name`);
-    const s = new Source(f.dir, f.trusted, name, r.md, r.stamp);
+    const s = new Source(f.dir, f.trusted, name, r.md, r.stamp, f.describedBy, r.validate);
     s.attach(cluster);
     this.byDir.set(s.dir, s);
     this.byName.set(s.name, s);

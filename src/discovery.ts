@@ -1,5 +1,6 @@
 // Discovery: every directory below a configured directory that holds a
-// metadata.json file is a source. Symbolic links to directories are not
+// metadata.json file is a source; so is one holding only a schema.json
+// (the systemtap bridge's format, see src/schema.ts). Symbolic links to directories are not
 // followed (no loops, no escaping the configured trees), as os.walk does
 // in pmdajson. Trusted directories, and their metadata.json, must be owned
 // by root and not writable by group or others; that is checked at every
@@ -8,10 +9,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export const METADATA = 'metadata.json';
+/** The original systemtap-bridge format: a JSON Schema instead of metadata. */
+export const SCHEMA = 'schema.json';
 
 export interface Found {
   dir: string;
   trusted: boolean;
+  /** The file describing the source: metadata.json, else schema.json. */
+  describedBy: string;
 }
 
 /** Why a trusted path is not trustworthy, or undefined when it is. */
@@ -28,13 +33,13 @@ export function untrustworthy(file: string): string | undefined {
   return undefined;
 }
 
-function hasMetadataFile(entries: fs.Dirent[], dir: string): boolean {
-  const e = entries.find((d) => d.name === METADATA);
+function hasFile(entries: fs.Dirent[], dir: string, name: string): boolean {
+  const e = entries.find((d) => d.name === name);
   if (!e) return false;
   if (e.isFile()) return true;
   if (e.isSymbolicLink()) {
     try {
-      return fs.statSync(path.join(dir, METADATA)).isFile();
+      return fs.statSync(path.join(dir, name)).isFile();
     } catch {
       return false;
     }
@@ -63,10 +68,11 @@ export function discover(
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    if (hasMetadataFile(entries, dir)) {
-      const why = trusted ? untrustworthy(dir) ?? untrustworthy(path.join(dir, METADATA)) : undefined;
+    const describedBy = hasFile(entries, dir, METADATA) ? METADATA : hasFile(entries, dir, SCHEMA) ? SCHEMA : undefined;
+    if (describedBy) {
+      const why = trusted ? untrustworthy(dir) ?? untrustworthy(path.join(dir, describedBy)) : undefined;
       if (why) problem(`${dir}:trust`, `skipping trusted source ${dir}: ${why}`);
-      else out.push({ dir, trusted });
+      else out.push({ dir, trusted, describedBy });
     }
     if (depth >= 32) return;
     for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), depth + 1);

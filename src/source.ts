@@ -11,7 +11,8 @@ import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nam
 import { runCommand } from './exec';
 import type { Config } from './config';
 import * as log from './log';
-import { METADATA } from './discovery';
+import { METADATA, SCHEMA } from './discovery';
+import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, SchemaValidator } from './schema';
 
 /** A metric as served: its spec, its item, and its array if it has one. */
 export interface Served {
@@ -30,18 +31,27 @@ function fileStamp(st: fs.Stats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
-export function readMetadata(dir: string): { md: Metadata; stamp: string } | { error: string; stamp: string } {
-  const file = path.join(dir, METADATA);
+export interface Description {
+  md: Metadata;
+  stamp: string;
+  /** For schema sources: checks each data document. */
+  validate?: SchemaValidator;
+}
+
+/** Read a source's metadata.json, or build metadata from its schema.json. */
+export function readMetadata(dir: string, describedBy = METADATA): Description | { error: string; stamp: string } {
+  const file = path.join(dir, describedBy);
   let stamp = '';
   try {
     const st = fs.statSync(file);
     stamp = fileStamp(st);
     if (!st.isFile()) return { error: `${file} is not a regular file`, stamp };
     const doc = parseJson(fs.readFileSync(file, 'utf8'));
-    return { md: parseMetadata(doc, file), stamp };
+    if (describedBy !== SCHEMA) return { md: parseMetadata(doc, file), stamp };
+    return { md: metadataFromSchema(doc, file), stamp, validate: compileSchema(doc) };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    return { error: err.code ? `cannot read ${file}: ${err.message}` : `cannot parse ${file}: ${err.message}`, stamp };
+    return { error: err.code ? `cannot read ${file}: ${err.message}` : `cannot use ${file}: ${err.message}`, stamp };
   }
 }
 
@@ -67,6 +77,10 @@ export class Source {
   readonly rows = new Map<string, Rows>();
   /** Bumped whenever `data` or `rows` change. */
   version = 0;
+  /** Schema sources: the data's generation; a new one means a new schema. */
+  private generation: number | bigint | string | undefined;
+  /** The description must be read again (a schema source's generation changed). */
+  stale = false;
 
   constructor(
     readonly dir: string,
@@ -74,8 +88,10 @@ export class Source {
     readonly name: string,
     readonly md: Metadata,
     readonly metadataStamp: string,
+    describedBy = METADATA,
+    private readonly validate?: SchemaValidator,
   ) {
-    this.metadataFile = path.join(dir, METADATA);
+    this.metadataFile = path.join(dir, describedBy);
     this.dataPath = md.dataPath ? path.resolve(dir, md.dataPath) : path.join(dir, 'data.json');
     this.dataExec = md.dataExec;
   }
@@ -163,6 +179,18 @@ export class Source {
     } catch (e) {
       this.dataStamp = '';
       return this.fail(`cannot parse ${where}: ${(e as Error).message}`);
+    }
+    if (this.validate) {
+      const gen = schemaGeneration(doc);
+      if (this.generation !== undefined && gen !== this.generation) this.stale = true;
+      this.generation = gen;
+      const check = this.validate(doc);
+      if (!check.ok) {
+        log.problem(this.key('schema'), `${where} does not match ${this.metadataFile}: ${check.message}`);
+        const kept = pruneInvalid(doc, check.invalid);
+        if (kept === undefined) return this.fail(`${where} does not match ${this.metadataFile}: ${check.message}`);
+        doc = kept;
+      } else log.resolved(this.key('schema'));
     }
     if (this.dataError !== undefined && this.dataError !== 'not read yet') {
       log.resolved(this.key('data'), `${where} is readable again`);
