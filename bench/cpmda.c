@@ -393,7 +393,7 @@ main(int argc, char **argv)
     dispatch.version.seven.text = do_text;
     pmdaSetFetchCallBack(&dispatch, fetch_value);
     pmdaSetFlags(&dispatch, PMDA_EXT_FLAG_HASHED);
-    pmdaInit(&dispatch, indoms, nindoms, metrics, nmetrics);
+    pmdaInit(&dispatch, nindoms ? indoms : NULL, nindoms, metrics, nmetrics);
     if (dispatch.status != 0) {
         pmNotifyErr(LOG_ERR, "pmdaInit: %s", pmErrStr(dispatch.status));
         exit(1);

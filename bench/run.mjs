@@ -1,0 +1,742 @@
+#!/usr/bin/env node
+// Side-by-side fetch benchmarks: the python pmdajson, this PMDA, and a C
+// PMDA serving the same metrics from memory (the "C floor"), all three
+// registered in the live pmcd at once, fed identical JSON sources, and
+// measured in turn (round-robin per repetition) by a C client.
+//
+//   npm run bench                 full run (about 5 minutes), writes
+//                                 bench/results.json and docs/benchmarks.svg
+//   BENCH_QUICK=1 npm run bench   smoke run (about a minute), writes
+//                                 bench/out/results.quick.json
+//   node bench/run.mjs --restore  put back pmcd's configuration from
+//                                 bench/out/backup after a run was killed
+//
+// Other knobs: BENCH_ONLY=big,one (workloads), BENCH_PMDAS=c,ts (which
+// PMDAs; without py, json 137 and its config are left alone),
+// BENCH_REPS, BENCH_SECONDS, BENCH_NODE_FLAGS (extra node flags for our
+// PMDA, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_KEEP=1 (keep
+// the scratch directory), BENCH_RESULTS=file.
+//
+// Everything this touches is backed up first and restored in a finally
+// block (and on SIGINT/SIGTERM): pmcd.conf, the root PMNS, the json
+// PMDA's config.json, the numbering caches of domains 137, 251 and 252,
+// the json log; then pmcd is restarted with the system PATH.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const OUT = path.join(HERE, 'out');
+const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+const SYS_ENV = { ...process.env, PATH: SYSTEM_PATH, PMCD_REQUEST_TIMEOUT: '300', PMCD_CONNECT_TIMEOUT: '60' };
+
+const PMCD_CONF = '/etc/pcp/pmcd/pmcd.conf';
+const PMNS_ROOT = '/var/lib/pcp/pmns/root';
+const PY_CONFIG = '/var/lib/pcp/pmdas/json/config.json';
+const PY_PMDA = '/var/lib/pcp/pmdas/json/pmdajson.python';
+const CACHE_DIR = '/var/lib/pcp/config/pmda';
+const LOG_DIR = '/var/log/pcp/pmcd';
+const BACKUP = path.join(OUT, 'backup');
+
+const WORK = '/tmp/pmda-json-bench';
+const SRC = path.join(WORK, 'sources');
+const EXEC_DIR = path.join(WORK, 'exec');
+const VARIANTS = path.join(WORK, 'variants');
+const TS_CONFIG = path.join(WORK, 'jsonts-config.json');
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 5));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.3 : 1.5));
+const WARMUP = QUICK ? 0.2 : 0.6;
+const STARTUP_REPS = QUICK ? 1 : 3;
+const CHURN_VARIANTS = 8;
+const RESULTS = process.env.BENCH_RESULTS ?? (QUICK ? path.join(OUT, 'results.quick.json') : path.join(HERE, 'results.json'));
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').trim();
+
+// ---- the three PMDAs -----------------------------------------------------------
+
+const PMDAS = {
+  c: { id: 'c', label: 'C floor', root: 'jsonc', domain: 252 },
+  ts: { id: 'ts', label: 'pmda-json', root: 'jsonts', domain: 251 },
+  py: { id: 'py', label: 'python pmdajson', root: 'json', domain: 137 },
+};
+const ACTIVE = (process.env.BENCH_PMDAS ?? 'c,ts,py').split(',').map((s) => s.trim()).filter((s) => PMDAS[s]);
+
+function commandLine(id, phase) {
+  switch (id) {
+    case 'py':
+      return `/usr/bin/python3 ${PY_PMDA}`;
+    case 'ts':
+      return `/usr/bin/node ${NODE_FLAGS ? NODE_FLAGS + ' ' : ''}${path.join(ROOT, 'dist', 'pmda.js')} -d 251 -r jsonts -c ${TS_CONFIG}`;
+    case 'c': {
+      const specs = phase.sources.map((s) => `-s ${s.name}:${s.strings}:${s.ints}:${s.arrays}:${s.instances}:${s.members}${s.exotic ? ':x' : ''}`);
+      const exec = phase.sources.find((s) => s.exec);
+      return `${path.join(OUT, 'cpmda')} -d 252 -r jsonc ${specs.join(' ')}${exec ? ` -e /bin/cat,${execFile(exec)}` : ''}`;
+    }
+  }
+  throw new Error(id);
+}
+
+// ---- workloads ---------------------------------------------------------------------
+
+const bigShape = { strings: 0, ints: 100, arrays: 1, instances: 1000, members: 5, exotic: true };
+const PHASES = [
+  {
+    name: 'seed',
+    sources: [{ name: 'seed', strings: 1, ints: 2, arrays: 0, instances: 0, members: 0, exotic: true }],
+    workloads: [{ id: 'seed', label: 'seed: 3 metrics (string, 2 int64)', names: (r) => [`${r}.seed`] }],
+  },
+  {
+    name: 'big',
+    sources: [{ name: 'big', ...bigShape }],
+    workloads: [
+      { id: 'big', label: 'big: 100 scalars + 1,000 × 5 array', names: (r) => [`${r}.big`] },
+      { id: 'one', label: 'one metric from big', names: (r) => [`${r}.big.m3`] },
+    ],
+  },
+  {
+    name: 'churn',
+    sources: [{ name: 'churn', ...bigShape }],
+    workloads: [{ id: 'churn', label: 'churn: big, file replaced before every fetch', names: (r) => [`${r}.churn`], churn: true }],
+  },
+  {
+    name: 'exec',
+    sources: [{ name: 'exec', ...bigShape, exec: true }],
+    workloads: [{ id: 'exec', label: 'data-exec: big from `cat` on every fetch', names: (r) => [`${r}.exec`] }],
+  },
+  {
+    name: 'wide',
+    sources: Array.from({ length: 10 }, (_, n) => ({ name: `wide${n}`, strings: 0, ints: 0, arrays: 1, instances: 1000, members: 10, exotic: false })),
+    workloads: [{ id: 'wide', label: 'wide: 10 sources × 1,000 × 10', names: (r) => Array.from({ length: 10 }, (_, n) => `${r}.wide${n}`), minFetches: 2 }],
+  },
+];
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
+
+// ---- data: the value rules shared with cpmda.c and fetchbench.c ------------------
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+function intValue(s, j, g) {
+  if (s.exotic) {
+    if (j === 0) return 9007199254740993n + g;
+    if (j === 1) return INT64_MAX - g;
+    if (j === 2) return INT64_MIN + g;
+  }
+  return BigInt(j) * 1000n + g;
+}
+
+function memberValue(s, i, k, g) {
+  if (s.exotic && k === s.members - 1) return (1n << 60n) + BigInt(i) * 1000n + g;
+  return BigInt(i) * 100000n + BigInt(k) * 1000n + g;
+}
+
+/** The data document of source s at generation g, as JSON text (exact int64). */
+function dataText(s, gen) {
+  const g = BigInt(gen);
+  const parts = [];
+  for (let j = 0; j < s.strings; j++) parts.push(`"s${j}": ${JSON.stringify(`${s.name}-s${j}`)}`);
+  for (let j = 0; j < s.ints; j++) parts.push(`"m${j}": ${intValue(s, j, g)}`);
+  for (let a = 0; a < s.arrays; a++) {
+    const rows = [];
+    for (let i = 0; i < s.instances; i++) {
+      const fields = [`"name": "i${i}"`];
+      for (let k = 0; k < s.members; k++) fields.push(`"v${k}": ${memberValue(s, i, k, g)}`);
+      rows.push(`{${fields.join(', ')}}`);
+    }
+    parts.push(`"a${a}": [\n  ${rows.join(',\n  ')}\n]`);
+  }
+  return `{\n${parts.join(',\n')}\n}\n`;
+}
+
+function metadata(s) {
+  const metrics = [];
+  for (let j = 0; j < s.strings; j++) metrics.push({ name: `s${j}`, type: 'string', pointer: `/s${j}`, description: `string ${j}` });
+  for (let j = 0; j < s.ints; j++) metrics.push({ name: `m${j}`, type: 'integer', pointer: `/m${j}`, description: `integer ${j}` });
+  for (let a = 0; a < s.arrays; a++) {
+    metrics.push({
+      name: `a${a}`, type: 'array', pointer: `/a${a}`, index: '/name', description: `array ${a}`,
+      metrics: Array.from({ length: s.members }, (_, k) => ({ name: `v${k}`, type: 'integer', pointer: `/v${k}`, description: `member ${k}` })),
+    });
+  }
+  const md = { metrics };
+  if (s.exec) md['data-exec'] = `/bin/cat ${execFile(s)}`;
+  return md;
+}
+
+const execFile = (s) => path.join(EXEC_DIR, `${s.name}.json`);
+
+function writeFile(file, text, mode = 0o644) {
+  fs.writeFileSync(file, text);
+  fs.chmodSync(file, mode);
+}
+
+/** Make SRC hold exactly the sources of `phase`. */
+function writeSources(phase) {
+  fs.rmSync(SRC, { recursive: true, force: true });
+  fs.mkdirSync(SRC, { mode: 0o755 });
+  fs.chmodSync(SRC, 0o755);
+  for (const s of phase.sources) {
+    const dir = path.join(SRC, s.name);
+    fs.mkdirSync(dir, { mode: 0o755 });
+    fs.chmodSync(dir, 0o755);
+    writeFile(path.join(dir, 'metadata.json'), JSON.stringify(metadata(s), null, 2) + '\n');
+    if (s.exec) writeFile(execFile(s), dataText(s, 0));
+    else writeFile(path.join(dir, 'data.json'), dataText(s, 0));
+  }
+  for (const w of phase.workloads) {
+    if (!w.churn) continue;
+    const s = phase.sources[0];
+    w.variantArgs = [];
+    for (let g = 1; g <= CHURN_VARIANTS; g++) {
+      const f = path.join(VARIANTS, `${s.name}-${g}.json`);
+      writeFile(f, dataText(s, g));
+      w.variantArgs.push('-V', `${g}:${f}`);
+    }
+    w.churnTarget = path.join(SRC, s.name, 'data.json');
+  }
+}
+
+// ---- backup and restore ------------------------------------------------------------
+
+const cachePattern = /^(137|251|252)\./;
+let backup = null;
+let restored = false;
+
+function snapshot(file) {
+  try {
+    const st = fs.statSync(file);
+    return { file, data: fs.readFileSync(file).toString('base64'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  } catch {
+    return { file, missing: true };
+  }
+}
+
+function putBack(snap) {
+  if (snap.missing) {
+    fs.rmSync(snap.file, { force: true });
+    return;
+  }
+  const tmp = `${snap.file}.bench-restore`;
+  fs.writeFileSync(tmp, Buffer.from(snap.data, 'base64'));
+  fs.chmodSync(tmp, snap.mode);
+  fs.chownSync(tmp, snap.uid, snap.gid);
+  fs.renameSync(tmp, snap.file);
+}
+
+function takeBackup() {
+  const files = [PMCD_CONF, PMNS_ROOT, PY_CONFIG, path.join(LOG_DIR, 'json.log'), path.join(LOG_DIR, 'json.log.prev')];
+  const caches = fs.readdirSync(CACHE_DIR).filter((f) => cachePattern.test(f)).map((f) => path.join(CACHE_DIR, f));
+  backup = { taken: new Date().toISOString(), files: [...files, ...caches].map(snapshot) };
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(path.join(BACKUP + '.json'), JSON.stringify(backup));
+}
+
+function restore(reason) {
+  if (restored || !backup) return;
+  restored = true;
+  log(`restoring pmcd configuration (${reason})`);
+  // save the bench PMDAs' logs for later reading
+  const logs = path.join(OUT, 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  for (const [from, to] of [['jsonts.log', 'jsonts.log'], ['jsonc.log', 'jsonc.log'], ['json.log', 'python-json.log']]) {
+    try { fs.copyFileSync(path.join(LOG_DIR, from), path.join(logs, to)); } catch { /* none */ }
+  }
+  for (const f of ['jsonts.log', 'jsonts.log.prev', 'jsonc.log', 'jsonc.log.prev']) fs.rmSync(path.join(LOG_DIR, f), { force: true });
+  let ok = true;
+  for (const snap of backup.files) {
+    try {
+      putBack(snap);
+    } catch (e) {
+      ok = false;
+      console.error(`bench: cannot restore ${snap.file}: ${e.message}`);
+    }
+  }
+  const keep = new Set(backup.files.map((s) => s.file));
+  for (const f of fs.readdirSync(CACHE_DIR)) {
+    const full = path.join(CACHE_DIR, f);
+    if (cachePattern.test(f) && !keep.has(full)) fs.rmSync(full, { force: true });
+  }
+  try {
+    restartPmcd();
+    const conf = backup.files.find((f) => f.file === PMCD_CONF);
+    const hadJson = conf && !conf.missing && /^json\s+137\s/m.test(Buffer.from(conf.data, 'base64').toString());
+    if (hadJson) {
+      waitFor(() => { execFileSync('pminfo', ['-f', 'json.nsources'], { env: SYS_ENV, stdio: 'ignore', timeout: 20000 }); return true; }, 60000, 'json.nsources after the restart');
+      log('pmcd restarted; `pminfo -f json.nsources` answers');
+    } else {
+      log('pmcd restarted (json was not installed before the run, and is not now)');
+    }
+  } catch (e) {
+    ok = false;
+    console.error(`bench: pmcd restart after restore: ${e.message}`);
+  }
+  if (ok) fs.rmSync(BACKUP + '.json', { force: true });
+  if (process.env.BENCH_KEEP !== '1') fs.rmSync(WORK, { recursive: true, force: true });
+}
+
+// ---- pmcd ---------------------------------------------------------------------------------
+
+function clearCaches(domain) {
+  for (const f of fs.readdirSync(CACHE_DIR)) if (f.startsWith(`${domain}.`)) fs.rmSync(path.join(CACHE_DIR, f), { force: true });
+}
+
+function restartPmcd() {
+  execFileSync('/etc/init.d/pmcd', ['restart'], { env: { PATH: SYSTEM_PATH }, stdio: 'ignore', timeout: 120000 });
+  waitFor(() => { execFileSync('pminfo', ['-f', 'pmcd.version'], { env: SYS_ENV, stdio: 'ignore', timeout: 10000 }); return true; }, 60000, 'pmcd');
+}
+
+function pmcdPid() {
+  return Number(fs.readFileSync('/run/pcp/pmcd.pid', 'utf8').trim());
+}
+
+function waitFor(fn, timeoutMs, what) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+}
+
+let writtenConf = '';
+
+function writePmcdConf(phase) {
+  const lines = fs.readFileSync(PMCD_CONF, 'utf8').split('\n');
+  const out = [];
+  let inserted = false;
+  const ours = ACTIVE.filter((id) => id !== 'py').map((id) => `${PMDAS[id].root}\t${PMDAS[id].domain}\tpipe\tbinary\t\t${commandLine(id, phase)}`);
+  if (ACTIVE.includes('py')) ours.unshift(`json\t137\tpipe\tbinary\t\t${commandLine('py', phase)}`);
+  for (const line of lines) {
+    const f = line.trim().split(/\s+/);
+    if (f[0] === 'jsonts' || f[0] === 'jsonc' || f[1] === '251' || f[1] === '252') continue;
+    if (ACTIVE.includes('py') && (f[0] === 'json' || f[1] === '137')) continue;
+    if (!inserted && line.trim() === '[access]') {
+      out.push(...ours, '');
+      inserted = true;
+    }
+    out.push(line);
+  }
+  if (!inserted) out.push(...ours);
+  writtenConf = out.join('\n');
+  fs.writeFileSync(PMCD_CONF, writtenConf);
+}
+
+function checkPmcdConf() {
+  if (fs.readFileSync(PMCD_CONF, 'utf8') !== writtenConf) {
+    throw new Error(`${PMCD_CONF} was changed by someone else during the run (an Install or Remove?); giving up`);
+  }
+}
+
+function writePmns() {
+  let text = fs.readFileSync(PMNS_ROOT, 'utf8');
+  const open = text.search(/^root\s*\{/m);
+  if (open < 0) throw new Error(`no root {} in ${PMNS_ROOT}`);
+  const close = text.indexOf('}', open);
+  let block = text.slice(open, close);
+  const add = ACTIVE.filter((id) => id !== 'py').map((id) => PMDAS[id]).filter((p) => !new RegExp(`^\\s*${p.root}\\s`, 'm').test(block));
+  if (ACTIVE.includes('py') && !/^\s*json\s/m.test(block)) add.push(PMDAS.py);
+  block += add.map((p) => `\t${p.root}\t${p.domain}:*:*\n`).join('');
+  text = text.slice(0, open) + block + text.slice(close);
+  fs.writeFileSync(PMNS_ROOT, text);
+}
+
+/** Pids of the agents pmcd runs (children of pmcd or of pmdaroot), by our PMDA id. */
+function agentPids() {
+  const pmcd = pmcdPid();
+  const procs = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (after[0] === 'Z') continue;
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      procs.push({ pid: Number(d), ppid: Number(after[1]), cmd });
+    } catch { /* gone */ }
+  }
+  const parents = new Set([pmcd, ...procs.filter((p) => p.ppid === pmcd && p.cmd.includes('pmdaroot')).map((p) => p.pid)]);
+  const out = {};
+  for (const p of procs) {
+    if (!parents.has(p.ppid)) continue;
+    if (p.cmd.includes(PY_PMDA)) out.py = p.pid;
+    else if (p.cmd.includes('dist/pmda.js') && p.cmd.includes('-r jsonts')) out.ts = p.pid;
+    else if (p.cmd.includes(path.join(OUT, 'cpmda')) && p.cmd.includes('-d 252')) out.c = p.pid;
+  }
+  return out;
+}
+
+function alive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function stopAgent(pid) {
+  if (!pid || !alive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  try {
+    waitFor(() => !alive(pid), 5000, `pid ${pid} to exit`);
+  } catch {
+    process.kill(pid, 'SIGKILL');
+    waitFor(() => !alive(pid), 5000, `pid ${pid} to die`);
+  }
+}
+
+function procStatus(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { rss_kb: Number(s.match(/VmRSS:\s+(\d+)/)?.[1]), hwm_kb: Number(s.match(/VmHWM:\s+(\d+)/)?.[1]) };
+  } catch {
+    return null;
+  }
+}
+
+// ---- running the client -----------------------------------------------------------
+
+let currentChild = null;
+let aborted = null;
+
+function fetchbench(args, timeoutMs = 600000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(OUT, 'fetchbench'), args, { env: SYS_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    currentChild = child;
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      currentChild = null;
+      if (aborted) return reject(new Error(aborted));
+      try {
+        const r = JSON.parse(out);
+        if (code !== 0 && r.ready_ms === undefined) throw new Error('exit status');
+        resolve(r);
+      } catch {
+        reject(new Error(`fetchbench ${args.join(' ')}: ${signal ?? `status ${code}`}\n${err}${out}`));
+      }
+    });
+  });
+}
+
+/** Test runs and Install/Remove scripts that reconfigure pmcd too. */
+function othersUsingPmcd() {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      if (/node_modules\/\.bin\/ava|node_modules\/ava\/|pmdaproc\.sh|\/Install\b|\/Remove\b/.test(cmd)) out.push(`${d} ${cmd.slice(0, 80)}`);
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+function waitForQuiet() {
+  if (process.env.BENCH_FORCE === '1') return;
+  const end = Date.now() + 15 * 60000;
+  let said = false;
+  for (;;) {
+    const others = othersUsingPmcd();
+    if (others.length === 0) return;
+    if (Date.now() > end) throw new Error(`tests or Install/Remove are still running, not benchmarking (BENCH_FORCE=1 to go ahead):\n${others.join('\n')}`);
+    if (!said) log(`waiting for tests / Install / Remove to finish (up to 15 min; BENCH_FORCE=1 skips):\n  ${others.join('\n  ')}`);
+    said = true;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);
+  }
+}
+
+function log(msg) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+// ---- statistics ---------------------------------------------------------------------
+
+function quantile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const at = p * (sorted.length - 1);
+  const lo = Math.floor(at);
+  if (lo + 1 >= sorted.length) return sorted[sorted.length - 1];
+  return sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (at - lo);
+}
+
+const median = (xs) => quantile([...xs].sort((a, b) => a - b), 0.5);
+const round = (x, d = 4) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+
+function aggregate(runs) {
+  const samples = runs.flatMap((r) => r.samples).sort((a, b) => a - b);
+  const fetches = runs.reduce((n, r) => n + r.fetches, 0);
+  const fetchS = runs.reduce((n, r) => n + r.fetch_s, 0);
+  const weighted = (f) => {
+    const xs = runs.filter((r) => f(r) !== undefined && f(r) !== null);
+    const n = xs.reduce((s, r) => s + r.fetches, 0);
+    return n ? xs.reduce((s, r) => s + f(r) * r.fetches, 0) / n : null;
+  };
+  const last = runs[runs.length - 1];
+  return {
+    runs: runs.length,
+    fetches,
+    values_per_fetch: last.values_per_fetch,
+    fetches_per_s: round(fetches / fetchS, 2),
+    mean_ms: round((fetchS * 1000) / fetches),
+    p50_ms: round(quantile(samples, 0.5)),
+    p99_ms: round(quantile(samples, 0.99)),
+    min_ms: round(samples[0]),
+    max_ms: round(samples[samples.length - 1]),
+    run_p50_ms: runs.map((r) => round(r.p50_ms)),
+    pmda_cpu_ms_per_fetch: round(weighted((r) => r.pmda?.cpu_ms_per_fetch)),
+    pmda_child_cpu_ms_per_fetch: round(weighted((r) => r.pmda?.child_cpu_ms_per_fetch)),
+    pmcd_cpu_ms_per_fetch: round(weighted((r) => r.pmcd_cpu_ms_per_fetch)),
+    client_cpu_ms_per_fetch: round(weighted((r) => r.client_cpu_ms_per_fetch)),
+    rss_kb: last.pmda?.rss_kb ?? null,
+    check: {
+      values: runs.reduce((n, r) => n + r.check.values, 0),
+      errors: runs.reduce((n, r) => n + r.check.errors, 0),
+      stale: runs.reduce((n, r) => n + r.check.stale, 0),
+      first_error: runs.map((r) => r.check.first_error).find((e) => e) ?? '',
+    },
+  };
+}
+
+// ---- the run ----------------------------------------------------------------------
+
+function machine() {
+  const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? 'unknown';
+  let pcp = 'unknown';
+  try {
+    pcp = execFileSync('pmprobe', ['-v', 'pmcd.version'], { env: SYS_ENV, encoding: 'utf8' }).match(/"([^"]+)"/)?.[1] ?? pcp;
+  } catch { /* keep unknown */ }
+  let git = {};
+  try {
+    git.commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    git.dirty_src = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'native'], { encoding: 'utf8' }).trim() !== '';
+  } catch { /* not a checkout */ }
+  return {
+    nproc: os.cpus().length,
+    cpu,
+    kernel: os.release(),
+    node: process.version,
+    pcp,
+    python: execFileSync('/usr/bin/python3', ['--version'], { encoding: 'utf8' }).trim(),
+    mem_gb: round(os.totalmem() / 2 ** 30, 1),
+    git,
+  };
+}
+
+function build() {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'pmda.js')) || !fs.existsSync(path.join(ROOT, 'build', 'Release', 'pmda_json.node'))) {
+    throw new Error('build first: npm run build (dist/pmda.js or the native module is missing)');
+  }
+  fs.mkdirSync(OUT, { recursive: true });
+  for (const [name, libs] of [['cpmda', ['-lpcp_pmda', '-lpcp']], ['fetchbench', ['-lpcp']]]) {
+    execFileSync('gcc', ['-O2', '-g', '-Wall', '-o', path.join(OUT, name), path.join(HERE, `${name}.c`), ...libs], { stdio: 'inherit' });
+  }
+}
+
+async function main() {
+  if (process.argv.includes('--restore')) {
+    backup = JSON.parse(fs.readFileSync(BACKUP + '.json', 'utf8'));
+    restore('--restore');
+    return;
+  }
+  if (process.getuid() !== 0) throw new Error('run as root: the benchmark reconfigures the live pmcd');
+  if (fs.existsSync(BACKUP + '.json')) {
+    throw new Error(`${BACKUP}.json exists: an earlier run did not finish restoring; check, then run node bench/run.mjs --restore`);
+  }
+  build();
+  waitForQuiet();
+  const started = Date.now();
+  const meta = { date: new Date().toISOString(), machine: machine(), quick: QUICK, reps: REPS, seconds: SECONDS, warmup: WARMUP, node_flags: NODE_FLAGS, pmdas: ACTIVE };
+  log(`machine: ${meta.machine.nproc} × ${meta.machine.cpu}, node ${meta.machine.node}, pcp ${meta.machine.pcp}; ${REPS} reps × ${SECONDS} s`);
+
+  fs.rmSync(WORK, { recursive: true, force: true });
+  for (const d of [WORK, EXEC_DIR, VARIANTS]) {
+    fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+    fs.chmodSync(d, 0o755);
+  }
+  const config = JSON.stringify({ directory_list: [SRC], trusted_directory_list: [] }, null, 4) + '\n';
+  writeFile(TS_CONFIG, config);
+
+  takeBackup();
+  const onSignal = (sig) => {
+    aborted = `interrupted by ${sig}`;
+    currentChild?.kill('SIGKILL');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const workloads = [];
+  const phases = [];
+  try {
+    if (ACTIVE.includes('py')) writeFile(PY_CONFIG, config);
+    const phaseList = PHASES.filter((p) => !ONLY || p.workloads.some((w) => ONLY.has(w.id)));
+    writeSources(phaseList[0]);
+    writePmcdConf(phaseList[0]);
+    writePmns();
+    log('restarting pmcd with the benchmark configuration');
+    restartPmcd();
+    const pmcd = pmcdPid();
+    // the python PMDA needs seconds for a fetch of the wide workload
+    execFileSync('pmstore', ['pmcd.control.timeout', '120'], { env: SYS_ENV, stdio: 'ignore' });
+
+    for (const phase of phaseList) {
+      if (aborted) throw new Error(aborted);
+      const wls = phase.workloads.filter((w) => !ONLY || ONLY.has(w.id));
+      log(`phase ${phase.name}: ${phase.sources.length} source(s)`);
+      writeSources(phase);
+      writePmcdConf(phase);
+      const leaf = (root) => {
+        const s = phase.sources[0];
+        return `${root}.${s.name}.${s.ints > 3 ? 'm3' : s.ints > 0 ? 'm0' : s.strings > 0 ? 's0' : 'a0.v0'}`;
+      };
+      // startup: stop the agent, HUP pmcd, time until the first good fetch
+      const startup = {};
+      for (const id of ACTIVE) {
+        const times = [];
+        for (let k = 0; k < STARTUP_REPS; k++) {
+          checkPmcdConf();
+          stopAgent(agentPids()[id]);
+          // each phase numbers its sources afresh (the first start); the
+          // later starts find the numbering caches of the first
+          if (k === 0) clearCaches(PMDAS[id].domain);
+          const r = await fetchbench(['-R', String(pmcd), '-T', '120', leaf(PMDAS[id].root)]);
+          if (r.ready_ms === null) throw new Error(`${PMDAS[id].label} did not answer within 120 s after the restart`);
+          times.push(r.ready_ms);
+        }
+        startup[id] = { ms: round(median(times), 1), runs: times.map((t) => round(t, 1)) };
+        log(`  startup ${id}: ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
+      }
+      const pids = agentPids();
+      for (const id of ACTIVE) if (!pids[id]) throw new Error(`no process for ${PMDAS[id].label}`);
+
+      const argsFor = (w, id, extra) => {
+        const a = ['-p', String(pids[id]), '-q', String(pmcd), '-N', String(w.minFetches ?? 3), ...extra];
+        if (phase.sources[0].exotic) a.push('-x');
+        if (w.churn && id !== 'c') a.push('-W', w.churnTarget, ...w.variantArgs);
+        return [...a, ...w.names(PMDAS[id].root)];
+      };
+      // warm up every PMDA on every workload, then measure round-robin
+      for (const w of wls) for (const id of ACTIVE) await fetchbench(argsFor(w, id, ['-t', String(WARMUP), '-N', '1']));
+      const runs = Object.fromEntries(wls.map((w) => [w.id, Object.fromEntries(ACTIVE.map((id) => [id, []]))]));
+      for (let rep = 0; rep < REPS; rep++) {
+        const order = ACTIVE.map((_, i) => ACTIVE[(i + rep) % ACTIVE.length]);
+        for (const w of wls) {
+          for (const id of order) {
+            checkPmcdConf();
+            const r = await fetchbench(argsFor(w, id, ['-t', String(SECONDS), '-S']));
+            runs[w.id][id].push(r);
+          }
+        }
+        log(`  rep ${rep + 1}/${REPS}: ${wls.map((w) => `${w.id} ${ACTIVE.map((id) => `${id} ${runs[w.id][id].at(-1).p50_ms.toFixed(3)}`).join(' ')}`).join('; ')} ms p50`);
+      }
+      const memory = {};
+      for (const id of ACTIVE) memory[id] = procStatus(pids[id]);
+      phases.push({ name: phase.name, sources: phase.sources.length, startup, memory, commands: Object.fromEntries(ACTIVE.map((id) => [id, commandLine(id, phase)])) });
+      for (const w of wls) {
+        const results = Object.fromEntries(ACTIVE.map((id) => [id, aggregate(runs[w.id][id])]));
+        workloads.push({ id: w.id, label: w.label, phase: phase.name, results });
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    restore(aborted ?? 'done');
+  }
+
+  // ratios and targets
+  const ratio = (a, b) => (a !== null && b !== null && a !== undefined && b !== undefined && b > 0 ? round(a / b, 3) : null);
+  for (const w of workloads) {
+    const r = w.results;
+    w.ratios = {};
+    for (const id of ACTIVE) {
+      w.ratios[id] = {
+        p50_vs_c: ratio(r[id]?.p50_ms, r.c?.p50_ms),
+        mean_vs_c: ratio(r[id]?.mean_ms, r.c?.mean_ms),
+        cpu_vs_c: ratio(r[id]?.pmda_cpu_ms_per_fetch, r.c?.pmda_cpu_ms_per_fetch),
+        p50_vs_py: ratio(r[id]?.p50_ms, r.py?.p50_ms),
+        cpu_vs_py: ratio(r[id]?.pmda_cpu_ms_per_fetch, r.py?.pmda_cpu_ms_per_fetch),
+      };
+    }
+  }
+  const results = { meta: { ...meta, duration_s: round((Date.now() - started) / 1000, 1) }, pmdas: Object.fromEntries(ACTIVE.map((id) => [id, PMDAS[id]])), workloads, phases };
+  results.targets = targets(results);
+  fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+  const table = renderTable(results);
+  fs.writeFileSync(path.join(OUT, QUICK ? 'table.quick.md' : 'table.md'), table);
+  process.stdout.write(table);
+  if (!QUICK && !process.env.BENCH_RESULTS) {
+    execFileSync(process.execPath, [path.join(HERE, 'chart.mjs'), RESULTS, path.join(ROOT, 'docs', 'benchmarks.svg')], { stdio: 'inherit' });
+  }
+  log(`done in ${results.meta.duration_s} s; results in ${path.relative(ROOT, RESULTS)}`);
+}
+
+function targets(results) {
+  const w = (id) => results.workloads.find((x) => x.id === id);
+  const ph = (name) => results.phases.find((p) => p.name === name);
+  const out = [];
+  const add = (id, text, value, limit, unit, extra = true, note = '') => {
+    out.push({ id, text, value, limit, unit, met: value !== null && value !== undefined ? value <= limit && extra : null, note });
+  };
+  if (w('big')) add('big', 'big full fetch ≤ 1.15× C floor (p50 latency)', w('big').ratios.ts?.p50_vs_c, 1.15, '×');
+  if (w('one')) add('one', 'one metric from big ≤ 1.3× C floor (p50 latency)', w('one').ratios.ts?.p50_vs_c, 1.3, '×');
+  if (w('wide')) add('wide', 'wide full fetch ≤ 1.2× C floor (p50 latency)', w('wide').ratios.ts?.p50_vs_c, 1.2, '×');
+  if (w('churn')) {
+    const c = w('churn').results.ts?.check;
+    const exact = c && c.errors === 0 && c.stale === 0 && c.values > 0;
+    add('churn', 'churn ≤ 0.5× python (p50 latency), integers exact', w('churn').ratios.ts?.p50_vs_py, 0.5, '×', exact,
+      c ? `${c.values} values checked, ${c.errors} wrong, ${c.stale} stale fetches` : '');
+  }
+  if (ph('wide')) add('rss', 'RSS with wide loaded ≤ 64 MB', round((ph('wide').memory.ts?.rss_kb ?? NaN) / 1024, 1), 64, 'MiB');
+  if (ph('big')) add('startup', 'startup ≤ 500 ms (big loaded; HUP → first good fetch)', ph('big').startup.ts?.ms, 500, 'ms');
+  return out;
+}
+
+function renderTable(results) {
+  const ids = results.meta.pmdas;
+  const f = (x, d = 3) => (x === null || x === undefined ? '–' : x.toFixed(d));
+  const lines = [];
+  lines.push(`Date ${results.meta.date.slice(0, 16).replace('T', ' ')} UTC; ${results.meta.machine.nproc} × ${results.meta.machine.cpu}, Linux ${results.meta.machine.kernel}, node ${results.meta.machine.node}, PCP ${results.meta.machine.pcp}, ${results.meta.machine.python}; ${results.meta.reps} reps × ${results.meta.seconds} s per PMDA and workload${results.meta.quick ? ' (QUICK)' : ''}.`, '');
+  lines.push('| workload | values/fetch | ' + ids.map((id) => `${PMDAS[id].label} p50 ms (p99)`).join(' | ') + ' | pmda-json / C | python / C | pmda-json / python | ' + ids.map((id) => `${PMDAS[id].label} CPU ms/fetch`).join(' | ') + ' | checked (wrong, stale) |');
+  lines.push('|' + ' --- |'.repeat(5 + ids.length * 2 + 1));
+  for (const w of results.workloads) {
+    const r = w.results;
+    const vals = ids.map((id) => r[id]?.values_per_fetch).filter((v) => v !== undefined);
+    const cpu = ids.map((id) => {
+      const x = r[id];
+      if (!x) return '–';
+      const child = x.pmda_child_cpu_ms_per_fetch ? ` + ${f(x.pmda_child_cpu_ms_per_fetch)} child` : '';
+      return `${f(x.pmda_cpu_ms_per_fetch)}${child}`;
+    });
+    const checks = ids.map((id) => (r[id] ? `${PMDAS[id].id}: ${r[id].check.values} (${r[id].check.errors}, ${r[id].check.stale})` : '')).join('; ');
+    lines.push(`| ${w.label} | ${[...new Set(vals)].join('/')} | ${ids.map((id) => (r[id] ? `${f(r[id].p50_ms)} (${f(r[id].p99_ms)})` : '–')).join(' | ')} | ${f(w.ratios.ts?.p50_vs_c, 2)} | ${f(w.ratios.py?.p50_vs_c, 2)} | ${f(w.ratios.ts?.p50_vs_py, 3)} | ${cpu.join(' | ')} | ${checks} |`);
+  }
+  lines.push('', '| phase | ' + ids.map((id) => `${PMDAS[id].label} startup ms`).join(' | ') + ' | ' + ids.map((id) => `${PMDAS[id].label} RSS MiB (peak)`).join(' | ') + ' |');
+  lines.push('|' + ' --- |'.repeat(1 + ids.length * 2));
+  for (const p of results.phases) {
+    lines.push(`| ${p.name} | ${ids.map((id) => f(p.startup[id]?.ms, 0)).join(' | ')} | ${ids.map((id) => (p.memory[id] ? `${f(p.memory[id].rss_kb / 1024, 1)} (${f(p.memory[id].hwm_kb / 1024, 1)})` : '–')).join(' | ')} |`);
+  }
+  lines.push('', '| target | measured | met |', '| --- | --- | --- |');
+  for (const t of results.targets) {
+    lines.push(`| ${t.text} | ${t.value ?? '–'} ${t.unit}${t.note ? ` (${t.note})` : ''} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.stack ?? e}`);
+  process.exitCode = 1;
+});
