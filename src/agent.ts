@@ -11,8 +11,9 @@ import { discover, Found } from './discovery';
 import { Source, readMetadata, Served } from './source';
 import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
 import { validName } from './metadata';
-import { Encoder, convert, typeCode, ValueError } from './fetch';
+import { Encoder, convert, typeCode } from './fetch';
 import { resolve } from './pointer';
+import type { JsonValue } from './json';
 import * as log from './log';
 
 const STATIC = [
@@ -110,6 +111,11 @@ export class Agent {
       log.problem(`${f.dir}:name`, `skipping source ${f.dir}: ${why}`);
       return;
     }
+    if (this.byCluster.size >= this.config.maxSources) {
+      this.rejected.set(f.dir, r.stamp);
+      log.problem(`${f.dir}:name`, `skipping source ${f.dir}: already serving ${this.config.maxSources} sources (max_sources)`);
+      return;
+    }
     let cluster: number;
     try {
       cluster = this.clusters.number(name);
@@ -122,7 +128,7 @@ export class Agent {
     this.rejected.delete(f.dir);
     log.resolved(`${f.dir}:name`);
     const s = new Source(f.dir, f.trusted, name, r.md, r.stamp, f.describedBy, r.validate);
-    s.attach(cluster);
+    s.attach(cluster, this.config.maxMetrics);
     this.byDir.set(s.dir, s);
     this.byName.set(s.name, s);
     this.byCluster.set(cluster, s);
@@ -203,7 +209,10 @@ export class Agent {
     if (indom === C.PM_INDOM_NULL) return;
     const serial = indom & 0x3fffff;
     const src = serial % 2 === 0 ? this.byCluster.get(serial / 2) : undefined;
-    if (src && Date.now() - src.refreshedTime >= 1000) src.refresh(++this.fetchNo, this.config);
+    if (src && Date.now() - src.refreshedTime >= 1000) {
+      this.fetchNo++;
+      this.refreshSource(src);
+    }
   }
 
   /** A fetch PDU: current sources, current data, encoded for pmdaFetch. */
@@ -231,7 +240,7 @@ export class Agent {
         enc.error(C.PM_ERR_PMID);
         continue;
       }
-      src.refresh(this.fetchNo, this.config);
+      this.refreshSource(src);
       const type = typeCode(m.spec.type);
       enc.record(i, type);
       if (src.dataError !== undefined) {
@@ -240,7 +249,7 @@ export class Agent {
       }
       if (!m.array) {
         try {
-          enc.value(C.PM_IN_NULL, convert(resolve(m.spec.pointer, src.data), m.spec.type), type);
+          enc.value(C.PM_IN_NULL, this.value(src, m, src.data), type);
         } catch (e) {
           this.valueProblem(src, m, e as Error);
           enc.error(C.PM_ERR_VALUE);
@@ -251,7 +260,7 @@ export class Agent {
       if (!rows) continue;
       for (let r = 0; r < rows.insts.length; r++) {
         try {
-          enc.value(rows.insts[r]!, convert(resolve(m.spec.pointer, rows.elements[r]), m.spec.type), type);
+          enc.value(rows.insts[r]!, this.value(src, m, rows.elements[r]), type);
         } catch (e) {
           this.valueProblem(src, m, e as Error);
         }
@@ -260,8 +269,28 @@ export class Agent {
     return enc.finish();
   }
 
+  /** Refresh one source's data; nothing it contains may escape to other sources. */
+  private refreshSource(src: Source): void {
+    try {
+      src.refresh(this.fetchNo, this.config);
+    } catch (e) {
+      src.fail(`${src.dir}: cannot use its data: ${(e as Error).message}`);
+    }
+  }
+
+  /** The value of metric `m` in `doc`, converted, strings cut to the limit. */
+  private value(src: Source, m: Served, doc: JsonValue | undefined): number | bigint | string {
+    const v = convert(resolve(m.spec.pointer, doc), m.spec.type);
+    if (typeof v !== 'string' || v.length * 3 <= this.config.maxStringBytes) return v;
+    const bytes = Buffer.from(v, 'utf8');
+    if (bytes.length <= this.config.maxStringBytes) return v;
+    let end = this.config.maxStringBytes;
+    while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // whole characters only
+    log.problem(`${src.dir}:long:${m.spec.name}`, `${src.metadataFile}: metric '${m.spec.name}': string of ${bytes.length} bytes cut to ${end} (max_string_bytes)`);
+    return bytes.subarray(0, end).toString('utf8');
+  }
+
   private valueProblem(src: Source, m: Served, e: Error): void {
-    if (!(e instanceof ValueError)) throw e;
     const where = src.dataExec !== undefined ? `output of '${src.dataExec}' (${src.metadataFile})` : src.dataPath;
     log.problem(`${src.dir}:value:${m.spec.name}`, `${where}: metric '${m.spec.name}' at pointer '${m.spec.pointer.text}': ${e.message}`);
   }

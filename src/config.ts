@@ -12,6 +12,14 @@ export interface Config {
   execTimeoutMs: number;
   /** data-exec output and data files beyond this size are refused. */
   maxDataBytes: number;
+  /** Sources served at most (PCP's cluster field allows 4095). */
+  maxSources: number;
+  /** Metrics per source at most (PCP's item field allows 1023). */
+  maxMetrics: number;
+  /** Instances per array at most; more are trimmed. */
+  maxInstances: number;
+  /** String values longer than this (bytes of UTF-8) are cut short. */
+  maxStringBytes: number;
 }
 
 export const DEFAULTS: Config = {
@@ -19,6 +27,19 @@ export const DEFAULTS: Config = {
   trustedDirectoryList: [],
   execTimeoutMs: 2000,
   maxDataBytes: 16 * 1024 * 1024,
+  maxSources: 4095,
+  maxMetrics: 1023,
+  maxInstances: 100000,
+  maxStringBytes: 65536,
+};
+
+/** config.json keys for the numeric limits, and their Config fields. */
+const LIMITS: Record<string, 'maxDataBytes' | 'maxSources' | 'maxMetrics' | 'maxInstances' | 'maxStringBytes'> = {
+  max_data_bytes: 'maxDataBytes',
+  max_sources: 'maxSources',
+  max_metrics: 'maxMetrics',
+  max_instances: 'maxInstances',
+  max_string_bytes: 'maxStringBytes',
 };
 
 function stringList(value: JsonValue, key: string, problems: string[]): string[] {
@@ -69,13 +90,15 @@ export function loadConfig(file: string): { config: Config; problems: string[] }
         if (v !== undefined) config.execTimeoutMs = Math.round(v * 1000);
         break;
       }
-      case 'max_data_bytes': {
+      default: {
+        const field = LIMITS[key];
+        if (!field) {
+          problems.push(`${file}: ignoring unknown config option '${key}'`);
+          break;
+        }
         const v = positive(value, key, problems);
-        if (v !== undefined) config.maxDataBytes = Math.floor(v);
-        break;
+        if (v !== undefined) config[field] = Math.floor(v);
       }
-      default:
-        problems.push(`${file}: ignoring unknown config option '${key}'`);
     }
   }
   return { config, problems: problems.map((p) => (p.startsWith(file) ? p : `${file}: ${p}`)) };

@@ -9,6 +9,7 @@ import { parseMetadata, Metadata, MetricSpec, ArraySpec } from './metadata';
 import { resolve } from './pointer';
 import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
 import { runCommand } from './exec';
+import { readableBy, Access } from './access';
 import type { Config } from './config';
 import * as log from './log';
 import { METADATA, SCHEMA } from './discovery';
@@ -51,7 +52,7 @@ export function readMetadata(dir: string, describedBy = METADATA): Description |
     return { md: metadataFromSchema(doc, file), stamp, validate: compileSchema(doc) };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    return { error: err.code ? `cannot read ${file}: ${err.message}` : `cannot use ${file}: ${err.message}`, stamp };
+    return { error: err.code ? `cannot read ${file}: ${err.message}` : `cannot parse ${file}: ${err.message}`, stamp };
   }
 }
 
@@ -108,11 +109,15 @@ export class Source {
    * Give the source its cluster and number its metrics, in pmdajson's
    * order: entries in file order, an array's members before the array.
    */
-  attach(cluster: number): void {
+  attach(cluster: number, maxMetrics: number): void {
     this.cluster = cluster;
     this.metricCache = nameCache(metricCacheSerial(cluster), MAX_ITEM);
     this.indomCache = nameCache(indomCacheSerial(cluster), MAX_INST);
     const serve = (spec: MetricSpec, array?: ArraySpec): boolean => {
+      if (this.metrics.size >= maxMetrics) {
+        log.problem(this.key('items'), `${this.metadataFile}: serving only the first ${maxMetrics} metrics (max_metrics)`);
+        return false;
+      }
       try {
         const item = this.metricCache.number(spec.name);
         this.metrics.set(item, array ? { spec, item, array } : { spec, item });
@@ -157,8 +162,18 @@ export class Source {
     } else {
       let fd = -1;
       try {
+        let access: Access | undefined;
+        if (!this.trusted) {
+          // read only what the author of metadata.json could read
+          access = readableBy(fs.statSync(this.metadataFile).uid, this.dataPath);
+          if (!access.ok && access.missing) return this.fail(`cannot read data file ${this.dataPath}: ${access.why}`);
+          if (!access.ok) return this.fail(`refusing data file ${this.dataPath} of untrusted source ${this.dir}: the owner of ${this.metadataFile} cannot read it (${access.why})`);
+        }
         fd = fs.openSync(this.dataPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
         const st = fs.fstatSync(fd);
+        if (access?.ok && (st.dev !== access.dev || st.ino !== access.ino)) {
+          return this.fail(`refusing data file ${this.dataPath} of untrusted source ${this.dir}: it changed while being checked`);
+        }
         if (!st.isFile()) return this.fail(`data file ${this.dataPath} is not a regular file`);
         const stamp = fileStamp(st);
         // an unchanged regular file is not parsed again; size 0 (procfs) always is
@@ -197,11 +212,11 @@ export class Source {
     }
     this.dataError = undefined;
     this.data = doc;
-    this.buildRows(where);
+    this.buildRows(where, config.maxInstances);
     this.version++;
   }
 
-  private fail(why: string): void {
+  fail(why: string): void {
     this.dataError = why;
     this.data = undefined;
     this.dataStamp = '';
@@ -211,7 +226,7 @@ export class Source {
   }
 
   /** Index every array's elements by instance, numbering new instances. */
-  private buildRows(where: string): void {
+  private buildRows(where: string, maxInstances: number): void {
     this.rows.clear();
     const seen = new Map<string, true>();
     const perArray: Array<[ArraySpec, Map<string, JsonValue>]> = [];
@@ -224,7 +239,9 @@ export class Source {
         continue;
       }
       let bad = '';
-      value.forEach((el, i) => {
+      const elements = value.length > maxInstances ? value.slice(0, maxInstances) : value;
+      if (elements !== value) bad = `${value.length} elements, serving the first ${maxInstances} (max_instances)`;
+      elements.forEach((el, i) => {
         const idx = resolve(a.index, el);
         let inst: string;
         if (typeof idx === 'string') inst = idx;
