@@ -37,6 +37,9 @@ Napi::FunctionReference jsFetch;      // (pmids: Uint32Array) => Buffer
 Napi::FunctionReference jsRefresh;    // (indom) => void, once per namespace/instance PDU
 Napi::FunctionReference jsText;       // (ident, type) => string | null
 Napi::FunctionReference jsExit;       // (status) => void
+Napi::FunctionReference jsLabels;     // (type, ident) => JSON object text | null
+Napi::FunctionReference jsInstLabels; // (indom, inst) => JSON object text | null
+Napi::FunctionReference jsStore;      // (pmids, insts, values as doubles) => status
 
 uv_poll_t pollHandle;
 Napi::ObjectReference asyncResource;
@@ -240,6 +243,61 @@ int childrenCallback(const char *name, int traverse, char ***kids, int **sts, pm
   return pmdaTreeChildren(pmns, name, traverse, kids, sts);
 }
 
+// Labels: pmdaLabel does the work (domain and context labels, flags,
+// instance iteration); JavaScript supplies the JSON text of ours.
+int labelCallback(int ident, int type, pmLabelSet **lpp, pmdaExt *pmda) {
+  int t = type & ~(PM_LABEL_COMPOUND | PM_LABEL_OPTIONAL);
+  if (!jsLabels.IsEmpty() && (t == PM_LABEL_DOMAIN || t == PM_LABEL_CLUSTER || t == PM_LABEL_ITEM || t == PM_LABEL_INDOM)) {
+    Napi::Env env = jsLabels.Env();
+    Napi::HandleScope scope(env);
+    Napi::Value v = callJs(jsLabels, "labels", {Napi::Number::New(env, t), Napi::Number::New(env, (uint32_t)ident)});
+    if (v.IsString()) {
+      std::string json = v.As<Napi::String>().Utf8Value();
+      int sts = pmdaAddLabels(lpp, "%s", json.c_str());
+      if (sts < 0) pmNotifyErr(LOG_WARNING, "labels %s: %s", json.c_str(), pmErrStr(sts));
+    }
+  }
+  return pmdaLabel(ident, type, lpp, pmda);
+}
+
+int instanceLabelCallback(pmInDom indom, unsigned int inst, pmLabelSet **lp) {
+  if (jsInstLabels.IsEmpty()) return 0;
+  Napi::Env env = jsInstLabels.Env();
+  Napi::HandleScope scope(env);
+  Napi::Value v = callJs(jsInstLabels, "instance labels", {Napi::Number::New(env, indom), Napi::Number::New(env, inst)});
+  if (!v.IsString()) return 0;
+  std::string json = v.As<Napi::String>().Utf8Value();
+  return pmdaAddLabels(lp, "%s", json.c_str());
+}
+
+// Store: JavaScript decides what a store means; numeric values are handed
+// over as doubles (pmExtractValue), strings are not accepted.
+int storeCallback(pmResult *result, pmdaExt *) {
+  if (jsStore.IsEmpty()) return PM_ERR_PERMISSION;
+  Napi::Env env = jsStore.Env();
+  Napi::HandleScope scope(env);
+  size_t n = 0;
+  for (int i = 0; i < result->numpmid; i++) n += result->vset[i]->numval > 0 ? result->vset[i]->numval : 0;
+  Napi::Uint32Array pmids = Napi::Uint32Array::New(env, n);
+  Napi::Int32Array insts = Napi::Int32Array::New(env, n);
+  Napi::Float64Array values = Napi::Float64Array::New(env, n);
+  size_t k = 0;
+  for (int i = 0; i < result->numpmid; i++) {
+    pmValueSet *vs = result->vset[i];
+    auto d = descs.find(vs->pmid);
+    for (int j = 0; j < vs->numval; j++, k++) {
+      pmids[k] = vs->pmid;
+      insts[k] = vs->vlist[j].inst;
+      pmAtomValue atom;
+      values[k] = (d != descs.end() && d->second.type != PM_TYPE_STRING &&
+                   pmExtractValue(vs->valfmt, &vs->vlist[j], d->second.type, &atom, PM_TYPE_DOUBLE) >= 0)
+                      ? atom.d : 0;
+    }
+  }
+  Napi::Value v = callJs(jsStore, "store", {pmids, insts, values});
+  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : PM_ERR_GENERIC;
+}
+
 void onReadable(uv_poll_t *handle, int status, int events) {
   (void)events;
   Napi::Env env = jsFetch.Env();
@@ -292,6 +350,9 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   jsRefresh = Napi::Persistent(o.Get("refresh").As<Napi::Function>());
   jsText = Napi::Persistent(o.Get("text").As<Napi::Function>());
   jsExit = Napi::Persistent(o.Get("exit").As<Napi::Function>());
+  jsLabels = Napi::Persistent(o.Get("labels").As<Napi::Function>());
+  jsInstLabels = Napi::Persistent(o.Get("instanceLabels").As<Napi::Function>());
+  jsStore = Napi::Persistent(o.Get("store").As<Napi::Function>());
   asyncResource = Napi::Persistent(Napi::Object::New(env));
 
   dispatch.version.seven.fetch = fetchCallback;
@@ -301,6 +362,9 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   dispatch.version.seven.pmid = pmidCallback;
   dispatch.version.seven.name = nameCallback;
   dispatch.version.seven.children = childrenCallback;
+  dispatch.version.seven.label = labelCallback;
+  dispatch.version.seven.store = storeCallback;
+  pmdaSetLabelCallBack(&dispatch, instanceLabelCallback);
   pmdaSetFetchCallBack(&dispatch, fetchValue);
   pmdaSetCheckCallBack(&dispatch, checkCallback);
   pmdaInit(&dispatch, nullptr, 0, nullptr, 0);
@@ -535,6 +599,12 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   c.Set("PM_ERR_VALUE", PM_ERR_VALUE);
   c.Set("PM_ERR_PMID", PM_ERR_PMID);
   c.Set("PM_ERR_TYPE", PM_ERR_TYPE);
+  c.Set("PM_LABEL_DOMAIN", PM_LABEL_DOMAIN);
+  c.Set("PM_LABEL_CLUSTER", PM_LABEL_CLUSTER);
+  c.Set("PM_LABEL_ITEM", PM_LABEL_ITEM);
+  c.Set("PM_LABEL_INDOM", PM_LABEL_INDOM);
+  c.Set("PM_ERR_PERMISSION", PM_ERR_PERMISSION);
+  c.Set("PM_ERR_INST", PM_ERR_INST);
   c.Set("PM_TEXT_ONELINE", PM_TEXT_ONELINE);
   c.Set("PM_TEXT_HELP", PM_TEXT_HELP);
   c.Set("PM_TEXT_PMID", PM_TEXT_PMID);

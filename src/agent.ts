@@ -15,11 +15,8 @@ import { Encoder, convert, typeCode } from './fetch';
 import { resolve } from './pointer';
 import type { JsonValue } from './json';
 import * as log from './log';
+import { STATIC, LONG_HELP, RELOAD_ITEM, DEBUG_ITEM } from './control';
 
-const STATIC = [
-  { item: 0, name: 'nsources', help: 'Number of JSON sources' },
-  { item: 1, name: 'debug', help: 'Debug logging state' },
-];
 
 const pmidCluster = (pmid: number): number => (pmid >>> 10) & 0xfff;
 const pmidItem = (pmid: number): number => pmid & 0x3ff;
@@ -42,6 +39,9 @@ export class Agent {
   private readonly help = new Map<number, string>();
   private readonly pmids = new Set<number>();
   private readonly indoms = new Set<number>();
+  private readonly indomText = new Map<number, string>();
+  /** Stats of sources being reloaded, carried over to their new Source. */
+  private readonly reloads = new Map<string, Source['stats']>();
   private readonly encoder = new Encoder();
   private tablesStale = true;
   private fetchNo = 0;
@@ -128,6 +128,11 @@ export class Agent {
     this.rejected.delete(f.dir);
     log.resolved(`${f.dir}:name`);
     const s = new Source(f.dir, f.trusted, name, r.md, r.stamp, f.describedBy, r.validate);
+    const carried = this.reloads.get(f.dir);
+    if (carried) {
+      s.stats = carried;
+      this.reloads.delete(f.dir);
+    }
     s.attach(cluster, this.config.maxMetrics);
     this.byDir.set(s.dir, s);
     this.byName.set(s.name, s);
@@ -158,15 +163,21 @@ export class Agent {
     this.help.clear();
     this.pmids.clear();
     this.indoms.clear();
-    const none = [0, 0, 0, 0, 0, 0];
+    this.indomText.clear();
+    const sourcesIndom = native.indom(0);
+    this.indoms.add(sourcesIndom >>> 0);
+    this.indomText.set(sourcesIndom >>> 0, 'JSON sources, by source name');
     for (const s of STATIC) {
       const pmid = native.pmid(0, s.item);
-      descs.push(pmid, C.PM_TYPE_64, C.PM_INDOM_NULL, C.PM_SEM_INSTANT, ...none);
+      descs.push(pmid, s.type, s.stat ? sourcesIndom : C.PM_INDOM_NULL, s.sem, ...s.units);
       names.push(`${this.root}.${s.name}`);
       pmids.push(pmid);
       this.oneline.set(pmid, s.help);
+      if (LONG_HELP[s.name]) this.help.set(pmid, LONG_HELP[s.name]!);
     }
-    const sources = [...this.byCluster.values()].sort((a, b) => a.cluster - b.cluster);
+    const sources = this.sorted();
+    // the sources indom is the cluster cache: active entries are the sources served
+    this.clusters.activate(sources.map((s) => s.name));
     for (const src of sources) {
       const leaves = new Set<string>();
       const interior = new Set<string>();
@@ -182,7 +193,11 @@ export class Agent {
         for (const a of ancestors) interior.add(a);
         const pmid = native.pmid(src.cluster, m.item);
         const indom = m.array ? native.indom(src.indom) : C.PM_INDOM_NULL;
-        if (m.array) this.indoms.add(indom >>> 0);
+        if (m.array) {
+          this.indoms.add(indom >>> 0);
+          const text = src.arrays.map((a) => a.description).filter(Boolean).join('; ');
+          this.indomText.set(indom >>> 0, text || `Instances of the arrays of JSON source ${src.name}`);
+        }
         descs.push(pmid, typeCode(m.spec.type), indom, m.spec.sem, ...m.spec.units);
         names.push(`${this.root}.${src.name}.${m.spec.name}`);
         pmids.push(pmid);
@@ -227,10 +242,7 @@ export class Agent {
       const cluster = pmidCluster(pmid);
       const item = pmidItem(pmid);
       if (cluster === 0) {
-        enc.record(i, C.PM_TYPE_64);
-        if (item === 0) enc.value(C.PM_IN_NULL, this.nsources, C.PM_TYPE_64);
-        else if (item === 1) enc.value(C.PM_IN_NULL, log.isDebug() ? 1 : 0, C.PM_TYPE_64);
-        else enc.error(C.PM_ERR_PMID);
+        this.fetchStatic(i, item);
         continue;
       }
       const src = this.byCluster.get(cluster);
@@ -239,6 +251,10 @@ export class Agent {
         enc.record(i, 0);
         enc.error(C.PM_ERR_PMID);
         continue;
+      }
+      if (src.countedFetch !== this.fetchNo) {
+        src.countedFetch = this.fetchNo;
+        src.stats.fetches++;
       }
       this.refreshSource(src);
       const type = typeCode(m.spec.type);
@@ -267,6 +283,25 @@ export class Agent {
       }
     }
     return enc.finish();
+  }
+
+  private sorted(): Source[] {
+    return [...this.byCluster.values()].sort((a, b) => a.cluster - b.cluster);
+  }
+
+  /** json.nsources, json.debug and the per-source control metrics. */
+  private fetchStatic(i: number, item: number): void {
+    const enc = this.encoder;
+    const m = STATIC.find((s) => s.item === item);
+    if (!m) {
+      enc.record(i, 0);
+      enc.error(C.PM_ERR_PMID);
+      return;
+    }
+    enc.record(i, m.type);
+    if (item === 0) enc.value(C.PM_IN_NULL, this.nsources, m.type);
+    else if (item === DEBUG_ITEM) enc.value(C.PM_IN_NULL, log.isDebug() ? 1 : 0, m.type);
+    else for (const src of this.sorted()) enc.value(src.cluster, m.stat!(src.stats), m.type);
   }
 
   /** Refresh one source's data; nothing it contains may escape to other sources. */
@@ -301,9 +336,82 @@ export class Agent {
    */
   text(ident: number, type: number): string | null {
     const id = ident >>> 0;
-    if (type & C.PM_TEXT_INDOM) return this.indoms.has(id) ? '' : null;
+    if (type & C.PM_TEXT_INDOM) return this.indoms.has(id) ? (type & C.PM_TEXT_ONELINE ? this.indomText.get(id) ?? '' : '') : null;
     if (!this.pmids.has(id)) return null;
     const table = type & C.PM_TEXT_ONELINE ? this.oneline : this.help;
     return table.get(id) ?? '';
+  }
+
+  // ---- labels and store ------------------------------------------------------
+
+  /**
+   * Labels: each source's cluster is labelled with its name and path plus
+   * the metadata's `labels`; each metric with its own `labels`. The domain
+   * label (agent) is libpcp_pmda's.
+   */
+  labels(type: number, ident: number): string | null {
+    if (type === C.PM_LABEL_CLUSTER) {
+      const src = this.byCluster.get(pmidCluster(ident));
+      if (!src) return null;
+      const base = JSON.stringify({ source: src.name, source_path: src.dir });
+      return src.md.labels ? base.slice(0, -1) + ',' + src.md.labels.slice(1) : base;
+    }
+    if (type === C.PM_LABEL_ITEM) {
+      const src = this.byCluster.get(pmidCluster(ident));
+      return src?.metrics.get(pmidItem(ident))?.spec.labels ?? null;
+    }
+    return null;
+  }
+
+  /** Instance labels: the control indom names its sources; arrays use `instance-labels`. */
+  instanceLabels(indom: number, inst: number): string | null {
+    const serial = indom & 0x3fffff;
+    if (serial === 0) {
+      const src = this.byCluster.get(inst);
+      return src ? JSON.stringify({ source: src.name }) : null;
+    }
+    const src = serial % 2 === 0 ? this.byCluster.get(serial / 2) : undefined;
+    if (!src) return null;
+    const labels: Record<string, JsonValue> = {};
+    for (const a of src.arrays) {
+      if (!a.instanceLabels) continue;
+      const rows = src.rows.get(a.name);
+      const at = rows ? rows.insts.indexOf(inst) : -1;
+      if (at < 0) continue;
+      for (const [name, pointer] of a.instanceLabels) {
+        const v = resolve(pointer, rows!.elements[at]);
+        if (v === undefined || (v !== null && typeof v === 'object')) continue;
+        labels[name] = typeof v === 'bigint' ? Number(v) : v;
+      }
+    }
+    return Object.keys(labels).length > 0 ? JSON.stringify(labels) : null;
+  }
+
+  /**
+   * pmstore: json.debug turns debug logging on or off; json.control.reload
+   * reloads the metadata of the sources named (all, for PM_IN_NULL).
+   */
+  store(pmids: Uint32Array, insts: Int32Array, values: Float64Array): number {
+    for (let k = 0; k < pmids.length; k++) {
+      const pmid = pmids[k]!;
+      if (pmidCluster(pmid) !== 0) return C.PM_ERR_PERMISSION;
+      const item = pmidItem(pmid);
+      if (item === DEBUG_ITEM) {
+        log.setDebug(values[k] !== 0);
+        log.info(`debug logging ${log.isDebug() ? 'on' : 'off'}`);
+      } else if (item === RELOAD_ITEM) {
+        const inst = insts[k]!;
+        const targets = inst === -1 ? this.sorted() : [this.byCluster.get(inst)].filter((s): s is Source => !!s);
+        if (targets.length === 0) return C.PM_ERR_INST;
+        for (const src of targets) {
+          src.stats.reloads++;
+          src.stale = true;
+          this.reloads.set(src.dir, src.stats);
+        }
+      } else return C.PM_ERR_PERMISSION;
+    }
+    this.discover();
+    this.syncTables();
+    return 0;
   }
 }

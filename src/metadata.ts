@@ -21,6 +21,8 @@ export interface MetricSpec {
   description: string;
   /** Long help text (the `help` key); pmdajson had none. */
   help?: string;
+  /** PCP labels of the metric (the `labels` key), as JSON object text. */
+  labels?: string;
 }
 
 export interface ArraySpec {
@@ -29,6 +31,8 @@ export interface ArraySpec {
   index: Pointer;
   description: string;
   members: MetricSpec[];
+  /** Instance labels: label name -> pointer into each element. */
+  instanceLabels?: Array<[string, Pointer]>;
 }
 
 /** One metadata entry, in file order: a single-valued metric or an array. */
@@ -38,6 +42,8 @@ export interface Metadata {
   prefix?: string;
   dataPath?: string;
   dataExec?: string;
+  /** PCP labels of the whole source (the `labels` key), as JSON object text. */
+  labels?: string;
   entries: Entry[];
   /** One line per problem found, for the log. */
   problems: string[];
@@ -79,6 +85,27 @@ type Obj = { [k: string]: JsonValue };
 
 function isObject(v: JsonValue | undefined): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const LABEL_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/**
+ * A `labels` object as the JSON text of PCP labels: names as PCP requires
+ * them, values strings, numbers, booleans or null. Bad labels are dropped
+ * with a problem noted.
+ */
+export function parseLabels(value: JsonValue, where: string, problems: string[]): string | undefined {
+  if (!isObject(value)) {
+    problems.push(`${where}: ignoring 'labels' that is not an object`);
+    return undefined;
+  }
+  const kept: Record<string, JsonValue> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (!LABEL_NAME.test(k)) problems.push(`${where}: ignoring label '${k}': names are letters, digits and '_', starting with a letter`);
+    else if (v !== null && typeof v === 'object') problems.push(`${where}: ignoring label '${k}': its value must be a string, number, boolean or null`);
+    else kept[k] = typeof v === 'bigint' ? Number(v) : v;
+  }
+  return Object.keys(kept).length > 0 ? JSON.stringify(kept) : undefined;
 }
 
 /** Parse units text with libpcp's pmParseUnitsStr. */
@@ -179,6 +206,10 @@ function scalar(item: Obj, where: string, problems: string[], namePrefix: string
     sem = s;
   }
   const spec: MetricSpec = { name: c.name, pointer: c.pointer, type: c.type, sem, units, description: c.description };
+  if (item['labels'] !== undefined) {
+    const l = parseLabels(item['labels'], `${where}: metric '${c.name}'`, problems);
+    if (l) spec.labels = l;
+  }
   const rawHelp = item['help'];
   if (typeof rawHelp === 'string') spec.help = rawHelp;
   else if (rawHelp !== undefined) problems.push(`${where}: metric '${c.name}': ignoring 'help' that is not a string`);
@@ -222,7 +253,24 @@ function array(item: Obj, where: string, problems: string[]): ArraySpec | undefi
     seen.add(spec.name);
     members.push(spec);
   });
-  return { name: c.name, pointer: c.pointer, index, description: c.description, members };
+  const spec: ArraySpec = { name: c.name, pointer: c.pointer, index, description: c.description, members };
+  const rawInstLabels = item['instance-labels'];
+  if (rawInstLabels !== undefined) {
+    if (!isObject(rawInstLabels)) problems.push(`${where}: array '${c.name}': ignoring 'instance-labels' that is not an object`);
+    else {
+      spec.instanceLabels = [];
+      for (const [k, v] of Object.entries(rawInstLabels)) {
+        try {
+          if (!LABEL_NAME.test(k)) throw new PointerError(`label names are letters, digits and '_', starting with a letter`);
+          if (typeof v !== 'string') throw new PointerError('the value must be a JSON pointer');
+          spec.instanceLabels.push([k, parsePointer(v)]);
+        } catch (e) {
+          problems.push(`${where}: array '${c.name}': ignoring instance label '${k}': ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+  return spec;
 }
 
 /** Parse a metadata.json document; `file` names it in problem lines. */
@@ -249,6 +297,11 @@ export function parseMetadata(doc: JsonValue, file: string): Metadata {
         break;
       case 'metrics':
         break;
+      case 'labels': {
+        const l = parseLabels(value, file, problems);
+        if (l) md.labels = l;
+        break;
+      }
       default:
         problems.push(`${file}: ignoring unknown metadata attribute '${key}'`);
     }

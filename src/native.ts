@@ -24,6 +24,12 @@ export interface NativeConstants {
   PM_ERR_VALUE: number;
   PM_ERR_PMID: number;
   PM_ERR_TYPE: number;
+  PM_LABEL_DOMAIN: number;
+  PM_LABEL_CLUSTER: number;
+  PM_LABEL_ITEM: number;
+  PM_LABEL_INDOM: number;
+  PM_ERR_PERMISSION: number;
+  PM_ERR_INST: number;
   PM_TEXT_ONELINE: number;
   PM_TEXT_HELP: number;
   PM_TEXT_PMID: number;
@@ -46,6 +52,12 @@ export interface PmdaHandlers {
   text(ident: number, type: number): string | null;
   /** pmcd closed the connection. */
   exit(status: number): void;
+  /** Labels (JSON object text) of the domain, a cluster, an item or an indom. */
+  labels(type: number, ident: number): string | null;
+  /** Labels (JSON object text) of one instance. */
+  instanceLabels(indom: number, inst: number): string | null;
+  /** A store PDU: the PMID, instance and value of every value; returns a status. */
+  store(pmids: Uint32Array, insts: Int32Array, values: Float64Array): number;
 }
 
 export interface Native {

@@ -40,6 +40,9 @@ function main(): void {
     refresh: (indom) => agent.refresh(indom),
     text: (ident, type) => agent.text(ident, type),
     exit: () => process.exit(0),
+    labels: (type, ident) => agent.labels(type, ident),
+    instanceLabels: (indom, inst) => agent.instanceLabels(indom, inst),
+    store: (pmids, insts, values) => agent.store(pmids, insts, values),
   });
 }
 

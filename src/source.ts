@@ -10,6 +10,7 @@ import { resolve } from './pointer';
 import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
 import { runCommand } from './exec';
 import { readableBy, Access } from './access';
+import { newStats, SourceStats } from './control';
 import type { Config } from './config';
 import * as log from './log';
 import { METADATA, SCHEMA } from './discovery';
@@ -82,6 +83,10 @@ export class Source {
   private generation: number | bigint | string | undefined;
   /** The description must be read again (a schema source's generation changed). */
   stale = false;
+  /** The fetch that last counted in stats.fetches. */
+  countedFetch = -1;
+  /** What the control metrics report. */
+  stats: SourceStats = newStats();
 
   constructor(
     readonly dir: string,
@@ -151,12 +156,26 @@ export class Source {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
     this.refreshedTime = Date.now();
+    const started = process.hrtime.bigint();
+    try {
+      this.read(config);
+    } finally {
+      this.stats.refreshMs = Number(process.hrtime.bigint() - started) / 1e6;
+    }
+  }
+
+  private read(config: Config): void {
     let text: string;
     if (this.dataExec !== undefined) {
       const r = runCommand(this.dataExec, this.trusted, this.dir, config.execTimeoutMs, config.maxDataBytes);
-      if (!r.ok) return this.fail(r.error);
-      if (r.warning) log.problem(this.key('exit'), `${this.metadataFile}: ${r.warning}`);
-      else log.resolved(this.key('exit'));
+      if (!r.ok) {
+        this.stats.execErrors++;
+        return this.fail(r.error, false);
+      }
+      if (r.warning) {
+        this.stats.execErrors++;
+        log.problem(this.key('exit'), `${this.metadataFile}: ${r.warning}`);
+      } else log.resolved(this.key('exit'));
       text = r.output;
       this.dataStamp = '';
     } else {
@@ -188,6 +207,8 @@ export class Source {
       }
     }
     const where = this.dataExec !== undefined ? `output of data-exec command '${this.dataExec}' (${this.metadataFile})` : `data file ${this.dataPath}`;
+    this.stats.refreshes++;
+    this.stats.dataBytes = Buffer.byteLength(text, 'utf8');
     let doc: JsonValue;
     try {
       doc = parseJson(text);
@@ -211,13 +232,16 @@ export class Source {
       log.resolved(this.key('data'), `${where} is readable again`);
     }
     this.dataError = undefined;
+    this.stats.lastError = '';
     this.data = doc;
     this.buildRows(where, config.maxInstances);
     this.version++;
   }
 
-  fail(why: string): void {
+  fail(why: string, parseError = true): void {
     this.dataError = why;
+    if (parseError) this.stats.parseErrors++;
+    this.stats.lastError = why;
     this.data = undefined;
     this.dataStamp = '';
     this.rows.clear();

@@ -40,7 +40,8 @@ const C = { metrics: [{ name: 'temp', pointer: '/t', type: 'double', description
 
 /** Everything a client could observe, as text, for one PMDA. */
 async function observe(d) {
-  const names = parseTraverse(await d.run('traverse json'));
+  // json.control.* is ours alone
+  const names = parseTraverse(await d.run('traverse json')).filter((n) => !n.startsWith('json.control.'));
   const out = { names };
   for (const n of names) {
     const desc = await d.run(`desc ${n}`);

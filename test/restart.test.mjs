@@ -16,7 +16,7 @@ const data = (src, names, ids) => ({
 });
 
 async function snapshot(d) {
-  const names = parseTraverse(await d.run('traverse json')).filter((n) => !/nsources|debug/.test(n));
+  const names = parseTraverse(await d.run('traverse json')).filter((n) => !/^json\.(nsources|debug|control\.)/.test(n));
   const out = {};
   for (const n of names) {
     const desc = parseDesc(await d.run(`desc ${n}`));
