@@ -4,7 +4,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ROOT, Scratch, SYSTEM_PATH, pcp, sleep } from './helpers/harness.mjs';
+import { ROOT, Scratch, SYSTEM_PATH, pcp, sleep, lockPmcd } from './helpers/harness.mjs';
 
 const PMDAS = '/var/lib/pcp/pmdas/json';
 const CONFIG = path.join(PMDAS, 'config.json');
@@ -15,12 +15,14 @@ function run(script) {
 
 test.serial('Install, query with pminfo, pmprobe and pmrep, Remove', async (t) => {
   if (process.getuid() !== 0) return t.pass('needs root and pmcd');
+  const release = await lockPmcd();
   const s = new Scratch('pmcd');
   fs.chmodSync(s.src, 0o755);
   const saved = fs.existsSync(CONFIG) ? fs.readFileSync(CONFIG) : null;
   t.teardown(() => {
     if (saved) fs.writeFileSync(CONFIG, saved);
     s.cleanup();
+    release();
   });
   fs.mkdirSync(PMDAS, { recursive: true });
   fs.writeFileSync(CONFIG, JSON.stringify({ directory_list: [s.src] }));

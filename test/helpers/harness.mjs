@@ -201,3 +201,34 @@ export function pcp(cmd, args, opts = {}) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Tests that change the live pmcd (Install/Remove, pmcd.conf) take this
+ * lock, so test files running in parallel do not reconfigure it under one
+ * another. Returns the release function.
+ */
+export async function lockPmcd(timeoutMs = 600000) {
+  const lock = path.join(os.tmpdir(), 'pmda-json-pmcd.lock');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      return () => fs.rmSync(lock, { recursive: true, force: true });
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      // a lock left by a process that is gone is stale
+      try {
+        const pid = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
+        if (pid && pid !== process.pid) process.kill(pid, 0);
+      } catch (err) {
+        if (err.code === 'ESRCH') {
+          fs.rmSync(lock, { recursive: true, force: true });
+          continue;
+        }
+      }
+      if (Date.now() > deadline) throw new Error('timed out waiting for the pmcd lock');
+      await sleep(250);
+    }
+  }
+}
