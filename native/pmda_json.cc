@@ -54,9 +54,10 @@ pmdaNameSpace *pmns = nullptr;
 // Layout written by src/fetch.ts (little endian, 4-byte aligned):
 //   int32 offset[numpmid]                    record offset per requested pmid
 //   record: int32 count-or-error, int32 type,
-//           count x { int32 inst, int32 reserved, 8 bytes value }
-//   value: int64, double, or (strings) uint32 offset of a NUL-terminated
-//   UTF-8 string in the same buffer.
+//           count x { int32 inst, int32 reserved, 8 bytes value },
+//           then the record's strings
+//   value: int64, double, or (strings) uint32 offset, from the start of the
+//   record, of a NUL-terminated UTF-8 string.
 struct Record {
   const uint8_t *base;
   int32_t count;
@@ -115,10 +116,18 @@ int descCallback(pmID pmid, pmDesc *desc, pmdaExt *) {
   return 0;
 }
 
+Record *lastRecord = nullptr;
+pmID lastPmid = PM_ID_NULL;
+
 int fetchValue(pmdaMetric *metric, unsigned int inst, pmAtomValue *atom) {
-  auto it = fetchRecords.find(metric->m_desc.pmid);
-  if (it == fetchRecords.end()) return PM_ERR_PMID;
-  Record &r = it->second;
+  // pmdaFetch asks for one metric's instances in a row: remember its record
+  if (lastRecord == nullptr || lastPmid != metric->m_desc.pmid) {
+    auto it = fetchRecords.find(metric->m_desc.pmid);
+    if (it == fetchRecords.end()) return PM_ERR_PMID;
+    lastRecord = &it->second;
+    lastPmid = metric->m_desc.pmid;
+  }
+  Record &r = *lastRecord;
   if (r.count < 0) return r.count;
   // Entries are sorted by instance, as pmdaCache walks them; resume where
   // the previous lookup stopped, else binary search.
@@ -153,8 +162,8 @@ int fetchValue(pmdaMetric *metric, unsigned int inst, pmAtomValue *atom) {
     case PM_TYPE_STRING: {
       uint32_t off;
       memcpy(&off, value, 4);
-      if (off >= fetchLength) return PM_ERR_VALUE;
-      atom->cp = (char *)(fetchBase + off);
+      if ((size_t)(r.base - fetchBase) + off >= fetchLength) return PM_ERR_VALUE;
+      atom->cp = (char *)(r.base + off);
       break;
     }
     default:
@@ -170,6 +179,7 @@ int fetchCallback(int numpmid, pmID *pmids, pmResult **resp, pmdaExt *pmda) {
   for (int i = 0; i < numpmid; i++) list[i] = pmids[i];
   Napi::Value out = callJs(jsFetch, "fetch", {list});
   fetchRecords.clear();
+  lastRecord = nullptr;
   fetchBase = nullptr;
   fetchLength = 0;
   if (out.IsBuffer()) {
@@ -195,6 +205,7 @@ int fetchCallback(int numpmid, pmID *pmids, pmResult **resp, pmdaExt *pmda) {
     // keep the buffer alive until pmdaFetch has copied every value
     int sts = pmdaFetch(numpmid, pmids, resp, pmda);
     fetchRecords.clear();
+    lastRecord = nullptr;
     fetchBase = nullptr;
     fetchLength = 0;
     return sts;
@@ -206,6 +217,7 @@ int fetchCallback(int numpmid, pmID *pmids, pmResult **resp, pmdaExt *pmda) {
   }
   int sts = pmdaFetch(numpmid, pmids, resp, pmda);
   fetchRecords.clear();
+  lastRecord = nullptr;
   return sts;
 }
 

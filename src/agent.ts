@@ -243,6 +243,7 @@ export class Agent {
       const item = pmidItem(pmid);
       if (cluster === 0) {
         this.fetchStatic(i, item);
+        enc.end();
         continue;
       }
       const src = this.byCluster.get(cluster);
@@ -250,6 +251,7 @@ export class Agent {
       if (!src || !m) {
         enc.record(i, 0);
         enc.error(C.PM_ERR_PMID);
+        enc.end();
         continue;
       }
       if (src.countedFetch !== this.fetchNo) {
@@ -257,32 +259,46 @@ export class Agent {
         src.stats.fetches++;
       }
       this.refreshSource(src);
-      const type = typeCode(m.spec.type);
-      enc.record(i, type);
-      if (src.dataError !== undefined) {
-        enc.error(C.PM_ERR_AGAIN);
+      // the values of an unchanged source are the bytes encoded last time
+      if (m.cached && m.cachedVersion === src.version) {
+        enc.copy(i, m.cached);
         continue;
       }
-      if (!m.array) {
-        try {
-          enc.value(C.PM_IN_NULL, this.value(src, m, src.data), type);
-        } catch (e) {
-          this.valueProblem(src, m, e as Error);
-          enc.error(C.PM_ERR_VALUE);
-        }
-        continue;
-      }
-      const rows = src.rows.get(m.array.name);
-      if (!rows) continue;
-      for (let r = 0; r < rows.insts.length; r++) {
-        try {
-          enc.value(rows.insts[r]!, this.value(src, m, rows.elements[r]), type);
-        } catch (e) {
-          this.valueProblem(src, m, e as Error);
-        }
-      }
+      this.encodeMetric(i, src, m);
+      const [from, to] = enc.end();
+      m.cached = enc.slice(from, to);
+      m.cachedVersion = src.version;
     }
     return enc.finish();
+  }
+
+  /** Encode the values of metric `m` as the i-th record. */
+  private encodeMetric(i: number, src: Source, m: Served): void {
+    const enc = this.encoder;
+    const type = typeCode(m.spec.type);
+    enc.record(i, type);
+    if (src.dataError !== undefined) {
+      enc.error(C.PM_ERR_AGAIN);
+      return;
+    }
+    if (!m.array) {
+      try {
+        enc.value(C.PM_IN_NULL, this.value(src, m, src.data), type);
+      } catch (e) {
+        this.valueProblem(src, m, e as Error);
+        enc.error(C.PM_ERR_VALUE);
+      }
+      return;
+    }
+    const rows = src.rows.get(m.array.name);
+    if (!rows) return;
+    for (let r = 0; r < rows.insts.length; r++) {
+      try {
+        enc.value(rows.insts[r]!, this.value(src, m, rows.elements[r]), type);
+      } catch (e) {
+        this.valueProblem(src, m, e as Error);
+      }
+    }
   }
 
   private sorted(): Source[] {

@@ -5,8 +5,9 @@
 // Layout (little endian), read by native/pmda_json.cc:
 //   uint32 offset[numpmid]        where each requested pmid's record starts
 //   record: int32 count-or-error, int32 type,
-//           count x { int32 inst, int32 0, 8-byte value }
-//   value:  int64 | double | uint32 offset of a NUL-terminated UTF-8 string
+//           count x { int32 inst, int32 0, 8-byte value },
+//           the record's strings, NUL-terminated, then padding to 4 bytes
+//   value:  int64 | double | uint32 offset, from the record's start, of a string
 // Entries are ordered by instance id, the order pmdaFetch walks them in.
 import { C } from './native';
 import type { JsonValue } from './json';
@@ -59,7 +60,11 @@ function describe(v: JsonValue): string {
   return typeof v;
 }
 
-/** Growable output buffer, reused from fetch to fetch. */
+/**
+ * Growable output buffer, reused from fetch to fetch. Each record holds
+ * its own strings (after its entries, offsets relative to the record), so
+ * a finished record can be cached and copied into a later fetch as is.
+ */
 export class Encoder {
   private buf = Buffer.alloc(1 << 16);
   private pos = 0;
@@ -69,8 +74,7 @@ export class Encoder {
 
   begin(numpmid: number): void {
     this.pos = numpmid * 4;
-    this.strings = [];
-    this.ensure(this.pos);
+    this.ensure(0);
   }
 
   private ensure(extra: number): void {
@@ -88,6 +92,7 @@ export class Encoder {
     this.buf.writeUInt32LE(this.pos, i * 4);
     this.recordAt = this.pos;
     this.count = 0;
+    this.strings = [];
     this.buf.writeInt32LE(0, this.pos);
     this.buf.writeInt32LE(type, this.pos + 4);
     this.pos += 8;
@@ -96,43 +101,67 @@ export class Encoder {
   /** The whole record is this error (PM_ERR_*). */
   error(code: number): void {
     this.buf.writeInt32LE(code, this.recordAt);
+    this.count = -1;
   }
 
   value(inst: number, v: number | bigint | string, type: number): void {
     this.ensure(16);
     const p = this.pos;
-    this.buf.writeInt32LE(inst | 0, p);
-    this.buf.writeInt32LE(0, p + 4);
+    const b = this.buf;
+    b.writeInt32LE(inst | 0, p);
+    b.writeInt32LE(0, p + 4);
     if (type === C.PM_TYPE_64) {
-      if (typeof v === 'bigint') this.buf.writeBigInt64LE(v, p + 8);
+      if (typeof v === 'bigint') b.writeBigInt64LE(v, p + 8);
       else {
         const n = v as number;
         const hi = Math.floor(n / TWO32);
-        this.buf.writeUInt32LE(n - hi * TWO32, p + 8);
-        this.buf.writeInt32LE(hi, p + 12);
+        b.writeUInt32LE(n - hi * TWO32, p + 8);
+        b.writeInt32LE(hi, p + 12);
       }
     } else if (type === C.PM_TYPE_DOUBLE) {
-      this.buf.writeDoubleLE(v as number, p + 8);
+      b.writeDoubleLE(v as number, p + 8);
     } else {
       this.strings.push([p + 8, v as string]);
-      this.buf.writeUInt32LE(0, p + 12);
+      b.writeUInt32LE(0, p + 12);
     }
     this.pos += 16;
     this.count++;
-    this.buf.writeInt32LE(this.count, this.recordAt);
   }
 
-  /** Append the strings and return the finished buffer (valid until the next begin). */
-  finish(): Buffer {
+  /** Finish the current record: its count and strings. Returns its bytes' range. */
+  end(): [number, number] {
+    if (this.count >= 0) this.buf.writeInt32LE(this.count, this.recordAt);
     for (const [at, s] of this.strings) {
       const n = Buffer.byteLength(s, 'utf8');
       this.ensure(n + 1);
-      this.buf.writeUInt32LE(this.pos, at);
+      this.buf.writeUInt32LE(this.pos - this.recordAt, at);
       this.buf.write(s, this.pos, 'utf8');
       this.buf[this.pos + n] = 0;
       this.pos += n + 1;
-      // keep records 4-byte aligned for the next fetch's layout
     }
+    this.strings = [];
+    const pad = (4 - (this.pos % 4)) % 4; // keep the next record aligned
+    this.ensure(pad);
+    this.buf.fill(0, this.pos, this.pos + pad);
+    this.pos += pad;
+    return [this.recordAt, this.pos];
+  }
+
+  /** A copy of bytes [from, to) of the current fetch, for a cache. */
+  slice(from: number, to: number): Buffer {
+    return Buffer.from(this.buf.subarray(from, to));
+  }
+
+  /** The i-th requested pmid's record is this cached one. */
+  copy(i: number, record: Buffer): void {
+    this.ensure(record.length);
+    this.buf.writeUInt32LE(this.pos, i * 4);
+    record.copy(this.buf, this.pos);
+    this.pos += record.length;
+  }
+
+  /** The finished buffer (valid until the next begin). */
+  finish(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
 }

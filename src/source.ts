@@ -21,6 +21,9 @@ export interface Served {
   spec: MetricSpec;
   item: number;
   array?: ArraySpec;
+  /** The metric's encoded record (src/fetch.ts) for data version `cachedVersion`. */
+  cached?: Buffer;
+  cachedVersion?: number;
 }
 
 /** The rows of one array in the current data, ordered by instance id. */
@@ -181,6 +184,10 @@ export class Source {
     } else {
       let fd = -1;
       try {
+        // the fast path: the very file last read, unchanged (regular files
+        // whose size reads 0, like procfs, are always read again)
+        const pre = fs.statSync(this.dataPath);
+        if (pre.isFile() && pre.size > 0 && fileStamp(pre) === this.dataStamp && this.dataError === undefined) return;
         let access: Access | undefined;
         if (!this.trusted) {
           // read only what the author of metadata.json could read
