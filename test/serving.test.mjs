@@ -123,3 +123,14 @@ test('data-path, relative to the source or absolute', async (t) => {
   t.is(await value(d, 'json.p.v'), '4');
   t.is(await value(d, 'json.q.v'), '8');
 });
+
+test('-r and -d serve under another root name and domain, with their own caches', async (t) => {
+  const s = new Scratch();
+  fs.writeFileSync(s.pmns, 'root {\n\tjsonalt\t245:*:*\n}\n');
+  s.source('one', { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] }, { v: 11 });
+  const d = await session(t, s, { args: ['-r', 'jsonalt', '-d', '245'] });
+  t.is(await value(d, 'jsonalt.one.v'), '11');
+  t.is(parseDesc(await d.run('desc jsonalt.one.v')).pmid, '245.1.0');
+  await d.close();
+  t.deepEqual(Object.keys(s.caches()).sort(), ['245.0', '245.1']);
+});
