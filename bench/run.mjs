@@ -14,8 +14,12 @@
 // Other knobs: BENCH_ONLY=big,one (workloads), BENCH_PMDAS=c,ts (which
 // PMDAs; without py, json 137 and its config are left alone),
 // BENCH_REPS, BENCH_SECONDS, BENCH_NODE_FLAGS (extra node flags for our
-// PMDA, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_KEEP=1 (keep
-// the scratch directory), BENCH_RESULTS=file.
+// PMDA, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; the PMDA is then
+// retired cleanly after each phase so the profile gets written),
+// BENCH_PERF=dir (perf record of the C floor and our PMDA during the
+// measurements; add --perf-basic-prof to BENCH_NODE_FLAGS for JS names),
+// BENCH_KEEP=1 (keep the scratch directory), BENCH_RESULTS=file,
+// BENCH_FORCE=1 (do not wait for test runs to end).
 //
 // Everything this touches is backed up first and restored in a finally
 // block (and on SIGINT/SIGTERM): pmcd.conf, the root PMNS, the json
@@ -55,6 +59,14 @@ const STARTUP_REPS = QUICK ? 1 : 3;
 const CHURN_VARIANTS = 8;
 const RESULTS = process.env.BENCH_RESULTS ?? (QUICK ? path.join(OUT, 'results.quick.json') : path.join(HERE, 'results.json'));
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').trim();
+// Our PMDA runs from a copy of dist/ and the native module taken at the
+// start (node_modules still resolve from the checkout), so that a rebuild
+// by someone else during the run cannot mix two versions or catch a
+// half-written dist/. BENCH_SNAPSHOT=reuse keeps the previous copy (to
+// profile exactly what was measured); BENCH_SNAPSHOT=off runs the live dist/.
+const SNAPSHOT = path.join(OUT, 'snapshot');
+const TS_HOME = process.env.BENCH_SNAPSHOT === 'off' ? ROOT : SNAPSHOT;
+const PERF_DIR = process.env.BENCH_PERF ? path.resolve(process.env.BENCH_PERF) : '';
 
 // ---- the three PMDAs -----------------------------------------------------------
 
@@ -70,7 +82,7 @@ function commandLine(id, phase) {
     case 'py':
       return `/usr/bin/python3 ${PY_PMDA}`;
     case 'ts':
-      return `/usr/bin/node ${NODE_FLAGS ? NODE_FLAGS + ' ' : ''}${path.join(ROOT, 'dist', 'pmda.js')} -d 251 -r jsonts -c ${TS_CONFIG}`;
+      return `/usr/bin/node ${NODE_FLAGS ? NODE_FLAGS + ' ' : ''}${path.join(TS_HOME, 'dist', 'pmda.js')} -d 251 -r jsonts -c ${TS_CONFIG}`;
     case 'c': {
       const specs = phase.sources.map((s) => `-s ${s.name}:${s.strings}:${s.ints}:${s.arrays}:${s.instances}:${s.members}${s.exotic ? ':x' : ''}`);
       const exec = phase.sources.find((s) => s.exec);
@@ -304,18 +316,18 @@ function waitFor(fn, timeoutMs, what) {
       last = e;
     }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    sleepSync(50);
   }
 }
 
 let writtenConf = '';
 
-function writePmcdConf(phase) {
+function writePmcdConf(phase, without) {
   const lines = fs.readFileSync(PMCD_CONF, 'utf8').split('\n');
   const out = [];
   let inserted = false;
-  const ours = ACTIVE.filter((id) => id !== 'py').map((id) => `${PMDAS[id].root}\t${PMDAS[id].domain}\tpipe\tbinary\t\t${commandLine(id, phase)}`);
-  if (ACTIVE.includes('py')) ours.unshift(`json\t137\tpipe\tbinary\t\t${commandLine('py', phase)}`);
+  const ours = ACTIVE.filter((id) => id !== 'py' && id !== without).map((id) => `${PMDAS[id].root}\t${PMDAS[id].domain}\tpipe\tbinary\t\t${commandLine(id, phase)}`);
+  if (ACTIVE.includes('py') && without !== 'py') ours.unshift(`json\t137\tpipe\tbinary\t\t${commandLine('py', phase)}`);
   for (const line of lines) {
     const f = line.trim().split(/\s+/);
     if (f[0] === 'jsonts' || f[0] === 'jsonc' || f[1] === '251' || f[1] === '252') continue;
@@ -369,7 +381,7 @@ function agentPids() {
   for (const p of procs) {
     if (!parents.has(p.ppid)) continue;
     if (p.cmd.includes(PY_PMDA)) out.py = p.pid;
-    else if (p.cmd.includes('dist/pmda.js') && p.cmd.includes('-r jsonts')) out.ts = p.pid;
+    else if (p.cmd.includes('/pmda.js') && p.cmd.includes('-r jsonts')) out.ts = p.pid;
     else if (p.cmd.includes(path.join(OUT, 'cpmda')) && p.cmd.includes('-d 252')) out.c = p.pid;
   }
   return out;
@@ -440,24 +452,59 @@ function othersUsingPmcd() {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
-      if (/node_modules\/\.bin\/ava|node_modules\/ava\/|pmdaproc\.sh|\/Install\b|\/Remove\b/.test(cmd)) out.push(`${d} ${cmd.slice(0, 80)}`);
+      if (/node_modules\/\.bin\/ava|node_modules\/ava\/|pmdaproc\.sh|\/Install\b|\/Remove\b|bench\/soak\.mjs/.test(cmd)) out.push(`${d} ${cmd.slice(0, 80)}`);
     } catch { /* gone */ }
   }
   return out;
 }
 
-function waitForQuiet() {
-  if (process.env.BENCH_FORCE === '1') return;
-  const end = Date.now() + 15 * 60000;
+const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+// The tests that reconfigure the live pmcd take this lock (see
+// lockPmcd in test/helpers/harness.mjs); so does the benchmark.
+const LOCK = path.join(os.tmpdir(), 'pmda-json-pmcd.lock');
+let haveLock = false;
+
+function lockPmcd(timeoutMs = 15 * 60000) {
+  const deadline = Date.now() + timeoutMs;
   let said = false;
   for (;;) {
-    const others = othersUsingPmcd();
-    if (others.length === 0) return;
-    if (Date.now() > end) throw new Error(`tests or Install/Remove are still running, not benchmarking (BENCH_FORCE=1 to go ahead):\n${others.join('\n')}`);
-    if (!said) log(`waiting for tests / Install / Remove to finish (up to 15 min; BENCH_FORCE=1 skips):\n  ${others.join('\n  ')}`);
-    said = true;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);
+    try {
+      const soak = othersUsingPmcd().filter((p) => p.includes('bench/soak.mjs'));
+      if (soak.length > 0) {
+        if (Date.now() > deadline) throw new Error(`a soak run is still going: ${soak[0]}`);
+        if (!said) log(`waiting for the soak run to finish: ${soak[0]}`);
+        said = true;
+        sleepSync(2000);
+        continue;
+      }
+      fs.mkdirSync(LOCK);
+      fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
+      haveLock = true;
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      try {
+        const pid = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
+        if (pid && pid !== process.pid) process.kill(pid, 0);
+      } catch (err) {
+        if (err.code === 'ESRCH') {
+          fs.rmSync(LOCK, { recursive: true, force: true });
+          continue;
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the pmcd lock ${LOCK}`);
+      if (!said) log(`waiting for the pmcd lock ${LOCK} (a test is reconfiguring pmcd)`);
+      said = true;
+      sleepSync(250);
+    }
   }
+}
+
+function unlockPmcd() {
+  if (!haveLock) return;
+  haveLock = false;
+  fs.rmSync(LOCK, { recursive: true, force: true });
 }
 
 function log(msg) {
@@ -522,9 +569,8 @@ function machine() {
   } catch { /* keep unknown */ }
   let git = {};
   try {
-    git.commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    git.dirty_src = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'native'], { encoding: 'utf8' }).trim() !== '';
-  } catch { /* not a checkout */ }
+    git = TS_HOME === SNAPSHOT ? JSON.parse(fs.readFileSync(path.join(SNAPSHOT, 'SOURCE'), 'utf8')) : gitState();
+  } catch { /* none */ }
   return {
     nproc: os.cpus().length,
     cpu,
@@ -537,14 +583,158 @@ function machine() {
   };
 }
 
+/** Which commit dist/ was (probably) built from, and whether src/ had changes. */
+function gitState() {
+  const git = {};
+  try {
+    git.commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    git.dirty_src = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'native'], { encoding: 'utf8' }).trim() !== '';
+    git.dist_built = new Date(Math.max(...fs.readdirSync(path.join(ROOT, 'dist')).map((f) => fs.statSync(path.join(ROOT, 'dist', f)).mtimeMs))).toISOString();
+  } catch { /* not a checkout */ }
+  return git;
+}
+
 function build() {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'pmda.js')) || !fs.existsSync(path.join(ROOT, 'build', 'Release', 'pmda_json.node'))) {
     throw new Error('build first: npm run build (dist/pmda.js or the native module is missing)');
   }
   fs.mkdirSync(OUT, { recursive: true });
+  if (TS_HOME === SNAPSHOT && !(process.env.BENCH_SNAPSHOT === 'reuse' && fs.existsSync(path.join(SNAPSHOT, 'dist', 'pmda.js')))) {
+    // a dist/ being rewritten right now has files younger than a second or two
+    waitFor(() => {
+      const newest = Math.max(...fs.readdirSync(path.join(ROOT, 'dist')).map((f) => fs.statSync(path.join(ROOT, 'dist', f)).mtimeMs));
+      return Date.now() - newest > 3000;
+    }, 120000, 'dist/ to settle');
+    fs.rmSync(SNAPSHOT, { recursive: true, force: true });
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(SNAPSHOT, 'dist'), { recursive: true });
+    fs.mkdirSync(path.join(SNAPSHOT, 'build', 'Release'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'pmda_json.node'), path.join(SNAPSHOT, 'build', 'Release', 'pmda_json.node'));
+    fs.writeFileSync(path.join(SNAPSHOT, 'SOURCE'), `${JSON.stringify(gitState())}\n`);
+  }
   for (const [name, libs] of [['cpmda', ['-lpcp_pmda', '-lpcp']], ['fetchbench', ['-lpcp']]]) {
     execFileSync('gcc', ['-O2', '-g', '-Wall', '-o', path.join(OUT, name), path.join(HERE, `${name}.c`), ...libs], { stdio: 'inherit' });
   }
+}
+
+class Interference extends Error {}
+
+const BENCH_CONFIG = JSON.stringify({ directory_list: [SRC], trusted_directory_list: [] }, null, 4) + '\n';
+
+/** The benchmark configuration in pmcd, from scratch: config, PMNS, pmcd.conf, restart. */
+function setUp(phase) {
+  if (ACTIVE.includes('py')) writeFile(PY_CONFIG, BENCH_CONFIG);
+  writeSources(phase);
+  writePmcdConf(phase);
+  writePmns();
+  log('restarting pmcd with the benchmark configuration');
+  restartPmcd();
+  // the python PMDA needs a quarter of a second and more for a wide fetch
+  execFileSync('pmstore', ['pmcd.control.timeout', '120'], { env: SYS_ENV, stdio: 'ignore' });
+}
+
+/** Wait (a while) for test runs to end before measuring; note if they did not. */
+function quietEnough() {
+  const end = Date.now() + 60000;
+  for (;;) {
+    const others = othersUsingPmcd();
+    if (others.length === 0 || process.env.BENCH_FORCE === '1') return others.length === 0;
+    if (Date.now() > end) {
+      log('other test runs keep going; measuring anyway (marked noisy)');
+      return false;
+    }
+    sleepSync(2000);
+  }
+}
+
+/** Sources, PMDA restarts (startup), warm-up, then the round-robin measurements of one phase. */
+async function runPhase(phase) {
+  const wls = phase.workloads.filter((w) => !ONLY || ONLY.has(w.id));
+  log(`phase ${phase.name}: ${phase.sources.length} source(s)`);
+  writeSources(phase);
+  writePmcdConf(phase);
+  const pmcd = pmcdPid();
+  const leaf = (root) => {
+    const s = phase.sources[0];
+    return `${root}.${s.name}.${s.ints > 3 ? 'm3' : s.ints > 0 ? 'm0' : s.strings > 0 ? 's0' : 'a0.v0'}`;
+  };
+  let quiet = quietEnough();
+  // startup: stop the agent, HUP pmcd, time until the first good fetch
+  const startup = {};
+  for (const id of ACTIVE) {
+    const times = [];
+    for (let k = 0; k < STARTUP_REPS; k++) {
+      checkPmcdConf();
+      stopAgent(agentPids()[id]);
+      // each phase numbers its sources afresh (the first start); the
+      // later starts find the numbering caches of the first
+      if (k === 0) clearCaches(PMDAS[id].domain);
+      const r = await fetchbench(['-R', String(pmcd), '-T', '120', leaf(PMDAS[id].root)]);
+      if (r.ready_ms === null) throw new Error(`${PMDAS[id].label} did not answer within 120 s after the restart`);
+      times.push(r.ready_ms);
+    }
+    startup[id] = { ms: round(median(times), 1), runs: times.map((t) => round(t, 1)) };
+    log(`  startup ${id}: ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
+  }
+  const pids = agentPids();
+  for (const id of ACTIVE) if (!pids[id]) throw new Interference(`no process for ${PMDAS[id].label}`);
+
+  const argsFor = (w, id, extra) => {
+    const a = ['-p', String(pids[id]), '-q', String(pmcd), '-N', String(w.minFetches ?? 3), ...extra];
+    if (phase.sources[0].exotic) a.push('-x');
+    if (w.churn && id !== 'c') a.push('-W', w.churnTarget, ...w.variantArgs);
+    return [...a, ...w.names(PMDAS[id].root)];
+  };
+  // warm up every PMDA on every workload, then measure round-robin
+  for (const w of wls) for (const id of ACTIVE) await fetchbench(argsFor(w, id, ['-t', String(WARMUP), '-N', '1']));
+  const runs = Object.fromEntries(wls.map((w) => [w.id, Object.fromEntries(ACTIVE.map((id) => [id, []]))]));
+  const perf = PERF_DIR ? ACTIVE.filter((id) => id !== 'py').map((id) => startPerf(id, pids[id], phase)) : [];
+  for (let rep = 0; rep < REPS; rep++) {
+    if (rep > 0) quiet = quietEnough() && quiet;
+    const order = ACTIVE.map((_, i) => ACTIVE[(i + rep) % ACTIVE.length]);
+    for (const w of wls) {
+      for (const id of order) {
+        checkPmcdConf();
+        const r = await fetchbench(argsFor(w, id, ['-t', String(SECONDS), '-S']));
+        runs[w.id][id].push(r);
+      }
+    }
+    log(`  rep ${rep + 1}/${REPS}: ${wls.map((w) => `${w.id} ${ACTIVE.map((id) => `${id} ${runs[w.id][id].at(-1).p50_ms.toFixed(3)}`).join(' ')}`).join('; ')} ms p50`);
+  }
+  for (const p of perf) await p.stop();
+  const memory = {};
+  for (const id of ACTIVE) memory[id] = procStatus(pids[id]);
+  if (NODE_FLAGS.includes('--cpu-prof') && pids.ts) retire('ts', phase);
+  return {
+    phase: { name: phase.name, sources: phase.sources.length, startup, memory, quiet, commands: Object.fromEntries(ACTIVE.map((id) => [id, commandLine(id, phase)])) },
+    workloads: wls.map((w) => ({ id: w.id, label: w.label, phase: phase.name, results: Object.fromEntries(ACTIVE.map((id) => [id, aggregate(runs[w.id][id])])) })),
+  };
+}
+
+/** perf record of one PMDA during the measurements (BENCH_PERF=dir). */
+function startPerf(id, pid, phase) {
+  fs.mkdirSync(PERF_DIR, { recursive: true });
+  const out = path.join(PERF_DIR, `${phase.name}-${id}.perf.data`);
+  const child = spawn('perf', ['record', '-F', '999', '-g', '-p', String(pid), '-o', out], { stdio: 'ignore' });
+  log(`  perf record of ${id} (pid ${pid}) into ${out}`);
+  return {
+    stop: () => new Promise((resolve) => {
+      child.on('close', resolve);
+      child.kill('SIGINT');
+    }),
+  };
+}
+
+/** Take one agent out of pmcd.conf and HUP: pmcd closes its pipe and it exits by itself (writing a --cpu-prof profile). */
+function retire(id, phase) {
+  const pid = agentPids()[id];
+  writePmcdConf(phase, id);
+  process.kill(pmcdPid(), 'SIGHUP');
+  try {
+    waitFor(() => !alive(pid), 10000, `${id} to exit`);
+  } catch (e) {
+    log(`  ${e.message}`);
+  }
+  writePmcdConf(phase);
 }
 
 async function main() {
@@ -558,7 +748,7 @@ async function main() {
     throw new Error(`${BACKUP}.json exists: an earlier run did not finish restoring; check, then run node bench/run.mjs --restore`);
   }
   build();
-  waitForQuiet();
+  lockPmcd();
   const started = Date.now();
   const meta = { date: new Date().toISOString(), machine: machine(), quick: QUICK, reps: REPS, seconds: SECONDS, warmup: WARMUP, node_flags: NODE_FLAGS, pmdas: ACTIVE };
   log(`machine: ${meta.machine.nproc} × ${meta.machine.cpu}, node ${meta.machine.node}, pcp ${meta.machine.pcp}; ${REPS} reps × ${SECONDS} s`);
@@ -568,8 +758,7 @@ async function main() {
     fs.mkdirSync(d, { recursive: true, mode: 0o755 });
     fs.chmodSync(d, 0o755);
   }
-  const config = JSON.stringify({ directory_list: [SRC], trusted_directory_list: [] }, null, 4) + '\n';
-  writeFile(TS_CONFIG, config);
+  writeFile(TS_CONFIG, BENCH_CONFIG);
 
   takeBackup();
   const onSignal = (sig) => {
@@ -582,79 +771,36 @@ async function main() {
   const workloads = [];
   const phases = [];
   try {
-    if (ACTIVE.includes('py')) writeFile(PY_CONFIG, config);
     const phaseList = PHASES.filter((p) => !ONLY || p.workloads.some((w) => ONLY.has(w.id)));
-    writeSources(phaseList[0]);
-    writePmcdConf(phaseList[0]);
-    writePmns();
-    log('restarting pmcd with the benchmark configuration');
-    restartPmcd();
-    const pmcd = pmcdPid();
-    // the python PMDA needs seconds for a fetch of the wide workload
-    execFileSync('pmstore', ['pmcd.control.timeout', '120'], { env: SYS_ENV, stdio: 'ignore' });
+    setUp(phaseList[0]);
 
     for (const phase of phaseList) {
-      if (aborted) throw new Error(aborted);
-      const wls = phase.workloads.filter((w) => !ONLY || ONLY.has(w.id));
-      log(`phase ${phase.name}: ${phase.sources.length} source(s)`);
-      writeSources(phase);
-      writePmcdConf(phase);
-      const leaf = (root) => {
-        const s = phase.sources[0];
-        return `${root}.${s.name}.${s.ints > 3 ? 'm3' : s.ints > 0 ? 'm0' : s.strings > 0 ? 's0' : 'a0.v0'}`;
-      };
-      // startup: stop the agent, HUP pmcd, time until the first good fetch
-      const startup = {};
-      for (const id of ACTIVE) {
-        const times = [];
-        for (let k = 0; k < STARTUP_REPS; k++) {
-          checkPmcdConf();
-          stopAgent(agentPids()[id]);
-          // each phase numbers its sources afresh (the first start); the
-          // later starts find the numbering caches of the first
-          if (k === 0) clearCaches(PMDAS[id].domain);
-          const r = await fetchbench(['-R', String(pmcd), '-T', '120', leaf(PMDAS[id].root)]);
-          if (r.ready_ms === null) throw new Error(`${PMDAS[id].label} did not answer within 120 s after the restart`);
-          times.push(r.ready_ms);
+      for (let attempt = 1; ; attempt++) {
+        if (aborted) throw new Error(aborted);
+        const pmcdBefore = pmcdPid();
+        try {
+          const r = await runPhase(phase);
+          if (fs.readFileSync(PMCD_CONF, 'utf8') !== writtenConf || pmcdPid() !== pmcdBefore) throw new Interference('pmcd was reconfigured or restarted during the phase');
+          phases.push(r.phase);
+          workloads.push(...r.workloads);
+          break;
+        } catch (e) {
+          const disturbed = e instanceof Interference || fs.readFileSync(PMCD_CONF, 'utf8') !== writtenConf || pmcdPid() !== pmcdBefore;
+          if (aborted || !disturbed || attempt >= 3) throw e;
+          log(`phase ${phase.name} disturbed (${e.message.split('\n')[0]}); setting up again`);
+          quietEnough();
+          setUp(phase);
         }
-        startup[id] = { ms: round(median(times), 1), runs: times.map((t) => round(t, 1)) };
-        log(`  startup ${id}: ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
-      }
-      const pids = agentPids();
-      for (const id of ACTIVE) if (!pids[id]) throw new Error(`no process for ${PMDAS[id].label}`);
-
-      const argsFor = (w, id, extra) => {
-        const a = ['-p', String(pids[id]), '-q', String(pmcd), '-N', String(w.minFetches ?? 3), ...extra];
-        if (phase.sources[0].exotic) a.push('-x');
-        if (w.churn && id !== 'c') a.push('-W', w.churnTarget, ...w.variantArgs);
-        return [...a, ...w.names(PMDAS[id].root)];
-      };
-      // warm up every PMDA on every workload, then measure round-robin
-      for (const w of wls) for (const id of ACTIVE) await fetchbench(argsFor(w, id, ['-t', String(WARMUP), '-N', '1']));
-      const runs = Object.fromEntries(wls.map((w) => [w.id, Object.fromEntries(ACTIVE.map((id) => [id, []]))]));
-      for (let rep = 0; rep < REPS; rep++) {
-        const order = ACTIVE.map((_, i) => ACTIVE[(i + rep) % ACTIVE.length]);
-        for (const w of wls) {
-          for (const id of order) {
-            checkPmcdConf();
-            const r = await fetchbench(argsFor(w, id, ['-t', String(SECONDS), '-S']));
-            runs[w.id][id].push(r);
-          }
-        }
-        log(`  rep ${rep + 1}/${REPS}: ${wls.map((w) => `${w.id} ${ACTIVE.map((id) => `${id} ${runs[w.id][id].at(-1).p50_ms.toFixed(3)}`).join(' ')}`).join('; ')} ms p50`);
-      }
-      const memory = {};
-      for (const id of ACTIVE) memory[id] = procStatus(pids[id]);
-      phases.push({ name: phase.name, sources: phase.sources.length, startup, memory, commands: Object.fromEntries(ACTIVE.map((id) => [id, commandLine(id, phase)])) });
-      for (const w of wls) {
-        const results = Object.fromEntries(ACTIVE.map((id) => [id, aggregate(runs[w.id][id])]));
-        workloads.push({ id: w.id, label: w.label, phase: phase.name, results });
       }
     }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    restore(aborted ?? 'done');
+    try {
+      restore(aborted ?? 'done');
+    } finally {
+      unlockPmcd();
+    }
   }
 
   // ratios and targets
@@ -735,6 +881,10 @@ function renderTable(results) {
   }
   return lines.join('\n') + '\n';
 }
+
+process.on('exit', unlockPmcd);
+// a closed stdout or stderr (| head) must not kill the run before it restores
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
 main().catch((e) => {
   console.error(`bench: ${e.stack ?? e}`);
