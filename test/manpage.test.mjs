@@ -1,0 +1,124 @@
+// man/pmdajson.1: renders cleanly, and documents the options the PMDA
+// really accepts (those of `node dist/pmda.js --help`) and the control
+// metrics it really serves.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ROOT, PMDA, SYSTEM_PATH } from './helpers/harness.mjs';
+import { STATIC } from '../dist/control.js';
+
+const PAGE = path.join(ROOT, 'man', 'pmdajson.1');
+const ENV = { ...process.env, PATH: SYSTEM_PATH, LC_ALL: 'C', LANG: 'C', MANWIDTH: '80', MAN_KEEP_FORMATTING: '' };
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { env: ENV }).status === 0;
+
+/** The page as a reader sees it: man -l, else groff, else the source stripped of its markup. */
+function render() {
+  let text;
+  if (has('man')) {
+    const r = spawnSync('man', ['-l', PAGE], { env: ENV, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`man -l failed: ${r.stderr}`);
+    text = r.stdout;
+  } else if (has('groff')) {
+    text = spawnSync('groff', ['-man', '-Tascii', PAGE], { env: ENV, encoding: 'utf8' }).stdout;
+  } else {
+    text = fs.readFileSync(PAGE, 'utf8').split('\n').map((l) => {
+      if (/^\.(SH|SS) /.test(l)) return l.replace(/^\.S[HS] "?([^"]*)"?$/, '$1');
+      if (/^\.(BR|B|I|IR) /.test(l)) return `       ${l.replace(/^\.\w+ /, '').replace(/ \(/, '(')}`;
+      if (l.startsWith('.')) return '';
+      return `       ${l}`;
+    }).join('\n').replace(/\\f[1-4BIRP]/g, '').replace(/\\-/g, '-').replace(/\\\(em/g, '--').replace(/\\ /g, ' ');
+  }
+  // overstrike (bold, underline) if a pager's formatting came through
+  return text.replace(/.\x08/g, '');
+}
+
+/** Sections of the rendered page: heading -> body. */
+function sections(text) {
+  const out = {};
+  let cur = null;
+  for (const line of text.split('\n')) {
+    if (/^[A-Z][A-Z ]+$/.test(line)) {
+      cur = line.trim();
+      out[cur] = '';
+    } else if (cur) out[cur] += `${line}\n`;
+  }
+  return out;
+}
+
+/** The options in `node dist/pmda.js --help`: [{ short, long, value }]. */
+function helpOptions() {
+  const r = spawnSync(process.execPath, [PMDA, '--help'], { encoding: 'utf8' });
+  const text = r.stdout + r.stderr;
+  const opts = [...text.matchAll(/^\s+-(\S), --([a-z]+)(=(\S+))?/gm)].map((m) => ({ short: m[1], long: m[2], value: m[4] }));
+  if (opts.length === 0) throw new Error(`no options in --help:\n${text}`);
+  return opts;
+}
+
+/** Does the PMDA accept these arguments (followed by --help, so it stops there)? */
+function accepts(args) {
+  const r = spawnSync(process.execPath, [PMDA, ...args, '--help'], { encoding: 'utf8' });
+  return r.status === 0 ? true : (r.stderr || r.stdout).split('\n')[0];
+}
+
+const SAMPLE = { domain: '137', root: 'json', config: '/nonexistent/config.json', logfile: '/nonexistent/json.log', debug: 'appl0', username: 'pcp' };
+
+test('the page renders, with the sections of a PCP agent page', (t) => {
+  const text = render();
+  t.regex(text, /^NAME\n\s+pmdajson - JSON performance metrics domain agent \(PMDA\)$/m);
+  const names = Object.keys(sections(text));
+  for (const s of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'OPTIONS', 'CONFIGURATION', 'METADATA', 'ARRAYS', 'LABELS',
+    'CONTROL METRICS', 'SECURITY', 'INSTALLATION', 'FILES', 'PCP ENVIRONMENT', 'SEE ALSO']) {
+    t.true(names.includes(s), `section ${s} in ${names.join(', ')}`);
+  }
+});
+
+test('groff finds nothing to warn about', (t) => {
+  if (!has('groff')) return t.pass('groff is not installed');
+  const r = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z', PAGE], { env: ENV, encoding: 'utf8' });
+  t.is(r.status, 0);
+  t.is(r.stderr, '');
+});
+
+test('OPTIONS documents every option of --help, and the PMDA accepts every option documented', (t) => {
+  const options = sections(render()).OPTIONS;
+  const tags = options.split('\n').filter((l) => /^ {7}-/.test(l)).map((l) => l.trim());
+  for (const o of helpOptions()) {
+    const tag = tags.find((l) => l.startsWith(`-${o.short}`));
+    t.truthy(tag, `-${o.short} is documented`);
+    t.true(tag?.includes(`--${o.long}`), `-${o.short} is documented with --${o.long}: ${tag}`);
+  }
+  for (const tag of tags) {
+    const m = tag.match(/^-(\S)(?: (\w+))?, --([a-z]+)(?:=(\w+))?$/);
+    t.truthy(m, `tag '${tag}' reads "-x value, --long=value"`);
+    if (!m) continue;
+    const [, short, value, long] = m;
+    if (short === '?') continue;
+    t.truthy(SAMPLE[value], `a sample value for ${value}`);
+    t.is(accepts([`-${short}`, SAMPLE[value]]), true, `node dist/pmda.js -${short} ${SAMPLE[value]}`);
+    t.is(accepts([`--${long}=${SAMPLE[value]}`]), true, `node dist/pmda.js --${long}=${SAMPLE[value]}`);
+  }
+  // and the check can tell: an option the PMDA does not have is refused
+  t.regex(String(accepts(['-x', '1'])), /unknown option -x/);
+});
+
+test('CONTROL METRICS names every metric the PMDA serves about itself', (t) => {
+  const body = sections(render())['CONTROL METRICS'];
+  t.true(STATIC.length >= 10);
+  for (const m of STATIC) t.regex(body, new RegExp(`\\bjson\\.${m.name.replace(/\./g, '\\.')}\\b`), `json.${m.name}`);
+});
+
+test('SYNOPSIS and FILES agree with the defaults of --help', (t) => {
+  const s = sections(render());
+  const help = spawnSync(process.execPath, [PMDA, '--help'], { encoding: 'utf8' }).stderr;
+  t.regex(help, /default 137/);
+  t.regex(s.OPTIONS, /The default is\s+137/);
+  t.regex(help, /\$PCP_PMDAS_DIR\/json\/config\.json/);
+  t.regex(s.FILES, /\$PCP_PMDAS_DIR\/json\/config\.json/);
+  t.regex(help, /\$PCP_LOG_DIR\/pmcd\/<root>\.log/);
+  t.regex(s.FILES, /\$PCP_LOG_DIR\/pmcd\/json\.log/);
+  const synopsis = s.SYNOPSIS.replace(/\s+/g, ' ');
+  for (const o of helpOptions().filter((x) => x.value)) t.regex(synopsis, new RegExp(`\\[-${o.short} \\w+\\]`));
+  t.regex(synopsis, /--help/);
+});
