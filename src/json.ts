@@ -67,16 +67,60 @@ function markLongIntegers(text: string): string {
   return last === 0 ? text : out + text.slice(last);
 }
 
-function revive(_key: string, value: unknown): unknown {
-  if (typeof value === 'string' && value.startsWith(MARK)) return BigInt(value.slice(MARK.length));
-  return value;
+/**
+ * Replace the marker strings in a parsed document by BigInts, without
+ * recursion (a document may be nested 100,000 deep). A marker can only
+ * be a key if the text had a bare number where a key belongs, which is
+ * not JSON: that is rejected as JSON.parse would have.
+ */
+function reviveMarkers(doc: unknown): unknown {
+  const isMark = (v: unknown): v is string => typeof v === 'string' && v.startsWith(MARK);
+  if (isMark(doc)) return BigInt(doc.slice(MARK.length));
+  const stack: unknown[] = [doc];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const e: unknown = v[i];
+        if (isMark(e)) v[i] = BigInt(e.slice(MARK.length));
+        else if (typeof e === 'object' && e !== null) stack.push(e);
+      }
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (k.startsWith(MARK)) throw new SyntaxError('Expected a property name in JSON, found a number');
+      const e = o[k];
+      if (isMark(e)) o[k] = BigInt(e.slice(MARK.length));
+      else if (typeof e === 'object' && e !== null) stack.push(e);
+    }
+  }
+  return doc;
+}
+
+/**
+ * JSON.parse's messages quote a piece of the text ("Unexpected token 'r',
+ * "root:$y$j9"... is not valid JSON"). The text may be a file its writer
+ * could not read (a symbolic link to a root-only file), and the message
+ * goes to a world-readable log: keep the position, drop the quote.
+ */
+function parseError(e: unknown): Error {
+  if (!(e instanceof SyntaxError)) return e as Error;
+  if (/^Unexpected token/.test(e.message)) return new SyntaxError('Unexpected character: not valid JSON');
+  if (e.message.includes('"')) return new SyntaxError('Not valid JSON');
+  return e;
 }
 
 /** Parse JSON text; integers beyond 2^53 come back as exact BigInts. */
 export function parseJson(text: string): JsonValue {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (!LONG_DIGITS.test(text)) return JSON.parse(text) as JsonValue;
-  const marked = markLongIntegers(text);
-  if (marked === text) return JSON.parse(text) as JsonValue;
-  return JSON.parse(marked, revive) as JsonValue;
+  try {
+    if (!LONG_DIGITS.test(text)) return JSON.parse(text) as JsonValue;
+    const marked = markLongIntegers(text);
+    if (marked === text) return JSON.parse(text) as JsonValue;
+    return reviveMarkers(JSON.parse(marked)) as JsonValue;
+  } catch (e) {
+    throw parseError(e);
+  }
 }
