@@ -91,7 +91,8 @@ export function loadConfig(file: string): { config: Config; problems: string[] }
         break;
       }
       default: {
-        const field = LIMITS[key];
+        // own keys only: "constructor" or "__proto__" are not options
+        const field = Object.prototype.hasOwnProperty.call(LIMITS, key) ? LIMITS[key] : undefined;
         if (!field) {
           problems.push(`${file}: ignoring unknown config option '${key}'`);
           break;

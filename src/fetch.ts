@@ -28,14 +28,14 @@ export function convert(v: JsonValue | undefined, type: ValueType): number | big
   switch (type) {
     case 'integer':
       if (typeof v === 'bigint') {
-        if (v < INT64_MIN || v > INT64_MAX) throw new ValueError(`${v} is outside the 64-bit integer range`);
+        if (v < INT64_MIN || v > INT64_MAX) throw new ValueError(`${brief(v)} is outside the 64-bit integer range`);
         return v;
       }
       if (typeof v === 'number') {
         if (!Number.isInteger(v)) throw new ValueError(`${v} is not an integer`);
         if (Number.isSafeInteger(v)) return v;
         const b = BigInt(v);
-        if (b < INT64_MIN || b > INT64_MAX) throw new ValueError(`${v} is outside the 64-bit integer range`);
+        if (b < INT64_MIN || b > INT64_MAX) throw new ValueError(`${brief(b)} is outside the 64-bit integer range`);
         return b;
       }
       if (typeof v === 'boolean') return v ? 1 : 0;
@@ -49,7 +49,16 @@ export function convert(v: JsonValue | undefined, type: ValueType): number | big
       if (typeof v === 'string') return v;
       if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
       throw new ValueError(`expected a string, found ${describe(v)}`);
+    default:
+      // metadata.ts admits only the three types; never let another one through
+      throw new ValueError(`unknown metric type ${String(type)}`);
   }
+}
+
+/** A number for a log line: a 5,000-digit one shortened. */
+function brief(v: bigint): string {
+  const s = String(v);
+  return s.length <= 40 ? s : `${s.slice(0, 20)}... (${s.replace('-', '').length} digits)`;
 }
 
 function describe(v: JsonValue): string {

@@ -140,7 +140,8 @@ function common(item: Obj, where: string, problems: string[], namePrefix: string
     problems.push(`${where}: skipping metric '${name}' that has no type`);
     return undefined;
   }
-  const type = typeof rawType === 'string' ? TYPES[rawType] : undefined;
+  // own keys only: "constructor" or "__proto__" are not types
+  const type = typeof rawType === 'string' && Object.prototype.hasOwnProperty.call(TYPES, rawType) ? TYPES[rawType] : undefined;
   if (type === undefined) {
     problems.push(`${where}: skipping metric '${name}': unknown type ${JSON.stringify(rawType)} (integer, double, string or array)`);
     return undefined;
@@ -325,7 +326,14 @@ export function parseMetadata(doc: JsonValue, file: string): Metadata {
         problems.push(`${where}: skipping duplicate metric '${a.name}'`);
         return;
       }
+      // a member is named "array.member": it must not be another metric's name
+      a.members = a.members.filter((m) => {
+        if (!names.has(m.name)) return true;
+        problems.push(`${where}: skipping member '${m.name}' of array '${a.name}': a metric of that name exists`);
+        return false;
+      });
       names.add(a.name);
+      for (const m of a.members) names.add(m.name);
       md.entries.push({ kind: 'array', array: a });
     } else {
       const m = scalar(item, where, problems, '');
