@@ -89,6 +89,12 @@ const TIMEOUT = fs.existsSync('/usr/bin/timeout') ? '/usr/bin/timeout' : 'timeou
 export type ExecResult = { ok: true; output: string; warning?: string } | { ok: false; error: string };
 
 export function runCommand(command: string, trusted: boolean, cwd: string, timeoutMs: number, maxBytes: number): ExecResult {
+  const r = run(command, trusted, cwd, timeoutMs, maxBytes);
+  // name the directory (the source): two sources may run the same command
+  return r.ok ? r : { ok: false, error: `${r.error} (in ${cwd})` };
+}
+
+function run(command: string, trusted: boolean, cwd: string, timeoutMs: number, maxBytes: number): ExecResult {
   let argv: string[];
   try {
     argv = splitCommand(command);
