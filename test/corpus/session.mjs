@@ -1,0 +1,63 @@
+// A dbpmda session for big outputs: like the harness's Dbpmda (one PMDA
+// under dbpmda, one command at a time), but each command's output is kept
+// as a list of chunks and only the newest chunk is searched for the end
+// marker, so a 10 MB traverse or a 100,000-instance fetch stays linear.
+import { spawn } from 'node:child_process';
+import { PMDA } from '../helpers/harness.mjs';
+
+export class Session {
+  constructor(scratch, { args = [] } = {}) {
+    this.scratch = scratch;
+    this.proc = spawn('dbpmda', ['-n', scratch.pmns, '-e'], { cwd: scratch.dir, env: scratch.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stdin.on('error', () => {}); // a dbpmda that died is reported by run()
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stderr.setEncoding('utf8');
+    this.chunks = [];
+    this.err = '';
+    this.exited = false;
+    this.seq = 0;
+    this.proc.stdout.on('data', (d) => { this.chunks.push(d); this.wake?.(); });
+    this.proc.stderr.on('data', (d) => { this.err += d; this.wake?.(); });
+    this.proc.on('exit', () => { this.exited = true; this.wake?.(); });
+    this.ready = this.run(`open pipe ${process.execPath} ${PMDA} -l ${scratch.log} ${args.join(' ')}`);
+  }
+
+  /** Send one command; its output (stdout, then what came on stderr meanwhile). */
+  async run(command, timeoutMs = 60000) {
+    const marker = `# done ${++this.seq}\n`;
+    const out = [];
+    let tail = '';
+    this.chunks = [];
+    const errStart = this.err.length;
+    this.proc.stdin.write(`${command}\n${marker}`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.chunks.length > 0) {
+        const c = this.chunks.shift();
+        const joined = tail + c;
+        const at = joined.indexOf(marker);
+        if (at >= 0) {
+          out.push(joined.slice(0, at));
+          this.chunks.unshift(joined.slice(at + marker.length));
+          let text = out.join('');
+          if (text.startsWith(command)) text = text.slice(command.length + 1);
+          return text + this.err.slice(errStart);
+        }
+        // keep a marker's length of text back, it may straddle two chunks
+        const keep = Math.max(0, joined.length - marker.length);
+        out.push(joined.slice(0, keep));
+        tail = joined.slice(keep);
+      }
+      if (this.exited) throw new Error(`dbpmda exited during '${command.slice(0, 200)}':\n${(out.join('') + tail).slice(-2000)}\n${this.err.slice(errStart)}`);
+      if (Date.now() > deadline) throw new Error(`dbpmda timed out on '${command.slice(0, 200)}':\n${(out.join('') + tail).slice(-2000)}`);
+      await new Promise((r) => { this.wake = r; setTimeout(r, 100); });
+    }
+  }
+
+  async close() {
+    if (this.exited) return;
+    this.proc.stdin.end('quit\n');
+    await new Promise((r) => { if (this.exited) r(); else this.proc.on('exit', r); setTimeout(r, 5000); });
+    if (!this.exited) this.proc.kill('SIGKILL');
+  }
+}
