@@ -3,7 +3,7 @@
 // directory_list and trusted_directory_list; the others are ours, with
 // defaults a PCP administrator should not need to change.
 import * as fs from 'fs';
-import { parseJson, JsonValue } from './json';
+import { parseJson, showJson, JsonValue } from './json';
 
 export interface Config {
   directoryList: string[];
@@ -50,7 +50,7 @@ function stringList(value: JsonValue, key: string, problems: string[]): string[]
   const out: string[] = [];
   for (const v of value) {
     if (typeof v === 'string' && v !== '') out.push(v);
-    else problems.push(`invalid entry in '${key}': ${JSON.stringify(v)} is not a directory name`);
+    else problems.push(`invalid entry in '${key}': ${showJson(v)} is not a directory name`);
   }
   return out;
 }

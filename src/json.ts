@@ -124,3 +124,19 @@ export function parseJson(text: string): JsonValue {
     throw parseError(e);
   }
 }
+
+/**
+ * A value from a document, shown in a log line: JSON text (a BigInt as
+ * its digits), cut to `max` characters; never throws, whatever the
+ * value's depth (JSON.stringify alone throws on a BigInt and on 100,000
+ * levels of nesting).
+ */
+export function showJson(v: unknown, max = 100): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[...]' : '{...}';
+  }
+  return s.length > max ? `${s.slice(0, max)}...` : s;
+}

@@ -4,6 +4,7 @@
 // its valid siblings are kept.
 import { parsePointer, Pointer, PointerError } from './pointer';
 import { native, C } from './native';
+import { showJson } from './json';
 import type { JsonValue } from './json';
 
 export type ValueType = 'integer' | 'double' | 'string';
@@ -143,7 +144,7 @@ function common(item: Obj, where: string, problems: string[], namePrefix: string
   // own keys only: "constructor" or "__proto__" are not types
   const type = typeof rawType === 'string' && Object.prototype.hasOwnProperty.call(TYPES, rawType) ? TYPES[rawType] : undefined;
   if (type === undefined) {
-    problems.push(`${where}: skipping metric '${name}': unknown type ${JSON.stringify(rawType)} (integer, double, string or array)`);
+    problems.push(`${where}: skipping metric '${name}': unknown type ${showJson(rawType)} (integer, double, string or array)`);
     return undefined;
   }
   const rawPointer = item['pointer'];
@@ -201,7 +202,7 @@ function scalar(item: Obj, where: string, problems: string[], namePrefix: string
   if (rawSem !== undefined) {
     const s = typeof rawSem === 'string' ? semantics(rawSem) : undefined;
     if (s === undefined) {
-      problems.push(`${where}: skipping metric '${c.name}': unknown semantics ${JSON.stringify(rawSem)} (instant, counter or discrete)`);
+      problems.push(`${where}: skipping metric '${c.name}': unknown semantics ${showJson(rawSem)} (instant, counter or discrete)`);
       return undefined;
     }
     sem = s;
