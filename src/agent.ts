@@ -13,6 +13,7 @@ import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
 import { validName } from './metadata';
 import { Encoder, convert, typeCode } from './fetch';
 import { resolve } from './pointer';
+import { readableBy } from './access';
 import type { JsonValue } from './json';
 import * as log from './log';
 import { STATIC, LONG_HELP, RELOAD_ITEM, DEBUG_ITEM } from './control';
@@ -90,7 +91,27 @@ export class Agent {
 
   private add(f: Found): void {
     if (this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)) return;
-    const r = readMetadata(f.dir, f.describedBy);
+    if (!f.trusted) {
+      // an untrusted metadata.json that is a link to someone else's file is
+      // read only if the link's owner could read that file
+      const file = path.join(f.dir, f.describedBy);
+      let why: string | undefined;
+      try {
+        const owner = fs.lstatSync(file).uid;
+        if (fs.statSync(file).uid !== owner) {
+          const access = readableBy(owner, file);
+          if (!access.ok) why = access.why;
+        }
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      if (why) {
+        this.rejected.set(f.dir, this.metadataStamp(f.dir, f.describedBy));
+        log.problem(`${f.dir}:metadata`, `refusing ${file} of untrusted source ${f.dir}: its owner cannot read it (${why})`);
+        return;
+      }
+    }
+    const r = readMetadata(f.dir, f.describedBy, this.config.maxDataBytes);
     log.forget(`${f.dir}:metadata`);
     if ('error' in r) {
       this.rejected.set(f.dir, r.stamp);
@@ -178,18 +199,20 @@ export class Agent {
     const sources = this.sorted();
     // the sources indom is the cluster cache: active entries are the sources served
     this.clusters.activate(sources.map((s) => s.name));
+    // a name may not be both a metric and a subtree, across sources too
+    // (prefixes may be dotted); the first source, by cluster, keeps it
+    const leaves = new Set<string>(names);
+    const interior = new Set<string>([this.root]);
     for (const src of sources) {
-      const leaves = new Set<string>();
-      const interior = new Set<string>();
       for (const m of src.metrics.values()) {
-        const parts = m.spec.name.split('.');
+        const full = `${this.root}.${src.name}.${m.spec.name}`;
+        const parts = full.split('.');
         const ancestors = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
-        const clash = leaves.has(m.spec.name) || interior.has(m.spec.name) || ancestors.some((a) => leaves.has(a));
-        if (clash) {
-          log.problem(`${src.dir}:clash:${m.spec.name}`, `${src.metadataFile}: skipping metric '${m.spec.name}': its name clashes with another metric of the source`);
+        if (leaves.has(full) || interior.has(full) || ancestors.some((a) => leaves.has(a))) {
+          log.problem(`${src.dir}:clash:${m.spec.name}`, `${src.metadataFile}: skipping metric '${m.spec.name}': its name clashes with another metric ('${src.name}.${m.spec.name}' would be both a metric and a subtree, or named twice)`);
           continue;
         }
-        leaves.add(m.spec.name);
+        leaves.add(full);
         for (const a of ancestors) interior.add(a);
         const pmid = native.pmid(src.cluster, m.item);
         const indom = m.array ? native.indom(src.indom) : C.PM_INDOM_NULL;
@@ -199,7 +222,7 @@ export class Agent {
           this.indomText.set(indom >>> 0, text || `Instances of the arrays of JSON source ${src.name}`);
         }
         descs.push(pmid, typeCode(m.spec.type), indom, m.spec.sem, ...m.spec.units);
-        names.push(`${this.root}.${src.name}.${m.spec.name}`);
+        names.push(full);
         pmids.push(pmid);
         if (m.spec.description) this.oneline.set(pmid, m.spec.description);
         if (m.spec.help) this.help.set(pmid, m.spec.help);

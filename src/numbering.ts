@@ -57,18 +57,25 @@ export class NameCache {
   /**
    * Mark exactly `names` active (pmdaInstance and pmdaFetch walk active
    * entries), numbering new ones; the others stay in the cache, inactive,
-   * and keep their ids for when they come back.
+   * and keep their ids for when they come back. Returns the names
+   * pmdaCache refused, with why (PCP wants instance names unique up to
+   * their first space); the others are active all the same.
    */
-  activate(names: Iterable<string>): void {
+  activate(names: Iterable<string>): Array<[string, string]> {
+    const refused: Array<[string, string]> = [];
     native.cacheOp(this.serial, C.PMDA_CACHE_INACTIVE);
     for (const name of names) {
       const inst = native.cacheStore(this.serial, C.PMDA_CACHE_ADD, name);
-      if (inst < 0) throw new NumberingError(`cannot add instance '${name}': ${native.errStr(inst)}`);
+      if (inst < 0) {
+        refused.push([name, native.errStr(inst)]);
+        continue;
+      }
       if (!this.known.has(name)) {
         this.known.set(name, inst);
         this.dirty = true;
       }
     }
+    return refused;
   }
 
   /** Write the cache file if anything new was numbered. */

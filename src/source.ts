@@ -44,13 +44,14 @@ export interface Description {
 }
 
 /** Read a source's metadata.json, or build metadata from its schema.json. */
-export function readMetadata(dir: string, describedBy = METADATA): Description | { error: string; stamp: string } {
+export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Infinity): Description | { error: string; stamp: string } {
   const file = path.join(dir, describedBy);
   let stamp = '';
   try {
     const st = fs.statSync(file);
     stamp = fileStamp(st);
     if (!st.isFile()) return { error: `${file} is not a regular file`, stamp };
+    if (st.size > maxBytes) return { error: `${file} is ${st.size} bytes, more than the limit of ${maxBytes} (max_data_bytes)`, stamp };
     const doc = parseJson(fs.readFileSync(file, 'utf8'));
     if (describedBy !== SCHEMA) return { md: parseMetadata(doc, file), stamp };
     return { md: metadataFromSchema(doc, file), stamp, validate: compileSchema(doc) };
@@ -138,17 +139,21 @@ export class Source {
     for (const entry of this.md.entries) {
       if (entry.kind === 'metric') {
         if (!serve(entry.metric)) break;
-      } else {
-        const a = entry.array;
-        let ok = true;
-        for (const m of a.members) if (!(ok = serve(m, a))) break;
-        if (!ok) break;
-        try {
-          this.metricCache.number(a.name);
-        } catch {
-          break;
-        }
-        this.arrays.push(a);
+        continue;
+      }
+      // an array is served with the members that fit; then numbered itself
+      const a = entry.array;
+      let served = 0;
+      for (const m of a.members) {
+        if (!serve(m, a)) break;
+        served++;
+      }
+      if (served > 0) this.arrays.push(a);
+      if (served < a.members.length) break;
+      try {
+        this.metricCache.number(a.name);
+      } catch {
+        break;
       }
     }
     this.metricCache.save();
@@ -191,7 +196,9 @@ export class Source {
         let access: Access | undefined;
         if (!this.trusted) {
           // read only what the author of metadata.json could read
-          access = readableBy(fs.statSync(this.metadataFile).uid, this.dataPath);
+          // the author is the owner of metadata.json itself, not of what a link points to
+          const owner = fs.lstatSync(this.metadataFile).uid;
+          access = readableBy(owner, this.dataPath);
           if (!access.ok && access.missing) return this.fail(`cannot read data file ${this.dataPath}: ${access.why}`);
           if (!access.ok) return this.fail(`refusing data file ${this.dataPath} of untrusted source ${this.dir}: the owner of ${this.metadataFile} cannot read it (${access.why})`);
         }
@@ -263,6 +270,7 @@ export class Source {
     const perArray: Array<[ArraySpec, Map<string, JsonValue>]> = [];
     for (const a of this.arrays) {
       const byName = new Map<string, JsonValue>();
+      const firstWords = new Map<string, string>();
       const value = resolve(a.pointer, this.data);
       if (!Array.isArray(value)) {
         log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${value === undefined ? 'nothing' : 'no array'} at pointer '${a.pointer.text}'`);
@@ -281,10 +289,18 @@ export class Source {
           bad ||= `element ${i} has no string or number at index pointer '${a.index.text}'`;
           return;
         }
-        if (inst === '' || inst.length > 1024 || inst.includes('\n')) {
+        if (inst === '' || inst.length > 1024 || inst.includes('\n') || inst.includes('\u0000')) {
           bad ||= `element ${i} has an unusable instance name ${JSON.stringify(inst.slice(0, 64))}`;
           return;
         }
+        // pmdaCache (and PCP clients) tell instances apart by their first word
+        const word = inst.split(' ', 1)[0]!;
+        const other = firstWords.get(word);
+        if (other !== undefined && other !== inst) {
+          bad ||= `instance names '${other}' and '${inst}' are the same up to the first space; '${inst}' is not served`;
+          return;
+        }
+        firstWords.set(word, inst);
         if (byName.has(inst)) bad ||= `duplicate instance name ${JSON.stringify(inst)}; the last one is served`;
         byName.set(inst, el);
         seen.set(inst, true);
@@ -295,13 +311,13 @@ export class Source {
     }
     const activeKey = [...seen.keys()].join('\n');
     if (activeKey !== this.activeKey) {
-      try {
-        this.indomCache.activate(seen.keys());
-        this.indomCache.save();
-        this.activeKey = activeKey;
-      } catch (e) {
-        log.problem(this.key('instances'), `${where}: ${(e as Error).message}`);
-      }
+      const refused = this.indomCache.activate(seen.keys());
+      this.indomCache.save();
+      this.activeKey = activeKey;
+      if (refused.length > 0) {
+        const list = refused.slice(0, 3).map(([n, why]) => `${JSON.stringify(n)} (${why})`).join(', ');
+        log.problem(this.key('instances'), `${where}: ${refused.length} instance name(s) cannot be used, e.g. ${list}; PCP instance names must differ before their first space`);
+      } else log.resolved(this.key('instances'));
     }
     for (const [a, byName] of perArray) {
       const pairs: Array<[number, JsonValue]> = [];
