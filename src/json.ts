@@ -49,7 +49,8 @@ function markLongIntegers(text: string): string {
       const digits = i - digitsStart;
       const next = i < n ? text.charCodeAt(i) : 0;
       const isInteger = next !== 46 /* . */ && next !== 101 /* e */ && next !== 69 /* E */;
-      if (isInteger && digits >= 16) {
+      // a JSON integer has no leading zero: "0123..." stays as it is, for JSON.parse to refuse
+      if (isInteger && digits >= 16 && text.charCodeAt(digitsStart) !== 48 /* 0 */) {
         out += text.slice(last, start) + '"' + MARK_TEXT + text.slice(start, i) + '"';
         last = i;
       } else {
