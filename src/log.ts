@@ -59,6 +59,41 @@ export function debug(message: string): void {
   if (debugEnabled) native.log(C.LOG_DEBUG, oneLine(message));
 }
 
+/**
+ * A problem that keeps coming and going (a data file rewritten in place,
+ * read half-written at one fetch and whole at the next) or keeps changing
+ * (the position of the parse error) is logged at most FLAP_LINES times in
+ * FLAP_WINDOW_MS, then held back until the window has passed.
+ */
+const FLAP_LINES = 6;
+const FLAP_WINDOW_MS = 10 * 60000;
+const recent = new Map<string, { times: number[]; held: number }>();
+
+/** May one more line about `key` be logged now? And what to add to it. */
+function budget(key: string): { ok: boolean; note: string } {
+  const now = Date.now();
+  let r = recent.get(key);
+  if (!r) {
+    if (recent.size >= MAX_PROBLEM_KEYS) {
+      const oldest = recent.keys().next().value;
+      if (oldest !== undefined) recent.delete(oldest);
+    }
+    r = { times: [], held: 0 };
+    recent.set(key, r);
+  }
+  r.times = r.times.filter((t) => now - t < FLAP_WINDOW_MS);
+  if (r.times.length >= FLAP_LINES) {
+    r.held++;
+    return { ok: false, note: '' };
+  }
+  r.times.push(now);
+  let note = '';
+  if (r.held > 0) note = ` (${r.held} more line${r.held > 1 ? 's' : ''} about this were held back)`;
+  if (r.times.length === FLAP_LINES) note += ` (this keeps changing: lines about it are held back for ${FLAP_WINDOW_MS / 60000} minutes)`;
+  r.held = 0;
+  return { ok: true, note };
+}
+
 /** Log `message` about `key` unless it is what was last logged for `key`. */
 export function problem(key: string, message: string): void {
   key = short(key);
@@ -69,7 +104,8 @@ export function problem(key: string, message: string): void {
     if (oldest !== undefined) problems.delete(oldest);
   }
   problems.set(key, remembered);
-  native.log(C.LOG_WARNING, oneLine(message));
+  const b = budget(key);
+  if (b.ok) native.log(C.LOG_WARNING, oneLine(message) + b.note);
 }
 
 /** The problem under `key` is gone; log that once if one was logged. */
@@ -77,7 +113,9 @@ export function resolved(key: string, message?: string): void {
   key = short(key);
   if (!problems.has(key)) return;
   problems.delete(key);
-  if (message) native.log(C.LOG_INFO, oneLine(message));
+  if (!message) return;
+  const b = budget(key);
+  if (b.ok) native.log(C.LOG_INFO, oneLine(message) + b.note);
 }
 
 /** Forget every problem whose key starts with `prefix` (a removed source). */
