@@ -25,6 +25,7 @@ extern "C" {
 #include <unordered_map>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 
 namespace {
 
@@ -42,7 +43,9 @@ Napi::FunctionReference jsInstLabels; // (indom, inst) => JSON object text | nul
 Napi::FunctionReference jsStore;      // (pmids, insts, values as doubles) => status
 
 uv_poll_t pollHandle;
-Napi::ObjectReference asyncResource;
+// one async context for every PDU: creating one per PDU costs an
+// async_hooks init each time
+napi_async_context pduContext = nullptr;
 
 // ---- descriptor table -------------------------------------------------
 std::unordered_map<pmID, pmDesc> descs;
@@ -317,7 +320,7 @@ void onReadable(uv_poll_t *handle, int status, int events) {
   int sts = status;
   {
     // A callback scope runs queued microtasks and nextTicks when it closes.
-    Napi::CallbackScope cbScope(env, Napi::AsyncContext(env, "pmda-json:pdu", asyncResource.Value()));
+    Napi::CallbackScope cbScope(env, pduContext);
     if (sts >= 0) sts = __pmdaMainPDU(&dispatch);
   }
   if (sts < 0) {
@@ -365,7 +368,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   jsLabels = Napi::Persistent(o.Get("labels").As<Napi::Function>());
   jsInstLabels = Napi::Persistent(o.Get("instanceLabels").As<Napi::Function>());
   jsStore = Napi::Persistent(o.Get("store").As<Napi::Function>());
-  asyncResource = Napi::Persistent(Napi::Object::New(env));
+  napi_async_init(env, nullptr, Napi::String::New(env, "pmda-json:pdu"), &pduContext);
 
   dispatch.version.seven.fetch = fetchCallback;
   dispatch.version.seven.desc = descCallback;
@@ -566,6 +569,60 @@ Napi::Value GetConfig(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), v);
 }
 
+// ---- directory change notification (inotify), read synchronously ----------
+// Discovery walks the source directories only when something in them
+// changed: the kernel queues the events as the changes happen, so reading
+// the queue at the start of a fetch misses nothing that happened before.
+int inotifyFd = -1;
+
+Napi::Value WatchInit(const Napi::CallbackInfo &info) {
+  if (inotifyFd < 0) inotifyFd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  return Napi::Number::New(info.Env(), inotifyFd < 0 ? -errno : inotifyFd);
+}
+
+// watchAdd(dir) => watch descriptor, or -errno
+Napi::Value WatchAdd(const Napi::CallbackInfo &info) {
+  if (inotifyFd < 0) return Napi::Number::New(info.Env(), -EBADF);
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  const uint32_t mask = IN_ATTRIB | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |
+                        IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR;
+  int wd = inotify_add_watch(inotifyFd, dir.c_str(), mask);
+  return Napi::Number::New(info.Env(), wd < 0 ? -errno : wd);
+}
+
+// watchRead() => null when nothing happened, else [[mask, name], ...]
+// (at most 1024; an overflow is reported as one IN_Q_OVERFLOW entry)
+Napi::Value WatchRead(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (inotifyFd < 0) return env.Null();
+  alignas(struct inotify_event) char buf[16384];
+  Napi::Array out;
+  uint32_t n = 0;
+  bool any = false;
+  for (;;) {
+    ssize_t len = read(inotifyFd, buf, sizeof(buf));
+    if (len <= 0) break;
+    if (!any) out = Napi::Array::New(env);
+    any = true;
+    for (char *p = buf; p < buf + len;) {
+      struct inotify_event *ev = (struct inotify_event *)p;
+      if (n < 1024) {
+        Napi::Array e = Napi::Array::New(env, 2);
+        e[0u] = ev->mask;
+        e[1u] = Napi::String::New(env, ev->len ? ev->name : "");
+        out[n++] = e;
+      } else if (n == 1024) {
+        Napi::Array e = Napi::Array::New(env, 2);
+        e[0u] = (uint32_t)IN_Q_OVERFLOW;
+        e[1u] = Napi::String::New(env, "");
+        out[n++] = e;
+      }
+      p += sizeof(struct inotify_event) + ev->len;
+    }
+  }
+  return any ? (Napi::Value)out : env.Null();
+}
+
 // setDomain(n): numbering outside a running PMDA (tools, tests)
 Napi::Value SetDomain(const Napi::CallbackInfo &info) {
   domain = info[0].As<Napi::Number>().Int32Value();
@@ -589,6 +646,9 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("errStr", Napi::Function::New(env, ErrStr));
   exports.Set("getConfig", Napi::Function::New(env, GetConfig));
   exports.Set("setDomain", Napi::Function::New(env, SetDomain));
+  exports.Set("watchInit", Napi::Function::New(env, WatchInit));
+  exports.Set("watchAdd", Napi::Function::New(env, WatchAdd));
+  exports.Set("watchRead", Napi::Function::New(env, WatchRead));
   Napi::Object c = Napi::Object::New(env);
   c.Set("PMDA_CACHE_LOAD", PMDA_CACHE_LOAD);
   c.Set("PMDA_CACHE_SAVE", PMDA_CACHE_SAVE);
@@ -621,6 +681,9 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   c.Set("PM_TEXT_HELP", PM_TEXT_HELP);
   c.Set("PM_TEXT_PMID", PM_TEXT_PMID);
   c.Set("PM_TEXT_INDOM", PM_TEXT_INDOM);
+  c.Set("IN_ISDIR", (double)IN_ISDIR);
+  c.Set("IN_Q_OVERFLOW", (double)IN_Q_OVERFLOW);
+  c.Set("IN_CLOSE_WRITE", (double)IN_CLOSE_WRITE);
   c.Set("LOG_ERR", LOG_ERR);
   c.Set("LOG_WARNING", LOG_WARNING);
   c.Set("LOG_INFO", LOG_INFO);

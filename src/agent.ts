@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { native, C } from './native';
 import { Config } from './config';
-import { discover, Found } from './discovery';
+import { discover, Found, Watcher } from './discovery';
 import { Source, readMetadata, Served } from './source';
 import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
 import { validName } from './metadata';
@@ -44,6 +44,7 @@ export class Agent {
   /** Stats of sources being reloaded, carried over to their new Source. */
   private readonly reloads = new Map<string, Source['stats']>();
   private readonly encoder = new Encoder();
+  private readonly watcher = new Watcher(native, C);
   private tablesStale = true;
   private fetchNo = 0;
 
@@ -60,11 +61,18 @@ export class Agent {
 
   // ---- discovery ----------------------------------------------------------
 
-  /** Walk the configured directories; add, update and remove sources. */
+  /**
+   * Walk the configured directories, if anything in them changed since the
+   * last walk; add, update and remove sources.
+   */
   discover(): void {
+    if (!this.watcher.changed()) return;
+    this.watcher.begin();
     const found: Found[] = [];
-    discover(this.config.trustedDirectoryList, true, log.problem, found);
-    discover(this.config.directoryList, false, log.problem, found);
+    const visit = (dir: string) => this.watcher.visit(dir);
+    discover(this.config.trustedDirectoryList, true, log.problem, found, visit);
+    discover(this.config.directoryList, false, log.problem, found, visit);
+    this.watcher.end();
     const seen = new Set<string>();
     for (const f of found) {
       if (seen.has(f.dir)) continue; // listed twice: the trusted listing wins
@@ -350,6 +358,7 @@ export class Agent {
     } catch (e) {
       src.fail(`${src.dir}: cannot use its data: ${(e as Error).message}`);
     }
+    if (src.stale) this.watcher.force();
   }
 
   /** The value of metric `m` in `doc`, converted, strings cut to the limit. */
@@ -445,6 +454,7 @@ export class Agent {
         for (const src of targets) {
           src.stats.reloads++;
           src.stale = true;
+          this.watcher.force();
           this.reloads.set(src.dir, src.stats);
         }
       } else return C.PM_ERR_PERMISSION;

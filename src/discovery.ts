@@ -57,6 +57,7 @@ export function discover(
   trusted: boolean,
   problem: (key: string, message: string) => void,
   out: Found[],
+  visit: (dir: string) => void = () => {},
 ): void {
   const walk = (dir: string, depth: number): void => {
     let entries: fs.Dirent[];
@@ -65,8 +66,10 @@ export function discover(
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (depth > 0 || err.code !== 'ENOENT') problem(`${dir}:walk`, `cannot read directory ${dir}: ${err.message}`);
+      visit('');
       return;
     }
+    visit(dir);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const describedBy = hasFile(entries, dir, METADATA) ? METADATA : hasFile(entries, dir, SCHEMA) ? SCHEMA : undefined;
     if (describedBy) {
@@ -78,4 +81,69 @@ export function discover(
     for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), depth + 1);
   };
   for (const root of roots) walk(path.resolve(root), 0);
+}
+
+/**
+ * Whether the directory trees may have changed since the last walk, from
+ * inotify events read synchronously: the kernel queued them as the changes
+ * happened, so nothing done before a fetch is missed. Writes to files
+ * other than metadata.json and schema.json do not count (data freshness is
+ * a stat per source). Without inotify, or with a directory that could not
+ * be watched (or does not exist yet), every discovery walks.
+ */
+export interface WatchApi {
+  watchInit(): number;
+  watchAdd(dir: string): number;
+  watchRead(): Array<[number, string]> | null;
+}
+
+export class Watcher {
+  private readonly enabled: boolean;
+  /** The last walk watched every directory it met. */
+  private complete = false;
+  private walkComplete = true;
+  /** Something relevant happened since the last walk. */
+  private pending = true;
+
+  constructor(
+    private readonly api: WatchApi,
+    private readonly bits: { IN_ISDIR: number; IN_CLOSE_WRITE: number },
+  ) {
+    this.enabled = api.watchInit() >= 0;
+  }
+
+  /** Must the trees be walked now? */
+  changed(): boolean {
+    if (!this.enabled) return true;
+    const events = this.api.watchRead();
+    if (events) {
+      for (const [mask, name] of events) {
+        const contentOnly = (mask & this.bits.IN_CLOSE_WRITE) !== 0 && (mask & this.bits.IN_ISDIR) === 0 && name !== METADATA && name !== SCHEMA;
+        if (!contentOnly) this.pending = true;
+      }
+    }
+    return this.pending || !this.complete;
+  }
+
+  /** A walk starts: directories it visits are watched. */
+  begin(): void {
+    this.pending = false;
+    this.walkComplete = true;
+  }
+
+  /** The walk visited `dir` ('' for a directory that could not be read). */
+  visit(dir: string): void {
+    if (!this.enabled) return;
+    if (dir === '' || this.api.watchAdd(dir) < 0) this.walkComplete = false;
+  }
+
+  /** The walk is over. */
+  end(): void {
+    this.complete = this.walkComplete;
+  }
+
+  /** Walk at the next discovery whatever the events say. */
+  force(): void {
+    this.pending = true;
+  }
 }

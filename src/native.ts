@@ -34,6 +34,9 @@ export interface NativeConstants {
   PM_TEXT_HELP: number;
   PM_TEXT_PMID: number;
   PM_TEXT_INDOM: number;
+  IN_ISDIR: number;
+  IN_Q_OVERFLOW: number;
+  IN_CLOSE_WRITE: number;
   LOG_ERR: number;
   LOG_WARNING: number;
   LOG_INFO: number;
@@ -77,6 +80,9 @@ export interface Native {
   errStr(code: number): string;
   getConfig(name: string): string | null;
   setDomain(domain: number): void;
+  watchInit(): number;
+  watchAdd(dir: string): number;
+  watchRead(): Array<[number, string]> | null;
   constants: NativeConstants;
 }
 
