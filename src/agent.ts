@@ -77,6 +77,7 @@ export class Agent {
     for (const f of found) {
       if (seen.has(f.dir)) continue; // listed twice: the trusted listing wins
       seen.add(f.dir);
+      if (f.trusted) log.resolved(`trust:${f.dir}`); // trustworthy again: log the next lapse
       const have = this.byDir.get(f.dir);
       if (have) {
         if (have.trusted === f.trusted && !have.stale && this.metadataStamp(f.dir, f.describedBy) === have.metadataStamp) continue;

@@ -65,7 +65,7 @@ export function discover(
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (depth > 0 || err.code !== 'ENOENT') problem(`${dir}:walk`, `cannot read directory ${dir}: ${err.message}`);
+      if (depth > 0 || err.code !== 'ENOENT') problem(`walk:${dir}`, `cannot read directory ${dir}: ${err.message}`);
       visit('');
       return;
     }
@@ -74,7 +74,7 @@ export function discover(
     const describedBy = hasFile(entries, dir, METADATA) ? METADATA : hasFile(entries, dir, SCHEMA) ? SCHEMA : undefined;
     if (describedBy) {
       const why = trusted ? untrustworthy(dir) ?? untrustworthy(path.join(dir, describedBy)) : undefined;
-      if (why) problem(`${dir}:trust`, `skipping trusted source ${dir}: ${why}`);
+      if (why) problem(`trust:${dir}`, `skipping trusted source ${dir}: ${why}`);
       else out.push({ dir, trusted, describedBy });
     }
     if (depth >= 32) return;

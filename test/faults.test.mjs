@@ -150,13 +150,8 @@ test('permissions changed under it: a trusted directory made group-writable is d
   t.is(count(s.logText(), `skipping trusted source ${dir}: ${dir} must be owned by root`), 3, 'logged each time it became unsafe');
 });
 
-// BUG (agent.ts, for the lead): when a trusted source turns unsafe, the
-// discovery logs it, then remove() forgets every problem key under the
-// directory -- the trust problem included -- so the next discovery (the
-// fetch after a name lookup, in the same request) logs it again. Proposed:
-// keep discovery's keys (':trust', ':walk') out of forgetProblems(), e.g.
-// key them 'trust:<dir>' in discovery.ts.
-test.failing('a trusted directory turning unsafe is logged once, also when a name lookup and a fetch follow', async (t) => {
+// discovery's problem keys survive the removal of the source they concern
+test('a trusted directory turning unsafe is logged once, also when a name lookup and a fetch follow', async (t) => {
   if (!asRoot) return t.pass('needs root');
   const s = new Scratch('faults');
   const dir = s.source('tr', V, { v: 5 }, { under: s.trusted });
