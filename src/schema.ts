@@ -27,9 +27,7 @@
 // When the root schema has no "data" property, its own properties are the
 // metrics (pointers /NAME instead of /data/NAME), so a plain schema for a
 // plain data document works too.
-import Ajv from 'ajv';
-import Ajv2019 from 'ajv/dist/2019';
-import Ajv2020 from 'ajv/dist/2020';
+import type Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonValue } from './json';
 import { parseMetadata, Metadata } from './metadata';
@@ -317,7 +315,12 @@ export class SchemaError extends Error {}
 function makeAjv(schema: Obj): Ajv {
   const draft = typeof schema['$schema'] === 'string' ? schema['$schema'] : '';
   const options = { allErrors: true, strict: false, logger: false as const, validateFormats: false };
-  const ajv = draft.includes('2020-12') ? new Ajv2020(options) : draft.includes('2019-09') ? new Ajv2019(options) : new Ajv(options);
+  // ajv is loaded when the first schema is compiled: a PMDA with no schema
+  // sources does not carry it (several MB of resident memory)
+  const module = draft.includes('2020-12') ? 'ajv/dist/2020' : draft.includes('2019-09') ? 'ajv/dist/2019' : 'ajv';
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const AjvClass = (require(module) as { default: typeof Ajv }).default;
+  const ajv = new AjvClass(options);
   for (const keyword of PCP_KEYWORDS) ajv.addKeyword({ keyword });
   return ajv;
 }
