@@ -134,6 +134,8 @@ function run(command: string, trusted: boolean, cwd: string, timeoutMs: number, 
     const err = r.error as NodeJS.ErrnoException;
     if (err.code === 'ETIMEDOUT' || timedOut) return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms` };
     if (err.code === 'ENOBUFS') return { ok: false, error: `data-exec command '${command}' wrote more than ${maxBytes} bytes` };
+    // spawn reports a missing working directory as the command's ENOENT
+    if (err.code === 'ENOENT' && !fs.existsSync(cwd)) return { ok: false, error: `cannot run data-exec command '${command}': its directory is gone` };
     return { ok: false, error: `cannot run data-exec command '${command}': ${err.message}` };
   }
   const output = String(r.stdout ?? '');
