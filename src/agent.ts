@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { native, C } from './native';
 import { Config } from './config';
-import { discover, Found, Watcher } from './discovery';
+import { discover, Found, Watcher, MAX_WATCHES } from './discovery';
 import { Source, readMetadata, Served } from './source';
 import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
 import { validName } from './metadata';
@@ -45,6 +45,8 @@ export class Agent {
   private readonly reloads = new Map<string, Source['stats']>();
   private readonly encoder = new Encoder();
   private readonly watcher = new Watcher(native, C);
+  /** When the current PDU's time for data-exec commands runs out. */
+  private execDeadline = Infinity;
   private tablesStale = true;
   private fetchNo = 0;
 
@@ -73,6 +75,7 @@ export class Agent {
     discover(this.config.trustedDirectoryList, true, log.problem, found, visit);
     discover(this.config.directoryList, false, log.problem, found, visit);
     this.watcher.end();
+    if (this.watcher.overflowed) log.problem('watch:', `more than ${MAX_WATCHES} directories below the configured ones: only ${MAX_WATCHES} are watched, and every fetch walks them all`);
     const seen = new Set<string>();
     for (const f of found) {
       if (seen.has(f.dir)) continue; // listed twice: the trusted listing wins
@@ -258,6 +261,7 @@ export class Agent {
     const src = serial % 2 === 0 ? this.byCluster.get(serial / 2) : undefined;
     if (src && Date.now() - src.refreshedTime >= 1000) {
       this.fetchNo++;
+      this.execDeadline = Date.now() + this.config.execTimeoutMs;
       this.refreshSource(src);
     }
   }
@@ -265,8 +269,16 @@ export class Agent {
   /** A fetch PDU: current sources, current data, encoded for pmdaFetch. */
   fetch(pmids: Uint32Array): Buffer {
     this.fetchNo++;
+    this.execDeadline = Date.now() + this.config.execTimeoutMs;
     this.discover();
     this.syncTables();
+    // data-exec commands share the fetch's time: those left out last time go first
+    const asked = new Set<Source>();
+    for (let i = 0; i < pmids.length; i++) {
+      const src = this.byCluster.get(pmidCluster(pmids[i]!));
+      if (src?.dataExec !== undefined) asked.add(src);
+    }
+    for (const src of [...asked].sort((a, b) => Number(b.starved) - Number(a.starved))) this.refreshSource(src);
     const enc = this.encoder;
     enc.begin(pmids.length);
     for (let i = 0; i < pmids.length; i++) {
@@ -355,7 +367,7 @@ export class Agent {
   /** Refresh one source's data; nothing it contains may escape to other sources. */
   private refreshSource(src: Source): void {
     try {
-      src.refresh(this.fetchNo, this.config);
+      src.refresh(this.fetchNo, this.config, this.execDeadline);
     } catch (e) {
       src.fail(`${src.dir}: cannot use its data: ${(e as Error).message}`);
     }

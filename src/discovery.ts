@@ -97,8 +97,14 @@ export interface WatchApi {
   watchRead(): Array<[number, string]> | null;
 }
 
+/** inotify watches are root's, shared with every root daemon: use few. */
+export const MAX_WATCHES = 4096;
+
 export class Watcher {
   private readonly enabled: boolean;
+  private readonly watched = new Set<string>();
+  /** Set when more directories than MAX_WATCHES were met. */
+  overflowed = false;
   /** The last walk watched every directory it met. */
   private complete = false;
   private walkComplete = true;
@@ -134,7 +140,18 @@ export class Watcher {
   /** The walk visited `dir` ('' for a directory that could not be read). */
   visit(dir: string): void {
     if (!this.enabled) return;
-    if (dir === '' || this.api.watchAdd(dir) < 0) this.walkComplete = false;
+    if (dir === '') {
+      this.walkComplete = false;
+      return;
+    }
+    if (this.watched.has(dir)) return;
+    if (this.watched.size >= MAX_WATCHES) {
+      this.overflowed = true;
+      this.walkComplete = false;
+      return;
+    }
+    if (this.api.watchAdd(dir) < 0) this.walkComplete = false;
+    else this.watched.add(dir);
   }
 
   /** The walk is over. */

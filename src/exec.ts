@@ -86,7 +86,7 @@ export function nobody(): Account | null {
 
 const TIMEOUT = fs.existsSync('/usr/bin/timeout') ? '/usr/bin/timeout' : 'timeout';
 
-export type ExecResult = { ok: true; output: string; warning?: string } | { ok: false; error: string };
+export type ExecResult = { ok: true; output: string; warning?: string } | { ok: false; error: string; timedOut?: boolean };
 
 export function runCommand(command: string, trusted: boolean, cwd: string, timeoutMs: number, maxBytes: number): ExecResult {
   const r = run(command, trusted, cwd, timeoutMs, maxBytes);
@@ -132,14 +132,14 @@ function run(command: string, trusted: boolean, cwd: string, timeoutMs: number, 
   const timedOut = Date.now() - started >= timeoutMs;
   if (r.error) {
     const err = r.error as NodeJS.ErrnoException;
-    if (err.code === 'ETIMEDOUT' || timedOut) return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms` };
+    if (err.code === 'ETIMEDOUT' || timedOut) return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms`, timedOut: true };
     if (err.code === 'ENOBUFS') return { ok: false, error: `data-exec command '${command}' wrote more than ${maxBytes} bytes` };
     // spawn reports a missing working directory as the command's ENOENT
     if (err.code === 'ENOENT' && !fs.existsSync(cwd)) return { ok: false, error: `cannot run data-exec command '${command}': its directory is gone` };
     return { ok: false, error: `cannot run data-exec command '${command}': ${err.message}` };
   }
   const output = String(r.stdout ?? '');
-  if (timedOut && (r.signal === 'SIGKILL' || r.status === 137 || r.status === 124)) return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms` };
+  if (timedOut && (r.signal === 'SIGKILL' || r.status === 137 || r.status === 124)) return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms`, timedOut: true };
   if (r.status === 126 || r.status === 127) return { ok: false, error: `cannot run data-exec command '${command}': ${r.status === 127 ? 'command not found' : 'permission denied'}` };
   if (r.status !== 0) {
     return { ok: true, output, warning: `data-exec command '${command}' ${r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`}` };

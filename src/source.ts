@@ -87,6 +87,10 @@ export class Source {
   private generation: number | bigint | string | undefined;
   /** The description must be read again (a schema source's generation changed). */
   stale = false;
+  /** The last fetch had no time left for this source's data-exec command. */
+  starved = false;
+  /** A data-exec command that timed out is not run again before this time. */
+  private execRestUntil = 0;
   /** The fetch that last counted in stats.fetches. */
   countedFetch = -1;
   /** What the control metrics report. */
@@ -160,26 +164,41 @@ export class Source {
   }
 
   /** Read the data again if it may have changed; once per fetch at most. */
-  refresh(fetchNo: number, config: Config): void {
+  /**
+   * `deadline` (Date.now() terms) is when the PDU's time for data-exec
+   * commands runs out: all the commands of one fetch share one
+   * exec_timeout, so hung commands cannot add up past pmcd's patience.
+   */
+  refresh(fetchNo: number, config: Config, deadline = Infinity): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
     try {
-      this.read(config);
+      this.read(config, deadline);
     } finally {
       this.stats.refreshMs = Number(process.hrtime.bigint() - started) / 1e6;
     }
   }
 
-  private read(config: Config): void {
+  private read(config: Config, deadline: number): void {
     let text: string;
     if (this.dataExec !== undefined) {
-      const r = runCommand(this.dataExec, this.trusted, this.dir, config.execTimeoutMs, config.maxDataBytes);
+      const now = Date.now();
+      // a command that timed out rests a while before it is run again
+      if (now < this.execRestUntil) return;
+      const budget = Math.min(config.execTimeoutMs, deadline - now);
+      this.starved = budget < 50;
+      if (this.starved) {
+        return this.fail(`data-exec command '${this.dataExec}' (${this.metadataFile}) not run: this fetch spent its exec_timeout on other commands`, false);
+      }
+      const r = runCommand(this.dataExec, this.trusted, this.dir, budget, config.maxDataBytes);
       if (!r.ok) {
         this.stats.execErrors++;
+        if (r.timedOut) this.execRestUntil = Date.now() + Math.max(5000, 5 * config.execTimeoutMs);
         return this.fail(r.error, false);
       }
+      this.execRestUntil = 0;
       if (r.warning) {
         this.stats.execErrors++;
         log.problem(this.key('exit'), `${this.metadataFile}: ${r.warning}`);
