@@ -14,6 +14,7 @@ import { validName } from './metadata';
 import { Encoder, convert, typeCode } from './fetch';
 import { resolve } from './pointer';
 import { readableBy } from './access';
+import { runCommands, ExecResult } from './exec';
 import type { JsonValue } from './json';
 import * as log from './log';
 import { STATIC, LONG_HELP, RELOAD_ITEM, DEBUG_ITEM } from './control';
@@ -45,8 +46,6 @@ export class Agent {
   private readonly reloads = new Map<string, Source['stats']>();
   private readonly encoder = new Encoder();
   private readonly watcher = new Watcher(native, C);
-  /** When the current PDU's time for data-exec commands runs out. */
-  private execDeadline = Infinity;
   private tablesStale = true;
   private fetchNo = 0;
 
@@ -261,24 +260,26 @@ export class Agent {
     const src = serial % 2 === 0 ? this.byCluster.get(serial / 2) : undefined;
     if (src && Date.now() - src.refreshedTime >= 1000) {
       this.fetchNo++;
-      this.execDeadline = Date.now() + this.config.execTimeoutMs;
-      this.refreshSource(src);
+        this.refreshSource(src);
     }
   }
 
   /** A fetch PDU: current sources, current data, encoded for pmdaFetch. */
   fetch(pmids: Uint32Array): Buffer {
     this.fetchNo++;
-    this.execDeadline = Date.now() + this.config.execTimeoutMs;
     this.discover();
     this.syncTables();
-    // data-exec commands share the fetch's time: those left out last time go first
-    const asked = new Set<Source>();
+    // the data-exec commands this fetch needs run in parallel, under one timeout
+    const commands = new Set<Source>();
     for (let i = 0; i < pmids.length; i++) {
       const src = this.byCluster.get(pmidCluster(pmids[i]!));
-      if (src?.dataExec !== undefined) asked.add(src);
+      if (src?.needsCommand(this.fetchNo)) commands.add(src);
     }
-    for (const src of [...asked].sort((a, b) => Number(b.starved) - Number(a.starved))) this.refreshSource(src);
+    if (commands.size > 0) {
+      const list = [...commands];
+      const results = runCommands(list.map((s) => ({ command: s.dataExec!, trusted: s.trusted, cwd: s.dir })), this.config.execTimeoutMs, this.config.maxDataBytes);
+      list.forEach((src, k) => this.refreshSource(src, results[k]));
+    }
     const enc = this.encoder;
     enc.begin(pmids.length);
     for (let i = 0; i < pmids.length; i++) {
@@ -365,9 +366,9 @@ export class Agent {
   }
 
   /** Refresh one source's data; nothing it contains may escape to other sources. */
-  private refreshSource(src: Source): void {
+  private refreshSource(src: Source, ran?: ExecResult): void {
     try {
-      src.refresh(this.fetchNo, this.config, this.execDeadline);
+      src.refresh(this.fetchNo, this.config, ran);
     } catch (e) {
       src.fail(`${src.dir}: cannot use its data: ${(e as Error).message}`);
     }

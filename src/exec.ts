@@ -1,13 +1,14 @@
 // data-exec: run a source's command and take its standard output as the
 // data. Arguments are split like a POSIX shell would (quotes, backslash),
 // with no shell. Commands from untrusted directories run as nobody.
-// Every command is killed at the configured timeout (2 s by default,
-// well inside pmcd's 5 s agent timeout), so a hung command can only
-// cost that source one fetch, never the PMDA. coreutils' timeout(1) runs
-// it in a process group of its own and signals the whole group, so
-// children it left behind holding its output open are killed too.
-import { spawnSync } from 'child_process';
+// The commands a fetch needs run in parallel, in the native shim, under
+// one timeout (2 s by default, well inside pmcd's 5 s agent timeout);
+// each in a process group of its own, killed whole at the timeout or when
+// the command exits, so children it left behind holding its output open
+// cannot hold the fetch.
+import { native } from './native';
 import * as fs from 'fs';
+import * as os from 'os';
 
 /** Split a command line as python's shlex.split (POSIX mode) does. */
 export function splitCommand(line: string): string[] {
@@ -84,65 +85,81 @@ export function nobody(): Account | null {
   return nobodyAccount;
 }
 
-const TIMEOUT = fs.existsSync('/usr/bin/timeout') ? '/usr/bin/timeout' : 'timeout';
-
 export type ExecResult = { ok: true; output: string; warning?: string } | { ok: false; error: string; timedOut?: boolean };
 
-export function runCommand(command: string, trusted: boolean, cwd: string, timeoutMs: number, maxBytes: number): ExecResult {
-  const r = run(command, trusted, cwd, timeoutMs, maxBytes);
-  // name the directory (the source): two sources may run the same command
-  return r.ok ? r : { ok: false, error: `${r.error} (in ${cwd})` };
+/** A data-exec command to run. */
+export interface ExecJob {
+  command: string;
+  trusted: boolean;
+  /** The source directory: the command's working directory. */
+  cwd: string;
 }
 
-function run(command: string, trusted: boolean, cwd: string, timeoutMs: number, maxBytes: number): ExecResult {
-  let argv: string[];
-  try {
-    argv = splitCommand(command);
-  } catch (e) {
-    return { ok: false, error: `cannot parse data-exec command '${command}': ${(e as Error).message}` };
-  }
-  if (argv.length === 0) return { ok: false, error: 'data-exec command is empty' };
-  const options: Parameters<typeof spawnSync>[2] = {
-    cwd,
-    maxBuffer: maxBytes,
-    stdio: ['ignore', 'pipe', 'ignore'],
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', LANG: 'C.UTF-8' },
-    encoding: 'utf8',
-  };
-  if (!trusted && process.getuid && process.getuid() === 0) {
-    const who = nobody();
-    if (!who) return { ok: false, error: `cannot run '${command}': there is no user 'nobody'` };
-    options.uid = who.uid;
-    options.gid = who.gid;
-  }
-  const seconds = (timeoutMs / 1000).toFixed(3);
-  // Node's own timeout stops waiting for output that children left
-  // behind keep open after timeout(1) is gone
-  options.timeout = timeoutMs + 100;
-  options.killSignal = 'SIGKILL';
-  const started = Date.now();
-  const r = spawnSync(TIMEOUT, ['-s', 'KILL', seconds, ...argv], options);
-  if (r.pid) {
+function signalName(n: number): string {
+  const name = Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0];
+  return name ?? `signal ${n}`;
+}
+
+/** The minimal environment commands get. */
+const ENV = ['PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', 'LANG=C.UTF-8'];
+
+/**
+ * Run commands in parallel (native: fork/exec, each in its own process
+ * group), all under one timeout: a fetch waits for the slowest, never
+ * longer than `timeoutMs`, whatever the commands do.
+ */
+export function runCommands(jobs: readonly ExecJob[], timeoutMs: number, maxBytes: number): ExecResult[] {
+  const results: Array<ExecResult | undefined> = jobs.map(() => undefined);
+  const runnable: Array<{ i: number; argv: string[]; cwd: string; uid: number; gid: number }> = [];
+  const asRoot = process.getuid !== undefined && process.getuid() === 0;
+  jobs.forEach((job, i) => {
+    let argv: string[];
     try {
-      process.kill(-r.pid, 'SIGKILL'); // whatever is left of its process group
-    } catch {
-      /* nothing left */
+      argv = splitCommand(job.command);
+    } catch (e) {
+      results[i] = { ok: false, error: `cannot parse data-exec command '${job.command}': ${(e as Error).message}` };
+      return;
     }
-  }
-  const timedOut = Date.now() - started >= timeoutMs;
-  if (r.error) {
-    const err = r.error as NodeJS.ErrnoException;
-    if (err.code === 'ETIMEDOUT' || timedOut) return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms`, timedOut: true };
-    if (err.code === 'ENOBUFS') return { ok: false, error: `data-exec command '${command}' wrote more than ${maxBytes} bytes` };
-    // spawn reports a missing working directory as the command's ENOENT
-    if (err.code === 'ENOENT' && !fs.existsSync(cwd)) return { ok: false, error: `cannot run data-exec command '${command}': its directory is gone` };
-    return { ok: false, error: `cannot run data-exec command '${command}': ${err.message}` };
-  }
-  const output = String(r.stdout ?? '');
-  if (timedOut && (r.signal === 'SIGKILL' || r.status === 137 || r.status === 124)) return { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms`, timedOut: true };
-  if (r.status === 126 || r.status === 127) return { ok: false, error: `cannot run data-exec command '${command}': ${r.status === 127 ? 'command not found' : 'permission denied'}` };
-  if (r.status !== 0) {
-    return { ok: true, output, warning: `data-exec command '${command}' ${r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`}` };
-  }
-  return { ok: true, output };
+    if (argv.length === 0) {
+      results[i] = { ok: false, error: 'data-exec command is empty' };
+      return;
+    }
+    let uid = -1;
+    let gid = -1;
+    if (!job.trusted && asRoot) {
+      const who = nobody();
+      if (!who) {
+        results[i] = { ok: false, error: `cannot run '${job.command}': there is no user 'nobody'` };
+        return;
+      }
+      ({ uid, gid } = who);
+    }
+    runnable.push({ i, argv, cwd: job.cwd, uid, gid });
+  });
+  const out = runnable.length > 0 ? native.runCommands(runnable, ENV, timeoutMs, maxBytes) : [];
+  out.forEach((r, k) => {
+    const { i } = runnable[k]!;
+    const command = jobs[i]!.command;
+    const cwd = jobs[i]!.cwd;
+    if (r.errno) {
+      const text = r.error ?? `errno ${r.errno}`;
+      const why = r.errno === 2 && !fs.existsSync(cwd) ? 'its directory is gone' : r.errno === 2 ? 'command not found' : text[0]!.toLowerCase() + text.slice(1);
+      results[i] = { ok: false, error: `cannot run data-exec command '${command}': ${why}` };
+    } else if (r.timedOut) {
+      results[i] = { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms`, timedOut: true };
+    } else if (r.overflow) {
+      results[i] = { ok: false, error: `data-exec command '${command}' wrote more than ${maxBytes} bytes` };
+    } else {
+      const output = r.output.toString('utf8');
+      results[i] = r.status === 0 && r.signal === 0
+        ? { ok: true, output }
+        : { ok: true, output, warning: `data-exec command '${command}' ${r.signal ? `was killed by ${signalName(r.signal)}` : `exited with status ${r.status}`}` };
+    }
+  });
+  // name the directory (the source): two sources may run the same command
+  return results.map((r, i) => (r!.ok ? r! : { ...r!, error: `${r!.error} (in ${jobs[i]!.cwd})` }));
+}
+
+export function runCommand(command: string, trusted: boolean, cwd: string, timeoutMs: number, maxBytes: number): ExecResult {
+  return runCommands([{ command, trusted, cwd }], timeoutMs, maxBytes)[0]!;
 }

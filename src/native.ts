@@ -80,6 +80,12 @@ export interface Native {
   errStr(code: number): string;
   getConfig(name: string): string | null;
   setDomain(domain: number): void;
+  runCommands(
+    jobs: Array<{ argv: string[]; cwd: string; uid: number; gid: number }>,
+    env: string[],
+    timeoutMs: number,
+    maxBytes: number,
+  ): Array<{ status: number; signal: number; output: Buffer; timedOut: boolean; overflow: boolean; errno: number; error: string | null }>;
   watchInit(): number;
   watchAdd(dir: string): number;
   watchRead(): Array<[number, string]> | null;

@@ -8,7 +8,7 @@ import { parseJson, JsonValue } from './json';
 import { parseMetadata, Metadata, MetricSpec, ArraySpec } from './metadata';
 import { resolve } from './pointer';
 import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
-import { runCommand } from './exec';
+import { runCommand, ExecResult } from './exec';
 import { readableBy, Access } from './access';
 import { newStats, SourceStats } from './control';
 import type { Config } from './config';
@@ -87,8 +87,6 @@ export class Source {
   private generation: number | bigint | string | undefined;
   /** The description must be read again (a schema source's generation changed). */
   stale = false;
-  /** The last fetch had no time left for this source's data-exec command. */
-  starved = false;
   /** A data-exec command that timed out is not run again before this time. */
   private execRestUntil = 0;
   /** The fetch that last counted in stats.fetches. */
@@ -165,34 +163,32 @@ export class Source {
 
   /** Read the data again if it may have changed; once per fetch at most. */
   /**
-   * `deadline` (Date.now() terms) is when the PDU's time for data-exec
-   * commands runs out: all the commands of one fetch share one
-   * exec_timeout, so hung commands cannot add up past pmcd's patience.
+   * For data-exec sources, `ran` is the command's result when the agent
+   * already ran it (in parallel with the other commands of the fetch).
    */
-  refresh(fetchNo: number, config: Config, deadline = Infinity): void {
+  refresh(fetchNo: number, config: Config, ran?: ExecResult): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
     try {
-      this.read(config, deadline);
+      this.read(config, ran);
     } finally {
       this.stats.refreshMs = Number(process.hrtime.bigint() - started) / 1e6;
     }
   }
 
-  private read(config: Config, deadline: number): void {
+  /** Does the next refresh, in fetch `fetchNo`, need the data-exec command run? */
+  needsCommand(fetchNo: number): boolean {
+    return this.dataExec !== undefined && this.refreshedAt !== fetchNo && Date.now() >= this.execRestUntil;
+  }
+
+  private read(config: Config, ran: ExecResult | undefined): void {
     let text: string;
     if (this.dataExec !== undefined) {
-      const now = Date.now();
       // a command that timed out rests a while before it is run again
-      if (now < this.execRestUntil) return;
-      const budget = Math.min(config.execTimeoutMs, deadline - now);
-      this.starved = budget < 50;
-      if (this.starved) {
-        return this.fail(`data-exec command '${this.dataExec}' (${this.metadataFile}) not run: this fetch spent its exec_timeout on other commands`, false);
-      }
-      const r = runCommand(this.dataExec, this.trusted, this.dir, budget, config.maxDataBytes);
+      if (Date.now() < this.execRestUntil) return;
+      const r = ran ?? runCommand(this.dataExec, this.trusted, this.dir, config.execTimeoutMs, config.maxDataBytes);
       if (!r.ok) {
         this.stats.execErrors++;
         if (r.timedOut) this.execRestUntil = Date.now() + Math.max(5000, 5 * config.execTimeoutMs);
