@@ -480,6 +480,28 @@ function setup() {
   fs.writeFileSync(path.join(TRUSTED, 'control', 'data.json'), '{"v": 42}');
 }
 
+/**
+ * Our agent's deaths in a piece of pmcd.log, and how many came within
+ * 3 s of pmcd reconfiguring itself (SIGHUP: "pmcd RESTARTED at", from an
+ * Install or Remove): pmcd 6.0.3 can break an agent's pipe when a SIGHUP
+ * lands mid-request -- any agent, the C floor PMDA too -- and the agent,
+ * finding its pipe broken, exits; pmcd then starts it again.
+ */
+export function deathsInPmcdLog(text) {
+  let stamp = 0;
+  const hups = [];
+  const deaths = [];
+  for (const line of text.split('\n')) {
+    const m = line.match(/^\[(\w{3} \w{3} +\d+ [\d:]+)\]/);
+    if (m) stamp = Date.parse(`${m[1]} ${new Date().getFullYear()}`) || stamp;
+    const hup = line.match(/^pmcd RESTARTED at (.*)$/);
+    if (hup) hups.push(Date.parse(hup[1]) || stamp);
+    if (line.includes(`Cleanup "${NAME}" agent`) && !/terminated|unconfigured/.test(line)) deaths.push({ line: line.trim(), at: stamp });
+  }
+  const near = (t) => hups.some((h) => Math.abs(h - t) <= 3000);
+  return { deaths: deaths.length, afterHup: deaths.filter((d) => near(d.at)).length, lines: deaths.map((d) => `${d.line}${near(d.at) ? ' (within 3 s of a pmcd SIGHUP)' : ''}`) };
+}
+
 /** pmcd.log lines about our agent, without its repeated agent-table rows. */
 function pmcdLogLines(sinceBytes) {
   try {
@@ -603,17 +625,20 @@ async function main() {
   const pmcdPids = [...new Set([pmcdAtStart, ...samples.map((x) => x.pmcd)])];
   const pmcdRestarted = pmcdPids.length > 1;
   const pmcdLines = pmcdLogLines(pmcdLogStart);
+  let pmcdText = '';
   try {
-    fs.writeFileSync(path.join(WORK, 'pmcd.log'), fs.readFileSync(PMCD_LOG, 'utf8').slice(pmcdLogStart));
+    pmcdText = fs.readFileSync(PMCD_LOG, 'utf8').slice(pmcdLogStart);
+    fs.writeFileSync(path.join(WORK, 'pmcd.log'), pmcdText);
   } catch { /* none */ }
+  const deaths = deathsInPmcdLog(pmcdText);
   const logText = fs.readFileSync(kept, 'utf8');
   // agent restarts pmcd made by itself: a new agent pid under the same pmcd
   let agentRestarts = 0;
   for (let i = 1; i < samples.length; i++) if (samples[i].pid !== samples[i - 1].pid && samples[i].pmcd === samples[i - 1].pmcd) agentRestarts++;
-  report({ stats, samples, pids, pmcdRestarted, pmcdPids, agentRestarts, pmcdLines, logText });
+  report({ stats, samples, pids, pmcdRestarted, pmcdPids, agentRestarts, pmcdLines, logText, deaths });
 }
 
-function report({ stats, samples, pids, pmcdRestarted, pmcdPids, agentRestarts, pmcdLines, logText }) {
+function report({ stats, samples, pids, pmcdRestarted, pmcdPids, agentRestarts, pmcdLines, logText, deaths }) {
   const out = [];
   out.push(`# Soak: ${MINUTES} min, ${new Date().toISOString()}`, '');
   out.push(`Agent: \`${process.execPath} ${PMDA} -d ${DOMAIN} -r ${NAME}\` in the live pmcd; ${NAMES.length} source names in a world-writable directory, exec_timeout 1 s, max_data_bytes 4 MiB.`);
@@ -642,6 +667,8 @@ function report({ stats, samples, pids, pmcdRestarted, pmcdPids, agentRestarts, 
   for (const [k, n] of Object.entries(kindsInLog).sort((a, b) => b[1] - a[1]).slice(0, 8)) out.push(`- ${n} × ${k}`);
   out.push('', `Agent processes seen: ${[...pids].filter(Boolean).join(', ') || 'none'}; new agent under the same pmcd (the agent died and was restarted): ${agentRestarts} time(s).`);
   out.push(`pmcd ${pmcdRestarted ? `was restarted by someone else during the run (pids ${pmcdPids.join(', ')}); errors around those restarts are not the agent's` : 'was not restarted during the run'}.`);
+  out.push(`pmcd.log: the agent died ${deaths.deaths} time(s), ${deaths.afterHup} of them within 3 s of pmcd reconfiguring itself on SIGHUP (an Install or Remove elsewhere).`);
+  for (const l of deaths.lines.slice(0, 12)) out.push(`    ${l}`);
   out.push(`pmcd.log lines about ${NAME}/${DOMAIN} during the run: ${pmcdLines.length}`);
   for (const l of pmcdLines.slice(0, 12)) out.push(`    ${l}`);
   const ends = logText.split('\n').filter((l) => /IPC|Error:|uncaught|Log finished|starts again|pmdaFetch|PDU/.test(l));
@@ -660,14 +687,16 @@ async function finish(reason, code) {
     process.exit(code);
   }
 }
-process.on('SIGINT', () => finish('SIGINT', 130));
-process.on('SIGTERM', () => finish('SIGTERM', 143));
-process.on('uncaughtException', (e) => {
-  say(`error: ${e.stack ?? e}`);
-  finish('error', 1);
-});
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.on('SIGINT', () => finish('SIGINT', 130));
+  process.on('SIGTERM', () => finish('SIGTERM', 143));
+  process.on('uncaughtException', (e) => {
+    say(`error: ${e.stack ?? e}`);
+    finish('error', 1);
+  });
+}
 
-main().then(
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) main().then(
   () => finish('done', 0),
   (e) => {
     say(`error: ${e.stack ?? e}`);

@@ -280,3 +280,26 @@ test('20,000 empty directories from an untrusted user do not take 20,000 of root
   }
   t.true(watches <= 8192, `the PMDA holds ${watches} inotify watches (max_user_watches is ${fs.readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8').trim()} for all of root)`);
 });
+
+// BUG (schema.ts / pmda.ts, for the lead): a schema.json in an untrusted
+// directory is compiled by ajv, "pattern" included, and V8's backtracking
+// regexp engine runs it over the data: '^(a+)+$' against 25 a's and a b
+// holds the whole PMDA for about a second, 27 for 6 s (pmcd drops it), 35
+// for hours. Proposed: ajv with unicodeRegExp: false, and
+// v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks')
+// first thing in pmda.ts (verified: the same test then takes 1 ms; the
+// linear engine does not take /u regexps), or no "pattern" /
+// "patternProperties" for untrusted schemas.
+test.failing('a schema.json pattern that backtracks catastrophically cannot hold a fetch', async (t) => {
+  const s = new Scratch('faults');
+  s.source('steady', V, { v: 7 });
+  const dir = path.join(s.src, 'redos');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'schema.json'), JSON.stringify({ type: 'object', title: 'redos', properties: { generation: { type: 'integer' }, data: { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' }, n: { type: 'integer' } } } } }));
+  fs.writeFileSync(path.join(dir, 'data.json'), JSON.stringify({ generation: 1, data: { s: `${'a'.repeat(25)}b`, n: 1 } }));
+  const d = await session(t, s);
+  const started = Date.now();
+  t.regex(await d.run('fetch json.redos.n json.steady.v', 60000), /value 7/);
+  const elapsed = Date.now() - started;
+  t.true(elapsed < 300, `one fetch took ${elapsed} ms`);
+});
