@@ -6,9 +6,15 @@ import { spawn } from 'node:child_process';
 import { PMDA } from '../helpers/harness.mjs';
 
 export class Session {
-  constructor(scratch, { args = [] } = {}) {
+  /** `inheritFd`: also give dbpmda (and so the PMDA it starts) this descriptor, a pipe left open. */
+  constructor(scratch, { args = [], inheritFd } = {}) {
     this.scratch = scratch;
-    this.proc = spawn('dbpmda', ['-n', scratch.pmns, '-e'], { cwd: scratch.dir, env: scratch.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdio = ['pipe', 'pipe', 'pipe'];
+    if (inheritFd !== undefined) {
+      for (let fd = 3; fd < inheritFd; fd++) stdio.push('ignore');
+      stdio.push('pipe');
+    }
+    this.proc = spawn('dbpmda', ['-n', scratch.pmns, '-e'], { cwd: scratch.dir, env: scratch.env, stdio });
     this.proc.stdin.on('error', () => {}); // a dbpmda that died is reported by run()
     this.proc.stdout.setEncoding('utf8');
     this.proc.stderr.setEncoding('utf8');
