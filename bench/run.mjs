@@ -4,7 +4,7 @@
 // registered in the live pmcd at once, fed identical JSON sources, and
 // measured in turn (round-robin per repetition) by a C client.
 //
-//   npm run bench                 full run (about 5 minutes), writes
+//   npm run bench                 full run (about 6 minutes), writes
 //                                 bench/results.json and docs/benchmarks.svg
 //   BENCH_QUICK=1 npm run bench   smoke run (about a minute), writes
 //                                 bench/out/results.quick.json
@@ -18,6 +18,8 @@
 // retired cleanly after each phase so the profile gets written),
 // BENCH_PERF=dir (perf record of the C floor and our PMDA during the
 // measurements; add --perf-basic-prof to BENCH_NODE_FLAGS for JS names),
+// BENCH_STRACE=dir (strace -c of every PMDA during the measurements),
+// BENCH_TS_HOME=dir (run our PMDA from a patched copy, for what-ifs),
 // BENCH_KEEP=1 (keep the scratch directory), BENCH_RESULTS=file,
 // BENCH_FORCE=1 (do not wait for test runs to end).
 //
@@ -52,8 +54,11 @@ const VARIANTS = path.join(WORK, 'variants');
 const TS_CONFIG = path.join(WORK, 'jsonts-config.json');
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 5));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.3 : 1.5));
+// Many short runs rather than a few long ones: each run is a new client
+// process, and where the scheduler puts client, pmcd and PMDA relative to
+// one another moves small-fetch latencies by 2x from run to run.
+const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 8));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.3 : 1));
 const WARMUP = QUICK ? 0.2 : 0.6;
 const STARTUP_REPS = QUICK ? 1 : 3;
 const CHURN_VARIANTS = 8;
@@ -65,8 +70,11 @@ const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').trim();
 // half-written dist/. BENCH_SNAPSHOT=reuse keeps the previous copy (to
 // profile exactly what was measured); BENCH_SNAPSHOT=off runs the live dist/.
 const SNAPSHOT = path.join(OUT, 'snapshot');
-const TS_HOME = process.env.BENCH_SNAPSHOT === 'off' ? ROOT : SNAPSHOT;
+// BENCH_TS_HOME=dir runs the PMDA from another copy (a dir with dist/ and
+// build/Release/), for what-if experiments on a patched copy.
+const TS_HOME = process.env.BENCH_TS_HOME ? path.resolve(process.env.BENCH_TS_HOME) : process.env.BENCH_SNAPSHOT === 'off' ? ROOT : SNAPSHOT;
 const PERF_DIR = process.env.BENCH_PERF ? path.resolve(process.env.BENCH_PERF) : '';
+const STRACE_DIR = process.env.BENCH_STRACE ? path.resolve(process.env.BENCH_STRACE) : '';
 
 // ---- the three PMDAs -----------------------------------------------------------
 
@@ -569,7 +577,7 @@ function machine() {
   } catch { /* keep unknown */ }
   let git = {};
   try {
-    git = TS_HOME === SNAPSHOT ? JSON.parse(fs.readFileSync(path.join(SNAPSHOT, 'SOURCE'), 'utf8')) : gitState();
+    git = TS_HOME === ROOT ? gitState() : { ...JSON.parse(fs.readFileSync(path.join(TS_HOME, 'SOURCE'), 'utf8')), ts_home: TS_HOME };
   } catch { /* none */ }
   return {
     nproc: os.cpus().length,
@@ -688,6 +696,7 @@ async function runPhase(phase) {
   for (const w of wls) for (const id of ACTIVE) await fetchbench(argsFor(w, id, ['-t', String(WARMUP), '-N', '1']));
   const runs = Object.fromEntries(wls.map((w) => [w.id, Object.fromEntries(ACTIVE.map((id) => [id, []]))]));
   const perf = PERF_DIR ? ACTIVE.filter((id) => id !== 'py').map((id) => startPerf(id, pids[id], phase)) : [];
+  if (STRACE_DIR) perf.push(...ACTIVE.map((id) => startStrace(id, pids[id], phase)));
   for (let rep = 0; rep < REPS; rep++) {
     if (rep > 0) quiet = quietEnough() && quiet;
     const order = ACTIVE.map((_, i) => ACTIVE[(i + rep) % ACTIVE.length]);
@@ -716,6 +725,19 @@ function startPerf(id, pid, phase) {
   const out = path.join(PERF_DIR, `${phase.name}-${id}.perf.data`);
   const child = spawn('perf', ['record', '-F', '999', '-g', '-p', String(pid), '-o', out], { stdio: 'ignore' });
   log(`  perf record of ${id} (pid ${pid}) into ${out}`);
+  return {
+    stop: () => new Promise((resolve) => {
+      child.on('close', resolve);
+      child.kill('SIGINT');
+    }),
+  };
+}
+
+/** strace -c of one PMDA during the measurements (BENCH_STRACE=dir): system calls per fetch. */
+function startStrace(id, pid, phase) {
+  fs.mkdirSync(STRACE_DIR, { recursive: true });
+  const out = path.join(STRACE_DIR, `${phase.name}-${id}.strace`);
+  const child = spawn('strace', ['-c', '-f', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
   return {
     stop: () => new Promise((resolve) => {
       child.on('close', resolve);
@@ -856,8 +878,8 @@ function renderTable(results) {
   const f = (x, d = 3) => (x === null || x === undefined ? '–' : x.toFixed(d));
   const lines = [];
   lines.push(`Date ${results.meta.date.slice(0, 16).replace('T', ' ')} UTC; ${results.meta.machine.nproc} × ${results.meta.machine.cpu}, Linux ${results.meta.machine.kernel}, node ${results.meta.machine.node}, PCP ${results.meta.machine.pcp}, ${results.meta.machine.python}; ${results.meta.reps} reps × ${results.meta.seconds} s per PMDA and workload${results.meta.quick ? ' (QUICK)' : ''}.`, '');
-  lines.push('| workload | values/fetch | ' + ids.map((id) => `${PMDAS[id].label} p50 ms (p99)`).join(' | ') + ' | pmda-json / C | python / C | pmda-json / python | ' + ids.map((id) => `${PMDAS[id].label} CPU ms/fetch`).join(' | ') + ' | checked (wrong, stale) |');
-  lines.push('|' + ' --- |'.repeat(5 + ids.length * 2 + 1));
+  lines.push('| workload | values/fetch | ' + ids.map((id) => `${PMDAS[id].label} p50 ms (p99)`).join(' | ') + ' | pmda-json / C | python / C | pmda-json / python | ' + ids.map((id) => `${PMDAS[id].label} CPU ms/fetch`).join(' | ') + ' | pmda-json / C CPU | checked (wrong, stale) |');
+  lines.push('|' + ' --- |'.repeat(6 + ids.length * 2 + 1));
   for (const w of results.workloads) {
     const r = w.results;
     const vals = ids.map((id) => r[id]?.values_per_fetch).filter((v) => v !== undefined);
@@ -868,7 +890,7 @@ function renderTable(results) {
       return `${f(x.pmda_cpu_ms_per_fetch)}${child}`;
     });
     const checks = ids.map((id) => (r[id] ? `${PMDAS[id].id}: ${r[id].check.values} (${r[id].check.errors}, ${r[id].check.stale})` : '')).join('; ');
-    lines.push(`| ${w.label} | ${[...new Set(vals)].join('/')} | ${ids.map((id) => (r[id] ? `${f(r[id].p50_ms)} (${f(r[id].p99_ms)})` : '–')).join(' | ')} | ${f(w.ratios.ts?.p50_vs_c, 2)} | ${f(w.ratios.py?.p50_vs_c, 2)} | ${f(w.ratios.ts?.p50_vs_py, 3)} | ${cpu.join(' | ')} | ${checks} |`);
+    lines.push(`| ${w.label} | ${[...new Set(vals)].join('/')} | ${ids.map((id) => (r[id] ? `${f(r[id].p50_ms)} (${f(r[id].p99_ms)})` : '–')).join(' | ')} | ${f(w.ratios.ts?.p50_vs_c, 2)} | ${f(w.ratios.py?.p50_vs_c, 2)} | ${f(w.ratios.ts?.p50_vs_py, 3)} | ${cpu.join(' | ')} | ${f(w.ratios.ts?.cpu_vs_c, 2)} | ${checks} |`);
   }
   lines.push('', '| phase | ' + ids.map((id) => `${PMDAS[id].label} startup ms`).join(' | ') + ' | ' + ids.map((id) => `${PMDAS[id].label} RSS MiB (peak)`).join(' | ') + ' |');
   lines.push('|' + ' --- |'.repeat(1 + ids.length * 2));
