@@ -31,6 +31,8 @@ extern "C" {
 #include <signal.h>
 #include <grp.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
+#include <linux/close_range.h>
 #include <time.h>
 #include <vector>
 
@@ -612,7 +614,7 @@ Napi::Value WatchAdd(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), wd < 0 ? -errno : wd);
 }
 
-// watchRead() => null when nothing happened, else [[mask, name], ...]
+// watchRead() => null when nothing happened, else [[mask, name, wd], ...]
 // (at most 1024; an overflow is reported as one IN_Q_OVERFLOW entry)
 Napi::Value WatchRead(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -629,14 +631,16 @@ Napi::Value WatchRead(const Napi::CallbackInfo &info) {
     for (char *p = buf; p < buf + len;) {
       struct inotify_event *ev = (struct inotify_event *)p;
       if (n < 1024) {
-        Napi::Array e = Napi::Array::New(env, 2);
+        Napi::Array e = Napi::Array::New(env, 3);
         e[0u] = ev->mask;
         e[1u] = Napi::String::New(env, ev->len ? ev->name : "");
+        e[2u] = ev->wd;
         out[n++] = e;
       } else if (n == 1024) {
-        Napi::Array e = Napi::Array::New(env, 2);
+        Napi::Array e = Napi::Array::New(env, 3);
         e[0u] = (uint32_t)IN_Q_OVERFLOW;
         e[1u] = Napi::String::New(env, "");
+        e[2u] = -1;
         out[n++] = e;
       }
       p += sizeof(struct inotify_event) + ev->len;
@@ -677,6 +681,11 @@ struct Job {
   dup2(devnull, 0);
   dup2(job.out, 1);
   dup2(devnull, 2);
+  // nothing else the PMDA holds (or pmcd left open) reaches the command
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    for (int fd = 3; fd < 65536; fd++)
+      if (fd != errfd) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
   int e = 0;
   if (chdir(job.cwd.c_str()) < 0) e = errno;
   if (!e && job.uid >= 0) {
@@ -920,6 +929,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   c.Set("IN_ISDIR", (double)IN_ISDIR);
   c.Set("IN_Q_OVERFLOW", (double)IN_Q_OVERFLOW);
   c.Set("IN_CLOSE_WRITE", (double)IN_CLOSE_WRITE);
+  c.Set("IN_IGNORED", (double)IN_IGNORED);
   c.Set("LOG_ERR", LOG_ERR);
   c.Set("LOG_WARNING", LOG_WARNING);
   c.Set("LOG_INFO", LOG_INFO);

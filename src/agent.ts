@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { native, C } from './native';
 import { Config } from './config';
-import { discover, Found, Watcher, MAX_WATCHES } from './discovery';
+import { discover, Found, Watcher, MAX_WATCHES, OVERFLOW_WALK_MS } from './discovery';
 import { Source, readMetadata, Served } from './source';
 import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
 import { validName } from './metadata';
@@ -74,7 +74,7 @@ export class Agent {
     discover(this.config.trustedDirectoryList, true, log.problem, found, visit);
     discover(this.config.directoryList, false, log.problem, found, visit);
     this.watcher.end();
-    if (this.watcher.overflowed) log.problem('watch:', `more than ${MAX_WATCHES} directories below the configured ones: only ${MAX_WATCHES} are watched, and every fetch walks them all`);
+    if (this.watcher.overflowed) log.problem('watch:', `more than ${MAX_WATCHES} directories below the configured ones: only ${MAX_WATCHES} are watched, and sources are looked for every ${OVERFLOW_WALK_MS / 1000} s instead of at every change`);
     const seen = new Set<string>();
     for (const f of found) {
       if (seen.has(f.dir)) continue; // listed twice: the trusted listing wins

@@ -52,6 +52,9 @@ function hasFile(entries: fs.Dirent[], dir: string, name: string): boolean {
  * `problem(key, message)` receives unreadable directories and trust
  * failures.
  */
+/** A walk reads at most this many directories; the rest are not searched. */
+export const MAX_DIRECTORIES = 10000;
+
 export function discover(
   roots: readonly string[],
   trusted: boolean,
@@ -59,7 +62,12 @@ export function discover(
   out: Found[],
   visit: (dir: string) => void = () => {},
 ): void {
+  let budget = MAX_DIRECTORIES;
   const walk = (dir: string, depth: number): void => {
+    if (budget-- <= 0) {
+      problem('walk:limit', `more than ${MAX_DIRECTORIES} directories below the configured ones: the rest are not searched for sources`);
+      return;
+    }
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -94,17 +102,21 @@ export function discover(
 export interface WatchApi {
   watchInit(): number;
   watchAdd(dir: string): number;
-  watchRead(): Array<[number, string]> | null;
+  watchRead(): Array<[number, string, number]> | null;
 }
 
 /** inotify watches are root's, shared with every root daemon: use few. */
 export const MAX_WATCHES = 4096;
+/** Beyond MAX_WATCHES directories, the trees are walked this often. */
+export const OVERFLOW_WALK_MS = 10000;
 
 export class Watcher {
   private readonly enabled: boolean;
-  private readonly watched = new Set<string>();
+  /** Watch descriptors held: a directory deleted loses its watch (IN_IGNORED). */
+  private readonly watched = new Set<number>();
   /** Set when more directories than MAX_WATCHES were met. */
   overflowed = false;
+  private lastWalk = 0;
   /** The last walk watched every directory it met. */
   private complete = false;
   private walkComplete = true;
@@ -113,7 +125,7 @@ export class Watcher {
 
   constructor(
     private readonly api: WatchApi,
-    private readonly bits: { IN_ISDIR: number; IN_CLOSE_WRITE: number },
+    private readonly bits: { IN_ISDIR: number; IN_CLOSE_WRITE: number; IN_IGNORED: number },
   ) {
     this.enabled = api.watchInit() >= 0;
   }
@@ -123,16 +135,23 @@ export class Watcher {
     if (!this.enabled) return true;
     const events = this.api.watchRead();
     if (events) {
-      for (const [mask, name] of events) {
+      for (const [mask, name, wd] of events) {
+        if (mask & this.bits.IN_IGNORED) this.watched.delete(wd);
         const contentOnly = (mask & this.bits.IN_CLOSE_WRITE) !== 0 && (mask & this.bits.IN_ISDIR) === 0 && name !== METADATA && name !== SCHEMA;
         if (!contentOnly) this.pending = true;
       }
+    }
+    if (this.overflowed) {
+      // too many directories to watch: walk again only now and then
+      return Date.now() - this.lastWalk >= OVERFLOW_WALK_MS;
     }
     return this.pending || !this.complete;
   }
 
   /** A walk starts: directories it visits are watched. */
   begin(): void {
+    this.lastWalk = Date.now();
+    this.overflowed = false;
     this.pending = false;
     this.walkComplete = true;
   }
@@ -144,14 +163,16 @@ export class Watcher {
       this.walkComplete = false;
       return;
     }
-    if (this.watched.has(dir)) return;
     if (this.watched.size >= MAX_WATCHES) {
       this.overflowed = true;
       this.walkComplete = false;
       return;
     }
-    if (this.api.watchAdd(dir) < 0) this.walkComplete = false;
-    else this.watched.add(dir);
+    // a directory already watched gives its watch back; a new one (or one
+    // deleted and made again under the same name) gets a new watch
+    const wd = this.api.watchAdd(dir);
+    if (wd < 0) this.walkComplete = false;
+    else this.watched.add(wd);
   }
 
   /** The walk is over. */
@@ -162,5 +183,6 @@ export class Watcher {
   /** Walk at the next discovery whatever the events say. */
   force(): void {
     this.pending = true;
+    this.lastWalk = 0;
   }
 }

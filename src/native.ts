@@ -37,6 +37,7 @@ export interface NativeConstants {
   IN_ISDIR: number;
   IN_Q_OVERFLOW: number;
   IN_CLOSE_WRITE: number;
+  IN_IGNORED: number;
   LOG_ERR: number;
   LOG_WARNING: number;
   LOG_INFO: number;
@@ -88,7 +89,7 @@ export interface Native {
   ): Array<{ status: number; signal: number; output: Buffer; timedOut: boolean; overflow: boolean; errno: number; error: string | null }>;
   watchInit(): number;
   watchAdd(dir: string): number;
-  watchRead(): Array<[number, string]> | null;
+  watchRead(): Array<[number, string, number]> | null;
   constants: NativeConstants;
 }
 

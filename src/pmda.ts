@@ -3,6 +3,11 @@
 // options, log, configuration, sources, then the PDU loop -- here driven
 // by libuv, so timers and child processes keep working between PDUs.
 import * as path from 'path';
+import * as v8 from 'v8';
+// A schema's "pattern" comes from untrusted users: a regexp that
+// backtracks catastrophically falls back to V8's linear-time engine
+// instead of holding the PMDA for hours. Regexps compiled later see this.
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 import { native } from './native';
 import { parseOptions, UsageError, USAGE } from './options';
 import { loadConfig } from './config';

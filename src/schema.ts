@@ -314,7 +314,9 @@ export class SchemaError extends Error {}
 
 function makeAjv(schema: Obj): Ajv {
   const draft = typeof schema['$schema'] === 'string' ? schema['$schema'] : '';
-  const options = { allErrors: true, strict: false, logger: false as const, validateFormats: false };
+  // unicodeRegExp off: V8's linear-time engine (enabled in pmda.ts for
+  // regexps that backtrack too much) does not take /u expressions
+  const options = { allErrors: true, strict: false, logger: false as const, validateFormats: false, unicodeRegExp: false };
   // ajv is loaded when the first schema is compiled: a PMDA with no schema
   // sources does not carry it (several MB of resident memory)
   const module = draft.includes('2020-12') ? 'ajv/dist/2020' : draft.includes('2019-09') ? 'ajv/dist/2019' : 'ajv';

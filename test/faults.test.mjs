@@ -45,7 +45,7 @@ function background(t, code, env = {}) {
 
 const count = (text, needle) => text.split(needle).length - 1;
 
-test('a data file rewritten non-atomically in small chunks: every fetch answers a whole value or PM_ERR_AGAIN', async (t) => {
+test.serial('a data file rewritten non-atomically in small chunks: every fetch answers a whole value or PM_ERR_AGAIN', async (t) => {
   const s = new Scratch('faults');
   const dir = s.source('flap', { metrics: [{ name: 'n', pointer: '/n', type: 'integer' }, { name: 'pad', pointer: '/pad', type: 'string' }] }, { n: 0, pad: '' });
   s.source('steady', V, { v: 7 });
@@ -62,11 +62,14 @@ test('a data file rewritten non-atomically in small chunks: every fetch answers 
       fs.closeSync(fd);
       pause(Math.floor(Math.random() * 5));
     }`, { FILE: file });
+  // the writer takes a moment to start: wait for its first version
+  for (let w = 0; w < 500 && !(Number((await fetchOne(d, 'json.flap.n')).value) >= 1); w++) await sleep(10);
   let last = -1;
   let values = 0;
   let again = 0;
   const started = Date.now();
-  for (let i = 0; i < 200; i++) {
+  // at least 200 fetches, and on until both a whole and a half-written file were met
+  for (let i = 0; i < 200 || (!(values > 0 && again > 0) && i < 5000); i++) {
     const r = await fetchOne(d, 'json.flap.n json.steady.v');
     t.truthy(r.value !== undefined || r.error, `fetch ${i} answered:\n${r.out ?? r.other}`);
     const steady = r.out.match(/137\.\d+\.\d+ \(<noname>\): numval: 1[^\n]*\n\s+value 7/);
@@ -82,7 +85,7 @@ test('a data file rewritten non-atomically in small chunks: every fetch answers 
   }
   const elapsed = Date.now() - started;
   const lines = s.logText().split('\n').filter((l) => l.includes(file));
-  t.log(`200 fetches in ${elapsed} ms: ${values} values, ${again} PM_ERR_AGAIN, ${lines.length} log lines about the file`);
+  t.log(`${values + again} fetches in ${elapsed} ms: ${values} values, ${again} PM_ERR_AGAIN, ${lines.length} log lines about the file`);
   t.true(values > 0 && again > 0, 'the fetches did meet the file both whole and half-written');
   // a file that keeps going bad and good is not logged at every fetch: a
   // few lines, the last saying the rest is held back
@@ -90,7 +93,7 @@ test('a data file rewritten non-atomically in small chunks: every fetch answers 
   t.regex(lines[lines.length - 1] ?? '', /held back/);
 });
 
-test('source directories deleted and recreated mid-fetch: every fetch answers, the PMID stays', async (t) => {
+test.serial('source directories deleted and recreated mid-fetch: every fetch answers, the PMID stays', async (t) => {
   const s = new Scratch('faults');
   s.source('churn', V, { v: 1 });
   s.source('steady', V, { v: 7 });
@@ -112,7 +115,8 @@ test('source directories deleted and recreated mid-fetch: every fetch answers, t
       pause(Math.floor(Math.random() * 6));
     }`, { SRC: s.src });
   const kinds = {};
-  for (let i = 0; i < 200; i++) {
+  const removals = () => count(s.logText(), "removed source 'churn'");
+  for (let i = 0; i < 200 || (removals() === 0 && i < 5000); i++) {
     const r = await fetchOne(d, `${pmid} ${steady}`);
     const kind = r.value !== undefined && !/Try again|Unknown/.test(r.out.split('\n').find((l) => l.includes(pmid)) ?? '') ? 'value' : /Try again/.test(r.out) ? 'again' : /Unknown or illegal metric identifier/.test(r.out) ? 'no such pmid' : 'other';
     kinds[kind] = (kinds[kind] ?? 0) + 1;
@@ -130,7 +134,7 @@ test('source directories deleted and recreated mid-fetch: every fetch answers, t
   t.regex(after, /value 99/, 'once the directory settles, the same PMID serves its value');
 });
 
-test('permissions changed under it: a trusted directory made group-writable is dropped, and served again when fixed', async (t) => {
+test.serial('permissions changed under it: a trusted directory made group-writable is dropped, and served again when fixed', async (t) => {
   if (!asRoot) return t.pass('needs root');
   const s = new Scratch('faults');
   const dir = s.source('tr', V, { v: 5 }, { under: s.trusted });
@@ -151,7 +155,7 @@ test('permissions changed under it: a trusted directory made group-writable is d
 });
 
 // discovery's problem keys survive the removal of the source they concern
-test('a trusted directory turning unsafe is logged once, also when a name lookup and a fetch follow', async (t) => {
+test.serial('a trusted directory turning unsafe is logged once, also when a name lookup and a fetch follow', async (t) => {
   if (!asRoot) return t.pass('needs root');
   const s = new Scratch('faults');
   const dir = s.source('tr', V, { v: 5 }, { under: s.trusted });
@@ -164,7 +168,7 @@ test('a trusted directory turning unsafe is logged once, also when a name lookup
   t.is(count(s.logText(), `skipping trusted source ${dir}`), 1);
 });
 
-test('permissions changed under it: an untrusted data file its owner cannot read answers PM_ERR_AGAIN until fixed', async (t) => {
+test.serial('permissions changed under it: an untrusted data file its owner cannot read answers PM_ERR_AGAIN until fixed', async (t) => {
   if (!asRoot) return t.pass('needs root');
   const s = new Scratch('faults');
   const dir = s.source('own', V, { v: 3 });
@@ -188,7 +192,7 @@ test('permissions changed under it: an untrusted data file its owner cannot read
   t.regex(await d.run('fetch json.own.v'), /value 12\n/);
 });
 
-test('the log on a full file system: the PMDA keeps answering while it cannot log', async (t) => {
+test.serial('the log on a full file system: the PMDA keeps answering while it cannot log', async (t) => {
   if (!asRoot) return t.pass('needs root to mount a tmpfs');
   const s = new Scratch('faults');
   const logdir = path.join(s.dir, 'logfs');
@@ -226,7 +230,7 @@ test('the log on a full file system: the PMDA keeps answering while it cannot lo
   t.regex(fs.readFileSync(path.join(logdir, 'json.log'), 'utf8'), /cannot parse data file .*late/, 'logging resumes when there is room');
 });
 
-test('the log on /dev/full or in a directory that does not exist: the PMDA keeps answering', async (t) => {
+test.serial('the log on /dev/full or in a directory that does not exist: the PMDA keeps answering', async (t) => {
   for (const logfile of ['/dev/full', '/nonexistent/dir/json.log']) {
     const s = new Scratch('faults');
     s.source('steady', V, { v: 7 });
@@ -244,7 +248,7 @@ test('the log on /dev/full or in a directory that does not exist: the PMDA keeps
 // it drops it, so with the default 2 s three hung untrusted sources take
 // the whole PMDA out. Proposed: one budget of exec_timeout per PDU for all
 // commands, and a command that timed out is not run again for a while.
-test('many sources with hung commands in one fetch cannot hold it beyond one exec_timeout', async (t) => {
+test.serial('many sources with hung commands in one fetch cannot hold it beyond one exec_timeout', async (t) => {
   const s = new Scratch('faults');
   s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], exec_timeout: 0.5 });
   for (let i = 0; i < 6; i++) s.source(`hung${i}`, { 'data-exec': 'sleep 30', ...V });
@@ -263,7 +267,7 @@ test('many sources with hung commands in one fetch cannot hold it beyond one exe
 // user creating directories in the world-writable directory spends root's
 // watches, which systemd and other root daemons need. Proposed: watch at
 // most a few thousand directories and walk (with a log line, once) beyond.
-test('20,000 empty directories from an untrusted user do not take 20,000 of root\'s inotify watches', async (t) => {
+test.serial('20,000 empty directories from an untrusted user do not take 20,000 of root\'s inotify watches', async (t) => {
   const s = new Scratch('faults');
   s.source('steady', V, { v: 7 });
   const wide = path.join(s.src, 'wide');
@@ -290,7 +294,7 @@ test('20,000 empty directories from an untrusted user do not take 20,000 of root
 // first thing in pmda.ts (verified: the same test then takes 1 ms; the
 // linear engine does not take /u regexps), or no "pattern" /
 // "patternProperties" for untrusted schemas.
-test.failing('a schema.json pattern that backtracks catastrophically cannot hold a fetch', async (t) => {
+test.serial('a schema.json pattern that backtracks catastrophically cannot hold a fetch', async (t) => {
   const s = new Scratch('faults');
   s.source('steady', V, { v: 7 });
   const dir = path.join(s.src, 'redos');
@@ -310,7 +314,7 @@ test.failing('a schema.json pattern that backtracks catastrophically cannot hold
 // an untrusted one runs as nobody with it. Proposed: close everything
 // above 2 in the child before execve (close_range(3, ~0U, 0), or a loop
 // up to sysconf(_SC_OPEN_MAX) where close_range is missing).
-test.failing('a data-exec command gets no descriptor but stdin, stdout and stderr', async (t) => {
+test.serial('a data-exec command gets no descriptor but stdin, stdout and stderr', async (t) => {
   const s = new Scratch('faults');
   s.source('fds', { 'data-exec': `sh -c 'printf "{\\"s\\": \\""; for f in /proc/$$/fd/*; do printf "%s " "\${f##*/}"; done; printf "\\"}"'`, metrics: [{ name: 's', pointer: '/s', type: 'string' }] });
   const d = new Session(s, { inheritFd: 200 });
@@ -329,7 +333,7 @@ test.failing('a data-exec command gets no descriptor but stdin, stdout and stder
 // here, 30,000 some 600 ms, and some 250,000 would pass pmcd's 5 s.
 // Proposed: bound the walk (say 10,000 directories, then stop with a log
 // line), or walk a bounded slice per fetch and resume at the next.
-test.failing('30,000 empty directories from an untrusted user cannot slow every fetch', async (t) => {
+test.serial('30,000 empty directories from an untrusted user cannot slow every fetch', async (t) => {
   t.timeout(120000);
   const s = new Scratch('faults');
   s.source('steady', V, { v: 7 });
