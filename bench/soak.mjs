@@ -503,9 +503,9 @@ export function deathsInPmcdLog(text) {
 }
 
 /** pmcd.log lines about our agent, without its repeated agent-table rows. */
-function pmcdLogLines(sinceBytes) {
+function pmcdLogLines(text) {
   try {
-    const lines = fs.readFileSync(PMCD_LOG, 'utf8').slice(sinceBytes).split('\n');
+    const lines = text.split('\n');
     const out = [];
     lines.forEach((l, i) => {
       if (/bin pipe cmd=/.test(l)) return;
@@ -526,8 +526,9 @@ async function main() {
     return;
   }
   setup();
-  const pmcdLogStart = fileSize(PMCD_LOG);
   await register();
+  // after our restart of pmcd, which starts a new pmcd.log
+  const pmcdLogStart = fileSize(PMCD_LOG);
   const pmcdAtStart = pmcdPid();
   // the agent answers?
   const deadline = Date.now() + 60000;
@@ -624,13 +625,15 @@ async function main() {
   keepLog();
   const pmcdPids = [...new Set([pmcdAtStart, ...samples.map((x) => x.pmcd)])];
   const pmcdRestarted = pmcdPids.length > 1;
-  const pmcdLines = pmcdLogLines(pmcdLogStart);
   let pmcdText = '';
   try {
-    pmcdText = fs.readFileSync(PMCD_LOG, 'utf8').slice(pmcdLogStart);
+    // someone else restarting pmcd starts a new pmcd.log: then take the previous one too
+    const now = fs.readFileSync(PMCD_LOG, 'utf8');
+    pmcdText = now.length >= pmcdLogStart ? now.slice(pmcdLogStart) : `${fs.readFileSync(`${PMCD_LOG}.prev`, 'utf8').slice(pmcdLogStart)}\n${now}`;
     fs.writeFileSync(path.join(WORK, 'pmcd.log'), pmcdText);
   } catch { /* none */ }
   const deaths = deathsInPmcdLog(pmcdText);
+  const pmcdLines = pmcdLogLines(pmcdText);
   const logText = fs.readFileSync(kept, 'utf8');
   // agent restarts pmcd made by itself: a new agent pid under the same pmcd
   let agentRestarts = 0;
