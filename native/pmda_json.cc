@@ -678,6 +678,16 @@ struct Job {
 // In the child, between fork and exec: async-signal-safe calls only.
 [[noreturn]] static void childExec(Job &job, char *const argv[], char *const envp[], int devnull, int errfd) {
   setpgid(0, 0);
+  // the defaults for every signal (Node ignores SIGPIPE and SIGXFSZ, and
+  // ignored signals survive exec), none blocked
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   dup2(devnull, 0);
   dup2(job.out, 1);
   dup2(devnull, 2);

@@ -52,7 +52,11 @@ function hasFile(entries: fs.Dirent[], dir: string, name: string): boolean {
  * `problem(key, message)` receives unreadable directories and trust
  * failures.
  */
-/** A walk reads at most this many directories; the rest are not searched. */
+/**
+ * A walk reads at most about this many directories. Each directory right
+ * below a configured one (one user's tree, typically) gets an equal share,
+ * so one tree can only hide its own sources.
+ */
 export const MAX_DIRECTORIES = 10000;
 
 export function discover(
@@ -62,12 +66,8 @@ export function discover(
   out: Found[],
   visit: (dir: string) => void = () => {},
 ): void {
-  let budget = MAX_DIRECTORIES;
-  const walk = (dir: string, depth: number): void => {
-    if (budget-- <= 0) {
-      problem('walk:limit', `more than ${MAX_DIRECTORIES} directories below the configured ones: the rest are not searched for sources`);
-      return;
-    }
+  /** Read `dir`; false if it cannot be. Reports it as a source if it is one. */
+  const read = (dir: string, depth: number): fs.Dirent[] | undefined => {
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -75,7 +75,7 @@ export function discover(
       const err = e as NodeJS.ErrnoException;
       if (depth > 0 || err.code !== 'ENOENT') problem(`walk:${dir}`, `cannot read directory ${dir}: ${err.message}`);
       visit('');
-      return;
+      return undefined;
     }
     visit(dir);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -85,10 +85,25 @@ export function discover(
       if (why) problem(`trust:${dir}`, `skipping trusted source ${dir}: ${why}`);
       else out.push({ dir, trusted, describedBy });
     }
-    if (depth >= 32) return;
-    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), depth + 1);
+    return entries;
   };
-  for (const root of roots) walk(path.resolve(root), 0);
+  const walk = (dir: string, depth: number, budget: { left: number }): void => {
+    if (budget.left-- <= 0) {
+      problem(`walk:limit:${dir}`, `more directories below ${dir} than its share of ${MAX_DIRECTORIES}: the rest are not searched for sources`);
+      return;
+    }
+    const entries = read(dir, depth);
+    if (!entries || depth >= 32) return;
+    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), depth + 1, budget);
+  };
+  for (const root of roots) {
+    const top = path.resolve(root);
+    const entries = read(top, 0);
+    if (!entries) continue;
+    const trees = entries.filter((e) => e.isDirectory());
+    const share = Math.max(1, Math.floor(MAX_DIRECTORIES / Math.max(1, trees.length)));
+    for (const e of trees) walk(path.join(top, e.name), 1, { left: share });
+  }
 }
 
 /**

@@ -30,6 +30,7 @@
 import type Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonValue } from './json';
+import { showJson } from './json';
 import { parseMetadata, Metadata } from './metadata';
 import { ArrayJson, MetadataJson, MetricJson, Semantics, isPcpName, escapeToken } from './producer';
 
@@ -87,11 +88,11 @@ class Walker {
     let t = s['type'];
     if (Array.isArray(t)) {
       const nonNull = t.filter((x) => x !== 'null');
-      if (nonNull.length !== 1) return { why: `a union of types ${JSON.stringify(t)} cannot be one metric` };
+      if (nonNull.length !== 1) return { why: `a union of types ${showJson(t)} cannot be one metric` };
       t = nonNull[0]!;
     }
     if (typeof t === 'string') return t;
-    if (t !== undefined) return { why: `"type" ${JSON.stringify(t)} is not a type name` };
+    if (t !== undefined) return { why: `"type" ${showJson(t)} is not a type name` };
     if (isObject(s['properties'])) return 'object';
     if (isObject(s['items'])) return 'array';
     const consts = s['const'] !== undefined ? [s['const']] : Array.isArray(s['enum']) ? s['enum'] : undefined;
@@ -153,7 +154,7 @@ class Walker {
     } else if (units !== undefined) this.problem(where, `'${name}': ignoring "x-pcp-units" that is not a string`);
     const rawSem = s['x-pcp-semantics'];
     if (typeof rawSem === 'string' && SEMANTICS.has(rawSem)) sem = rawSem as Semantics;
-    else if (rawSem !== undefined) this.problem(where, `'${name}': ignoring "x-pcp-semantics" ${JSON.stringify(rawSem)} (instant, counter or discrete)`);
+    else if (rawSem !== undefined) this.problem(where, `'${name}': ignoring "x-pcp-semantics" ${showJson(rawSem)} (instant, counter or discrete)`);
     if (sem !== 'instant') m.semantics = sem;
     return m;
   }
