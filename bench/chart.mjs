@@ -30,7 +30,10 @@ const plotW = W - M.left - M.right;
 const plotH = H - M.top - M.bottom;
 const ratios = workloads.flatMap((w) => ids.map((id) => w.ratios[id]?.p50_vs_c).filter((r) => r > 0));
 const maxRatio = Math.max(2, ...ratios);
-const top = 10 ** Math.ceil(Math.log10(maxRatio * 1.4));
+// the smallest 1, 2 or 5 × 10^k with room above the tallest bar for its label
+const top = (() => {
+  for (let p = 0; ; p++) for (const k of [1, 2, 5]) if (k * 10 ** p >= maxRatio * 1.5) return k * 10 ** p;
+})();
 const bottom = 0.5;
 const y = (r) => M.top + plotH * (1 - (Math.log10(r) - Math.log10(bottom)) / (Math.log10(top) - Math.log10(bottom)));
 

@@ -20,7 +20,8 @@
 // measurements; add --perf-basic-prof to BENCH_NODE_FLAGS for JS names),
 // BENCH_STRACE=dir (strace -c of every PMDA during the measurements),
 // BENCH_TS_HOME=dir (run our PMDA from a patched copy, for what-ifs),
-// BENCH_KEEP=1 (keep the scratch directory), BENCH_RESULTS=file,
+// BENCH_TS_WRAPPER=cmd (a command in front of node: env LD_PRELOAD=...,
+// valgrind ...), BENCH_KEEP=1 (keep the scratch directory), BENCH_RESULTS=file,
 // BENCH_FORCE=1 (do not wait for test runs to end).
 //
 // Everything this touches is backed up first and restored in a finally
@@ -73,6 +74,8 @@ const SNAPSHOT = path.join(OUT, 'snapshot');
 // BENCH_TS_HOME=dir runs the PMDA from another copy (a dir with dist/ and
 // build/Release/), for what-if experiments on a patched copy.
 const TS_HOME = process.env.BENCH_TS_HOME ? path.resolve(process.env.BENCH_TS_HOME) : process.env.BENCH_SNAPSHOT === 'off' ? ROOT : SNAPSHOT;
+// BENCH_TS_WRAPPER="/usr/bin/env LD_PRELOAD=..." puts a command in front of node.
+const TS_WRAPPER = (process.env.BENCH_TS_WRAPPER ?? '').trim();
 const PERF_DIR = process.env.BENCH_PERF ? path.resolve(process.env.BENCH_PERF) : '';
 const STRACE_DIR = process.env.BENCH_STRACE ? path.resolve(process.env.BENCH_STRACE) : '';
 
@@ -90,7 +93,7 @@ function commandLine(id, phase) {
     case 'py':
       return `/usr/bin/python3 ${PY_PMDA}`;
     case 'ts':
-      return `/usr/bin/node ${NODE_FLAGS ? NODE_FLAGS + ' ' : ''}${path.join(TS_HOME, 'dist', 'pmda.js')} -d 251 -r jsonts -c ${TS_CONFIG}`;
+      return `${TS_WRAPPER ? TS_WRAPPER + ' ' : ''}/usr/bin/node ${NODE_FLAGS ? NODE_FLAGS + ' ' : ''}${path.join(TS_HOME, 'dist', 'pmda.js')} -d 251 -r jsonts -c ${TS_CONFIG}`;
     case 'c': {
       const specs = phase.sources.map((s) => `-s ${s.name}:${s.strings}:${s.ints}:${s.arrays}:${s.instances}:${s.members}${s.exotic ? ':x' : ''}`);
       const exec = phase.sources.find((s) => s.exec);
@@ -467,13 +470,14 @@ function othersUsingPmcd() {
 }
 
 const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The tests that reconfigure the live pmcd take this lock (see
 // lockPmcd in test/helpers/harness.mjs); so does the benchmark.
 const LOCK = path.join(os.tmpdir(), 'pmda-json-pmcd.lock');
 let haveLock = false;
 
-function lockPmcd(timeoutMs = 15 * 60000) {
+async function lockPmcd(timeoutMs = 15 * 60000) {
   const deadline = Date.now() + timeoutMs;
   let said = false;
   for (;;) {
@@ -483,7 +487,8 @@ function lockPmcd(timeoutMs = 15 * 60000) {
         if (Date.now() > deadline) throw new Error(`a soak run is still going: ${soak[0]}`);
         if (!said) log(`waiting for the soak run to finish: ${soak[0]}`);
         said = true;
-        sleepSync(2000);
+        await sleep(2000);
+        if (aborted) throw new Error(aborted);
         continue;
       }
       fs.mkdirSync(LOCK);
@@ -504,7 +509,8 @@ function lockPmcd(timeoutMs = 15 * 60000) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for the pmcd lock ${LOCK}`);
       if (!said) log(`waiting for the pmcd lock ${LOCK} (a test is reconfiguring pmcd)`);
       said = true;
-      sleepSync(250);
+      await sleep(250);
+      if (aborted) throw new Error(aborted);
     }
   }
 }
@@ -640,17 +646,18 @@ function setUp(phase) {
   execFileSync('pmstore', ['pmcd.control.timeout', '120'], { env: SYS_ENV, stdio: 'ignore' });
 }
 
-/** Wait (a while) for test runs to end before measuring; note if they did not. */
-function quietEnough() {
-  const end = Date.now() + 60000;
+/** Wait (up to a minute) for test runs to end before measuring; note if they did not. */
+async function quietEnough(waitMs = 60000) {
+  const end = Date.now() + waitMs;
   for (;;) {
     const others = othersUsingPmcd();
     if (others.length === 0 || process.env.BENCH_FORCE === '1') return others.length === 0;
     if (Date.now() > end) {
-      log('other test runs keep going; measuring anyway (marked noisy)');
+      if (waitMs > 0) log('other test runs keep going; measuring anyway (marked noisy)');
       return false;
     }
-    sleepSync(2000);
+    await sleep(1000);
+    if (aborted) throw new Error(aborted);
   }
 }
 
@@ -665,7 +672,7 @@ async function runPhase(phase) {
     const s = phase.sources[0];
     return `${root}.${s.name}.${s.ints > 3 ? 'm3' : s.ints > 0 ? 'm0' : s.strings > 0 ? 's0' : 'a0.v0'}`;
   };
-  let quiet = quietEnough();
+  let quiet = await quietEnough();
   // startup: stop the agent, HUP pmcd, time until the first good fetch
   const startup = {};
   for (const id of ACTIVE) {
@@ -698,7 +705,8 @@ async function runPhase(phase) {
   const perf = PERF_DIR ? ACTIVE.filter((id) => id !== 'py').map((id) => startPerf(id, pids[id], phase)) : [];
   if (STRACE_DIR) perf.push(...ACTIVE.map((id) => startStrace(id, pids[id], phase)));
   for (let rep = 0; rep < REPS; rep++) {
-    if (rep > 0) quiet = quietEnough() && quiet;
+    // once per phase we waited for quiet; after that only take note
+    if (rep > 0) quiet = (await quietEnough(0)) && quiet;
     const order = ACTIVE.map((_, i) => ACTIVE[(i + rep) % ACTIVE.length]);
     for (const w of wls) {
       for (const id of order) {
@@ -770,7 +778,12 @@ async function main() {
     throw new Error(`${BACKUP}.json exists: an earlier run did not finish restoring; check, then run node bench/run.mjs --restore`);
   }
   build();
-  lockPmcd();
+  const onEarlySignal = (sig) => { aborted = `interrupted by ${sig}`; };
+  process.on('SIGINT', onEarlySignal);
+  process.on('SIGTERM', onEarlySignal);
+  await lockPmcd();
+  process.off('SIGINT', onEarlySignal);
+  process.off('SIGTERM', onEarlySignal);
   const started = Date.now();
   const meta = { date: new Date().toISOString(), machine: machine(), quick: QUICK, reps: REPS, seconds: SECONDS, warmup: WARMUP, node_flags: NODE_FLAGS, pmdas: ACTIVE };
   log(`machine: ${meta.machine.nproc} × ${meta.machine.cpu}, node ${meta.machine.node}, pcp ${meta.machine.pcp}; ${REPS} reps × ${SECONDS} s`);
@@ -810,7 +823,7 @@ async function main() {
           const disturbed = e instanceof Interference || fs.readFileSync(PMCD_CONF, 'utf8') !== writtenConf || pmcdPid() !== pmcdBefore;
           if (aborted || !disturbed || attempt >= 3) throw e;
           log(`phase ${phase.name} disturbed (${e.message.split('\n')[0]}); setting up again`);
-          quietEnough();
+          await quietEnough();
           setUp(phase);
         }
       }
