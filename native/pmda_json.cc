@@ -325,14 +325,20 @@ int storeCallback(pmResult *result, pmdaExt *) {
 // After a result is sent: libpcp_pmda's own clean-up, then, after a big
 // one, hand the freed value blocks back to the system (a fetch of 100,000
 // values mallocs that many small blocks; without a trim the heap keeps them).
+// The trim runs from a timer, after the client has its answer: never on
+// the fetch path, and once for a burst of fetches.
 pmdaResultCallBack freeResult = nullptr;
+uv_timer_t trimTimer;
+bool trimTimerReady = false;
+
+void trimNow(uv_timer_t *) { malloc_trim(0); }
 
 void resultSent(pmResult *result) {
   long values = 0;
   for (int i = 0; i < result->numpmid; i++)
     if (result->vset[i] != nullptr && result->vset[i]->numval > 0) values += result->vset[i]->numval;
   if (freeResult != nullptr) freeResult(result);
-  if (values >= 10000) malloc_trim(0);
+  if (values >= 10000 && trimTimerReady) uv_timer_start(&trimTimer, trimNow, 250, 0);
 }
 
 void onReadable(uv_poll_t *handle, int status, int events) {
@@ -428,6 +434,9 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   if (infd < 0) throw Napi::Error::New(env, "__pmdaInFd failed");
   uv_loop_t *loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
+  uv_timer_init(loop, &trimTimer);
+  uv_unref((uv_handle_t *)&trimTimer);
+  trimTimerReady = true;
   uv_poll_init(loop, &pollHandle, infd);
   uv_poll_start(&pollHandle, UV_READABLE, onReadable);
   started = true;
