@@ -10,6 +10,7 @@
 //                                 bench/out/results.quick.json
 //   node bench/run.mjs --restore  put back pmcd's configuration from
 //                                 bench/out/backup after a run was killed
+//   node bench/run.mjs --table [results.json]   print the tables again
 //
 // Other knobs: BENCH_ONLY=big,one (workloads), BENCH_PMDAS=c,ts (which
 // PMDAs; without py, json 137 and its config are left alone),
@@ -768,6 +769,11 @@ function retire(id, phase) {
 }
 
 async function main() {
+  if (process.argv.includes('--table')) {
+    const file = process.argv[process.argv.indexOf('--table') + 1] ?? path.join(HERE, 'results.json');
+    process.stdout.write(renderTable(JSON.parse(fs.readFileSync(file, 'utf8'))));
+    return;
+  }
   if (process.argv.includes('--restore')) {
     backup = JSON.parse(fs.readFileSync(BACKUP + '.json', 'utf8'));
     restore('--restore');
@@ -857,7 +863,7 @@ async function main() {
   results.targets = targets(results);
   fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
   const table = renderTable(results);
-  fs.writeFileSync(path.join(OUT, QUICK ? 'table.quick.md' : 'table.md'), table);
+  fs.writeFileSync(RESULTS.replace(/\.json$/, '') + '.table.md', table);
   process.stdout.write(table);
   if (!QUICK && !process.env.BENCH_RESULTS) {
     execFileSync(process.execPath, [path.join(HERE, 'chart.mjs'), RESULTS, path.join(ROOT, 'docs', 'benchmarks.svg')], { stdio: 'inherit' });
