@@ -229,6 +229,7 @@ function writeSources(phase) {
 const cachePattern = /^(137|251|252)\./;
 let backup = null;
 let restored = false;
+const runStarted = Date.now();
 
 function snapshot(file) {
   try {
@@ -270,6 +271,17 @@ function restore(reason) {
     try { fs.copyFileSync(path.join(LOG_DIR, from), path.join(logs, to)); } catch { /* none */ }
   }
   for (const f of ['jsonts.log', 'jsonts.log.prev', 'jsonc.log', 'jsonc.log.prev']) fs.rmSync(path.join(LOG_DIR, f), { force: true });
+  // node flags such as --perf-basic-prof make V8 write isolate-*-v8.log
+  // into the agent's working directory, pmcd's log directory
+  for (const f of fs.readdirSync(LOG_DIR)) {
+    if (!/^isolate-.*-v8\.log$/.test(f)) continue;
+    const full = path.join(LOG_DIR, f);
+    try {
+      if (fs.statSync(full).mtimeMs < runStarted) continue;
+      fs.copyFileSync(full, path.join(logs, f));
+      fs.rmSync(full, { force: true });
+    } catch { /* gone */ }
+  }
   let ok = true;
   for (const snap of backup.files) {
     try {
