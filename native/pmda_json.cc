@@ -35,6 +35,7 @@ extern "C" {
 #include <linux/close_range.h>
 #include <time.h>
 #include <vector>
+#include <cstdint>
 
 namespace {
 
@@ -678,7 +679,7 @@ struct Job {
   std::string cwd;
   int uid = -1, gid = -1;
   pid_t pid = -1;
-  int out = -1, err = -1;
+  int out = -1, err = -1, pidfd = -1;
   std::string output;
   bool eof = false, exited = false, timedOut = false, overflow = false;
   int status = 0, spawnErrno = 0;
@@ -795,6 +796,8 @@ Napi::Value RunCommands(const Napi::CallbackInfo &info) {
     }
     job.pid = pid;
     setpgid(pid, pid);  // also here, so the group exists before any kill
+    // a pidfd turns readable when the command exits: poll wakes at once
+    job.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     job.err = ep[0];
     fcntl(job.out, F_SETFL, O_NONBLOCK);
   }
@@ -823,6 +826,10 @@ Napi::Value RunCommands(const Napi::CallbackInfo &info) {
         fds.push_back({job.out, POLLIN, 0});
         owner.push_back(i);
       }
+      if (!job.exited && job.pidfd >= 0) {
+        fds.push_back({job.pidfd, POLLIN, 0});
+        owner.push_back(SIZE_MAX);  // only wakes the loop
+      }
       if (!job.exited || !job.eof) pending = true;
     }
     if (!pending) break;
@@ -838,7 +845,7 @@ Napi::Value RunCommands(const Napi::CallbackInfo &info) {
     int n = poll(fds.data(), fds.size(), (int)(left < 10 ? left : 10));
     if (n <= 0) continue;
     for (size_t k = 0; k < fds.size(); k++) {
-      if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)) || owner[k] == SIZE_MAX) continue;
       Job &job = jobs[owner[k]];
       for (;;) {
         ssize_t r = read(job.out, buf, sizeof(buf));
@@ -872,6 +879,7 @@ Napi::Value RunCommands(const Napi::CallbackInfo &info) {
       close(job.err);
     }
     if (job.out >= 0) close(job.out);
+    if (job.pidfd >= 0) close(job.pidfd);
     Napi::Object r = Napi::Object::New(env);
     r.Set("status", WIFEXITED(job.status) ? WEXITSTATUS(job.status) : -1);
     r.Set("signal", WIFSIGNALED(job.status) ? WTERMSIG(job.status) : 0);

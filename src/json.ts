@@ -15,7 +15,6 @@ const TOKEN = 'int64:' + randomBytes(6).toString('hex') + ':';
 /** The marker as parsed, and as written into JSON text (escaped NUL). */
 const MARK = '\u0000' + TOKEN;
 const MARK_TEXT = '\\u0000' + TOKEN;
-const LONG_DIGITS = /\d{16,}/;
 
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -114,12 +113,32 @@ function parseError(e: unknown): Error {
 }
 
 /** Parse JSON text; integers beyond 2^53 come back as exact BigInts. */
+const EXACT_LIMIT = 2 ** 53;
+
+/** Does `doc` hold an integer JSON.parse may have rounded (|n| >= 2^53)? Iterative: any depth. */
+function hasInexactInteger(doc: JsonValue): boolean {
+  const stack: JsonValue[] = [doc];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (typeof v === 'number') {
+      if (v >= EXACT_LIMIT || v <= -EXACT_LIMIT) return true;
+    } else if (v !== null && typeof v === 'object') {
+      if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push(v[i]!);
+      else for (const k in v) stack.push(v[k]!);
+    }
+  }
+  return false;
+}
+
 export function parseJson(text: string): JsonValue {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
-    if (!LONG_DIGITS.test(text)) return JSON.parse(text) as JsonValue;
+    // JSON.parse is exact for every integer below 2^53 in magnitude; only a
+    // document holding a larger one is parsed again, the exact way
+    const doc = JSON.parse(text) as JsonValue;
+    if (!hasInexactInteger(doc)) return doc;
     const marked = markLongIntegers(text);
-    if (marked === text) return JSON.parse(text) as JsonValue;
+    if (marked === text) return doc;
     return reviveMarkers(JSON.parse(marked)) as JsonValue;
   } catch (e) {
     throw parseError(e);
