@@ -34,6 +34,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PMCD_LOCK, tryTakePmcdLock } from '../test/helpers/pmcd-lock.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -487,44 +488,31 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The tests that reconfigure the live pmcd take this lock (see
 // lockPmcd in test/helpers/harness.mjs); so does the benchmark.
-const LOCK = path.join(os.tmpdir(), 'pmda-json-pmcd.lock');
+const LOCK = PMCD_LOCK;
 let haveLock = false;
 
 async function lockPmcd(timeoutMs = 15 * 60000) {
   const deadline = Date.now() + timeoutMs;
   let said = false;
   for (;;) {
-    try {
-      const soak = othersUsingPmcd().filter((p) => p.includes('bench/soak.mjs'));
-      if (soak.length > 0) {
-        if (Date.now() > deadline) throw new Error(`a soak run is still going: ${soak[0]}`);
-        if (!said) log(`waiting for the soak run to finish: ${soak[0]}`);
-        said = true;
-        await sleep(2000);
-        if (aborted) throw new Error(aborted);
-        continue;
-      }
-      fs.mkdirSync(LOCK);
-      fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
+    const soak = othersUsingPmcd().filter((p) => p.includes('bench/soak.mjs'));
+    if (soak.length > 0) {
+      if (Date.now() > deadline) throw new Error(`a soak run is still going: ${soak[0]}`);
+      if (!said) log(`waiting for the soak run to finish: ${soak[0]}`);
+      said = true;
+      await sleep(2000);
+      if (aborted) throw new Error(aborted);
+      continue;
+    }
+    if (tryTakePmcdLock()) {
       haveLock = true;
       return;
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
-      try {
-        const pid = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
-        if (pid && pid !== process.pid) process.kill(pid, 0);
-      } catch (err) {
-        if (err.code === 'ESRCH') {
-          fs.rmSync(LOCK, { recursive: true, force: true });
-          continue;
-        }
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the pmcd lock ${LOCK}`);
-      if (!said) log(`waiting for the pmcd lock ${LOCK} (a test is reconfiguring pmcd)`);
-      said = true;
-      await sleep(250);
-      if (aborted) throw new Error(aborted);
     }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the pmcd lock ${LOCK}`);
+    if (!said) log(`waiting for the pmcd lock ${LOCK} (a test is reconfiguring pmcd)`);
+    said = true;
+    await sleep(250);
+    if (aborted) throw new Error(aborted);
   }
 }
 

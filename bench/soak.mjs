@@ -16,6 +16,7 @@
 // benchmark share (/tmp/pmda-json-pmcd.lock), after any Install/Remove in
 // progress. A benchmark waits for a running soak; the tests wait for the
 // lock only while the soak edits pmcd's configuration.
+import { PMCD_LOCK, tryTakePmcdLock } from '../test/helpers/pmcd-lock.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -153,32 +154,16 @@ async function waitForQuiet() {
 // The lock the tests and the benchmark take while they reconfigure pmcd
 // (lockPmcd in test/helpers/harness.mjs and bench/run.mjs): held only
 // while our lines are added or removed and pmcd restarted.
-const LOCK = path.join(os.tmpdir(), 'pmda-json-pmcd.lock');
+const LOCK = PMCD_LOCK;
 
 async function withPmcdLock(fn, timeoutMs = 20 * 60000) {
   const deadline = Date.now() + timeoutMs;
   let said = false;
-  for (;;) {
-    try {
-      fs.mkdirSync(LOCK);
-      fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
-      try {
-        const pid = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
-        if (pid && pid !== process.pid) process.kill(pid, 0);
-      } catch (err) {
-        if (err.code === 'ESRCH') {
-          fs.rmSync(LOCK, { recursive: true, force: true }); // left by a process that is gone
-          continue;
-        }
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the pmcd lock ${LOCK}`);
-      if (!said) say(`waiting for the pmcd lock ${LOCK}`);
-      said = true;
-      await sleep(250);
-    }
+  while (!tryTakePmcdLock()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the pmcd lock ${LOCK}`);
+    if (!said) say(`waiting for the pmcd lock ${LOCK}`);
+    said = true;
+    await sleep(250);
   }
   try {
     return fn();

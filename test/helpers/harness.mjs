@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tryTakePmcdLock, releasePmcdLock } from './pmcd-lock.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PMDA = path.join(ROOT, 'dist', 'pmda.js');
@@ -208,27 +209,10 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * another. Returns the release function.
  */
 export async function lockPmcd(timeoutMs = 600000) {
-  const lock = path.join(os.tmpdir(), 'pmda-json-pmcd.lock');
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      return () => fs.rmSync(lock, { recursive: true, force: true });
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
-      // a lock left by a process that is gone is stale
-      try {
-        const pid = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
-        if (pid && pid !== process.pid) process.kill(pid, 0);
-      } catch (err) {
-        if (err.code === 'ESRCH') {
-          fs.rmSync(lock, { recursive: true, force: true });
-          continue;
-        }
-      }
-      if (Date.now() > deadline) throw new Error('timed out waiting for the pmcd lock');
-      await sleep(250);
-    }
+  while (!tryTakePmcdLock()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the pmcd lock');
+    await sleep(250);
   }
+  return releasePmcdLock;
 }
