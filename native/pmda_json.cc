@@ -36,6 +36,7 @@ extern "C" {
 #include <time.h>
 #include <vector>
 #include <cstdint>
+#include <type_traits>
 
 namespace {
 
@@ -43,6 +44,13 @@ pmdaInterface dispatch;
 bool initialised = false;
 bool started = false;
 int domain = 0;
+
+// The result a PMDA callback fills: pmResult up to PCP 6, pmdaResult
+// (pmResult_v2) from PCP 7 on. Taken from the type libpcp_pmda's own
+// result callback takes, so one source builds against either.
+template <typename F> struct FirstArg;
+template <typename R, typename A> struct FirstArg<R (*)(A)> { using type = A; };
+using PduResult = std::remove_pointer_t<FirstArg<pmdaResultCallBack>::type>;
 
 Napi::FunctionReference jsFetch;      // (pmids: Uint32Array) => Buffer
 Napi::FunctionReference jsRefresh;    // (indom) => void, once per namespace/instance PDU
@@ -64,7 +72,7 @@ std::unordered_map<pmID, pmDesc> descs;
 pmdaNameSpace *pmns = nullptr;
 
 // ---- values of the fetch in progress ------------------------------------
-// Layout written by src/fetch.ts (little endian, 4-byte aligned):
+// Layout written by src/pmda/fetch.ts (little endian, 4-byte aligned):
 //   int32 offset[numpmid]                    record offset per requested pmid
 //   record: int32 count-or-error, int32 type,
 //           count x { int32 inst, int32 reserved, 8 bytes value },
@@ -185,7 +193,7 @@ int fetchValue(pmdaMetric *metric, unsigned int inst, pmAtomValue *atom) {
   return PMDA_FETCH_STATIC;
 }
 
-int fetchCallback(int numpmid, pmID *pmids, pmResult **resp, pmdaExt *pmda) {
+int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
   Napi::Env env = jsFetch.Env();
   Napi::HandleScope scope(env);
   Napi::Uint32Array list = Napi::Uint32Array::New(env, numpmid);
@@ -297,7 +305,7 @@ int instanceLabelCallback(pmInDom indom, unsigned int inst, pmLabelSet **lp) {
 
 // Store: JavaScript decides what a store means; numeric values are handed
 // over as doubles (pmExtractValue), strings are not accepted.
-int storeCallback(pmResult *result, pmdaExt *) {
+int storeCallback(PduResult *result, pmdaExt *) {
   if (jsStore.IsEmpty()) return PM_ERR_PERMISSION;
   Napi::Env env = jsStore.Env();
   Napi::HandleScope scope(env);
@@ -334,7 +342,7 @@ bool trimTimerReady = false;
 
 void trimNow(uv_timer_t *) { malloc_trim(0); }
 
-void resultSent(pmResult *result) {
+void resultSent(PduResult *result) {
   long values = 0;
   for (int i = 0; i < result->numpmid; i++)
     if (result->vset[i] != nullptr && result->vset[i]->numval > 0) values += result->vset[i]->numval;
