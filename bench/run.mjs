@@ -95,7 +95,7 @@ function commandLine(id, phase) {
     case 'py':
       return `/usr/bin/python3 ${PY_PMDA}`;
     case 'ts':
-      return `${TS_WRAPPER ? TS_WRAPPER + ' ' : ''}/usr/bin/node ${NODE_FLAGS ? NODE_FLAGS + ' ' : ''}${path.join(TS_HOME, 'dist', 'pmda.js')} -d 251 -r jsonts -c ${TS_CONFIG}`;
+      return `${TS_WRAPPER ? TS_WRAPPER + ' ' : ''}/usr/bin/node ${NODE_FLAGS ? NODE_FLAGS + ' ' : ''}${path.join(TS_HOME, 'dist', 'pmda', 'main.js')} -d 251 -r jsonts -c ${TS_CONFIG}`;
     case 'c': {
       const specs = phase.sources.map((s) => `-s ${s.name}:${s.strings}:${s.ints}:${s.arrays}:${s.instances}:${s.members}${s.exotic ? ':x' : ''}`);
       const exec = phase.sources.find((s) => s.exec);
@@ -406,7 +406,7 @@ function agentPids() {
   for (const p of procs) {
     if (!parents.has(p.ppid)) continue;
     if (p.cmd.includes(PY_PMDA)) out.py = p.pid;
-    else if (p.cmd.includes('/pmda.js') && p.cmd.includes('-r jsonts')) out.ts = p.pid;
+    else if (p.cmd.includes('/pmda/main.js') && p.cmd.includes('-r jsonts')) out.ts = p.pid;
     else if (p.cmd.includes(path.join(OUT, 'cpmda')) && p.cmd.includes('-d 252')) out.c = p.pid;
   }
   return out;
@@ -610,11 +610,11 @@ function gitState() {
 }
 
 function build() {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'pmda.js')) || !fs.existsSync(path.join(ROOT, 'build', 'Release', 'pmda_json.node'))) {
-    throw new Error('build first: npm run build (dist/pmda.js or the native module is missing)');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'pmda', 'main.js')) || !fs.existsSync(path.join(ROOT, 'build', 'Release', 'pmda_json.node'))) {
+    throw new Error('build first: npm run build (dist/pmda/main.js or the native module is missing)');
   }
   fs.mkdirSync(OUT, { recursive: true });
-  if (TS_HOME === SNAPSHOT && !(process.env.BENCH_SNAPSHOT === 'reuse' && fs.existsSync(path.join(SNAPSHOT, 'dist', 'pmda.js')))) {
+  if (TS_HOME === SNAPSHOT && !(process.env.BENCH_SNAPSHOT === 'reuse' && fs.existsSync(path.join(SNAPSHOT, 'dist', 'pmda', 'main.js')))) {
     // a dist/ being rewritten right now has files younger than a second or two
     waitFor(() => {
       const newest = Math.max(...fs.readdirSync(path.join(ROOT, 'dist')).map((f) => fs.statSync(path.join(ROOT, 'dist', f)).mtimeMs));

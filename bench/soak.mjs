@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const PMDA = path.join(ROOT, 'dist', 'pmda.js');
+const PMDA = path.join(ROOT, 'dist', 'pmda', 'main.js');
 const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const SYS_ENV = { ...process.env, PATH: SYSTEM_PATH };
 const PMCD_CONF = '/etc/pcp/pmcd/pmcd.conf';

@@ -1,4 +1,4 @@
-// src/generate.ts: metadata.json from sample data, a JSON Schema or a ceph
+// src/cli/generate.ts: metadata.json from sample data, a JSON Schema or a ceph
 // perf schema; the results served by the real PMDA through dbpmda.
 import test from 'ava';
 import fs from 'node:fs';
@@ -7,12 +7,12 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT, SYSTEM_PATH } from './helpers/harness.mjs';
-import { parseJson } from '../dist/json.js';
-import { metadataFromData, metadataFromCeph, guessIndex, cephParts, shellQuote } from '../dist/generate.js';
-import { splitCommand } from '../dist/exec.js';
+import { parseJson } from '../dist/format/json.js';
+import { metadataFromData, metadataFromCeph, guessIndex, cephParts, shellQuote } from '../dist/cli/generate.js';
+import { splitCommand } from '../dist/pmda/exec.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
-const GEN = path.join(ROOT, 'dist', 'generate.js');
+const GEN = path.join(ROOT, 'dist', 'cli', 'generate.js');
 const CEPH_SCHEMA = path.join(FIX, 'ceph', 'ceph_schema1.json');
 const CEPH_DATA = path.join(FIX, 'ceph', 'ceph_data1.json');
 const PY_CEPH = '/var/lib/pcp/pmdas/json/generate_ceph_metadata';

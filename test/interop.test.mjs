@@ -153,7 +153,7 @@ test.after.always(() => {
 test.serial('Install registers the PMDA and pmcd serves it', (t) => {
   if (!IS_ROOT) return t.pass('needs root and pmcd');
   t.regex(ctx.install, /Check json metrics have appeared \.\.\. \d+ metrics and \d+ values/);
-  t.regex(fs.readFileSync('/etc/pcp/pmcd/pmcd.conf', 'utf8'), /^json\s+137\s+pipe\s+binary\s+\S*node \S*dist\/pmda\.js -d 137/m);
+  t.regex(fs.readFileSync('/etc/pcp/pmcd/pmcd.conf', 'utf8'), /^json\s+137\s+pipe\s+binary\s+\S*node \S*dist\/pmda\/main\.js -d 137/m);
 });
 
 test.serial('pminfo -dfTl: descriptors, values, help text and labels of sources, metrics and instances', (t) => {

@@ -1,12 +1,12 @@
 // man/pmdajson.1: renders cleanly, and documents the options the PMDA
-// really accepts (those of `node dist/pmda.js --help`) and the control
+// really accepts (those of `node dist/pmda/main.js --help`) and the control
 // metrics it really serves.
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ROOT, PMDA, SYSTEM_PATH } from './helpers/harness.mjs';
-import { STATIC } from '../dist/control.js';
+import { STATIC } from '../dist/pmda/control.js';
 
 const PAGE = path.join(ROOT, 'man', 'pmdajson.1');
 const ENV = { ...process.env, PATH: SYSTEM_PATH, LC_ALL: 'C', LANG: 'C', MANWIDTH: '80', MAN_KEEP_FORMATTING: '' };
@@ -47,7 +47,7 @@ function sections(text) {
   return out;
 }
 
-/** The options in `node dist/pmda.js --help`: [{ short, long, value }]. */
+/** The options in `node dist/pmda/main.js --help`: [{ short, long, value }]. */
 function helpOptions() {
   const r = spawnSync(process.execPath, [PMDA, '--help'], { encoding: 'utf8' });
   const text = r.stdout + r.stderr;
@@ -96,8 +96,8 @@ test('OPTIONS documents every option of --help, and the PMDA accepts every optio
     const [, short, value, long] = m;
     if (short === '?') continue;
     t.truthy(SAMPLE[value], `a sample value for ${value}`);
-    t.is(accepts([`-${short}`, SAMPLE[value]]), true, `node dist/pmda.js -${short} ${SAMPLE[value]}`);
-    t.is(accepts([`--${long}=${SAMPLE[value]}`]), true, `node dist/pmda.js --${long}=${SAMPLE[value]}`);
+    t.is(accepts([`-${short}`, SAMPLE[value]]), true, `node dist/pmda/main.js -${short} ${SAMPLE[value]}`);
+    t.is(accepts([`--${long}=${SAMPLE[value]}`]), true, `node dist/pmda/main.js --${long}=${SAMPLE[value]}`);
   }
   // and the check can tell: an option the PMDA does not have is refused
   t.regex(String(accepts(['-x', '1'])), /unknown option -x/);

@@ -1,12 +1,12 @@
-// src/producer.ts: a Node.js program writes a source directory; the real
+// src/producer/producer.ts: a Node.js program writes a source directory; the real
 // PMDA, driven by dbpmda, serves it.
 import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Scratch, Dbpmda, parseDesc, parseInstances } from './helpers/harness.mjs';
-import { parseJson } from '../dist/json.js';
-import { parseMetadata } from '../dist/metadata.js';
+import { parseJson } from '../dist/format/json.js';
+import { parseMetadata } from '../dist/format/metadata.js';
 import { Producer, ProducerError, stringifyJson, writeFileAtomic } from '../dist/index.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'producer-'));

@@ -1,11 +1,11 @@
-// src/schema.ts: JSON Schema sources (the stap_json format) as metadata,
+// src/format/schema.ts: JSON Schema sources (the stap_json format) as metadata,
 // and ajv validation of their data documents.
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { C } from '../dist/native.js';
-import { parseJson } from '../dist/json.js';
+import { C } from '../dist/pmda/native.js';
+import { parseJson } from '../dist/format/json.js';
 import {
   metadataFromSchema,
   schemaToMetadataJson,
@@ -15,7 +15,7 @@ import {
   pruneInvalid,
   withoutBigInts,
   SchemaError,
-} from '../dist/schema.js';
+} from '../dist/format/schema.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const seedSchema = parseJson(fs.readFileSync(path.join(FIX, 'seed', 'schema.json'), 'utf8'));

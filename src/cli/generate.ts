@@ -8,11 +8,11 @@
 // The result goes to standard output, or atomically to -o FILE. What
 // cannot be described is reported on standard error and left out.
 import * as fs from 'fs';
-import { parseJson, JsonValue } from './json';
-import { parseMetadata } from './metadata';
-import { schemaToMetadataJson } from './schema';
-import { runCommand } from './exec';
-import { ArrayJson, MetadataJson, MetricJson, escapeToken, isPcpName, stringifyJson, writeFileAtomic, JsonOut } from './producer';
+import { parseJson, JsonValue } from '../format/json';
+import { parseMetadata } from '../format/metadata';
+import { schemaToMetadataJson } from '../format/schema';
+import { runCommand } from '../pmda/exec';
+import { ArrayJson, MetadataJson, MetricJson, escapeToken, isPcpName, stringifyJson, writeFileAtomic, JsonOut } from '../producer/producer';
 
 type Obj = { [k: string]: JsonValue };
 const isObject = (v: JsonValue | undefined): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -3,7 +3,7 @@
 // forgiving in pmdajson's way: an invalid entry is reported and skipped,
 // its valid siblings are kept.
 import { parsePointer, Pointer, PointerError } from './pointer';
-import { native, C } from './native';
+import { native, C } from '../pmda/native';
 import { showJson } from './json';
 import type { JsonValue } from './json';
 

@@ -32,7 +32,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonValue } from './json';
 import { showJson } from './json';
 import { parseMetadata, Metadata } from './metadata';
-import { ArrayJson, MetadataJson, MetricJson, Semantics, isPcpName, escapeToken } from './producer';
+import { ArrayJson, MetadataJson, MetricJson, Semantics, isPcpName, escapeToken } from '../producer/producer';
 
 type Obj = { [k: string]: JsonValue };
 

@@ -10,12 +10,12 @@ import { Config } from './config';
 import { discover, Found, Watcher, MAX_WATCHES, OVERFLOW_WALK_MS } from './discovery';
 import { Source, readMetadata, Served } from './source';
 import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
-import { validName } from './metadata';
+import { validName } from '../format/metadata';
 import { Encoder, convert, typeCode } from './fetch';
-import { resolve } from './pointer';
+import { resolve } from '../format/pointer';
 import { readableBy } from './access';
 import { runCommands, ExecResult } from './exec';
-import type { JsonValue } from './json';
+import type { JsonValue } from '../format/json';
 import * as log from './log';
 import { STATIC, LONG_HELP, RELOAD_ITEM, DEBUG_ITEM } from './control';
 

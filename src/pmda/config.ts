@@ -3,7 +3,7 @@
 // directory_list and trusted_directory_list; the others are ours, with
 // defaults a PCP administrator should not need to change.
 import * as fs from 'fs';
-import { parseJson, showJson, JsonValue } from './json';
+import { parseJson, showJson, JsonValue } from '../format/json';
 
 export interface Config {
   directoryList: string[];

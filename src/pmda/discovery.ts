@@ -1,6 +1,6 @@
 // Discovery: every directory below a configured directory that holds a
 // metadata.json file is a source; so is one holding only a schema.json
-// (the systemtap bridge's format, see src/schema.ts). Symbolic links to directories are not
+// (the systemtap bridge's format, see src/format/schema.ts). Symbolic links to directories are not
 // followed (no loops, no escaping the configured trees), as os.walk does
 // in pmdajson. Trusted directories, and their metadata.json, must be owned
 // by root and not writable by group or others; that is checked at every

@@ -10,8 +10,8 @@
 //   value:  int64 | double | uint32 offset, from the record's start, of a string
 // Entries are ordered by instance id, the order pmdaFetch walks them in.
 import { C } from './native';
-import type { JsonValue } from './json';
-import type { ValueType } from './metadata';
+import type { JsonValue } from '../format/json';
+import type { ValueType } from '../format/metadata';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;

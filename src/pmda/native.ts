@@ -94,5 +94,5 @@ export interface Native {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-export const native: Native = require(path.join(__dirname, '..', 'build', 'Release', 'pmda_json.node'));
+export const native: Native = require(path.join(__dirname, '..', '..', 'build', 'Release', 'pmda_json.node'));
 export const C = native.constants;

@@ -4,9 +4,9 @@
 // at most once per fetch, and parsed again only when it changed.
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseJson, JsonValue } from './json';
-import { parseMetadata, Metadata, MetricSpec, ArraySpec } from './metadata';
-import { resolve } from './pointer';
+import { parseJson, JsonValue } from '../format/json';
+import { parseMetadata, Metadata, MetricSpec, ArraySpec } from '../format/metadata';
+import { resolve } from '../format/pointer';
 import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
 import { runCommand, ExecResult } from './exec';
 import { readableBy, Access } from './access';
@@ -14,14 +14,14 @@ import { newStats, SourceStats } from './control';
 import type { Config } from './config';
 import * as log from './log';
 import { METADATA, SCHEMA } from './discovery';
-import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, SchemaValidator } from './schema';
+import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, SchemaValidator } from '../format/schema';
 
 /** A metric as served: its spec, its item, and its array if it has one. */
 export interface Served {
   spec: MetricSpec;
   item: number;
   array?: ArraySpec;
-  /** The metric's encoded record (src/fetch.ts) for data version `cachedVersion`. */
+  /** The metric's encoded record (src/pmda/fetch.ts) for data version `cachedVersion`. */
   cached?: Buffer;
   cachedVersion?: number;
 }

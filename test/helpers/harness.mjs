@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { tryTakePmcdLock, releasePmcdLock } from './pmcd-lock.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const PMDA = path.join(ROOT, 'dist', 'pmda.js');
+export const PMDA = path.join(ROOT, 'dist', 'pmda', 'main.js');
 export const PYTHON_PMDA = '/var/lib/pcp/pmdas/json/pmdajson.python';
 /** PCP's python tools need the system python, not a pyenv one. */
 export const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
