@@ -38,7 +38,7 @@ test("a user's metadata.json cannot point data-path at a root-only file, directl
   t.is(c.values[0].value, '"mine"');
   const out = await d.run('fetch json.direct.auth json.linked.auth');
   t.notRegex(out + s.logText(), /c2VjcmV0/, 'the secret appears nowhere');
-  t.regex(s.logText(), new RegExp(`refusing data file ${secret} of untrusted source ${direct}: the owner of .* cannot read it`));
+  t.regex(s.logText(), new RegExp(`cannot read data file ${secret} as nobody, the owner of ${direct}/metadata.json: permission denied`));
 });
 
 test('trusted sources may read root-only files', async (t) => {

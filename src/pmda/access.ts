@@ -1,38 +1,49 @@
-// Access: may the user who wrote an untrusted source read its data file?
+// Access: who a source's author is, and opening its files as that user.
 //
 // The PMDA runs as root and the default source directory is world
-// writable, so a metadata.json's data-path must not become a way to read
-// files its author could not (say /root/.docker/config.json). For an
-// untrusted source the data file is read only if the owner of the
-// metadata.json could read it: every directory on the way searchable by
-// that user, the file itself readable, symbolic links followed as the
-// kernel would. The check uses the uid and groups from the passwd and
-// group databases, the way the kernel checks permission bits (ACLs and
-// capabilities are ignored, so the answer errs on the side of "no").
+// writable, so a file named by an untrusted source must not become a way
+// to read what its author could not (say /root/.docker/config.json). The
+// author of a source is the owner of its metadata.json (as lstat shows
+// it: the owner of a link, not of what it points to). Every file of an
+// untrusted source is opened by the kernel with the author's credentials
+// (native/access.cc), never checked first and opened as root afterwards;
+// its commands run as the author too (src/pmda/exec.ts).
+//
+// Two corner cases, decided here:
+// - a metadata.json owned by root in an untrusted directory: root never
+//   lends its rights to a world-writable tree, so such a source is served
+//   as user nobody (root's sources belong in trusted_directory_list);
+// - an owner uid with no passwd entry: served as that uid, with the
+//   nobody account's group and no supplementary groups.
 import * as fs from 'fs';
-import * as path from 'path';
+import { native } from './native';
 
-interface Groups {
-  loaded: number;
-  primary: Map<number, number>;
-  members: Map<string, number[]>;
-  names: Map<number, string>;
+/** The credentials a source's files are opened, and its commands run, with. */
+export interface Author {
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** For the log: a user name, or the uid. */
+  name: string;
 }
 
-let db: Groups | undefined;
+interface Accounts {
+  loaded: number;
+  users: Map<number, { name: string; gid: number }>;
+  members: Map<string, number[]>;
+}
 
-function load(): Groups {
+let db: Accounts | undefined;
+
+function accounts(): Accounts {
   const now = Date.now();
   if (db && now - db.loaded < 60000) return db;
-  const primary = new Map<number, number>();
-  const names = new Map<number, string>();
+  const users = new Map<number, { name: string; gid: number }>();
   const members = new Map<string, number[]>();
   try {
     for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
       const f = line.split(':');
-      if (f.length < 4) continue;
-      primary.set(Number(f[2]), Number(f[3]));
-      names.set(Number(f[2]), f[0]!);
+      if (f.length >= 4 && !users.has(Number(f[2]))) users.set(Number(f[2]), { name: f[0]!, gid: Number(f[3]) });
     }
     for (const line of fs.readFileSync('/etc/group', 'utf8').split('\n')) {
       const f = line.split(':');
@@ -44,67 +55,68 @@ function load(): Groups {
       }
     }
   } catch {
-    /* no databases: only the uid itself and "other" bits count */
+    /* no databases: every owner is a uid with no account */
   }
-  db = { loaded: now, primary, members, names };
+  db = { loaded: now, users, members };
   return db;
 }
 
-/** The groups of `uid`: its primary group and those that list it. */
-export function groupsOf(uid: number): Set<number> {
-  const g = load();
-  const out = new Set<number>();
-  const p = g.primary.get(uid);
-  if (p !== undefined) out.add(p);
-  const name = g.names.get(uid);
-  if (name) for (const gid of g.members.get(name) ?? []) out.add(gid);
-  return out;
+const NOBODY_UID = 65534;
+
+/** The nobody account (uid and gid), from the passwd database. */
+export function nobody(): Author {
+  for (const [uid, u] of accounts().users) if (u.name === 'nobody') return { uid, gid: u.gid, groups: [u.gid], name: 'nobody' };
+  return { uid: NOBODY_UID, gid: NOBODY_UID, groups: [], name: 'nobody' };
 }
 
-function permits(st: fs.Stats, uid: number, groups: Set<number>, bit: number): boolean {
-  if (uid === 0) return true;
-  if (st.uid === uid) return (st.mode & (bit << 6)) !== 0;
-  if (groups.has(st.gid)) return (st.mode & (bit << 3)) !== 0;
-  return (st.mode & bit) !== 0;
+/** The credentials of the user owning a file with owner `uid`. */
+export function authorOf(uid: number): Author {
+  if (uid === 0) return nobody();
+  const a = accounts();
+  const user = a.users.get(uid);
+  if (!user) {
+    const gid = nobody().gid;
+    return { uid, gid, groups: [], name: `uid ${uid}` };
+  }
+  const groups = new Set<number>([user.gid, ...(a.members.get(user.name) ?? [])]);
+  return { uid, gid: user.gid, groups: [...groups], name: user.name };
 }
 
-export type Access = { ok: true; dev: number; ino: number } | { ok: false; why: string; missing?: boolean };
+/** The PMDA's own credentials, for trusted sources (and a PMDA not run as root). */
+export const ROOT: Author = { uid: -1, gid: -1, groups: [], name: 'root' };
+
+const asRoot = process.getuid !== undefined && process.getuid() === 0;
+
+export class OpenError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const ERRNO: Record<number, [string, string]> = {
+  1: ['EPERM', 'operation not permitted'],
+  2: ['ENOENT', 'no such file or directory'],
+  13: ['EACCES', 'permission denied'],
+  20: ['ENOTDIR', 'not a directory'],
+  21: ['EISDIR', 'is a directory'],
+  40: ['ELOOP', 'too many levels of symbolic links'],
+  36: ['ENAMETOOLONG', 'file name too long'],
+};
 
 /**
- * Whether `uid` could read `file`, and if so which file that is (device
- * and inode, for the caller to compare with what it then opens, so a link
- * swapped in between is caught). Symbolic links are resolved one
- * component at a time, each checked as `uid`.
+ * Open `file` for reading as `author` (the PMDA's own credentials for
+ * ROOT): never blocking, regular files only. Returns the descriptor;
+ * throws an OpenError whose message is what the author could have
+ * learnt by trying themselves.
  */
-export function readableBy(uid: number, file: string): Access {
-  const groups = groupsOf(uid);
-  let hops = 0;
-  const walk = (target: string): Access => {
-    const parts = path.resolve(target).split('/').filter(Boolean);
-    let cur = '/';
-    for (let i = 0; i < parts.length; i++) {
-      const last = i === parts.length - 1;
-      const dirSt = fs.statSync(cur);
-      if (!permits(dirSt, uid, groups, 1)) return { ok: false, why: `${cur} is not searchable by uid ${uid}` };
-      const next = path.join(cur, parts[i]!);
-      const lst = fs.lstatSync(next);
-      if (lst.isSymbolicLink()) {
-        if (++hops > 40) return { ok: false, why: `too many symbolic links at ${next}` };
-        const to = path.resolve(cur, fs.readlinkSync(next));
-        const rest = parts.slice(i + 1).join('/');
-        return walk(rest ? path.join(to, rest) : to);
-      }
-      if (last) {
-        return permits(lst, uid, groups, 4) ? { ok: true, dev: lst.dev, ino: lst.ino } : { ok: false, why: `${next} is not readable by uid ${uid}` };
-      }
-      cur = next;
-    }
-    return { ok: false, why: `${file} is not a file` };
-  };
-  try {
-    return walk(file);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return { ok: false, why: err.message, missing: err.code === 'ENOENT' };
-  }
+export function openAs(author: Author, file: string, nofollow = false): number {
+  const uid = asRoot ? author.uid : -1;
+  const r = native.openAs(file, uid, author.gid, author.groups, nofollow);
+  if (r >= 0) return r;
+  if (r === native.NOT_REGULAR) throw new OpenError('not a regular file', 'ENOTREG');
+  const [code, text] = ERRNO[-r] ?? [`errno ${-r}`, `error ${-r}`];
+  throw new OpenError(text, code);
 }
