@@ -12,6 +12,8 @@
 // There is no metric logic here.
 
 #include <napi.h>
+#include "access.h"
+#include "exec.h"
 #include <uv.h>
 
 extern "C" {
@@ -533,6 +535,13 @@ Napi::Value CacheResize(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), pmdaCacheResize(indomOf(info), max));
 }
 
+// cachePurge(serial, seconds) => entries removed: those not active in the
+// last `seconds` (pmdaCache keeps when each was last seen)
+Napi::Value CachePurge(const Napi::CallbackInfo &info) {
+  time_t recent = (time_t)info[1].As<Napi::Number>().Int64Value();
+  return Napi::Number::New(info.Env(), pmdaCachePurge(indomOf(info), recent));
+}
+
 // cacheStore(serial, flags, name) => inst or negative error
 Napi::Value CacheStore(const Napi::CallbackInfo &info) {
   int flags = info[1].As<Napi::Number>().Int32Value();
@@ -667,241 +676,6 @@ Napi::Value WatchRead(const Napi::CallbackInfo &info) {
   return any ? (Napi::Value)out : env.Null();
 }
 
-// ---- data-exec: run commands in parallel, under one deadline -------------
-// JavaScript cannot wait for several child processes at once without
-// returning to the event loop, and a fetch must answer before it returns.
-// runCommands() forks them all, each in a process group of its own, with
-// stdin and stderr on /dev/null, in a given directory, as a given user
-// (supplementary groups dropped), with a fixed environment; collects their
-// standard output up to a cap; and kills each group at the deadline, or
-// when the command exits (children it left behind go with it).
-
-static long long nowMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-struct Job {
-  std::vector<std::string> argv;
-  std::string cwd;
-  int uid = -1, gid = -1;
-  pid_t pid = -1;
-  int out = -1, err = -1, pidfd = -1;
-  std::string output;
-  bool eof = false, exited = false, timedOut = false, overflow = false;
-  int status = 0, spawnErrno = 0;
-};
-
-// In the child, between fork and exec: async-signal-safe calls only.
-[[noreturn]] static void childExec(Job &job, char *const argv[], char *const envp[], int devnull, int errfd) {
-  setpgid(0, 0);
-  // the defaults for every signal (Node ignores SIGPIPE and SIGXFSZ, and
-  // ignored signals survive exec), none blocked
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof(dfl));
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  dup2(devnull, 0);
-  dup2(job.out, 1);
-  dup2(devnull, 2);
-  // nothing else the PMDA holds (or pmcd left open) reaches the command
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    for (int fd = 3; fd < 65536; fd++)
-      if (fd != errfd) fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-  int e = 0;
-  if (chdir(job.cwd.c_str()) < 0) e = errno;
-  if (!e && job.uid >= 0) {
-    if (setgroups(0, nullptr) < 0 || setgid(job.gid) < 0 || setuid(job.uid) < 0) e = errno;
-  }
-  if (!e) {
-    const char *cmd = argv[0];
-    if (strchr(cmd, '/') != nullptr) {
-      execve(cmd, argv, envp);
-      e = errno;
-    } else {
-      static const char *dirs[] = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"};
-      char path[4096];
-      e = ENOENT;
-      for (const char *d : dirs) {
-        size_t dl = strlen(d), cl = strlen(cmd);
-        if (dl + 1 + cl + 1 > sizeof(path)) continue;
-        memcpy(path, d, dl);
-        path[dl] = '/';
-        memcpy(path + dl + 1, cmd, cl + 1);
-        execve(path, argv, envp);
-        if (errno != ENOENT) e = errno;
-      }
-    }
-  }
-  ssize_t w = write(errfd, &e, sizeof(e));
-  (void)w;
-  _exit(127);
-}
-
-// runCommands(jobs: [{argv, cwd, uid, gid}], env: string[], timeoutMs, maxBytes)
-//   => [{status, signal, output: Buffer, timedOut, overflow, errno}]
-Napi::Value RunCommands(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  Napi::Array jobsIn = info[0].As<Napi::Array>();
-  Napi::Array envIn = info[1].As<Napi::Array>();
-  long long timeoutMs = info[2].As<Napi::Number>().Int64Value();
-  size_t maxBytes = (size_t)info[3].As<Napi::Number>().Int64Value();
-
-  std::vector<std::string> envStrings;
-  for (uint32_t i = 0; i < envIn.Length(); i++) envStrings.push_back(envIn.Get(i).As<Napi::String>().Utf8Value());
-  std::vector<char *> envp;
-  for (auto &e : envStrings) envp.push_back((char *)e.c_str());
-  envp.push_back(nullptr);
-
-  std::vector<Job> jobs(jobsIn.Length());
-  for (uint32_t i = 0; i < jobsIn.Length(); i++) {
-    Napi::Object o = jobsIn.Get(i).As<Napi::Object>();
-    Napi::Array a = o.Get("argv").As<Napi::Array>();
-    for (uint32_t k = 0; k < a.Length(); k++) jobs[i].argv.push_back(a.Get(k).As<Napi::String>().Utf8Value());
-    jobs[i].cwd = o.Get("cwd").As<Napi::String>().Utf8Value();
-    jobs[i].uid = o.Get("uid").As<Napi::Number>().Int32Value();
-    jobs[i].gid = o.Get("gid").As<Napi::Number>().Int32Value();
-  }
-
-  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  long long deadline = nowMs() + timeoutMs;
-  for (auto &job : jobs) {
-    int p[2], ep[2];
-    if (job.argv.empty() || pipe2(p, O_CLOEXEC) < 0) {
-      job.spawnErrno = job.argv.empty() ? EINVAL : errno;
-      job.exited = job.eof = true;
-      continue;
-    }
-    if (pipe2(ep, O_CLOEXEC) < 0) {
-      job.spawnErrno = errno;
-      close(p[0]);
-      close(p[1]);
-      job.exited = job.eof = true;
-      continue;
-    }
-    std::vector<char *> argv;
-    for (auto &a : job.argv) argv.push_back((char *)a.c_str());
-    argv.push_back(nullptr);
-    job.out = p[1];
-    pid_t pid = fork();
-    if (pid == 0) childExec(job, argv.data(), envp.data(), devnull, ep[1]);
-    close(p[1]);
-    close(ep[1]);
-    job.out = p[0];
-    if (pid < 0) {
-      job.spawnErrno = errno;
-      close(p[0]);
-      close(ep[0]);
-      job.out = -1;
-      job.exited = job.eof = true;
-      continue;
-    }
-    job.pid = pid;
-    setpgid(pid, pid);  // also here, so the group exists before any kill
-    // a pidfd turns readable when the command exits: poll wakes at once
-    job.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    job.err = ep[0];
-    fcntl(job.out, F_SETFL, O_NONBLOCK);
-  }
-
-  char buf[65536];
-  for (;;) {
-    bool pending = false;
-    std::vector<struct pollfd> fds;
-    std::vector<size_t> owner;
-    for (size_t i = 0; i < jobs.size(); i++) {
-      Job &job = jobs[i];
-      if (!job.exited && job.pid > 0) {
-        // exited? look without reaping, so its group id cannot be reused
-        // before what it left behind in the group is killed
-        siginfo_t si;
-        si.si_pid = 0;
-        if (waitid(P_PID, job.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == job.pid) {
-          kill(-job.pid, SIGKILL);
-          int st;
-          waitpid(job.pid, &st, 0);
-          job.exited = true;
-          job.status = st;
-        }
-      }
-      if (!job.eof) {
-        fds.push_back({job.out, POLLIN, 0});
-        owner.push_back(i);
-      }
-      if (!job.exited && job.pidfd >= 0) {
-        fds.push_back({job.pidfd, POLLIN, 0});
-        owner.push_back(SIZE_MAX);  // only wakes the loop
-      }
-      if (!job.exited || !job.eof) pending = true;
-    }
-    if (!pending) break;
-    long long left = deadline - nowMs();
-    if (left <= 0) {
-      for (auto &job : jobs) {
-        if (job.exited && job.eof) continue;
-        if (!job.exited) job.timedOut = true;
-        if (job.pid > 0) kill(-job.pid, SIGKILL);
-      }
-      break;
-    }
-    int n = poll(fds.data(), fds.size(), (int)(left < 10 ? left : 10));
-    if (n <= 0) continue;
-    for (size_t k = 0; k < fds.size(); k++) {
-      if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)) || owner[k] == SIZE_MAX) continue;
-      Job &job = jobs[owner[k]];
-      for (;;) {
-        ssize_t r = read(job.out, buf, sizeof(buf));
-        if (r > 0) {
-          job.output.append(buf, (size_t)r);
-          if (job.output.size() > maxBytes) {
-            job.overflow = true;
-            kill(-job.pid, SIGKILL);
-            job.eof = true;
-            break;
-          }
-          continue;
-        }
-        if (r == 0) job.eof = true;
-        break;
-      }
-    }
-  }
-
-  Napi::Array results = Napi::Array::New(env, jobs.size());
-  for (size_t i = 0; i < jobs.size(); i++) {
-    Job &job = jobs[i];
-    if (job.pid > 0 && !job.exited) {
-      int st;
-      waitpid(job.pid, &st, 0);  // killed above: returns at once
-      job.status = st;
-    }
-    if (job.err >= 0) {
-      int e = 0;
-      if (read(job.err, &e, sizeof(e)) == (ssize_t)sizeof(e)) job.spawnErrno = e;
-      close(job.err);
-    }
-    if (job.out >= 0) close(job.out);
-    if (job.pidfd >= 0) close(job.pidfd);
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("status", WIFEXITED(job.status) ? WEXITSTATUS(job.status) : -1);
-    r.Set("signal", WIFSIGNALED(job.status) ? WTERMSIG(job.status) : 0);
-    r.Set("output", Napi::Buffer<char>::Copy(env, job.output.data(), job.output.size()));
-    r.Set("timedOut", job.timedOut);
-    r.Set("overflow", job.overflow);
-    r.Set("errno", job.spawnErrno);
-    r.Set("error", job.spawnErrno ? Napi::String::New(env, strerror(job.spawnErrno)) : env.Null());
-    results[(uint32_t)i] = r;
-  }
-  if (devnull >= 0) close(devnull);
-  return results;
-}
-
 // setDomain(n): numbering outside a running PMDA (tools, tests)
 Napi::Value SetDomain(const Napi::CallbackInfo &info) {
   domain = info[0].As<Napi::Number>().Int32Value();
@@ -917,6 +691,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("cacheOp", Napi::Function::New(env, CacheOp));
   exports.Set("cacheResize", Napi::Function::New(env, CacheResize));
   exports.Set("cacheStore", Napi::Function::New(env, CacheStore));
+  exports.Set("cachePurge", Napi::Function::New(env, CachePurge));
   exports.Set("cacheLookupName", Napi::Function::New(env, CacheLookupName));
   exports.Set("cacheEntries", Napi::Function::New(env, CacheEntries));
   exports.Set("indom", Napi::Function::New(env, InDom));
@@ -926,7 +701,6 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("getConfig", Napi::Function::New(env, GetConfig));
   exports.Set("setDomain", Napi::Function::New(env, SetDomain));
   exports.Set("watchInit", Napi::Function::New(env, WatchInit));
-  exports.Set("runCommands", Napi::Function::New(env, RunCommands));
   exports.Set("watchAdd", Napi::Function::New(env, WatchAdd));
   exports.Set("watchRead", Napi::Function::New(env, WatchRead));
   Napi::Object c = Napi::Object::New(env);
@@ -970,6 +744,8 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   c.Set("LOG_INFO", LOG_INFO);
   c.Set("LOG_DEBUG", LOG_DEBUG);
   exports.Set("constants", c);
+  pmdajson::RegisterExec(env, exports);
+  pmdajson::RegisterAccess(env, exports);
   return exports;
 }
 

@@ -12,6 +12,7 @@ import { parseJson, JsonValue } from '../format/json';
 import { parseMetadata } from '../format/metadata';
 import { schemaToMetadataJson } from '../format/schema';
 import { runCommand } from '../pmda/exec';
+import { ROOT } from '../pmda/access';
 import { ArrayJson, MetadataJson, MetricJson, escapeToken, isPcpName, stringifyJson, writeFileAtomic, JsonOut } from '../producer/producer';
 
 type Obj = { [k: string]: JsonValue };
@@ -353,7 +354,7 @@ function readInput(file: string, what: string): JsonValue {
 }
 
 function runJson(command: string, what: string): JsonValue {
-  const r = runCommand(command, true, process.cwd(), 60000, 256 * 1024 * 1024);
+  const r = runCommand(command, ROOT, process.cwd(), { timeoutMs: 60000, maxBytes: 256 * 1024 * 1024, maxMemory: -1, maxFiles: -1, maxProcesses: -1 });
   if (!r.ok) throw new Error(r.error);
   if (r.warning) throw new Error(r.warning);
   try {

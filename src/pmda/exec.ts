@@ -1,15 +1,15 @@
 // data-exec: run a source's command and take its standard output as the
 // data. Arguments are split like a POSIX shell would (quotes, backslash),
-// with no shell. Commands from untrusted directories run as nobody.
-// The commands a fetch needs run in parallel, in the native shim, under
-// one timeout (2 s by default, well inside pmcd's 5 s agent timeout);
-// each in a process group of its own, killed whole at the timeout or when
-// the command exits, so children it left behind holding its output open
-// cannot hold the fetch.
+// with no shell. A command of an untrusted source runs as the source's
+// author (src/pmda/access.ts), with that user's groups; a trusted
+// source's as root. Commands run in the background, each under a root
+// shepherd process that kills everything the command leaves behind
+// (native/exec.cc), with limits on memory, open files, processes, CPU
+// time and file size. The agent decides how long a fetch waits for them.
 import { native } from './native';
 import * as fs from 'fs';
 import * as os from 'os';
-
+import type { Author } from './access';
 /** Split a command line as python's shlex.split (POSIX mode) does. */
 export function splitCommand(line: string): string[] {
   const args: string[] = [];
@@ -60,39 +60,15 @@ export function splitCommand(line: string): string[] {
   return args;
 }
 
-interface Account {
-  uid: number;
-  gid: number;
-}
-
-let nobodyAccount: Account | null | undefined;
-
-/** uid and gid of user nobody, from the passwd database. */
-export function nobody(): Account | null {
-  if (nobodyAccount !== undefined) return nobodyAccount;
-  nobodyAccount = null;
-  try {
-    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f[0] === 'nobody' && f.length >= 4) {
-        nobodyAccount = { uid: Number(f[2]), gid: Number(f[3]) };
-        break;
-      }
-    }
-  } catch {
-    /* no passwd file: untrusted commands cannot run */
-  }
-  return nobodyAccount;
-}
-
 export type ExecResult = { ok: true; output: string; warning?: string } | { ok: false; error: string; timedOut?: boolean };
 
-/** A data-exec command to run. */
-export interface ExecJob {
-  command: string;
-  trusted: boolean;
-  /** The source directory: the command's working directory. */
-  cwd: string;
+/** Limits on every command (config.json keys exec_max_*). */
+export interface ExecLimits {
+  timeoutMs: number;
+  maxBytes: number;
+  maxMemory: number;
+  maxFiles: number;
+  maxProcesses: number;
 }
 
 function signalName(n: number): string {
@@ -103,63 +79,69 @@ function signalName(n: number): string {
 /** The minimal environment commands get. */
 const ENV = ['PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', 'LANG=C.UTF-8'];
 
+const asRoot = process.getuid !== undefined && process.getuid() === 0;
+
 /**
- * Run commands in parallel (native: fork/exec, each in its own process
- * group), all under one timeout: a fetch waits for the slowest, never
- * longer than `timeoutMs`, whatever the commands do.
+ * Start `command` in `cwd` as `author`. Returns the id to collect it by,
+ * or the result at once when it cannot start.
  */
-export function runCommands(jobs: readonly ExecJob[], timeoutMs: number, maxBytes: number): ExecResult[] {
-  const results: Array<ExecResult | undefined> = jobs.map(() => undefined);
-  const runnable: Array<{ i: number; argv: string[]; cwd: string; uid: number; gid: number }> = [];
-  const asRoot = process.getuid !== undefined && process.getuid() === 0;
-  jobs.forEach((job, i) => {
-    let argv: string[];
-    try {
-      argv = splitCommand(job.command);
-    } catch (e) {
-      results[i] = { ok: false, error: `cannot parse data-exec command '${job.command}': ${(e as Error).message}` };
-      return;
-    }
-    if (argv.length === 0) {
-      results[i] = { ok: false, error: 'data-exec command is empty' };
-      return;
-    }
-    let uid = -1;
-    let gid = -1;
-    if (!job.trusted && asRoot) {
-      const who = nobody();
-      if (!who) {
-        results[i] = { ok: false, error: `cannot run '${job.command}': there is no user 'nobody'` };
-        return;
-      }
-      ({ uid, gid } = who);
-    }
-    runnable.push({ i, argv, cwd: job.cwd, uid, gid });
+export function startCommand(command: string, author: Author, cwd: string, limits: ExecLimits): number | ExecResult {
+  let argv: string[];
+  try {
+    argv = splitCommand(command);
+  } catch (e) {
+    return { ok: false, error: `cannot parse data-exec command '${command}': ${(e as Error).message} (in ${cwd})` };
+  }
+  if (argv.length === 0) return { ok: false, error: `data-exec command is empty (in ${cwd})` };
+  const as = asRoot && author.uid >= 0;
+  const id = native.execStart({
+    argv,
+    cwd,
+    uid: as ? author.uid : -1,
+    gid: as ? author.gid : -1,
+    groups: as ? author.groups : [],
+    env: ENV,
+    timeoutMs: limits.timeoutMs,
+    maxBytes: limits.maxBytes,
+    limits: {
+      as: limits.maxMemory,
+      nofile: limits.maxFiles,
+      nproc: limits.maxProcesses,
+      cpu: Math.ceil(limits.timeoutMs / 1000) + 1,
+      fsize: limits.maxBytes,
+    },
   });
-  const out = runnable.length > 0 ? native.runCommands(runnable, ENV, timeoutMs, maxBytes) : [];
-  out.forEach((r, k) => {
-    const { i } = runnable[k]!;
-    const command = jobs[i]!.command;
-    const cwd = jobs[i]!.cwd;
-    if (r.errno) {
-      const text = r.error ?? `errno ${r.errno}`;
-      const why = r.errno === 2 && !fs.existsSync(cwd) ? 'its directory is gone' : r.errno === 2 ? 'command not found' : text[0]!.toLowerCase() + text.slice(1);
-      results[i] = { ok: false, error: `cannot run data-exec command '${command}': ${why}` };
-    } else if (r.timedOut) {
-      results[i] = { ok: false, error: `data-exec command '${command}' killed after ${timeoutMs} ms`, timedOut: true };
-    } else if (r.overflow) {
-      results[i] = { ok: false, error: `data-exec command '${command}' wrote more than ${maxBytes} bytes` };
-    } else {
-      const output = r.output.toString('utf8');
-      results[i] = r.status === 0 && r.signal === 0
-        ? { ok: true, output }
-        : { ok: true, output, warning: `data-exec command '${command}' ${r.signal ? `was killed by ${signalName(r.signal)}` : `exited with status ${r.status}`}` };
-    }
-  });
-  // name the directory (the source): two sources may run the same command
-  return results.map((r, i) => (r!.ok ? r! : { ...r!, error: `${r!.error} (in ${jobs[i]!.cwd})` }));
+  if (id < 0) return { ok: false, error: `cannot run data-exec command '${command}': errno ${-id} (in ${cwd})` };
+  return id;
 }
 
-export function runCommand(command: string, trusted: boolean, cwd: string, timeoutMs: number, maxBytes: number): ExecResult {
-  return runCommands([{ command, trusted, cwd }], timeoutMs, maxBytes)[0]!;
+/** What a finished command means for its source. */
+export function resultOf(r: ReturnType<typeof native.execWait>[number], command: string, cwd: string, limits: ExecLimits): ExecResult {
+  let result: ExecResult;
+  if (r.errno) {
+    const text = r.error ?? `errno ${r.errno}`;
+    const why = r.errno === 2 && !fs.existsSync(cwd) ? 'its directory is gone' : r.errno === 2 ? 'command not found' : text[0]!.toLowerCase() + text.slice(1);
+    result = { ok: false, error: `cannot run data-exec command '${command}': ${why}` };
+  } else if (r.timedOut) {
+    result = { ok: false, error: `data-exec command '${command}' killed after ${limits.timeoutMs} ms`, timedOut: true };
+  } else if (r.overflow) {
+    result = { ok: false, error: `data-exec command '${command}' wrote more than ${limits.maxBytes} bytes` };
+  } else {
+    const output = r.output.toString('utf8');
+    result = r.status === 0 && r.signal === 0
+      ? { ok: true, output }
+      : { ok: true, output, warning: `data-exec command '${command}' ${r.signal ? `was killed by ${signalName(r.signal)}` : `exited with status ${r.status}`}` };
+  }
+  // name the directory (the source): two sources may run the same command
+  return result.ok ? result : { ...result, error: `${result.error} (in ${cwd})` };
+}
+
+/** Run one command to its end (tools outside the PMDA). */
+export function runCommand(command: string, author: Author, cwd: string, limits: ExecLimits): ExecResult {
+  const id = startCommand(command, author, cwd, limits);
+  if (typeof id !== 'number') return id;
+  for (;;) {
+    const done = native.execWait([id], limits.timeoutMs + 2000).find((r) => r.id === id);
+    if (done) return resultOf(done, command, cwd, limits);
+  }
 }

@@ -64,6 +64,29 @@ export interface PmdaHandlers {
   store(pmids: Uint32Array, insts: Int32Array, values: Float64Array): number;
 }
 
+export interface ExecStart {
+  argv: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  env: string[];
+  timeoutMs: number;
+  maxBytes: number;
+  limits: { as: number; nofile: number; nproc: number; cpu: number; fsize: number };
+}
+
+export interface ExecDone {
+  id: number;
+  status: number;
+  signal: number;
+  output: Buffer;
+  timedOut: boolean;
+  overflow: boolean;
+  errno: number;
+  error: string | null;
+}
+
 export interface Native {
   init(o: { name: string; domain: number; logfile: string; debug?: string; openLog?: boolean }): void;
   start(handlers: PmdaHandlers): void;
@@ -73,6 +96,7 @@ export interface Native {
   cacheOp(serial: number, op: number): number;
   cacheResize(serial: number, max: number): number;
   cacheStore(serial: number, flags: number, name: string): number;
+  cachePurge(serial: number, seconds: number): number;
   cacheLookupName(serial: number, name: string): [number, number] | number;
   cacheEntries(serial: number): Array<[number, string, boolean]>;
   indom(serial: number): number;
@@ -81,12 +105,14 @@ export interface Native {
   errStr(code: number): string;
   getConfig(name: string): string | null;
   setDomain(domain: number): void;
-  runCommands(
-    jobs: Array<{ argv: string[]; cwd: string; uid: number; gid: number }>,
-    env: string[],
-    timeoutMs: number,
-    maxBytes: number,
-  ): Array<{ status: number; signal: number; output: Buffer; timedOut: boolean; overflow: boolean; errno: number; error: string | null }>;
+  /** Open a file with a user's filesystem credentials (uid < 0: the PMDA's own). */
+  openAs(path: string, uid: number, gid: number, groups: number[], nofollow: boolean): number;
+  NOT_REGULAR: number;
+  /** Start a command under a shepherd; its id, or -errno. */
+  execStart(job: ExecStart): number;
+  /** Collect finished commands, waiting up to waitMs for all of `ids`. */
+  execWait(ids: number[], waitMs: number): ExecDone[];
+  execRunning(): number;
   watchInit(): number;
   watchAdd(dir: string): number;
   watchRead(): Array<[number, string, number]> | null;
