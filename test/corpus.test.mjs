@@ -119,7 +119,9 @@ function writeConfig(s, batch) {
   if (first.config_text !== undefined) return fs.writeFileSync(file, fill(first.config_text, vars));
   if (first.config_base64 !== undefined) return fs.writeFileSync(file, Buffer.from(first.config_base64, 'base64'));
   const extra = JSON.parse(fill(JSON.stringify(first.config ?? {}), vars));
-  fs.writeFileSync(file, JSON.stringify({ directory_list: [s.src], trusted_directory_list: [s.trusted], ...extra }));
+  // one line per problem, and the limits of one source, are what the corpus
+  // checks: no rate limit or budget across sources in the way (test/adversarial)
+  fs.writeFileSync(file, JSON.stringify({ directory_list: [s.src], trusted_directory_list: [s.trusted], log_user_lines: 1000000, log_lines: 1000000, max_held_bytes: 1 << 30, fetch_max_bytes: 1 << 30, fetch_max_values: 1e9, fetch_max_ms: 600000, ...extra }));
 }
 
 // ---- talking to the PMDA -------------------------------------------------------

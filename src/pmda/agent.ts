@@ -13,8 +13,9 @@ import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
 import { validName } from '../format/metadata';
 import { Encoder, convert, typeCode } from './fetch';
 import { resolve } from '../format/pointer';
-import { readableBy } from './access';
-import { runCommands, ExecResult } from './exec';
+import { authorOf, ROOT } from './access';
+import { startCommand, resultOf, ExecLimits } from './exec';
+import { Budgets } from './budget';
 import type { JsonValue } from '../format/json';
 import * as log from './log';
 import { STATIC, LONG_HELP, RELOAD_ITEM, DEBUG_ITEM } from './control';
@@ -48,12 +49,46 @@ export class Agent {
   private readonly watcher = new Watcher(native, C);
   private tablesStale = true;
   private fetchNo = 0;
+  private readonly budgets: Budgets;
+  /** Commands running, by id. */
+  private readonly running = new Map<number, Source>();
+  /** Drains the output of commands that run on between fetches. */
+  private collector: NodeJS.Timeout | undefined;
+  /** Payers (uids) whose commands were slow lately, until when. */
+  private readonly slowPayers = new Map<number, number>();
 
   constructor(options: AgentOptions) {
     this.root = options.root;
     this.config = options.config;
     this.clusters = nameCache(0, MAX_CLUSTER);
     this.clusters.save();
+    this.budgets = new Budgets(this.config);
+    log.setLimits(this.config, (key) => this.whose(key));
+  }
+
+  private readonly owners = new Map<string, string>();
+
+  /** Whose a log key is: the author of the source (or directory) it names. */
+  private whose(key: string): string | undefined {
+    const from = key.indexOf('/');
+    if (from < 0) return undefined;
+    for (let i = key.indexOf(':', from); i > 0; i = key.indexOf(':', i + 1)) {
+      const dir = key.slice(from, i);
+      const src = this.byDir.get(dir);
+      if (src) return src.trusted ? 'root' : src.author.name;
+      const known = this.owners.get(dir);
+      if (known !== undefined) return known;
+      try {
+        const uid = fs.lstatSync(dir).uid;
+        const name = uid === 0 ? 'root' : authorOf(uid).name;
+        if (this.owners.size > 10000) this.owners.clear();
+        this.owners.set(dir, name);
+        return name;
+      } catch {
+        /* not a path: try a longer prefix */
+      }
+    }
+    return undefined;
   }
 
   get nsources(): number {
@@ -76,9 +111,14 @@ export class Agent {
     this.watcher.end();
     if (this.watcher.overflowed) log.problem('watch:', `more than ${MAX_WATCHES} directories below the configured ones: only ${MAX_WATCHES} are watched, and sources are looked for every ${OVERFLOW_WALK_MS / 1000} s instead of at every change`);
     const seen = new Set<string>();
+    for (const f of found) seen.add(f.dir);
+    // gone first: a directory renamed keeps its source name for the new one
+    for (const s of [...this.byDir.values()]) if (!seen.has(s.dir)) this.remove(s);
+    for (const dir of [...this.rejected.keys()]) if (!seen.has(dir)) this.rejected.delete(dir);
+    const done = new Set<string>();
     for (const f of found) {
-      if (seen.has(f.dir)) continue; // listed twice: the trusted listing wins
-      seen.add(f.dir);
+      if (done.has(f.dir)) continue; // listed twice: the trusted listing wins
+      done.add(f.dir);
       if (f.trusted) log.resolved(`trust:${f.dir}`); // trustworthy again: log the next lapse
       const have = this.byDir.get(f.dir);
       if (have) {
@@ -87,8 +127,6 @@ export class Agent {
       }
       this.add(f);
     }
-    for (const s of [...this.byDir.values()]) if (!seen.has(s.dir)) this.remove(s);
-    for (const dir of [...this.rejected.keys()]) if (!seen.has(dir)) this.rejected.delete(dir);
   }
 
   private metadataStamp(dir: string, describedBy: string): string {
@@ -102,27 +140,17 @@ export class Agent {
 
   private add(f: Found): void {
     if (this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)) return;
+    // the author: the owner of metadata.json (of the link, if it is one)
+    let author = ROOT;
     if (!f.trusted) {
-      // an untrusted metadata.json that is a link to someone else's file is
-      // read only if the link's owner could read that file
-      const file = path.join(f.dir, f.describedBy);
-      let why: string | undefined;
       try {
-        const owner = fs.lstatSync(file).uid;
-        if (fs.statSync(file).uid !== owner) {
-          const access = readableBy(owner, file);
-          if (!access.ok) why = access.why;
-        }
+        author = authorOf(fs.lstatSync(path.join(f.dir, f.describedBy)).uid);
       } catch (e) {
-        why = (e as Error).message;
-      }
-      if (why) {
-        this.rejected.set(f.dir, this.metadataStamp(f.dir, f.describedBy));
-        log.problem(`${f.dir}:metadata`, `refusing ${file} of untrusted source ${f.dir}: its owner cannot read it (${why})`);
+        log.problem(`${f.dir}:metadata`, `cannot read ${path.join(f.dir, f.describedBy)}: ${(e as Error).message}`);
         return;
       }
     }
-    const r = readMetadata(f.dir, f.describedBy, this.config.maxDataBytes);
+    const r = readMetadata(f.dir, f.describedBy, this.config.maxDataBytes, author);
     log.forget(`${f.dir}:metadata`);
     if ('error' in r) {
       this.rejected.set(f.dir, r.stamp);
@@ -159,7 +187,9 @@ export class Agent {
     }
     this.rejected.delete(f.dir);
     log.resolved(`${f.dir}:name`);
-    const s = new Source(f.dir, f.trusted, name, r.md, r.stamp, f.describedBy, r.validate);
+    const s = new Source(f.dir, f.trusted, author, name, r.md, r.stamp, f.describedBy, r.validate);
+    // a user whose commands were slow lately: its new sources start slow too
+    if (s.dataExec !== undefined && (this.slowPayers.get(s.payer) ?? 0) > Date.now()) s.execStanding = false;
     const carried = this.reloads.get(f.dir);
     if (carried) {
       s.stats = carried;
@@ -170,7 +200,7 @@ export class Agent {
     this.byName.set(s.name, s);
     this.byCluster.set(cluster, s);
     this.tablesStale = true;
-    log.info(`added source '${name}' from ${f.dir} (cluster ${cluster}, ${s.metrics.size} metrics${f.trusted ? ', trusted' : ''})`);
+    log.info(`added source '${name}' from ${f.dir} (cluster ${cluster}, ${s.metrics.size} metrics${f.trusted ? ', trusted' : `, as ${author.name}`})`, `${f.dir}:`);
   }
 
   private remove(s: Source): void {
@@ -179,7 +209,8 @@ export class Agent {
     this.byCluster.delete(s.cluster);
     s.forgetProblems();
     this.tablesStale = true;
-    log.info(`removed source '${s.name}' (${s.dir})`);
+    log.info(`removed source '${s.name}' (${s.dir})`, `${s.dir}:`);
+    if (s.execId !== undefined) this.running.delete(s.execId);
   }
 
   // ---- tables for the native shim ----------------------------------------
@@ -260,7 +291,77 @@ export class Agent {
     const src = serial % 2 === 0 ? this.byCluster.get(serial / 2) : undefined;
     if (src && Date.now() - src.refreshedTime >= 1000) {
       this.fetchNo++;
-        this.refreshSource(src);
+      this.budgets.begin(this.byCluster.values());
+      this.runCommands([src]);
+      this.refreshSource(src);
+    }
+  }
+
+  // ---- data-exec commands ---------------------------------------------------
+
+  private get execLimits(): ExecLimits {
+    const c = this.config;
+    return { timeoutMs: c.execTimeoutMs, maxBytes: c.maxDataBytes, maxMemory: c.execMaxMemory, maxFiles: c.execMaxFiles, maxProcesses: c.execMaxProcesses };
+  }
+
+  /**
+   * Start the commands of `sources` that need to run, and wait for them,
+   * at most exec_wait, but only for those of sources in good standing: a
+   * source whose command was still running at the end of a wait loses
+   * it, and no fetch waits for it again until one of its runs finishes
+   * within exec_wait. Its output, when it comes, is served by the next
+   * fetch; it never holds up another source.
+   */
+  private runCommands(sources: Iterable<Source>): void {
+    const limits = this.execLimits;
+    const waitFor: number[] = [];
+    for (const src of sources) {
+      if (src.needsCommand(this.fetchNo)) {
+        const id = startCommand(src.dataExec!, src.author, src.dir, limits);
+        if (typeof id !== 'number') src.pendingRun = id;
+        else {
+          this.running.set(id, src);
+          src.execId = id;
+          src.execStarted = Date.now();
+        }
+      }
+      if (src.execId !== undefined && src.execStanding) waitFor.push(src.execId);
+    }
+    this.collect(waitFor, waitFor.length > 0 ? this.config.execWaitMs : 0);
+    for (const id of waitFor) {
+      const src = this.running.get(id);
+      if (!src || !src.execStanding) continue;
+      src.execStanding = false;
+      this.slowPayers.set(src.payer, Date.now() + 10 * 60000);
+      log.problem(`${src.dir}:slow`, `${src.metadataFile}: data-exec command '${src.dataExec}' takes longer than ${this.config.execWaitMs} ms (exec_wait): fetches no longer wait for it, and serve its output when it has finished`);
+    }
+    if (this.running.size > 0 && !this.collector) {
+      this.collector = setInterval(() => {
+        this.collect([], 0);
+        if (this.running.size === 0 && this.collector) {
+          clearInterval(this.collector);
+          this.collector = undefined;
+        }
+      }, 100);
+      this.collector.unref();
+    }
+  }
+
+  /** Collect finished commands for their sources. */
+  private collect(ids: number[], waitMs: number): void {
+    if (this.running.size === 0) return;
+    const limits = this.execLimits;
+    for (const done of native.execWait(ids, waitMs)) {
+      const src = this.running.get(done.id);
+      this.running.delete(done.id);
+      if (!src || src.execId !== done.id) continue; // its source went away
+      src.execId = undefined;
+      const took = Date.now() - src.execStarted;
+      src.pendingRun = resultOf(done, src.dataExec!, src.dir, limits);
+      if (!src.execStanding && took <= this.config.execWaitMs && !done.timedOut) {
+        src.execStanding = true;
+        log.resolved(`${src.dir}:slow`, `${src.metadataFile}: data-exec command '${src.dataExec}' is quick again`);
+      }
     }
   }
 
@@ -269,17 +370,14 @@ export class Agent {
     this.fetchNo++;
     this.discover();
     this.syncTables();
-    // the data-exec commands this fetch needs run in parallel, under one timeout
+    this.budgets.begin(this.byCluster.values());
+    // the data-exec commands this fetch needs, started together
     const commands = new Set<Source>();
     for (let i = 0; i < pmids.length; i++) {
       const src = this.byCluster.get(pmidCluster(pmids[i]!));
-      if (src?.needsCommand(this.fetchNo)) commands.add(src);
+      if (src?.dataExec !== undefined) commands.add(src);
     }
-    if (commands.size > 0) {
-      const list = [...commands];
-      const results = runCommands(list.map((s) => ({ command: s.dataExec!, trusted: s.trusted, cwd: s.dir })), this.config.execTimeoutMs, this.config.maxDataBytes);
-      list.forEach((src, k) => this.refreshSource(src, results[k]));
-    }
+    if (commands.size > 0) this.runCommands(commands);
     const enc = this.encoder;
     enc.begin(pmids.length);
     for (let i = 0; i < pmids.length; i++) {
@@ -303,47 +401,95 @@ export class Agent {
         src.countedFetch = this.fetchNo;
         src.stats.fetches++;
       }
+      const payer = src.payer;
+      if (this.budgets.timeUp(payer)) {
+        this.overBudget(i, src, m, 'time');
+        continue;
+      }
+      const started = performance.now();
       this.refreshSource(src);
       // the values of an unchanged source are the bytes encoded last time
       if (m.cached && m.cachedVersion === src.version) {
-        enc.copy(i, m.cached);
+        const count = m.cached.readInt32LE(0);
+        if (count > this.budgets.valuesLeft(payer)) this.overBudget(i, src, m, 'values');
+        else {
+          this.budgets.chargeValues(payer, Math.max(0, count));
+          enc.copy(i, m.cached);
+        }
+        this.budgets.chargeTime(payer, performance.now() - started);
         continue;
       }
-      this.encodeMetric(i, src, m);
+      const complete = this.encodeMetric(i, src, m, started);
       const [from, to] = enc.end();
-      m.cached = enc.slice(from, to);
-      m.cachedVersion = src.version;
+      if (complete) {
+        m.cached = enc.slice(from, to);
+        m.cachedVersion = src.version;
+      }
+      this.budgets.chargeTime(payer, performance.now() - started);
     }
     return enc.finish();
   }
 
-  /** Encode the values of metric `m` as the i-th record. */
-  private encodeMetric(i: number, src: Source, m: Served): void {
+  /** The i-th record answers "try again": a budget of the author's is spent. */
+  private overBudget(i: number, src: Source, m: Served, what: 'values' | 'time'): void {
+    const enc = this.encoder;
+    enc.record(i, typeCode(m.spec.type));
+    enc.error(C.PM_ERR_AGAIN);
+    enc.end();
+    log.problem(`${src.dir}:budget:${what}`, `${src.metadataFile}: ${this.budgets.why(what)}`);
+  }
+
+  /**
+   * Encode the values of metric `m` as the i-th record; false if a budget
+   * ran out on the way (the record then answers "try again").
+   */
+  private encodeMetric(i: number, src: Source, m: Served, started: number): boolean {
     const enc = this.encoder;
     const type = typeCode(m.spec.type);
     enc.record(i, type);
     if (src.dataError !== undefined) {
       enc.error(C.PM_ERR_AGAIN);
-      return;
+      return true;
     }
+    const payer = src.payer;
     if (!m.array) {
+      if (this.budgets.valuesLeft(payer) < 1) {
+        enc.error(C.PM_ERR_AGAIN);
+        log.problem(`${src.dir}:budget:values`, `${src.metadataFile}: ${this.budgets.why('values')}`);
+        return false;
+      }
+      this.budgets.chargeValues(payer, 1);
       try {
         enc.value(C.PM_IN_NULL, this.value(src, m, src.data), type);
       } catch (e) {
         this.valueProblem(src, m, e as Error);
         enc.error(C.PM_ERR_VALUE);
       }
-      return;
+      return true;
     }
     const rows = src.rows.get(m.array.name);
-    if (!rows) return;
-    for (let r = 0; r < rows.insts.length; r++) {
+    if (!rows) return true;
+    const n = rows.insts.length;
+    if (n > this.budgets.valuesLeft(payer)) {
+      enc.error(C.PM_ERR_AGAIN);
+      log.problem(`${src.dir}:budget:values`, `${src.metadataFile}: ${this.budgets.why('values')}`);
+      return false;
+    }
+    this.budgets.chargeValues(payer, n);
+    for (let r = 0; r < n; r++) {
       try {
         enc.value(rows.insts[r]!, this.value(src, m, rows.elements[r]), type);
       } catch (e) {
         this.valueProblem(src, m, e as Error);
       }
+      // a long record looks at the clock now and then
+      if ((r & 4095) === 4095 && this.budgets.timeUp(payer, performance.now() - started)) {
+        enc.abort(C.PM_ERR_AGAIN);
+        log.problem(`${src.dir}:budget:time`, `${src.metadataFile}: ${this.budgets.why('time')}`);
+        return false;
+      }
     }
+    return true;
   }
 
   private sorted(): Source[] {
@@ -366,9 +512,9 @@ export class Agent {
   }
 
   /** Refresh one source's data; nothing it contains may escape to other sources. */
-  private refreshSource(src: Source, ran?: ExecResult): void {
+  private refreshSource(src: Source): void {
     try {
-      src.refresh(this.fetchNo, this.config, ran);
+      src.refresh(this.fetchNo, this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore));
     } catch (e) {
       src.fail(`${src.dir}: cannot use its data: ${(e as Error).message}`);
     }

@@ -20,6 +20,28 @@ export interface Config {
   maxInstances: number;
   /** String values longer than this (bytes of UTF-8) are cut short. */
   maxStringBytes: number;
+  /** How long a fetch waits for the commands it started (ms). */
+  execWaitMs: number;
+  /** Per command: address space, open files, processes of its user. */
+  execMaxMemory: number;
+  execMaxFiles: number;
+  execMaxProcesses: number;
+  /**
+   * Budgets, each shared out equally between the authors (users) that
+   * have sources: data held, bytes read and parsed in one fetch, values
+   * in one fetch, and the wall time of one fetch (ms).
+   */
+  maxHeldBytes: number;
+  fetchMaxBytes: number;
+  fetchMaxValues: number;
+  fetchMaxMs: number;
+  /** Log lines per minute: per author, and in total; the log's size at most. */
+  logUserLines: number;
+  logLines: number;
+  logMaxBytes: number;
+  /** Instance names kept per source; names unseen for this long are culled (s). */
+  maxCachedInstances: number;
+  instanceCullSeconds: number;
 }
 
 export const DEFAULTS: Config = {
@@ -31,11 +53,38 @@ export const DEFAULTS: Config = {
   maxMetrics: 1023,
   maxInstances: 100000,
   maxStringBytes: 65536,
+  execWaitMs: 500,
+  execMaxMemory: 512 * 1024 * 1024,
+  execMaxFiles: 64,
+  execMaxProcesses: 256,
+  maxHeldBytes: 64 * 1024 * 1024,
+  fetchMaxBytes: 32 * 1024 * 1024,
+  fetchMaxValues: 1000000,
+  fetchMaxMs: 2500,
+  logUserLines: 60,
+  logLines: 600,
+  logMaxBytes: 10 * 1024 * 1024,
+  maxCachedInstances: 200000,
+  instanceCullSeconds: 7 * 24 * 3600,
 };
 
+type Limit = { [K in keyof Config]: Config[K] extends number ? K : never }[keyof Config];
+
 /** config.json keys for the numeric limits, and their Config fields. */
-const LIMITS: Record<string, 'maxDataBytes' | 'maxSources' | 'maxMetrics' | 'maxInstances' | 'maxStringBytes'> = {
+const LIMITS: Record<string, Limit> = {
   max_data_bytes: 'maxDataBytes',
+  exec_max_memory: 'execMaxMemory',
+  exec_max_files: 'execMaxFiles',
+  exec_max_processes: 'execMaxProcesses',
+  max_held_bytes: 'maxHeldBytes',
+  fetch_max_bytes: 'fetchMaxBytes',
+  fetch_max_values: 'fetchMaxValues',
+  fetch_max_ms: 'fetchMaxMs',
+  log_user_lines: 'logUserLines',
+  log_lines: 'logLines',
+  log_max_bytes: 'logMaxBytes',
+  max_cached_instances: 'maxCachedInstances',
+  instance_cull_seconds: 'instanceCullSeconds',
   max_sources: 'maxSources',
   max_metrics: 'maxMetrics',
   max_instances: 'maxInstances',
@@ -88,6 +137,11 @@ export function loadConfig(file: string): { config: Config; problems: string[] }
       case 'exec_timeout': {
         const v = positive(value, key, problems);
         if (v !== undefined) config.execTimeoutMs = Math.round(v * 1000);
+        break;
+      }
+      case 'exec_wait': {
+        const v = positive(value, key, problems);
+        if (v !== undefined) config.execWaitMs = Math.round(v * 1000);
         break;
       }
       default: {

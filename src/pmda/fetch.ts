@@ -113,6 +113,13 @@ export class Encoder {
     this.count = -1;
   }
 
+  /** Drop the values of the current record: it is this error instead. */
+  abort(code: number): void {
+    this.pos = this.recordAt + 8;
+    this.strings = [];
+    this.error(code);
+  }
+
   value(inst: number, v: number | bigint | string, type: number): void {
     this.ensure(16);
     const p = this.pos;

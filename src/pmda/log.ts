@@ -6,6 +6,12 @@
 // once, under a key naming what it concerns, and again only when the
 // problem changes or after it was fixed and came back: a broken file
 // sampled every second must not fill the disk.
+//
+// Beyond that, the log is bounded in rate and in size, per user and in
+// total (config.json: log_user_lines and log_lines a minute, log_max_bytes
+// in all): each line about a source is charged to the source's author;
+// what does not fit is dropped, and the log says so, once a minute per
+// user, with how many lines were dropped.
 import { createHash } from 'crypto';
 import { native, C } from './native';
 
@@ -43,20 +49,104 @@ export function isDebug(): boolean {
   return debugEnabled;
 }
 
-export function info(message: string): void {
-  native.log(C.LOG_INFO, oneLine(message));
+// ---- rate and size ------------------------------------------------------------
+
+interface Window {
+  start: number;
+  lines: number;
+  dropped: number;
+  /** Lines dropped in an earlier window, to report with the next line. */
+  unreported: number;
+}
+
+const limits = { userLines: Infinity, lines: Infinity, maxBytes: Infinity };
+let whoOf: (key: string) => string | undefined = () => undefined;
+const perUser = new Map<string, Window>();
+const everyone: Window = { start: 0, lines: 0, dropped: 0, unreported: 0 };
+let written = 0;
+let full = false;
+const MINUTE = 60000;
+
+/** The limits of config.json, and how to tell whose a problem key is. */
+export function setLimits(l: { logUserLines: number; logLines: number; logMaxBytes: number }, attribute?: (key: string) => string | undefined): void {
+  limits.userLines = l.logUserLines;
+  limits.lines = l.logLines;
+  limits.maxBytes = l.logMaxBytes;
+  if (attribute) whoOf = attribute;
+}
+
+function roll(w: Window, now: number): void {
+  if (now - w.start < MINUTE) return;
+  w.unreported += w.dropped;
+  w.start = now;
+  w.lines = 0;
+  w.dropped = 0;
+}
+
+function write(level: number, text: string): void {
+  if (full) return;
+  const n = text.length + 48; // the time stamp and program name pmNotifyErr adds
+  if (written + n > limits.maxBytes) {
+    full = true;
+    native.log(C.LOG_WARNING, `the log has reached its limit of ${limits.maxBytes} bytes (log_max_bytes): nothing more is logged until the PMDA restarts`);
+    return;
+  }
+  written += n;
+  native.log(level, text);
+}
+
+/** Write a line about `key` if the rate limits let it through. */
+function emit(level: number, text: string, key?: string): void {
+  const now = Date.now();
+  const who = key !== undefined ? whoOf(key) : undefined;
+  let w: Window | undefined;
+  if (who !== undefined) {
+    w = perUser.get(who);
+    if (!w) {
+      if (perUser.size >= 100000) perUser.clear();
+      w = { start: now, lines: 0, dropped: 0, unreported: 0 };
+      perUser.set(who, w);
+    }
+    roll(w, now);
+    if (w.lines >= limits.userLines) {
+      if (w.dropped++ === 0) write(C.LOG_WARNING, `lines about the sources of ${who} are suppressed for the rest of this minute (log_user_lines: ${limits.userLines} a minute)`);
+      return;
+    }
+  }
+  roll(everyone, now);
+  if (everyone.lines >= limits.lines) {
+    if (everyone.dropped++ === 0) write(C.LOG_WARNING, `log lines are suppressed for the rest of this minute (log_lines: ${limits.lines} a minute)`);
+    return;
+  }
+  let note = '';
+  if (w && w.unreported > 0) {
+    note += ` (${w.unreported} earlier line${w.unreported > 1 ? 's' : ''} about the sources of ${who} were suppressed)`;
+    w.unreported = 0;
+  }
+  if (everyone.unreported > 0) {
+    note += ` (${everyone.unreported} earlier line${everyone.unreported > 1 ? 's' : ''} were suppressed)`;
+    everyone.unreported = 0;
+  }
+  if (w) w.lines++;
+  everyone.lines++;
+  write(level, text + note);
+}
+
+/** A line for the log; `key` (a problem key, a source directory) charges it to a user. */
+export function info(message: string, key?: string): void {
+  emit(C.LOG_INFO, oneLine(message), key);
 }
 
 export function warn(message: string): void {
-  native.log(C.LOG_WARNING, oneLine(message));
+  emit(C.LOG_WARNING, oneLine(message));
 }
 
 export function error(message: string): void {
-  native.log(C.LOG_ERR, oneLine(message));
+  emit(C.LOG_ERR, oneLine(message));
 }
 
 export function debug(message: string): void {
-  if (debugEnabled) native.log(C.LOG_DEBUG, oneLine(message));
+  if (debugEnabled) emit(C.LOG_DEBUG, oneLine(message));
 }
 
 /**
@@ -105,7 +195,7 @@ export function problem(key: string, message: string): void {
   }
   problems.set(key, remembered);
   const b = budget(key);
-  if (b.ok) native.log(C.LOG_WARNING, oneLine(message) + b.note);
+  if (b.ok) emit(C.LOG_WARNING, oneLine(message) + b.note, key);
 }
 
 /** The problem under `key` is gone; log that once if one was logged. */
@@ -115,7 +205,7 @@ export function resolved(key: string, message?: string): void {
   problems.delete(key);
   if (!message) return;
   const b = budget(key);
-  if (b.ok) native.log(C.LOG_INFO, oneLine(message) + b.note);
+  if (b.ok) emit(C.LOG_INFO, oneLine(message) + b.note, key);
 }
 
 /** Forget every problem whose key starts with `prefix` (a removed source). */

@@ -61,10 +61,23 @@ export class NameCache {
    * pmdaCache refused, with why (PCP wants instance names unique up to
    * their first space); the others are active all the same.
    */
-  activate(names: Iterable<string>): Array<[string, string]> {
+  activate(names: Iterable<string>, bound?: { max: number; cullSeconds: number }): Array<[string, string]> {
     const refused: Array<[string, string]> = [];
+    if (bound) this.cull(bound.cullSeconds, false);
     native.cacheOp(this.serial, C.PMDA_CACHE_INACTIVE);
+    let culled = false;
     for (const name of names) {
+      if (bound && !this.known.has(name) && this.known.size >= bound.max) {
+        // full: names unseen for the cull window go first; then new names wait
+        if (!culled) {
+          culled = true;
+          this.cull(bound.cullSeconds);
+        }
+        if (this.known.size >= bound.max) {
+          refused.push([name, `the source already has ${bound.max} instance names (max_cached_instances)`]);
+          continue;
+        }
+      }
       const inst = native.cacheStore(this.serial, C.PMDA_CACHE_ADD, name);
       if (inst < 0) {
         refused.push([name, native.errStr(inst)]);
@@ -76,6 +89,25 @@ export class NameCache {
       }
     }
     return refused;
+  }
+
+  private lastCull = Date.now();
+
+  /**
+   * Forget the names not seen for `seconds` (their ids may be given out
+   * again); at most once a minute unless `force`. Returns how many went.
+   */
+  cull(seconds: number, force = true): number {
+    const now = Date.now();
+    if (!force && now - this.lastCull < 60000) return 0;
+    this.lastCull = now;
+    const n = native.cachePurge(this.serial, Math.max(1, Math.floor(seconds)));
+    if (n > 0) {
+      this.known.clear();
+      for (const [inst, name] of native.cacheEntries(this.serial)) this.known.set(name, inst);
+      this.dirty = true;
+    }
+    return n;
   }
 
   /** Write the cache file if anything new was numbered. */

@@ -8,8 +8,8 @@ import { parseJson, JsonValue } from '../format/json';
 import { parseMetadata, Metadata, MetricSpec, ArraySpec } from '../format/metadata';
 import { resolve } from '../format/pointer';
 import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
-import { runCommand, ExecResult } from './exec';
-import { readableBy, Access } from './access';
+import type { ExecResult } from './exec';
+import { openAs, Author, ROOT } from './access';
 import { newStats, SourceStats } from './control';
 import type { Config } from './config';
 import * as log from './log';
@@ -36,6 +36,13 @@ function fileStamp(st: fs.Stats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
+/**
+ * Asked before data of `bytes` bytes is parsed (replacing `heldBefore`
+ * bytes of this source): undefined if it fits the author's budgets, else
+ * why not.
+ */
+export type Admit = (bytes: number, heldBefore: number) => string | undefined;
+
 export interface Description {
   md: Metadata;
   stamp: string;
@@ -43,20 +50,35 @@ export interface Description {
   validate?: SchemaValidator;
 }
 
-/** Read a source's metadata.json, or build metadata from its schema.json. */
-export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Infinity): Description | { error: string; stamp: string } {
+/** Read a whole file, opened as `author`: never blocking, regular files only, at most `maxBytes`. */
+export function readFileAs(author: Author, file: string, maxBytes: number, nofollow = false): { text: string; stamp: string; size: number } {
+  const fd = openAs(author, file, nofollow);
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.size > maxBytes) throw new LimitError(`${file} is ${st.size} bytes, more than the limit of ${maxBytes} (max_data_bytes)`);
+    const text = readAll(fd, maxBytes);
+    return { text, stamp: fileStamp(st), size: Buffer.byteLength(text, 'utf8') };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export class LimitError extends Error {}
+
+/** Read a source's metadata.json, or build metadata from its schema.json, as its author. */
+export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Infinity, author: Author = ROOT): Description | { error: string; stamp: string } {
   const file = path.join(dir, describedBy);
   let stamp = '';
   try {
-    const st = fs.statSync(file);
-    stamp = fileStamp(st);
-    if (!st.isFile()) return { error: `${file} is not a regular file`, stamp };
-    if (st.size > maxBytes) return { error: `${file} is ${st.size} bytes, more than the limit of ${maxBytes} (max_data_bytes)`, stamp };
-    const doc = parseJson(fs.readFileSync(file, 'utf8'));
+    const r = readFileAs(author, file, maxBytes);
+    stamp = r.stamp;
+    const doc = parseJson(r.text);
     if (describedBy !== SCHEMA) return { md: parseMetadata(doc, file), stamp };
     return { md: metadataFromSchema(doc, file), stamp, validate: compileSchema(doc) };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
+    if (e instanceof LimitError) return { error: err.message, stamp };
+    if (err.code === 'ENOTREG') return { error: `${file} is not a regular file`, stamp };
     return { error: err.code ? `cannot read ${file}: ${err.message}` : `cannot parse ${file}: ${err.message}`, stamp };
   }
 }
@@ -94,9 +116,20 @@ export class Source {
   /** What the control metrics report. */
   stats: SourceStats = newStats();
 
+  /** The output of this source's last command, when it finished since it was used. */
+  pendingRun: ExecResult | undefined;
+  /** The id of its command while one runs (src/pmda/exec.ts). */
+  execId: number | undefined;
+  /** When its command was started (Date.now()). */
+  execStarted = 0;
+  /** A fetch waits for this source's command only while it has been quick. */
+  execStanding = true;
+
   constructor(
     readonly dir: string,
     readonly trusted: boolean,
+    /** Whose credentials its files are opened, and commands run, with. */
+    readonly author: Author,
     readonly name: string,
     readonly md: Metadata,
     readonly metadataStamp: string,
@@ -106,6 +139,16 @@ export class Source {
     this.metadataFile = path.join(dir, describedBy);
     this.dataPath = md.dataPath ? path.resolve(dir, md.dataPath) : path.join(dir, 'data.json');
     this.dataExec = md.dataExec;
+  }
+
+  /** Whose budgets (src/pmda/budget.ts) its costs are charged to. */
+  get payer(): number {
+    return this.trusted ? 0 : this.author.uid;
+  }
+
+  /** Bytes of data it holds. */
+  get heldBytes(): number {
+    return this.data !== undefined ? this.stats.dataBytes : 0;
   }
 
   private key(what: string): string {
@@ -166,29 +209,41 @@ export class Source {
    * For data-exec sources, `ran` is the command's result when the agent
    * already ran it (in parallel with the other commands of the fetch).
    */
-  refresh(fetchNo: number, config: Config, ran?: ExecResult): void {
+  refresh(fetchNo: number, config: Config, admit: Admit): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
     try {
-      this.read(config, ran);
+      this.read(config, admit);
     } finally {
       this.stats.refreshMs = Number(process.hrtime.bigint() - started) / 1e6;
     }
   }
 
-  /** Does the next refresh, in fetch `fetchNo`, need the data-exec command run? */
+  /** Should fetch `fetchNo` start this source's data-exec command? */
   needsCommand(fetchNo: number): boolean {
-    return this.dataExec !== undefined && this.refreshedAt !== fetchNo && Date.now() >= this.execRestUntil;
+    return this.dataExec !== undefined && this.refreshedAt !== fetchNo && this.execId === undefined && this.pendingRun === undefined && Date.now() >= this.execRestUntil;
   }
 
-  private read(config: Config, ran: ExecResult | undefined): void {
+  /** Answer "try again" without counting or logging a problem. */
+  private unavailable(why: string): void {
+    if (this.dataError === why) return;
+    this.dataError = why;
+    this.data = undefined;
+    this.dataStamp = '';
+    this.rows.clear();
+    this.version++;
+  }
+
+  private read(config: Config, admit: Admit): void {
     let text: string;
     if (this.dataExec !== undefined) {
       // a command that timed out rests a while before it is run again
       if (Date.now() < this.execRestUntil) return;
-      const r = ran ?? runCommand(this.dataExec, this.trusted, this.dir, config.execTimeoutMs, config.maxDataBytes);
+      const r = this.pendingRun;
+      this.pendingRun = undefined;
+      if (!r) return this.unavailable(`data-exec command '${this.dataExec}' (${this.metadataFile}) has not finished`);
       if (!r.ok) {
         this.stats.execErrors++;
         if (r.timedOut) this.execRestUntil = Date.now() + Math.max(5000, 5 * config.execTimeoutMs);
@@ -201,36 +256,38 @@ export class Source {
       } else log.resolved(this.key('exit'));
       text = r.output;
       this.dataStamp = '';
+      const refused = admit(Buffer.byteLength(text, 'utf8'), this.stats.dataBytes);
+      if (refused) return this.overBudget(refused);
     } else {
       let fd = -1;
       try {
         // the fast path: the very file last read, unchanged (regular files
-        // whose size reads 0, like procfs, are always read again)
-        const pre = fs.statSync(this.dataPath);
-        if (pre.isFile() && pre.size > 0 && fileStamp(pre) === this.dataStamp && this.dataError === undefined) return;
-        let access: Access | undefined;
-        if (!this.trusted) {
-          // read only what the author of metadata.json could read
-          // the author is the owner of metadata.json itself, not of what a link points to
-          const owner = fs.lstatSync(this.metadataFile).uid;
-          access = readableBy(owner, this.dataPath);
-          if (!access.ok && access.missing) return this.fail(`cannot read data file ${this.dataPath}: ${access.why}`);
-          if (!access.ok) return this.fail(`refusing data file ${this.dataPath} of untrusted source ${this.dir}: the owner of ${this.metadataFile} cannot read it (${access.why})`);
+        // whose size reads 0, like procfs, are always read again); a stat
+        // as root says nothing to the author unless they read it before
+        if (this.dataError === undefined && this.dataStamp !== '') {
+          const pre = fs.statSync(this.dataPath);
+          if (pre.isFile() && pre.size > 0 && fileStamp(pre) === this.dataStamp) return;
         }
-        fd = fs.openSync(this.dataPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+        // opened by the kernel as the author: what they cannot read, this cannot either
+        fd = openAs(this.author, this.dataPath);
         const st = fs.fstatSync(fd);
-        if (access?.ok && (st.dev !== access.dev || st.ino !== access.ino)) {
-          return this.fail(`refusing data file ${this.dataPath} of untrusted source ${this.dir}: it changed while being checked`);
-        }
-        if (!st.isFile()) return this.fail(`data file ${this.dataPath} is not a regular file`);
         const stamp = fileStamp(st);
         // an unchanged regular file is not parsed again; size 0 (procfs) always is
         if (st.size > 0 && stamp === this.dataStamp && this.dataError === undefined) return;
         if (st.size > config.maxDataBytes) return this.fail(`data file ${this.dataPath} is ${st.size} bytes, more than the limit of ${config.maxDataBytes}`);
+        const refused = st.size > 0 ? admit(st.size, this.stats.dataBytes) : undefined;
+        if (refused) return this.overBudget(refused);
         text = readAll(fd, config.maxDataBytes);
+        if (st.size === 0) {
+          const late = admit(Buffer.byteLength(text, 'utf8'), this.stats.dataBytes);
+          if (late) return this.overBudget(late);
+        }
         this.dataStamp = stamp;
       } catch (e) {
-        return this.fail(`cannot read data file ${this.dataPath}: ${(e as Error).message}`);
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === 'ENOTREG') return this.fail(`data file ${this.dataPath} is not a regular file`);
+        const as = this.trusted ? '' : ` as ${this.author.name}, the owner of ${this.metadataFile}`;
+        return this.fail(`cannot read data file ${this.dataPath}${as}: ${err.message}`);
       } finally {
         if (fd >= 0) fs.closeSync(fd);
       }
@@ -263,8 +320,15 @@ export class Source {
     this.dataError = undefined;
     this.stats.lastError = '';
     this.data = doc;
-    this.buildRows(where, config.maxInstances);
+    this.buildRows(where, config.maxInstances, config.maxCachedInstances, config.instanceCullSeconds);
     this.version++;
+  }
+
+  /** A budget (src/pmda/budget.ts) has no room for this source's data now. */
+  private overBudget(why: string): void {
+    this.unavailable(why);
+    this.stats.lastError = why;
+    log.problem(this.key('budget'), `${this.metadataFile}: ${why}`);
   }
 
   fail(why: string, parseError = true): void {
@@ -279,7 +343,7 @@ export class Source {
   }
 
   /** Index every array's elements by instance, numbering new instances. */
-  private buildRows(where: string, maxInstances: number): void {
+  private buildRows(where: string, maxInstances: number, maxCached: number, cullSeconds: number): void {
     this.rows.clear();
     const seen = new Map<string, true>();
     const perArray: Array<[ArraySpec, Map<string, JsonValue>]> = [];
@@ -326,7 +390,7 @@ export class Source {
     }
     const activeKey = [...seen.keys()].join('\n');
     if (activeKey !== this.activeKey) {
-      const refused = this.indomCache.activate(seen.keys());
+      const refused = this.indomCache.activate(seen.keys(), { max: maxCached, cullSeconds });
       this.indomCache.save();
       this.activeKey = activeKey;
       if (refused.length > 0) {
