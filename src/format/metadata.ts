@@ -29,7 +29,8 @@ export interface MetricSpec {
 export interface ArraySpec {
   name: string;
   pointer: Pointer;
-  index: Pointer;
+  /** Where, inside each element, its instance name is; absent: the keys of an object name them. */
+  index?: Pointer;
   description: string;
   members: MetricSpec[];
   /** Instance labels: label name -> pointer into each element. */
@@ -221,14 +222,15 @@ function scalar(item: Obj, where: string, problems: string[], namePrefix: string
 function array(item: Obj, where: string, problems: string[]): ArraySpec | undefined {
   const c = common(item, where, problems, '');
   if (!c) return undefined;
+  // no index: the data must be an object, whose keys name the instances
   const rawIndex = item['index'];
-  if (typeof rawIndex !== 'string') {
-    problems.push(`${where}: skipping array '${c.name}': ${rawIndex === undefined ? "it has no 'index'" : "'index' is not a string"}`);
+  if (rawIndex !== undefined && typeof rawIndex !== 'string') {
+    problems.push(`${where}: skipping array '${c.name}': 'index' is not a string`);
     return undefined;
   }
-  let index: Pointer;
+  let index: Pointer | undefined;
   try {
-    index = parsePointer(rawIndex);
+    if (rawIndex !== undefined) index = parsePointer(rawIndex);
   } catch (e) {
     problems.push(`${where}: skipping array '${c.name}': index ${(e as PointerError).message}`);
     return undefined;

@@ -315,8 +315,24 @@ export class Agent {
   private runCommands(sources: Iterable<Source>): void {
     const limits = this.execLimits;
     const waitFor: number[] = [];
-    for (const src of sources) {
+    // at most exec_max_running at once, each author its share; those that
+    // waited longest go first
+    const runningOf = new Map<number, number>();
+    for (const src of this.running.values()) runningOf.set(src.payer, (runningOf.get(src.payer) ?? 0) + 1);
+    const payers = new Set<number>();
+    for (const src of this.byCluster.values()) if (src.dataExec !== undefined) payers.add(src.payer);
+    const share = Math.max(1, Math.floor(this.config.execMaxRunning / Math.max(1, payers.size)));
+    const ready = [...sources].sort((a, b) => a.execStarted - b.execStarted);
+    for (const src of ready) {
       if (src.needsCommand(this.fetchNo)) {
+        const mine = runningOf.get(src.payer) ?? 0;
+        if (mine >= share || this.running.size >= this.config.execMaxRunning) {
+          src.execStarted = Math.min(src.execStarted, 0); // first in line next time
+          log.problem(`${src.dir}:running`, `${src.metadataFile}: data-exec command not started: its author already runs ${mine} commands, its share of exec_max_running (${this.config.execMaxRunning} shared by ${payers.size} users); try again`);
+          continue;
+        }
+        log.resolved(`${src.dir}:running`);
+        runningOf.set(src.payer, mine + 1);
         const id = startCommand(src.dataExec!, src.author, src.dir, limits);
         if (typeof id !== 'number') src.pendingRun = id;
         else {

@@ -26,6 +26,8 @@ export interface Config {
   execMaxMemory: number;
   execMaxFiles: number;
   execMaxProcesses: number;
+  /** Commands running at once, all sources together (shared per author). */
+  execMaxRunning: number;
   /**
    * Budgets, each shared out equally between the authors (users) that
    * have sources: data held, bytes read and parsed in one fetch, values
@@ -54,9 +56,10 @@ export const DEFAULTS: Config = {
   maxInstances: 100000,
   maxStringBytes: 65536,
   execWaitMs: 500,
-  execMaxMemory: 512 * 1024 * 1024,
+  execMaxMemory: 1024 * 1024 * 1024,
   execMaxFiles: 64,
   execMaxProcesses: 256,
+  execMaxRunning: 64,
   maxHeldBytes: 64 * 1024 * 1024,
   fetchMaxBytes: 32 * 1024 * 1024,
   fetchMaxValues: 1000000,
@@ -76,6 +79,7 @@ const LIMITS: Record<string, Limit> = {
   exec_max_memory: 'execMaxMemory',
   exec_max_files: 'execMaxFiles',
   exec_max_processes: 'execMaxProcesses',
+  exec_max_running: 'execMaxRunning',
   max_held_bytes: 'maxHeldBytes',
   fetch_max_bytes: 'fetchMaxBytes',
   fetch_max_values: 'fetchMaxValues',

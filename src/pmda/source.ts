@@ -351,22 +351,36 @@ export class Source {
       const byName = new Map<string, JsonValue>();
       const firstWords = new Map<string, string>();
       const value = resolve(a.pointer, this.data);
-      if (!Array.isArray(value)) {
-        log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${value === undefined ? 'nothing' : 'no array'} at pointer '${a.pointer.text}'`);
+      // an array's elements, or an object's members named by their keys
+      const isMap = value !== null && typeof value === 'object' && !Array.isArray(value);
+      if (!Array.isArray(value) && !isMap) {
+        log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${value === undefined ? 'nothing' : 'no array or object'} at pointer '${a.pointer.text}'`);
         perArray.push([a, byName]);
         continue;
       }
       let bad = '';
-      const elements = value.length > maxInstances ? value.slice(0, maxInstances) : value;
-      if (elements !== value) bad = `${value.length} elements, serving the first ${maxInstances} (max_instances)`;
-      elements.forEach((el, i) => {
-        const idx = resolve(a.index, el);
+      let entries: Array<[string | undefined, JsonValue]> = isMap ? Object.entries(value as Record<string, JsonValue>) : (value as JsonValue[]).map((el) => [undefined, el]);
+      if (entries.length > maxInstances) {
+        bad = `${entries.length} ${isMap ? 'members' : 'elements'}, serving the first ${maxInstances} (max_instances)`;
+        entries = entries.slice(0, maxInstances);
+      }
+      entries.forEach(([key, el], i) => {
         let inst: string;
-        if (typeof idx === 'string') inst = idx;
-        else if (typeof idx === 'number' || typeof idx === 'bigint') inst = String(idx);
-        else {
-          bad ||= `element ${i} has no string or number at index pointer '${a.index.text}'`;
-          return;
+        if (a.index === undefined) {
+          if (key === undefined) {
+            bad ||= `it has no 'index', so its elements have no instance names (only an object's members are named by their keys)`;
+            return;
+          }
+          inst = key;
+        } else {
+          // an index pointer, when given, wins over the key
+          const idx = resolve(a.index, el);
+          if (typeof idx === 'string') inst = idx;
+          else if (typeof idx === 'number' || typeof idx === 'bigint') inst = String(idx);
+          else {
+            bad ||= `${key === undefined ? `element ${i}` : `member ${JSON.stringify(key.slice(0, 64))}`} has no string or number at index pointer '${a.index.text}'`;
+            return;
+          }
         }
         if (inst === '' || inst.length > 1024 || inst.includes('\n') || inst.includes('\u0000')) {
           bad ||= `element ${i} has an unusable instance name ${JSON.stringify(inst.slice(0, 64))}`;
@@ -395,7 +409,7 @@ export class Source {
       this.activeKey = activeKey;
       if (refused.length > 0) {
         const list = refused.slice(0, 3).map(([n, why]) => `${JSON.stringify(n)} (${why})`).join(', ');
-        log.problem(this.key('instances'), `${where}: ${refused.length} instance name(s) cannot be used, e.g. ${list}; PCP instance names must differ before their first space`);
+        log.problem(this.key('instances'), `${where}: ${refused.length} instance name(s) cannot be used, e.g. ${list}`);
       } else log.resolved(this.key('instances'));
     }
     for (const [a, byName] of perArray) {
