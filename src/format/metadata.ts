@@ -44,6 +44,10 @@ export interface Metadata {
   prefix?: string;
   dataPath?: string;
   dataExec?: string;
+  /** An HTTP(S) URL, or http+unix://SOCKET/PATH with the socket path %-encoded. */
+  dataUrl?: string;
+  /** A file of request headers (Name: value lines), for data-url. */
+  dataUrlHeaders?: string;
   /** PCP labels of the whole source (the `labels` key), as JSON object text. */
   labels?: string;
   entries: Entry[];
@@ -298,6 +302,15 @@ export function parseMetadata(doc: JsonValue, file: string): Metadata {
       case 'data-exec':
         if (typeof value === 'string') md.dataExec = value;
         else problems.push(`${file}: ignoring 'data-exec' that is not a string`);
+        break;
+      case 'data-url':
+        if (typeof value !== 'string') problems.push(`${file}: ignoring 'data-url' that is not a string`);
+        else if (!/^(https?|http\+unix):\/\/[^\s]+$/.test(value)) problems.push(`${file}: ignoring 'data-url' ${showJson(value)}: only http://, https:// and http+unix:// URLs are served`);
+        else md.dataUrl = value;
+        break;
+      case 'data-url-headers':
+        if (typeof value === 'string') md.dataUrlHeaders = value;
+        else problems.push(`${file}: ignoring 'data-url-headers' that is not a string`);
         break;
       case 'metrics':
         break;

@@ -14,7 +14,7 @@ import { validName } from '../format/metadata';
 import { Encoder, convert, typeCode } from './fetch';
 import { resolve } from '../format/pointer';
 import { authorOf, ROOT } from './access';
-import { startCommand, resultOf, ExecLimits } from './exec';
+import { startCommand, resultOf, splitCommand, ExecLimits } from './exec';
 import { Budgets } from './budget';
 import type { JsonValue } from '../format/json';
 import * as log from './log';
@@ -189,7 +189,7 @@ export class Agent {
     log.resolved(`${f.dir}:name`);
     const s = new Source(f.dir, f.trusted, author, name, r.md, r.stamp, f.describedBy, r.validate);
     // a user whose commands were slow lately: its new sources start slow too
-    if (s.dataExec !== undefined && (this.slowPayers.get(s.payer) ?? 0) > Date.now()) s.execStanding = false;
+    if (s.commanded && (this.slowPayers.get(s.payer) ?? 0) > Date.now()) s.execStanding = false;
     const carried = this.reloads.get(f.dir);
     if (carried) {
       s.stats = carried;
@@ -320,7 +320,7 @@ export class Agent {
     const runningOf = new Map<number, number>();
     for (const src of this.running.values()) runningOf.set(src.payer, (runningOf.get(src.payer) ?? 0) + 1);
     const payers = new Set<number>();
-    for (const src of this.byCluster.values()) if (src.dataExec !== undefined) payers.add(src.payer);
+    for (const src of this.byCluster.values()) if (src.commanded) payers.add(src.payer);
     const share = Math.max(1, Math.floor(this.config.execMaxRunning / Math.max(1, payers.size)));
     const ready = [...sources].sort((a, b) => a.execStarted - b.execStarted);
     for (const src of ready) {
@@ -333,7 +333,8 @@ export class Agent {
         }
         log.resolved(`${src.dir}:running`);
         runningOf.set(src.payer, mine + 1);
-        const id = startCommand(src.dataExec!, src.author, src.dir, limits);
+        const argv = this.commandOf(src);
+        const id = typeof argv === 'string' ? { ok: false as const, error: `${argv} (in ${src.dir})` } : startCommand(argv, src.author, src.dir, limits);
         if (typeof id !== 'number') src.pendingRun = id;
         else {
           this.running.set(id, src);
@@ -349,7 +350,7 @@ export class Agent {
       if (!src || !src.execStanding) continue;
       src.execStanding = false;
       this.slowPayers.set(src.payer, Date.now() + 10 * 60000);
-      log.problem(`${src.dir}:slow`, `${src.metadataFile}: data-exec command '${src.dataExec}' takes longer than ${this.config.execWaitMs} ms (exec_wait): fetches no longer wait for it, and serve its output when it has finished`);
+      log.problem(`${src.dir}:slow`, `${src.metadataFile}: ${src.commandLabel} takes longer than ${this.config.execWaitMs} ms (exec_wait): fetches no longer wait for it, and serve its output when it has finished`);
     }
     if (this.running.size > 0 && !this.collector) {
       this.collector = setInterval(() => {
@@ -363,6 +364,41 @@ export class Agent {
     }
   }
 
+  /**
+   * The command line of a source's command, or why it may not run: a
+   * data-url is fetched by src/pmda/url.ts, run like a command, as root
+   * for trusted sources; untrusted ones only with untrusted_urls set to
+   * "loopback", as their author, and only to this host.
+   */
+  private commandOf(src: Source): string[] | string {
+    if (src.dataExec !== undefined) {
+      try {
+        return splitCommand(src.dataExec);
+      } catch (e) {
+        return `cannot parse data-exec command '${src.dataExec}': ${(e as Error).message}`;
+      }
+    }
+    const url = src.dataUrl!;
+    const argv = [process.execPath, path.join(__dirname, 'url.js'), url];
+    if (!src.trusted) {
+      if (this.config.untrustedUrls !== 'loopback') return `refusing data-url '${url}' of untrusted source ${src.dir}: untrusted sources may fetch URLs only when config.json has "untrusted_urls": "loopback"`;
+      argv.push('--loopback');
+    }
+    const headers = src.md.dataUrlHeaders;
+    if (headers !== undefined) {
+      if (!src.trusted) return `refusing data-url-headers of untrusted source ${src.dir}: request headers are for trusted sources only`;
+      const file = path.resolve(src.dir, headers);
+      try {
+        const st = fs.statSync(file);
+        if (!st.isFile() || st.uid !== 0 || (st.mode & 0o077) !== 0) return `refusing data-url-headers ${file}: it must be a file owned by root and readable by root only (mode 0600 or less)`;
+      } catch (e) {
+        return `cannot read data-url-headers ${file}: ${(e as Error).message}`;
+      }
+      argv.push('--headers', file);
+    }
+    return argv;
+  }
+
   /** Collect finished commands for their sources. */
   private collect(ids: number[], waitMs: number): void {
     if (this.running.size === 0) return;
@@ -373,10 +409,10 @@ export class Agent {
       if (!src || src.execId !== done.id) continue; // its source went away
       src.execId = undefined;
       const took = Date.now() - src.execStarted;
-      src.pendingRun = resultOf(done, src.dataExec!, src.dir, limits);
+      src.pendingRun = resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
       if (!src.execStanding && took <= this.config.execWaitMs && !done.timedOut) {
         src.execStanding = true;
-        log.resolved(`${src.dir}:slow`, `${src.metadataFile}: data-exec command '${src.dataExec}' is quick again`);
+        log.resolved(`${src.dir}:slow`, `${src.metadataFile}: ${src.commandLabel} is quick again`);
       }
     }
   }
@@ -391,7 +427,7 @@ export class Agent {
     const commands = new Set<Source>();
     for (let i = 0; i < pmids.length; i++) {
       const src = this.byCluster.get(pmidCluster(pmids[i]!));
-      if (src?.dataExec !== undefined) commands.add(src);
+      if (src?.commanded) commands.add(src);
     }
     if (commands.size > 0) this.runCommands(commands);
     const enc = this.encoder;
@@ -550,7 +586,7 @@ export class Agent {
   }
 
   private valueProblem(src: Source, m: Served, e: Error): void {
-    const where = src.dataExec !== undefined ? `output of '${src.dataExec}' (${src.metadataFile})` : src.dataPath;
+    const where = src.dataExec !== undefined ? `output of '${src.dataExec}' (${src.metadataFile})` : src.dataUrl !== undefined ? `response of '${src.dataUrl}' (${src.metadataFile})` : src.dataPath;
     log.problem(`${src.dir}:value:${m.spec.name}`, `${where}: metric '${m.spec.name}' at pointer '${m.spec.pointer.text}': ${e.message}`);
   }
 

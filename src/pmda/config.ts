@@ -26,6 +26,8 @@ export interface Config {
   execMaxMemory: number;
   execMaxFiles: number;
   execMaxProcesses: number;
+  /** May untrusted sources use data-url: no (the default), or to this host only. */
+  untrustedUrls: 'no' | 'loopback';
   /** Commands running at once, all sources together (shared per author). */
   execMaxRunning: number;
   /**
@@ -60,6 +62,7 @@ export const DEFAULTS: Config = {
   execMaxFiles: 64,
   execMaxProcesses: 256,
   execMaxRunning: 64,
+  untrustedUrls: 'no',
   maxHeldBytes: 64 * 1024 * 1024,
   fetchMaxBytes: 32 * 1024 * 1024,
   fetchMaxValues: 1000000,
@@ -143,6 +146,10 @@ export function loadConfig(file: string): { config: Config; problems: string[] }
         if (v !== undefined) config.execTimeoutMs = Math.round(v * 1000);
         break;
       }
+      case 'untrusted_urls':
+        if (value === 'no' || value === 'loopback' || value === false) config.untrustedUrls = value === 'loopback' ? 'loopback' : 'no';
+        else problems.push(`invalid 'untrusted_urls': expected "no" or "loopback"`);
+        break;
       case 'exec_wait': {
         const v = positive(value, key, problems);
         if (v !== undefined) config.execWaitMs = Math.round(v * 1000);

@@ -82,16 +82,10 @@ const ENV = ['PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', 'LANG=C.UTF-8'
 const asRoot = process.getuid !== undefined && process.getuid() === 0;
 
 /**
- * Start `command` in `cwd` as `author`. Returns the id to collect it by,
+ * Start `argv` in `cwd` as `author`. Returns the id to collect it by,
  * or the result at once when it cannot start.
  */
-export function startCommand(command: string, author: Author, cwd: string, limits: ExecLimits): number | ExecResult {
-  let argv: string[];
-  try {
-    argv = splitCommand(command);
-  } catch (e) {
-    return { ok: false, error: `cannot parse data-exec command '${command}': ${(e as Error).message} (in ${cwd})` };
-  }
+export function startCommand(argv: string[], author: Author, cwd: string, limits: ExecLimits): number | ExecResult {
   if (argv.length === 0) return { ok: false, error: `data-exec command is empty (in ${cwd})` };
   const as = asRoot && author.uid >= 0;
   const id = native.execStart({
@@ -111,37 +105,50 @@ export function startCommand(command: string, author: Author, cwd: string, limit
       fsize: limits.maxBytes,
     },
   });
-  if (id < 0) return { ok: false, error: `cannot run data-exec command '${command}': errno ${-id} (in ${cwd})` };
+  if (id < 0) return { ok: false, error: `cannot run '${argv[0]}': errno ${-id} (in ${cwd})` };
   return id;
 }
 
-/** What a finished command means for its source. */
-export function resultOf(r: ReturnType<typeof native.execWait>[number], command: string, cwd: string, limits: ExecLimits): ExecResult {
+/**
+ * What a finished command means for its source; `label` names it
+ * ("data-exec command 'X'"). A data-url helper (src/pmda/url.ts) that
+ * fails says why on its output, after "error: ".
+ */
+export function resultOf(r: ReturnType<typeof native.execWait>[number], label: string, cwd: string, limits: ExecLimits, url = false): ExecResult {
   let result: ExecResult;
-  if (r.errno) {
+  const out = url && r.status !== 0 ? r.output.toString('utf8') : '';
+  if (out.startsWith('error: ')) {
+    result = { ok: false, error: `${label}: ${out.slice(7).trim().slice(0, 500)}` };
+  } else if (r.errno) {
     const text = r.error ?? `errno ${r.errno}`;
     const why = r.errno === 2 && !fs.existsSync(cwd) ? 'its directory is gone' : r.errno === 2 ? 'command not found' : text[0]!.toLowerCase() + text.slice(1);
-    result = { ok: false, error: `cannot run data-exec command '${command}': ${why}` };
+    result = { ok: false, error: `cannot run ${label}: ${why}` };
   } else if (r.timedOut) {
-    result = { ok: false, error: `data-exec command '${command}' killed after ${limits.timeoutMs} ms`, timedOut: true };
+    result = { ok: false, error: `${label} killed after ${limits.timeoutMs} ms`, timedOut: true };
   } else if (r.overflow) {
-    result = { ok: false, error: `data-exec command '${command}' wrote more than ${limits.maxBytes} bytes` };
+    result = { ok: false, error: `${label} wrote more than ${limits.maxBytes} bytes` };
   } else {
     const output = r.output.toString('utf8');
     result = r.status === 0 && r.signal === 0
       ? { ok: true, output }
-      : { ok: true, output, warning: `data-exec command '${command}' ${r.signal ? `was killed by ${signalName(r.signal)}` : `exited with status ${r.status}`}` };
+            : { ok: true, output, warning: `${label} ${r.signal ? `was killed by ${signalName(r.signal)}` : `exited with status ${r.status}`}` };
   }
   // name the directory (the source): two sources may run the same command
   return result.ok ? result : { ...result, error: `${result.error} (in ${cwd})` };
 }
 
-/** Run one command to its end (tools outside the PMDA). */
+/** Run one command line to its end (tools outside the PMDA). */
 export function runCommand(command: string, author: Author, cwd: string, limits: ExecLimits): ExecResult {
-  const id = startCommand(command, author, cwd, limits);
+  let argv: string[];
+  try {
+    argv = splitCommand(command);
+  } catch (e) {
+    return { ok: false, error: `cannot parse data-exec command '${command}': ${(e as Error).message} (in ${cwd})` };
+  }
+  const id = startCommand(argv, author, cwd, limits);
   if (typeof id !== 'number') return id;
   for (;;) {
     const done = native.execWait([id], limits.timeoutMs + 2000).find((r) => r.id === id);
-    if (done) return resultOf(done, command, cwd, limits);
+    if (done) return resultOf(done, `data-exec command '${command}'`, cwd, limits);
   }
 }

@@ -87,6 +87,7 @@ export class Source {
   readonly metadataFile: string;
   readonly dataPath: string;
   readonly dataExec: string | undefined;
+  readonly dataUrl: string | undefined;
   /** Served metrics by item. */
   readonly metrics = new Map<number, Served>();
   readonly arrays: ArraySpec[] = [];
@@ -139,6 +140,7 @@ export class Source {
     this.metadataFile = path.join(dir, describedBy);
     this.dataPath = md.dataPath ? path.resolve(dir, md.dataPath) : path.join(dir, 'data.json');
     this.dataExec = md.dataExec;
+    this.dataUrl = md.dataExec === undefined ? md.dataUrl : undefined;
   }
 
   /** Whose budgets (src/pmda/budget.ts) its costs are charged to. */
@@ -221,9 +223,19 @@ export class Source {
     }
   }
 
+  /** Does its data come from a process (data-exec, or data-url through src/pmda/url.ts)? */
+  get commanded(): boolean {
+    return this.dataExec !== undefined || this.dataUrl !== undefined;
+  }
+
+  /** How the log names its command. */
+  get commandLabel(): string {
+    return this.dataExec !== undefined ? `data-exec command '${this.dataExec}'` : `data-url '${this.dataUrl}'`;
+  }
+
   /** Should fetch `fetchNo` start this source's data-exec command? */
   needsCommand(fetchNo: number): boolean {
-    return this.dataExec !== undefined && this.refreshedAt !== fetchNo && this.execId === undefined && this.pendingRun === undefined && Date.now() >= this.execRestUntil;
+    return this.commanded && this.refreshedAt !== fetchNo && this.execId === undefined && this.pendingRun === undefined && Date.now() >= this.execRestUntil;
   }
 
   /** Answer "try again" without counting or logging a problem. */
@@ -238,12 +250,12 @@ export class Source {
 
   private read(config: Config, admit: Admit): void {
     let text: string;
-    if (this.dataExec !== undefined) {
+    if (this.commanded) {
       // a command that timed out rests a while before it is run again
       if (Date.now() < this.execRestUntil) return;
       const r = this.pendingRun;
       this.pendingRun = undefined;
-      if (!r) return this.unavailable(`data-exec command '${this.dataExec}' (${this.metadataFile}) has not finished`);
+      if (!r) return this.unavailable(`${this.commandLabel} (${this.metadataFile}) has not finished`);
       if (!r.ok) {
         this.stats.execErrors++;
         if (r.timedOut) this.execRestUntil = Date.now() + Math.max(5000, 5 * config.execTimeoutMs);
@@ -292,7 +304,7 @@ export class Source {
         if (fd >= 0) fs.closeSync(fd);
       }
     }
-    const where = this.dataExec !== undefined ? `output of data-exec command '${this.dataExec}' (${this.metadataFile})` : `data file ${this.dataPath}`;
+    const where = this.dataExec !== undefined ? `output of data-exec command '${this.dataExec}' (${this.metadataFile})` : this.dataUrl !== undefined ? `response of data-url '${this.dataUrl}' (${this.metadataFile})` : `data file ${this.dataPath}`;
     this.stats.refreshes++;
     this.stats.dataBytes = Buffer.byteLength(text, 'utf8');
     let doc: JsonValue;
