@@ -33,18 +33,15 @@ export function untrustworthy(file: string): string | undefined {
   return undefined;
 }
 
-function hasFile(entries: fs.Dirent[], dir: string, name: string): boolean {
+/**
+ * Does `dir` have an entry `name` that is not a directory? A FIFO or a
+ * device counts (reading it is refused, and logged, as its author); a
+ * symbolic link counts whatever it points to, unresolved here: resolving
+ * it as root would tell its owner about files they cannot see.
+ */
+function hasFile(entries: fs.Dirent[], name: string): boolean {
   const e = entries.find((d) => d.name === name);
-  if (!e) return false;
-  if (e.isFile()) return true;
-  if (e.isSymbolicLink()) {
-    try {
-      return fs.statSync(path.join(dir, name)).isFile();
-    } catch {
-      return false;
-    }
-  }
-  return false;
+  return e !== undefined && !e.isDirectory();
 }
 
 /**
@@ -79,7 +76,7 @@ export function discover(
     }
     visit(dir);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const describedBy = hasFile(entries, dir, METADATA) ? METADATA : hasFile(entries, dir, SCHEMA) ? SCHEMA : undefined;
+    const describedBy = hasFile(entries, METADATA) ? METADATA : hasFile(entries, SCHEMA) ? SCHEMA : undefined;
     if (describedBy) {
       const why = trusted ? untrustworthy(dir) ?? untrustworthy(path.join(dir, describedBy)) : undefined;
       if (why) problem(`trust:${dir}`, `skipping trusted source ${dir}: ${why}`);
