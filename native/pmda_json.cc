@@ -535,13 +535,6 @@ Napi::Value CacheResize(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), pmdaCacheResize(indomOf(info), max));
 }
 
-// cachePurge(serial, seconds) => entries removed: those not active in the
-// last `seconds` (pmdaCache keeps when each was last seen)
-Napi::Value CachePurge(const Napi::CallbackInfo &info) {
-  time_t recent = (time_t)info[1].As<Napi::Number>().Int64Value();
-  return Napi::Number::New(info.Env(), pmdaCachePurge(indomOf(info), recent));
-}
-
 // cacheStore(serial, flags, name) => inst or negative error
 Napi::Value CacheStore(const Napi::CallbackInfo &info) {
   int flags = info[1].As<Napi::Number>().Int32Value();
@@ -691,7 +684,6 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("cacheOp", Napi::Function::New(env, CacheOp));
   exports.Set("cacheResize", Napi::Function::New(env, CacheResize));
   exports.Set("cacheStore", Napi::Function::New(env, CacheStore));
-  exports.Set("cachePurge", Napi::Function::New(env, CachePurge));
   exports.Set("cacheLookupName", Napi::Function::New(env, CacheLookupName));
   exports.Set("cacheEntries", Napi::Function::New(env, CacheEntries));
   exports.Set("indom", Napi::Function::New(env, InDom));
@@ -709,6 +701,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   c.Set("PMDA_CACHE_ACTIVE", PMDA_CACHE_ACTIVE);
   c.Set("PMDA_CACHE_INACTIVE", PMDA_CACHE_INACTIVE);
   c.Set("PMDA_CACHE_ADD", PMDA_CACHE_ADD);
+  c.Set("PMDA_CACHE_CULL", PMDA_CACHE_CULL);
   c.Set("PMDA_CACHE_HIDE", PMDA_CACHE_HIDE);
   c.Set("PMDA_CACHE_SIZE", PMDA_CACHE_SIZE);
   c.Set("PMDA_CACHE_SIZE_ACTIVE", PMDA_CACHE_SIZE_ACTIVE);

@@ -204,12 +204,13 @@ export class Agent {
   }
 
   private remove(s: Source): void {
+    // logged while it is still known whose it was
+    log.info(`removed source '${s.name}' (${s.dir})`, `${s.dir}:`);
     this.byDir.delete(s.dir);
     this.byName.delete(s.name);
     this.byCluster.delete(s.cluster);
     s.forgetProblems();
     this.tablesStale = true;
-    log.info(`removed source '${s.name}' (${s.dir})`, `${s.dir}:`);
     if (s.execId !== undefined) this.running.delete(s.execId);
   }
 
@@ -327,7 +328,6 @@ export class Agent {
       if (src.needsCommand(this.fetchNo)) {
         const mine = runningOf.get(src.payer) ?? 0;
         if (mine >= share || this.running.size >= this.config.execMaxRunning) {
-          src.execStarted = Math.min(src.execStarted, 0); // first in line next time
           log.problem(`${src.dir}:running`, `${src.metadataFile}: data-exec command not started: its author already runs ${mine} commands, its share of exec_max_running (${this.config.execMaxRunning} shared by ${payers.size} users); try again`);
           continue;
         }

@@ -8,6 +8,7 @@ export interface NativeConstants {
   PMDA_CACHE_ACTIVE: number;
   PMDA_CACHE_INACTIVE: number;
   PMDA_CACHE_ADD: number;
+  PMDA_CACHE_CULL: number;
   PMDA_CACHE_HIDE: number;
   PMDA_CACHE_SIZE: number;
   PMDA_CACHE_SIZE_ACTIVE: number;
@@ -96,7 +97,6 @@ export interface Native {
   cacheOp(serial: number, op: number): number;
   cacheResize(serial: number, max: number): number;
   cacheStore(serial: number, flags: number, name: string): number;
-  cachePurge(serial: number, seconds: number): number;
   cacheLookupName(serial: number, name: string): [number, number] | number;
   cacheEntries(serial: number): Array<[number, string, boolean]>;
   indom(serial: number): number;

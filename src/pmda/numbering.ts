@@ -63,26 +63,23 @@ export class NameCache {
    */
   activate(names: Iterable<string>, bound?: { max: number; cullSeconds: number }): Array<[string, string]> {
     const refused: Array<[string, string]> = [];
+    const now = Date.now();
     if (bound) this.cull(bound.cullSeconds, false);
+    const list = [...names];
+    this.active = new Set(list);
+    if (bound) this.makeRoom(list, bound.max);
     native.cacheOp(this.serial, C.PMDA_CACHE_INACTIVE);
-    let culled = false;
-    for (const name of names) {
+    for (const name of list) {
       if (bound && !this.known.has(name) && this.known.size >= bound.max) {
-        // full: names unseen for the cull window go first; then new names wait
-        if (!culled) {
-          culled = true;
-          this.cull(bound.cullSeconds);
-        }
-        if (this.known.size >= bound.max) {
-          refused.push([name, `the source already has ${bound.max} instance names (max_cached_instances)`]);
-          continue;
-        }
+        refused.push([name, `the source already has ${bound.max} instance names (max_cached_instances)`]);
+        continue;
       }
       const inst = native.cacheStore(this.serial, C.PMDA_CACHE_ADD, name);
       if (inst < 0) {
         refused.push([name, native.errStr(inst)]);
         continue;
       }
+      this.seen.set(name, now);
       if (!this.known.has(name)) {
         this.known.set(name, inst);
         this.dirty = true;
@@ -91,22 +88,54 @@ export class NameCache {
     return refused;
   }
 
+  /** When each name was last in the data (names from the file: loadedAt). */
+  private readonly seen = new Map<string, number>();
+  /** The names of the last activate(). */
+  private active = new Set<string>();
+  private readonly loadedAt = Date.now();
   private lastCull = Date.now();
 
   /**
-   * Forget the names not seen for `seconds` (their ids may be given out
-   * again); at most once a minute unless `force`. Returns how many went.
+   * The cache is bounded: when the names of `list` would not fit, the
+   * names seen longest ago (and not in `list`) are culled to make room,
+   * even within the cull window.
+   */
+  private makeRoom(list: string[], max: number): void {
+    let needed = 0;
+    for (const n of list) if (!this.known.has(n)) needed++;
+    let excess = this.known.size + needed - max;
+    if (excess <= 0) return;
+    const wanted = new Set(list);
+    const victims = [...this.known.keys()].filter((n) => !wanted.has(n)).sort((a, b) => (this.seen.get(a) ?? this.loadedAt) - (this.seen.get(b) ?? this.loadedAt));
+    for (const name of victims) {
+      if (excess-- <= 0) break;
+      native.cacheStore(this.serial, C.PMDA_CACHE_CULL, name);
+      this.known.delete(name);
+      this.seen.delete(name);
+      this.dirty = true;
+    }
+  }
+
+  /**
+   * Forget the names not in the data for `seconds` (their ids may be
+   * given out again); at most every half window (and every minute)
+   * unless `force`. Names read from the cache file count as seen when the
+   * PMDA started. Returns how many went.
    */
   cull(seconds: number, force = true): number {
     const now = Date.now();
-    if (!force && now - this.lastCull < 60000) return 0;
+    if (!force && now - this.lastCull < Math.min(60000, seconds * 500)) return 0;
     this.lastCull = now;
-    const n = native.cachePurge(this.serial, Math.max(1, Math.floor(seconds)));
-    if (n > 0) {
-      this.known.clear();
-      for (const [inst, name] of native.cacheEntries(this.serial)) this.known.set(name, inst);
-      this.dirty = true;
+    const cutoff = now - seconds * 1000;
+    let n = 0;
+    for (const name of [...this.known.keys()]) {
+      if (this.active.has(name) || (this.seen.get(name) ?? this.loadedAt) >= cutoff) continue;
+      native.cacheStore(this.serial, C.PMDA_CACHE_CULL, name);
+      this.known.delete(name);
+      this.seen.delete(name);
+      n++;
     }
+    if (n > 0) this.dirty = true;
     return n;
   }
 

@@ -218,6 +218,8 @@ export class Source {
     const started = process.hrtime.bigint();
     try {
       this.read(config, admit);
+      // instance names long gone from the data leave the cache, even while it is unchanged
+      if (this.indomCache?.cull(config.instanceCullSeconds, false)) this.indomCache.save();
     } finally {
       this.stats.refreshMs = Number(process.hrtime.bigint() - started) / 1e6;
     }
