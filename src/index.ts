@@ -1,12 +1,14 @@
 // pmda-json as a library: the pieces a program or a test may reuse.
+// Importing it never loads the native module (build/Release/pmda_json.node,
+// which needs libpcp): the producer API, the generator's schema reader and
+// the metadata parser work on a machine without PCP. The PMDA's own
+// helpers below (convert, splitCommand) load it when first called.
 export { parseJson } from './format/json';
 export type { JsonValue } from './format/json';
 export { parsePointer, resolve } from './format/pointer';
-export { parseMetadata, validName } from './format/metadata';
-export type { Metadata, MetricSpec, ArraySpec } from './format/metadata';
+export { parseMetadata, validName, parseUnits, setUnitsParser, NoUnitsParser } from './format/metadata';
+export type { Metadata, MetricSpec, ArraySpec, Units, UnitsParser } from './format/metadata';
 export { loadConfig } from './pmda/config';
-export { splitCommand } from './pmda/exec';
-export { convert } from './pmda/fetch';
 // producer API: write a source directory from a Node.js program
 export { Producer, ProducerArray, Metric, ProducerError, stringifyJson, writeFileAtomic, writeFileAtomicAsync, isPcpName, pointerOf } from './producer/producer';
 export type { MetricOptions, ProducerOptions, ArrayOptions, Semantics, MetadataJson, MetricJson, ArrayJson, JsonOut } from './producer/producer';
@@ -14,3 +16,12 @@ export type { MetricOptions, ProducerOptions, ArrayOptions, Semantics, MetadataJ
 export { metadataFromSchema, schemaToMetadataJson, compileSchema, schemaGeneration, isInvalid, SchemaError } from './format/schema';
 export type { SchemaCheck, SchemaValidator } from './format/schema';
 export { pruneInvalid } from './format/schema';
+
+type Fetch = typeof import('./pmda/fetch');
+type Exec = typeof import('./pmda/exec');
+
+/** A JSON value as the PMDA serves it for a metric type (loads the native module). */
+export const convert: Fetch['convert'] = (...args) => (require('./pmda/fetch') as Fetch).convert(...args);
+
+/** Split a data-exec command line as the PMDA does (loads the native module). */
+export const splitCommand: Exec['splitCommand'] = (...args) => (require('./pmda/exec') as Exec).splitCommand(...args);

@@ -11,8 +11,6 @@ import * as fs from 'fs';
 import { parseJson, JsonValue } from '../format/json';
 import { parseMetadata } from '../format/metadata';
 import { schemaToMetadataJson } from '../format/schema';
-import { runCommand } from '../pmda/exec';
-import { ROOT } from '../pmda/access';
 import { ArrayJson, MetadataJson, MetricJson, escapeToken, isPcpName, stringifyJson, writeFileAtomic, JsonOut } from '../producer/producer';
 
 type Obj = { [k: string]: JsonValue };
@@ -354,6 +352,12 @@ function readInput(file: string, what: string): JsonValue {
 }
 
 function runJson(command: string, what: string): JsonValue {
+  // the command runs as the PMDA runs data-exec commands, in the native
+  // module: loaded only here, so the rest of the generator works without it
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  const { runCommand } = require('../pmda/exec') as typeof import('../pmda/exec');
+  const { ROOT } = require('../pmda/access') as typeof import('../pmda/access');
+  /* eslint-enable @typescript-eslint/no-var-requires */
   const r = runCommand(command, ROOT, process.cwd(), { timeoutMs: 60000, maxBytes: 256 * 1024 * 1024, maxMemory: -1, maxFiles: -1, maxProcesses: -1 });
   if (!r.ok) throw new Error(r.error);
   if (r.warning) throw new Error(r.warning);

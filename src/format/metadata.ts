@@ -3,7 +3,7 @@
 // forgiving in pmdajson's way: an invalid entry is reported and skipped,
 // its valid siblings are kept.
 import { parsePointer, Pointer, PointerError } from './pointer';
-import { native, C } from '../pmda/native';
+import * as C from './pcp';
 import { showJson } from './json';
 import type { JsonValue } from './json';
 
@@ -114,9 +114,42 @@ export function parseLabels(value: JsonValue, where: string, problems: string[])
   return Object.keys(kept).length > 0 ? JSON.stringify(kept) : undefined;
 }
 
-/** Parse units text with libpcp's pmParseUnitsStr. */
+/** A parser of units text, as libpcp's pmParseUnitsStr. */
+export type UnitsParser = (text: string) => Units;
+
+/** There is no units parser: the native module cannot be loaded. */
+export class NoUnitsParser extends Error {}
+
+let unitsParser: UnitsParser | undefined;
+let noParser: NoUnitsParser | undefined;
+
+/**
+ * Use another units parser than libpcp's, or (undefined) go back to it.
+ * A program that parses metadata on a machine without PCP can give its own.
+ */
+export function setUnitsParser(parser: UnitsParser | undefined): void {
+  unitsParser = parser;
+  noParser = undefined;
+}
+
+/**
+ * Parse units text with libpcp's pmParseUnitsStr. The native module is
+ * loaded here, at the first units to parse, not when this module is
+ * imported: producers and the generator work without it.
+ */
 export function parseUnits(text: string): Units {
-  return native.parseUnits(text);
+  if (!unitsParser) {
+    if (noParser) throw noParser;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { native } = require('../pmda/native') as typeof import('../pmda/native');
+      unitsParser = (t) => native.parseUnits(t);
+    } catch (e) {
+      noParser = new NoUnitsParser(`parsing units needs libpcp's pmParseUnitsStr, through the native module build/Release/pmda_json.node (npm run build:native), which cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
+      throw noParser;
+    }
+  }
+  return unitsParser(text);
 }
 
 interface Common {
@@ -199,7 +232,8 @@ function scalar(item: Obj, where: string, problems: string[], namePrefix: string
     try {
       units = parseUnits(rawUnits);
     } catch (e) {
-      problems.push(`${where}: metric '${c.name}': ignoring invalid units '${rawUnits}': ${(e as Error).message}`);
+      if (e instanceof NoUnitsParser) problems.push(`${where}: metric '${c.name}': units '${rawUnits}' not checked: ${e.message}`);
+      else problems.push(`${where}: metric '${c.name}': ignoring invalid units '${rawUnits}': ${(e as Error).message}`);
     }
   }
   let sem = C.PM_SEM_INSTANT;
