@@ -2,6 +2,7 @@
 // pmdajson: the JSON PMDA. Reads like any PCP daemon PMDA's main():
 // options, log, configuration, sources, then the PDU loop -- here driven
 // by libuv, so timers and child processes keep working between PDUs.
+import * as fs from 'fs';
 import * as path from 'path';
 import * as v8 from 'v8';
 // A schema's "pattern" comes from untrusted users: a regexp that
@@ -9,7 +10,7 @@ import * as v8 from 'v8';
 // instead of holding the PMDA for hours. Regexps compiled later see this.
 v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 import { native } from './native';
-import { parseOptions, UsageError, USAGE } from './options';
+import { parseOptions, logFileOf, UsageError, USAGE } from './options';
 import { loadConfig } from './config';
 import { Agent } from './agent';
 import * as log from './log';
@@ -24,8 +25,23 @@ function main(): void {
     process.exit(msg ? 1 : 0);
   }
 
+  // pmcd (or dbpmda) talks to the PMDA over its standard input and
+  // output, a pipe; from a terminal or /dev/null it would wait for PDUs
+  // that never come: say so, before anything touches PCP
+  let input: fs.Stats | undefined;
+  try {
+    input = fs.fstatSync(0);
+  } catch {
+    input = undefined;
+  }
+  if (!input || !(input.isFIFO() || input.isSocket())) {
+    const what = !input ? 'closed' : input.isCharacterDevice() ? (process.stdin.isTTY ? 'a terminal' : 'a character device') : input.isFile() ? 'a file' : 'not a pipe';
+    process.stderr.write(`pmdajson: standard input is ${what}: this PMDA talks to pmcd over a pipe on its standard input and output; pmcd starts it (see Install), or try it with dbpmda(1)\n`);
+    process.exit(1);
+  }
+
   // pmdaDaemon + pmdaOpenLog: from here on stderr is the PMDA log
-  const logFile = opts.logFile ?? path.join(native.getConfig('PCP_LOG_DIR') ?? '.', 'pmcd', `${opts.root}.log`);
+  const logFile = logFileOf(opts);
   native.init({ name: 'pmdajson', domain: opts.domain, logfile: logFile, debug: opts.debug ?? '' });
   log.captureConsole();
   log.setDebug(opts.debug !== undefined && /appl0|all/i.test(opts.debug));

@@ -11,19 +11,28 @@ export interface Options {
   debug?: string;
 }
 
-export const USAGE = `Usage: node dist/pmda.js [options]
+export const USAGE = `Usage: node dist/pmda/main.js [options]
 
 Options:
   -d, --domain=N      metrics domain (default 137)
   -r, --root=NAME     root of the metric names (default json)
   -c, --config=FILE   configuration (default $PCP_PMDAS_DIR/json/config.json)
-  -l, --log=FILE      log file (default $PCP_LOG_DIR/pmcd/<root>.log)
+  -l, --log=FILE      log file (default <root>.log in the working directory,
+                      which is $PCP_LOG_DIR/pmcd/<root>.log under pmcd)
   -D, --debug=SPEC    libpcp debug options; 'appl0' also enables PMDA debug logging
   -U, --username=USER accepted for compatibility; the PMDA keeps pmcd's user
   -?, --help          show this help
 `;
 
 export class UsageError extends Error {}
+
+/**
+ * The log file: -l, else `<root>.log` relative to the working directory,
+ * as PCP's own PMDAs do (pmcd starts its agents in $PCP_LOG_DIR/pmcd).
+ */
+export function logFileOf(o: Options): string {
+  return o.logFile ?? `${o.root}.log`;
+}
 
 const LONG: Record<string, string> = {
   domain: 'd', root: 'r', config: 'c', log: 'l', debug: 'D', username: 'U', help: '?',
