@@ -1,0 +1,1 @@
+#define JSON 137
