@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Build pcp-pmda-json_VERSION_ARCH.deb from a built checkout (npm run deb
+# builds first, then runs this), with dpkg-deb, for the PCP installed here:
+#   the PMDA's tree     $PCP_PMDASADM_DIR/json (links in $PCP_PMDAS_DIR/json),
+#                       or $PCP_PMDAS_DIR/json where pcp.conf has no PMDASADM
+#   pmdajson(1)         $PCP_MAN_DIR/man1/pmdajson.1.gz
+#   pmlogconf, pmieconf json/summary and json/source_errors, where this PCP
+#                       keeps them ($PCP_SYSCONF_DIR, linked from $PCP_VAR_DIR)
+# Depends: the packages of the libraries the native module links against,
+# pcp and nodejs (>= 20). Installing the package starts nothing: the
+# administrator runs Install. Removing it runs Remove first if pmcd runs
+# this package's PMDA. Files of the python pmdajson in the same places
+# (PCP 6's pcp package) are diverted to NAME.distrib while it is installed.
+#   bash packaging/deb.sh [OUTDIR]      (default: the checkout)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+checkout=$(pwd)
+out=$(cd "${1:-.}" && pwd)
+
+die() { echo "deb: $*" >&2; exit 1; }
+for f in dist/pmda/main.js dist/index.mjs build/Release/pmda_json.node; do
+  [ -f "$f" ] || die "$f is missing: build first (npm run build)"
+done
+command -v dpkg-deb >/dev/null || die "dpkg-deb is missing"
+
+# shellcheck disable=SC1091
+set +u; . "${PCP_DIR:-}/etc/pcp.env"; set -u
+name=pcp-pmda-json
+version=$(node -p 'require("./package.json").version')
+arch=$(dpkg --print-architecture)
+links="$PCP_PMDAS_DIR/json"
+if [ -n "${PCP_PMDASADM_DIR:-}" ] && [ "$PCP_PMDASADM_DIR" != "$PCP_PMDAS_DIR" ]; then
+  tree="$PCP_PMDASADM_DIR/json"
+else
+  tree="$links"
+fi
+case "$tree $links" in *pmdajson*) die "refusing $tree: PCP 7 deletes every pmcd.conf line containing \"pmdajson\"" ;; esac
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+root="$stage/root"
+mkdir -m 755 "$root"
+
+# the tree, and a link in $PCP_PMDAS_DIR/json for each of its entries
+node packaging/stage.mjs "$root$tree" >/dev/null
+entries=(dist build node_modules Install Remove README pmns domain.h help package.json)
+if [ "$links" != "$tree" ]; then
+  mkdir -p "$root$links"
+  for e in "${entries[@]}"; do ln -s "$tree/$e" "$root$links/$e"; done
+fi
+
+# the manual page
+man1="${PCP_MAN_DIR:-/usr/share/man}/man1"
+mkdir -p "$root$man1"
+gzip -9n < man/pmdajson.1 > "$root$man1/pmdajson.1.gz"
+
+# pmlogconf and pmieconf: the file in $PCP_SYSCONF_DIR/<tool>/json (a
+# conffile) and a link in $PCP_VAR_DIR/config/<tool>/json, as this PCP
+# does for its own; only $PCP_VAR_DIR where it has no $PCP_SYSCONF_DIR copy
+conffiles=()
+place() {  # tool file
+  local tool=$1 file=$2 var="$PCP_VAR_DIR/config/$1/json" etc="$PCP_SYSCONF_DIR/$1/json"
+  mkdir -p "$root$var"
+  if [ -d "$PCP_SYSCONF_DIR/$tool" ]; then
+    mkdir -p "$root$etc"
+    install -m 644 "packaging/$tool/$file" "$root$etc/$file"
+    ln -s "$etc/$file" "$root$var/$file"
+    conffiles+=("$etc/$file")
+  else
+    install -m 644 "packaging/$tool/$file" "$root$var/$file"
+  fi
+}
+place pmlogconf summary
+place pmieconf source_errors
+
+# documentation
+doc="/usr/share/doc/$name"
+mkdir -p "$root$doc"
+install -m 644 packaging/README.tree "$root$doc/README"
+cat > "$root$doc/copyright" <<EOF
+pmda-json $version: the JSON PMDA for Performance Co-Pilot.
+License: GPL-2.0-or-later. On Debian systems the GNU General Public
+License version 2 is in /usr/share/common-licenses/GPL-2.
+Its run-time node modules (in $tree/node_modules) carry their own
+licenses (MIT), in their directories.
+EOF
+
+# Depends: who provides each library the native module links against
+upstream() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null | sed -e 's/^[0-9]*://' -e 's/-[^-]*$//' -e 's/[+~].*$//'; }
+deps=()
+while read -r lib; do
+  path=$(ldd build/Release/pmda_json.node | awk -v l="$lib" '$1 == l && $3 ~ /^\// { print $3 }')
+  [ -n "$path" ] || die "$lib: not found by ldd"
+  pkg=""
+  for p in "$path" "$(readlink -f "$path")" "/usr$path" "${path#/usr}"; do
+    pkg=$(dpkg-query -S "$p" 2>/dev/null | head -n 1 | cut -d: -f1) && [ -n "$pkg" ] && break
+  done
+  [ -n "$pkg" ] || die "$lib ($path): no package provides it"
+  v=$(upstream "$pkg")
+  deps+=("$pkg${v:+ (>= $v)}")
+done < <(readelf -d build/Release/pmda_json.node | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+pcpv=$(upstream pcp)
+deps+=("pcp${pcpv:+ (>= $pcpv)}" "nodejs (>= 20)")
+depends=$(printf '%s\n' "${deps[@]}" | awk '!seen[$1]++' | paste -sd, | sed 's/,/, /g')
+
+# what is diverted while the package is installed: the python pmdajson's
+# files that the tree, its links and the manual page take the place of
+diverts="$tree/Install $tree/Remove $tree/README $man1/pmdajson.1.gz"
+[ "$links" = "$tree" ] || diverts="$diverts $links/Install $links/Remove $links/README"
+
+mkdir -m 755 "$root/DEBIAN"
+size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+cat > "$root/DEBIAN/control" <<EOF
+Package: $name
+Version: $version
+Architecture: $arch
+Maintainer: ${DEB_MAINTAINER:-pmda-json maintainers <root@localhost>}
+Installed-Size: $size
+Depends: $depends
+Section: admin
+Priority: optional
+Homepage: https://pcp.io
+Description: Performance Co-Pilot JSON PMDA (pmda-json)
+ A PMDA that turns JSON documents -- files or the output of commands,
+ described by a metadata.json -- into PCP metrics. It is the successor
+ of PCP's python pmdajson, with the same configuration, metadata format,
+ metric names and PMIDs, written in TypeScript on Node.js over the real
+ libpcp_pmda.
+ .
+ Installing the package starts nothing: to have pmcd serve the metrics,
+ run, as root: cd $links && ./Install
+EOF
+if [ ${#conffiles[@]} -gt 0 ]; then printf '%s\n' "${conffiles[@]}" > "$root/DEBIAN/conffiles"; fi
+
+cat > "$root/DEBIAN/preinst" <<EOF
+#!/bin/sh
+# $name: keep the python pmdajson's files (PCP 6's pcp package) aside
+set -e
+case "\$1" in
+  install|upgrade)
+    for p in $diverts; do
+      case "\$(dpkg-divert --listpackage "\$p")" in
+        $name) ;;
+        LOCAL)  # left by packaging/install-tree.sh: the file is already aside
+          dpkg-divert --local --no-rename --remove "\$p" >/dev/null
+          dpkg-divert --package $name --no-rename --divert "\$p.distrib" --add "\$p" >/dev/null ;;
+        "")
+          dpkg-divert --package $name --rename --divert "\$p.distrib" --add "\$p" >/dev/null ;;
+      esac
+    done ;;
+esac
+exit 0
+EOF
+
+cat > "$root/DEBIAN/postinst" <<EOF
+#!/bin/sh
+# $name: starts nothing; says what the administrator runs
+set -e
+if [ "\$1" = configure ]; then
+  conf=\$(. /etc/pcp.conf 2>/dev/null; echo "\${PCP_PMCDCONF_PATH:-/etc/pcp/pmcd/pmcd.conf}")
+  if grep -q "^json[[:space:]].*$tree/dist/pmda/main.js" "\$conf" 2>/dev/null; then
+    echo "$name: pmcd runs this PMDA; to run the new version, as root: cd $links && ./Install"
+  else
+    echo "$name: the JSON PMDA is in $tree; to have pmcd serve it, as root: cd $links && ./Install"
+  fi
+fi
+exit 0
+EOF
+
+cat > "$root/DEBIAN/prerm" <<EOF
+#!/bin/sh
+# $name: take this package's PMDA out of pmcd before its files go, so
+# pmcd.conf keeps no line for a PMDA that is not there
+set -e
+case "\$1" in
+  remove|deconfigure)
+    conf=\$(. /etc/pcp.conf 2>/dev/null; echo "\${PCP_PMCDCONF_PATH:-/etc/pcp/pmcd/pmcd.conf}")
+    line="^json[[:space:]].*$tree/dist/pmda/main.js"
+    if grep -q "\$line" "\$conf" 2>/dev/null; then
+      echo "$name: taking the JSON PMDA out of pmcd ($tree/Remove)"
+      ( cd "$tree" && ./Remove ) || echo "$name: Remove failed" >&2
+      if grep -q "\$line" "\$conf" 2>/dev/null; then
+        sed -i "\\|\$line|d" "\$conf"
+        pmsignal -a -s HUP pmcd >/dev/null 2>&1 || true
+        echo "$name: removed the json line from \$conf" >&2
+      fi
+    fi ;;
+esac
+exit 0
+EOF
+
+cat > "$root/DEBIAN/postrm" <<EOF
+#!/bin/sh
+# $name: give the python pmdajson's files back
+case "\$1" in
+  remove|abort-install|disappear)
+    for p in $diverts; do
+      if [ "\$(dpkg-divert --listpackage "\$p")" = $name ]; then
+        dpkg-divert --package $name --rename --divert "\$p.distrib" --remove "\$p" >/dev/null || \\
+          echo "$name: could not give \$p back (it is \$p.distrib)" >&2
+      fi
+    done ;;
+esac
+exit 0
+EOF
+chmod 755 "$root/DEBIAN/preinst" "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
+
+deb="$out/${name}_${version}_${arch}.deb"
+dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+echo "deb: $deb"
+echo "deb: Depends: $depends"
