@@ -195,6 +195,18 @@ int fetchValue(pmdaMetric *metric, unsigned int inst, pmAtomValue *atom) {
   return PMDA_FETCH_STATIC;
 }
 
+// pmdaFetch asks for no value of an indom with no instances: a record that
+// is an error (the source is unavailable) still answers as one.
+void errorsForEmpty(int sts, PduResult *result) {
+  if (sts < 0 || result == nullptr) return;
+  for (int i = 0; i < result->numpmid; i++) {
+    pmValueSet *vs = result->vset[i];
+    if (vs == nullptr || vs->numval != 0) continue;
+    auto r = fetchRecords.find(vs->pmid);
+    if (r != fetchRecords.end() && r->second.count < 0) vs->numval = r->second.count;
+  }
+}
+
 int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
   Napi::Env env = jsFetch.Env();
   Napi::HandleScope scope(env);
@@ -227,6 +239,7 @@ int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
     }
     // keep the buffer alive until pmdaFetch has copied every value
     int sts = pmdaFetch(numpmid, pmids, resp, pmda);
+    errorsForEmpty(sts, *resp);
     fetchRecords.clear();
     lastRecord = nullptr;
     fetchBase = nullptr;
@@ -239,6 +252,7 @@ int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
     fetchRecords[pmids[i]] = r;
   }
   int sts = pmdaFetch(numpmid, pmids, resp, pmda);
+  errorsForEmpty(sts, *resp);
   fetchRecords.clear();
   lastRecord = nullptr;
   return sts;

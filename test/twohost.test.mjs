@@ -138,7 +138,7 @@ test('pmrep and pmlogger on host A read json metrics from the pmcd of host B', a
     h.log = path.join(h.s.dir, 'log', 'pmcd', 'pmcd.log');
     const p = spawn('ip', ['netns', 'exec', h.ns, 'env', `PATH=${SYSTEM_PATH}`, ...Object.entries(h.env).map(([k, v]) => `${k}=${v}`),
       path.join(h.s.dir, 'bin', 'pmcd'), '-f', '-A', '-c', path.join(h.s.dir, 'pmcd.conf'), '-n', h.s.pmns,
-      '-l', h.log, '-s', path.join(h.s.dir, 'run', 'pmcd.socket'), '-i', h.addr], { stdio: 'ignore' });
+      '-l', h.log, '-s', path.join(h.s.dir, 'run', 'pmcd.socket'), '-i', h.addr], { stdio: 'ignore', cwd: path.join(h.s.dir, 'log', 'pmcd') });
     p.done = new Promise((r) => p.on('exit', r));
     pmcds.push(p);
   }

@@ -57,7 +57,8 @@ test('metadata: valid entries are kept, invalid ones skipped with a reason', (t)
       { name: 'badunits', pointer: '/z', type: 'double', units: 'furlongs' },
       { name: 'rate', pointer: '/r', type: 'double', units: 'Kbyte / sec', semantics: 'counter', description: 'Rate' },
       { name: 'arr', pointer: '/arr', type: 'array', index: '/id', metrics: [{ name: 'v', pointer: '/v', type: 'string' }, { name: 'sub', pointer: '/s', type: 'array' }] },
-      { name: 'noindex', pointer: '/arr', type: 'array', metrics: [] },
+      // an index that is not a pointer (leaving it out is for objects' keys)
+      { name: 'noindex', pointer: '/arr', type: 'array', index: 5, metrics: [] },
       { name: 'x', pointer: '/x2', type: 'integer' },
       'not an object',
     ],
