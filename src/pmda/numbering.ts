@@ -175,3 +175,16 @@ export function nameCache(serial: number, max: number): NameCache {
   }
   return c;
 }
+
+// PCP's bit layout of identifiers (pmapi.h: pmID_cluster, pmID_item,
+// pmInDom_serial) and this PMDA's use of indom serials: 0 the sources,
+// 2c the instances of the source in cluster c.
+export const pmidCluster = (pmid: number): number => (pmid >>> 10) & 0xfff;
+export const pmidItem = (pmid: number): number => pmid & 0x3ff;
+export const indomSerial = (indom: number): number => indom & 0x3fffff;
+
+/** The cluster of the source whose instances `indom` holds, if it is one. */
+export function clusterOfIndom(indom: number): number | undefined {
+  const serial = indomSerial(indom);
+  return serial > 0 && serial % 2 === 0 ? serial / 2 : undefined;
+}

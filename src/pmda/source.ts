@@ -230,6 +230,13 @@ export class Source {
     return this.dataExec !== undefined || this.dataUrl !== undefined;
   }
 
+  /** How the log names where its values come from. */
+  get where(): string {
+    if (this.dataExec !== undefined) return `output of '${this.dataExec}' (${this.metadataFile})`;
+    if (this.dataUrl !== undefined) return `response of '${this.dataUrl}' (${this.metadataFile})`;
+    return this.dataPath;
+  }
+
   /** How the log names its command. */
   get commandLabel(): string {
     return this.dataExec !== undefined ? `data-exec command '${this.dataExec}'` : `data-url '${this.dataUrl}'`;

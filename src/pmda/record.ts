@@ -1,0 +1,120 @@
+// The record of one requested metric in a fetch: its values, resolved by
+// JSON pointer in the source's current data, converted to the metric's
+// type, strings cut to max_string_bytes, charged to the author's budgets
+// and written by the Encoder (src/pmda/fetch.ts). A record of unchanged
+// data is the one encoded last time, copied as it is.
+import { C } from './native';
+import type { Config } from './config';
+import type { Source, Served } from './source';
+import type { Budgets } from './budget';
+import { Encoder, convert, typeCode } from './fetch';
+import { resolve } from '../format/pointer';
+import type { JsonValue } from '../format/json';
+import * as log from './log';
+
+export class Records {
+  constructor(
+    private readonly enc: Encoder,
+    private readonly budgets: Budgets,
+    private readonly config: Config,
+  ) {}
+
+  /** The i-th record is this error for the whole metric. */
+  error(i: number, type: number, code: number): void {
+    this.enc.record(i, type);
+    this.enc.error(code);
+    this.enc.end();
+  }
+
+  /** The i-th record answers "try again": a budget of the author's is spent. */
+  overBudget(i: number, src: Source, m: Served, what: 'values' | 'time'): void {
+    this.error(i, typeCode(m.spec.type), C.PM_ERR_AGAIN);
+    log.problem(`${src.dir}:budget:${what}`, `${src.metadataFile}: ${this.budgets.why(what)}`);
+  }
+
+  /**
+   * The i-th record: metric `m` of `src`, whose data is fresh. `started`
+   * is when this record's work began (for the time budget).
+   */
+  write(i: number, src: Source, m: Served, started: number): void {
+    const payer = src.payer;
+    // the values of an unchanged source are the bytes encoded last time
+    if (m.cached && m.cachedVersion === src.version) {
+      const count = m.cached.readInt32LE(0);
+      if (count > this.budgets.valuesLeft(payer)) return this.overBudget(i, src, m, 'values');
+      this.budgets.chargeValues(payer, Math.max(0, count));
+      this.enc.copy(i, m.cached);
+      return;
+    }
+    const complete = this.encode(i, src, m, started);
+    const [from, to] = this.enc.end();
+    if (complete) {
+      m.cached = this.enc.slice(from, to);
+      m.cachedVersion = src.version;
+    }
+  }
+
+  /**
+   * Encode the values of metric `m`; false if a budget ran out on the way
+   * (the record then answers "try again", and is not kept).
+   */
+  private encode(i: number, src: Source, m: Served, started: number): boolean {
+    const enc = this.enc;
+    const type = typeCode(m.spec.type);
+    enc.record(i, type);
+    if (src.dataError !== undefined) {
+      enc.error(C.PM_ERR_AGAIN);
+      return true;
+    }
+    const payer = src.payer;
+    const n = m.array ? src.rows.get(m.array.name)?.insts.length ?? 0 : 1;
+    if (n > this.budgets.valuesLeft(payer)) {
+      enc.error(C.PM_ERR_AGAIN);
+      log.problem(`${src.dir}:budget:values`, `${src.metadataFile}: ${this.budgets.why('values')}`);
+      return false;
+    }
+    this.budgets.chargeValues(payer, n);
+    if (!m.array) {
+      try {
+        enc.value(C.PM_IN_NULL, this.value(src, m, src.data), type);
+      } catch (e) {
+        this.valueProblem(src, m, e as Error);
+        enc.error(C.PM_ERR_VALUE);
+      }
+      return true;
+    }
+    const rows = src.rows.get(m.array.name);
+    if (!rows) return true;
+    for (let r = 0; r < n; r++) {
+      try {
+        enc.value(rows.insts[r]!, this.value(src, m, rows.elements[r]), type);
+      } catch (e) {
+        this.valueProblem(src, m, e as Error);
+      }
+      // a long record looks at the clock now and then
+      if ((r & 4095) === 4095 && this.budgets.timeUp(payer, performance.now() - started)) {
+        enc.abort(C.PM_ERR_AGAIN);
+        log.problem(`${src.dir}:budget:time`, `${src.metadataFile}: ${this.budgets.why('time')}`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The value of metric `m` in `doc`, converted, strings cut to the limit. */
+  private value(src: Source, m: Served, doc: JsonValue | undefined): number | bigint | string {
+    const v = convert(resolve(m.spec.pointer, doc), m.spec.type);
+    const max = this.config.maxStringBytes;
+    if (typeof v !== 'string' || v.length * 3 <= max) return v;
+    const bytes = Buffer.from(v, 'utf8');
+    if (bytes.length <= max) return v;
+    let end = max;
+    while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // whole characters only
+    log.problem(`${src.dir}:long:${m.spec.name}`, `${src.metadataFile}: metric '${m.spec.name}': string of ${bytes.length} bytes cut to ${end} (max_string_bytes)`);
+    return bytes.subarray(0, end).toString('utf8');
+  }
+
+  private valueProblem(src: Source, m: Served, e: Error): void {
+    log.problem(`${src.dir}:value:${m.spec.name}`, `${src.where}: metric '${m.spec.name}' at pointer '${m.spec.pointer.text}': ${e.message}`);
+  }
+}

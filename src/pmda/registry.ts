@@ -1,0 +1,210 @@
+// The registry: the sources being served, found by discovery and kept
+// in step with it. A walk of the configured directories (when inotify
+// says something changed) adds new sources, re-reads changed metadata
+// and drops what went away, and applies the name policy: a source's name
+// is its prefix (or its directory's name), a valid PCP name, not one of
+// this PMDA's own, and not taken by another source. Numbering (clusters)
+// is src/pmda/numbering.ts's; the author of each source, src/pmda/access.ts's.
+import * as fs from 'fs';
+import * as path from 'path';
+import { native, C } from './native';
+import type { Config } from './config';
+import { discover, Found, Watcher, MAX_WATCHES, OVERFLOW_WALK_MS } from './discovery';
+import { Source, readMetadata } from './source';
+import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
+import { validName } from '../format/metadata';
+import { authorOf, ROOT } from './access';
+import * as log from './log';
+import { STATIC } from './control';
+
+export class Registry {
+  readonly byDir = new Map<string, Source>();
+  readonly byName = new Map<string, Source>();
+  readonly byCluster = new Map<number, Source>();
+  /** The cluster cache, also the indom of the control metrics. */
+  readonly clusters: NameCache;
+  /** Sources were added or removed since the tables were last built. */
+  changed = true;
+  /** Directories whose metadata could not be used, by metadata stamp. */
+  private readonly rejected = new Map<string, string>();
+  /** Stats of sources being reloaded, carried over to their new Source. */
+  private readonly reloads = new Map<string, Source['stats']>();
+  private readonly watcher = new Watcher(native, C);
+
+  constructor(
+    private readonly root: string,
+    private readonly config: Config,
+    /** Told of every source added and removed (the command scheduler). */
+    private readonly onAdd: (s: Source) => void = () => {},
+    private readonly onRemove: (s: Source) => void = () => {},
+  ) {
+    this.clusters = nameCache(0, MAX_CLUSTER);
+    this.clusters.save();
+  }
+
+  get size(): number {
+    return this.byCluster.size;
+  }
+
+  /** The sources by cluster number. */
+  sorted(): Source[] {
+    return [...this.byCluster.values()].sort((a, b) => a.cluster - b.cluster);
+  }
+
+  /** Walk again at the next discovery (a schema generation changed, a reload). */
+  force(): void {
+    this.watcher.force();
+  }
+
+  /** Read these sources' metadata again at the next discovery (pmstore json.control.reload). */
+  reload(sources: Source[]): void {
+    for (const src of sources) {
+      src.stats.reloads++;
+      src.stale = true;
+      this.reloads.set(src.dir, src.stats);
+    }
+    this.watcher.force();
+  }
+
+  /**
+   * Walk the configured directories, if anything in them changed since the
+   * last walk; add, update and remove sources.
+   */
+  discover(): void {
+    if (!this.watcher.changed()) return;
+    this.watcher.begin();
+    const found: Found[] = [];
+    const visit = (dir: string) => this.watcher.visit(dir);
+    discover(this.config.trustedDirectoryList, true, log.problem, found, visit);
+    discover(this.config.directoryList, false, log.problem, found, visit);
+    this.watcher.end();
+    if (this.watcher.overflowed) log.problem('watch:', `more than ${MAX_WATCHES} directories below the configured ones: only ${MAX_WATCHES} are watched, and sources are looked for every ${OVERFLOW_WALK_MS / 1000} s instead of at every change`);
+    const seen = new Set<string>();
+    for (const f of found) seen.add(f.dir);
+    // gone first: a directory renamed keeps its source name for the new one
+    for (const s of [...this.byDir.values()]) if (!seen.has(s.dir)) this.remove(s);
+    for (const dir of [...this.rejected.keys()]) if (!seen.has(dir)) this.rejected.delete(dir);
+    const done = new Set<string>();
+    for (const f of found) {
+      if (done.has(f.dir)) continue; // listed twice: the trusted listing wins
+      done.add(f.dir);
+      if (f.trusted) log.resolved(`trust:${f.dir}`); // trustworthy again: log the next lapse
+      const have = this.byDir.get(f.dir);
+      if (have) {
+        if (have.trusted === f.trusted && !have.stale && this.metadataStamp(f.dir, f.describedBy) === have.metadataStamp) continue;
+        this.remove(have);
+      }
+      this.add(f);
+    }
+  }
+
+  private metadataStamp(dir: string, describedBy: string): string {
+    try {
+      const st = fs.statSync(path.join(dir, describedBy));
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return '';
+    }
+  }
+
+  private add(f: Found): void {
+    if (this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)) return;
+    // the author: the owner of metadata.json (of the link, if it is one)
+    let author = ROOT;
+    if (!f.trusted) {
+      try {
+        author = authorOf(fs.lstatSync(path.join(f.dir, f.describedBy)).uid);
+      } catch (e) {
+        log.problem(`${f.dir}:metadata`, `cannot read ${path.join(f.dir, f.describedBy)}: ${(e as Error).message}`);
+        return;
+      }
+    }
+    const r = readMetadata(f.dir, f.describedBy, this.config.maxDataBytes, author);
+    log.forget(`${f.dir}:metadata`);
+    if ('error' in r) {
+      this.rejected.set(f.dir, r.stamp);
+      log.problem(`${f.dir}:metadata`, r.error);
+      return;
+    }
+    for (const p of r.md.problems) log.problem(`${f.dir}:metadata:${p}`, p);
+    const name = r.md.prefix ?? path.basename(f.dir);
+    const why = !validName(name)
+      ? `source name '${name}' is not a valid PCP name (letters, digits and '_', each part starting with a letter)`
+      : STATIC.some((s) => s.name === name)
+        ? `source name '${name}' is reserved for ${this.root}.${name}`
+        : this.byName.has(name)
+          ? `a source named '${name}' already exists (${this.byName.get(name)!.dir})`
+          : undefined;
+    if (why) {
+      this.rejected.set(f.dir, r.stamp);
+      log.problem(`${f.dir}:name`, `skipping source ${f.dir}: ${why}`);
+      return;
+    }
+    if (this.byCluster.size >= this.config.maxSources) {
+      this.rejected.set(f.dir, r.stamp);
+      log.problem(`${f.dir}:name`, `skipping source ${f.dir}: already serving ${this.config.maxSources} sources (max_sources)`);
+      return;
+    }
+    let cluster: number;
+    try {
+      cluster = this.clusters.number(name);
+      this.clusters.save();
+    } catch (e) {
+      this.rejected.set(f.dir, r.stamp);
+      log.problem(`${f.dir}:cluster`, `skipping source ${f.dir}: ${(e as NumberingError).message}`);
+      return;
+    }
+    this.rejected.delete(f.dir);
+    log.resolved(`${f.dir}:name`);
+    const s = new Source(f.dir, f.trusted, author, name, r.md, r.stamp, f.describedBy, r.validate);
+    this.onAdd(s);
+    const carried = this.reloads.get(f.dir);
+    if (carried) {
+      s.stats = carried;
+      this.reloads.delete(f.dir);
+    }
+    s.attach(cluster, this.config.maxMetrics);
+    this.byDir.set(s.dir, s);
+    this.byName.set(s.name, s);
+    this.byCluster.set(cluster, s);
+    this.changed = true;
+    log.info(`added source '${name}' from ${f.dir} (cluster ${cluster}, ${s.metrics.size} metrics${f.trusted ? ', trusted' : `, as ${author.name}`})`, `${f.dir}:`);
+  }
+
+  private remove(s: Source): void {
+    // logged while it is still known whose it was
+    log.info(`removed source '${s.name}' (${s.dir})`, `${s.dir}:`);
+    this.byDir.delete(s.dir);
+    this.byName.delete(s.name);
+    this.byCluster.delete(s.cluster);
+    s.forgetProblems();
+    this.changed = true;
+    this.onRemove(s);
+  }
+
+  private readonly owners = new Map<string, string>();
+
+  /** Whose a log key is: the author of the source (or directory) it names. */
+  whose(key: string): string | undefined {
+    const from = key.indexOf('/');
+    if (from < 0) return undefined;
+    for (let i = key.indexOf(':', from); i > 0; i = key.indexOf(':', i + 1)) {
+      const dir = key.slice(from, i);
+      const src = this.byDir.get(dir);
+      if (src) return src.trusted ? 'root' : src.author.name;
+      const known = this.owners.get(dir);
+      if (known !== undefined) return known;
+      try {
+        const uid = fs.lstatSync(dir).uid;
+        const name = uid === 0 ? 'root' : authorOf(uid).name;
+        if (this.owners.size > 10000) this.owners.clear();
+        this.owners.set(dir, name);
+        return name;
+      } catch {
+        /* not a path: try a longer prefix */
+      }
+    }
+    return undefined;
+  }
+
+}

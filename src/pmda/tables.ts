@@ -1,0 +1,92 @@
+// The tables handed to the native shim whole, whenever the sources or
+// their metadata change: metric descriptors and the dynamic namespace (so
+// desc, pmid, name and children PDUs are answered in C), and the help
+// text of metrics and instance domains. A name may not be both a metric
+// and a subtree, across sources too (prefixes may be dotted): the first
+// source, by cluster, keeps it.
+import { native, C } from './native';
+import type { Registry } from './registry';
+import { typeCode } from './fetch';
+import * as log from './log';
+import { STATIC, LONG_HELP } from './control';
+
+export class Tables {
+  private readonly oneline = new Map<number, string>();
+  private readonly help = new Map<number, string>();
+  private readonly pmids = new Set<number>();
+  private readonly indoms = new Set<number>();
+  private readonly indomText = new Map<number, string>();
+
+  /** Hand descriptors and names to the shim if the metrics changed. */
+  sync(root: string, registry: Registry): void {
+    if (!registry.changed) return;
+    registry.changed = false;
+    const descs: number[] = [];
+    const names: string[] = [];
+    const pmids: number[] = [];
+    this.oneline.clear();
+    this.help.clear();
+    this.pmids.clear();
+    this.indoms.clear();
+    this.indomText.clear();
+    const sourcesIndom = native.indom(0);
+    this.indoms.add(sourcesIndom >>> 0);
+    this.indomText.set(sourcesIndom >>> 0, 'JSON sources, by source name');
+    for (const s of STATIC) {
+      const pmid = native.pmid(0, s.item);
+      descs.push(pmid, s.type, s.stat ? sourcesIndom : C.PM_INDOM_NULL, s.sem, ...s.units);
+      names.push(`${root}.${s.name}`);
+      pmids.push(pmid);
+      this.oneline.set(pmid, s.help);
+      if (LONG_HELP[s.name]) this.help.set(pmid, LONG_HELP[s.name]!);
+    }
+    const sources = registry.sorted();
+    // the sources indom is the cluster cache: active entries are the sources served
+    registry.clusters.activate(sources.map((s) => s.name));
+    // a name may not be both a metric and a subtree, across sources too
+    // (prefixes may be dotted); the first source, by cluster, keeps it
+    const leaves = new Set<string>(names);
+    const interior = new Set<string>([root]);
+    for (const src of sources) {
+      for (const m of src.metrics.values()) {
+        const full = `${root}.${src.name}.${m.spec.name}`;
+        const parts = full.split('.');
+        const ancestors = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
+        if (leaves.has(full) || interior.has(full) || ancestors.some((a) => leaves.has(a))) {
+          log.problem(`${src.dir}:clash:${m.spec.name}`, `${src.metadataFile}: skipping metric '${m.spec.name}': its name clashes with another metric ('${src.name}.${m.spec.name}' would be both a metric and a subtree, or named twice)`);
+          continue;
+        }
+        leaves.add(full);
+        for (const a of ancestors) interior.add(a);
+        const pmid = native.pmid(src.cluster, m.item);
+        const indom = m.array ? native.indom(src.indom) : C.PM_INDOM_NULL;
+        if (m.array) {
+          this.indoms.add(indom >>> 0);
+          const text = src.arrays.map((a) => a.description).filter(Boolean).join('; ');
+          this.indomText.set(indom >>> 0, text || `Instances of the arrays of JSON source ${src.name}`);
+        }
+        descs.push(pmid, typeCode(m.spec.type), indom, m.spec.sem, ...m.spec.units);
+        names.push(full);
+        pmids.push(pmid);
+        if (m.spec.description) this.oneline.set(pmid, m.spec.description);
+        if (m.spec.help) this.help.set(pmid, m.spec.help);
+      }
+    }
+    for (const p of pmids) this.pmids.add(p >>> 0);
+    native.setDescs(Int32Array.from(descs));
+    native.setNames(names, Uint32Array.from(pmids));
+  }
+
+  /**
+   * Help text: `description` is the one-line help, `help` the long one.
+   * Like pmdajson, a metric or indom without text answers with empty text.
+   */
+  text(ident: number, type: number): string | null {
+    const id = ident >>> 0;
+    if (type & C.PM_TEXT_INDOM) return this.indoms.has(id) ? (type & C.PM_TEXT_ONELINE ? this.indomText.get(id) ?? '' : '') : null;
+    if (!this.pmids.has(id)) return null;
+    const table = type & C.PM_TEXT_ONELINE ? this.oneline : this.help;
+    return table.get(id) ?? '';
+  }
+
+}
