@@ -5,14 +5,16 @@
 // problem, in the words the PMDA's log uses. Exit status 1 if there is
 // any problem, 0 if there is none, 2 for a usage error.
 //
-// Nothing is re-implemented where the PMDA has the code: discovery
-// (src/pmda/discovery.ts), metadata and schema reading and the data's
-// refresh (src/pmda/source.ts: the Source class itself, with its JSON
-// parsing, schema validation and array rows), pointers and value
-// conversion (src/format/pointer.ts, src/pmda/fetch.ts), and the log
-// (src/pmda/log.ts), whose lines are caught on their way to pmNotifyErr.
-// Only the few lines the agent itself composes (a source's name refused,
-// a value that cannot be served) are written here, in the agent's words.
+// Nothing is re-implemented where the PMDA has the code: the PMDA's own
+// registry (src/pmda/registry.ts: discovery, authors, metadata and schema
+// reading, the name policy, numbering) over the directories given, its
+// Source refresh (parsing, schema validation, array rows), its records of
+// values (src/pmda/record.ts: pointers, conversion, string limits,
+// budgets), decoded from the fetch buffer, its command policy and result
+// words (src/pmda/commands.ts, exec.ts), and its log (src/pmda/log.ts),
+// whose lines are caught on their way to pmNotifyErr and given to the
+// source whose directory they name. Commands run to their end, as the
+// user running the checker, under the PMDA's limits and timeout.
 //
 // Numbers come from the PMDA's real numbering caches
 // ($PCP_VAR_DIR/config/pmda/DOMAIN.*), which are never written: they are
@@ -27,14 +29,17 @@ import * as path from 'path';
 import { native, C } from '../pmda/native';
 import { DEFAULTS, loadConfig, Config } from '../pmda/config';
 import { discover, Found } from '../pmda/discovery';
-import { Source, readMetadata } from '../pmda/source';
-import { nameCache, MAX_CLUSTER, NumberingError, metricCacheSerial, indomCacheSerial } from '../pmda/numbering';
-import { authorOf, ROOT, Author } from '../pmda/access';
-import { runCommand, ExecLimits } from '../pmda/exec';
-import { convert } from '../pmda/fetch';
-import { STATIC } from '../pmda/control';
+import type { Source, Served } from '../pmda/source';
+import { Registry } from '../pmda/registry';
+import { Commands } from '../pmda/commands';
+import { Records } from '../pmda/record';
+import { Budgets } from '../pmda/budget';
+import { Encoder } from '../pmda/fetch';
+import { metricCacheSerial, indomCacheSerial } from '../pmda/numbering';
+import { ROOT } from '../pmda/access';
+import { startCommand, resultOf, ExecLimits } from '../pmda/exec';
 import * as log from '../pmda/log';
-import { validName, MetricSpec, ArraySpec, Units } from '../format/metadata';
+import { validName, ArraySpec, Units } from '../format/metadata';
 import { resolve } from '../format/pointer';
 import type { JsonValue } from '../format/json';
 import { stringifyJson, JsonOut } from '../producer/producer';
@@ -232,7 +237,7 @@ interface SourceOut {
   path: string;
   name?: string;
   describedBy?: string;
-  data?: { path: string } | { exec: string; run: boolean };
+  data?: { path: string } | { exec: string; run: boolean } | { url: string; run: boolean };
   cluster?: number | '(new)';
   labels?: Record<string, JsonValue>;
   metrics: MetricOut[];
@@ -269,12 +274,35 @@ function parseLabelText(text: string | undefined): Record<string, JsonValue> {
 
 // ---- checking ------------------------------------------------------------------------
 
+/** A record of the fetch buffer (src/pmda/fetch.ts's layout): its values, or its error code. */
+function decodeRecord(buf: Buffer, i: number, type: string): { error: number } | { values: Array<[number, number | bigint | string]> } {
+  const at = buf.readUInt32LE(i * 4);
+  const count = buf.readInt32LE(at);
+  if (count < 0) return { error: count };
+  const values: Array<[number, number | bigint | string]> = [];
+  for (let k = 0; k < count; k++) {
+    const e = at + 8 + k * 16;
+    const inst = buf.readInt32LE(e);
+    let v: number | bigint | string;
+    if (type === 'integer') {
+      const b = buf.readBigInt64LE(e + 8);
+      v = b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+    } else if (type === 'double') v = buf.readDoubleLE(e + 8);
+    else {
+      const from = at + buf.readUInt32LE(e + 8);
+      v = buf.toString('utf8', from, buf.indexOf(0, from));
+    }
+    values.push([inst, v]);
+  }
+  return { values };
+}
+
 class Checker {
   readonly sources: SourceOut[] = [];
   /** Problems not about any one source (a directory, the configuration). */
   readonly general: string[] = [];
-  private sink: string[] = this.general;
-  private readonly byName = new Map<string, string>();
+  /** Every line the PMDA's code logged, warnings and errors, in order. */
+  private readonly lines: string[] = [];
 
   constructor(
     readonly opts: Options,
@@ -284,7 +312,7 @@ class Checker {
     // every line the PMDA's code logs comes here instead of pmNotifyErr;
     // warnings and errors are the problems, information is not
     native.log = (level: number, text: string): void => {
-      if (level <= C.LOG_WARNING) this.sink.push(text);
+      if (level <= C.LOG_WARNING) this.lines.push(text);
     };
   }
 
@@ -294,9 +322,8 @@ class Checker {
   }
 
   run(): void {
-    const found: Found[] = [];
+    const dirs: string[] = [];
     for (const dir of this.opts.dirs) {
-      this.sink = this.general;
       let st: fs.Stats;
       try {
         st = fs.statSync(dir);
@@ -304,166 +331,153 @@ class Checker {
         log.problem(`arg:${dir}`, `cannot read directory ${dir}: ${(e as Error).message}`);
         continue;
       }
-      if (!st.isDirectory()) {
-        log.problem(`arg:${dir}`, `${dir} is not a directory`);
-        continue;
-      }
+      if (!st.isDirectory()) log.problem(`arg:${dir}`, `${dir} is not a directory`);
+      else dirs.push(path.resolve(dir));
+    }
+    // the candidates, as the walk finds them (its problems are the registry's to log)
+    const found: Found[] = [];
+    for (const dir of dirs) {
       const before = found.length;
-      // the PMDA's own walk, as for one directory of directory_list
-      discover([dir], false, log.problem, found);
+      discover([dir], false, () => {}, found);
       if (found.length === before) log.problem(`arg:${dir}`, `no metadata.json or schema.json in or below ${dir}: no sources`);
     }
-    const done = new Set<string>();
+    const seen = new Set<string>();
     for (const f of found) {
-      if (done.has(f.dir)) continue;
-      done.add(f.dir);
-      this.check(f);
+      if (seen.has(f.dir)) continue;
+      seen.add(f.dir);
+      this.sources.push({ path: f.dir, describedBy: f.describedBy, metrics: [], problems: [] });
     }
-    this.sink = this.general;
+
+    // the PMDA's own registry over these directories, as if they were its directory_list:
+    // authors, metadata, the name policy, clusters and items
+    const config: Config = { ...this.config, directoryList: dirs, trustedDirectoryList: [] };
+    const registry = new Registry(this.opts.root, config);
+    registry.discover();
+    const served = [...registry.byDir.values()];
+
+    // one fetch of every metric of every source: commands first, then the data, then the records
+    const fetchNo = 1;
+    for (const src of served) this.runCommand(src, config);
+    const budgets = new Budgets(config);
+    budgets.begin(served);
+    const encoder = new Encoder();
+    const records = new Records(encoder, budgets, config);
+    const wanted: Array<[Source, Served]> = [];
+    for (const src of served) for (const m of src.metrics.values()) wanted.push([src, m]);
+    encoder.begin(wanted.length);
+    wanted.forEach(([src, m], i) => {
+      if (src.commanded && !this.opts.exec) return;
+      try {
+        src.refresh(fetchNo, config, (bytes, heldBefore) => budgets.admit(src.payer, bytes, heldBefore));
+      } catch (e) {
+        src.fail(`${src.dir}: cannot use its data: ${(e as Error).message}`);
+      }
+      records.write(i, src, m, performance.now());
+    });
+    const buf = encoder.finish();
+
+    const byDir = new Map(this.sources.map((s) => [s.path, s]));
+    let i = 0;
+    for (const src of served) {
+      const out = byDir.get(src.dir)!;
+      this.describe(src, out);
+      for (const m of src.metrics.values()) {
+        const mo = this.metric(src, m);
+        out.metrics.push(mo);
+        const k = i++;
+        if (src.commanded && !this.opts.exec) {
+          mo.error = `not fetched: its ${src.dataExec !== undefined ? 'data-exec command was not run' : 'data-url was not fetched'} (--no-exec)`;
+          continue;
+        }
+        this.values(src, m, mo, decodeRecord(buf, k, m.spec.type));
+      }
+    }
+    this.attribute();
   }
 
-  /** One source, as the agent adds it (src/pmda/agent.ts), then one fetch of all its metrics. */
-  private check(f: Found): void {
-    const out: SourceOut = { path: f.dir, metrics: [], problems: [] };
-    this.sources.push(out);
-    this.sink = out.problems;
-    // the author: the owner of metadata.json, whose rights the PMDA reads its files with
-    let author: Author;
-    try {
-      author = authorOf(fs.lstatSync(path.join(f.dir, f.describedBy)).uid);
-    } catch (e) {
-      log.problem(`${f.dir}:metadata`, `cannot read ${path.join(f.dir, f.describedBy)}: ${(e as Error).message}`);
+  /** Run a source's command (data-exec, or the data-url helper) to its end, as the user running the checker. */
+  private runCommand(src: Source, config: Config): void {
+    if (!src.commanded || !this.opts.exec) return;
+    // the PMDA's policy: the command line, or why it may not run
+    const argv = (new Commands(config) as unknown as { commandOf(s: Source): string[] | string }).commandOf(src);
+    if (typeof argv === 'string') {
+      src.pendingRun = { ok: false, error: `${argv} (in ${src.dir})` };
       return;
     }
-    out.describedBy = f.describedBy;
-    const r = readMetadata(f.dir, f.describedBy, this.config.maxDataBytes, author);
+    const limits = this.limits;
+    const started = Date.now();
+    const id = startCommand(argv, ROOT, src.dir, limits);
+    if (typeof id !== 'number') {
+      src.pendingRun = id;
+      return;
+    }
+    for (;;) {
+      const done = native.execWait([id], limits.timeoutMs + 2000).find((r) => r.id === id);
+      if (!done) continue;
+      src.pendingRun = resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
+      break;
+    }
+    // what the PMDA logs at its first fetch of a command slower than exec_wait (src/pmda/commands.ts)
+    if (src.pendingRun.ok && Date.now() - started > config.execWaitMs) {
+      log.problem(`${src.dir}:slow`, `${src.metadataFile}: ${src.commandLabel} takes longer than ${config.execWaitMs} ms (exec_wait): fetches no longer wait for it, and serve its output when it has finished`);
+    }
+  }
+
+  private describe(src: Source, out: SourceOut): void {
+    out.name = src.name;
+    const clusterKnown = this.numbers.known(0, src.name);
+    out.cluster = clusterKnown ? src.cluster : '(new)';
+    out.labels = { source: src.name, source_path: src.dir, ...parseLabelText(src.md.labels) };
+    out.data = src.dataExec !== undefined ? { exec: src.dataExec, run: this.opts.exec }
+      : src.dataUrl !== undefined ? { url: src.dataUrl, run: this.opts.exec }
+      : { path: src.dataPath };
+  }
+
+  private metric(src: Source, m: Served): MetricOut {
+    const clusterKnown = this.numbers.known(0, src.name);
+    const itemKnown = clusterKnown && this.numbers.known(metricCacheSerial(src.cluster), m.spec.name);
+    const clusterText = clusterKnown ? String(src.cluster) : '(new)';
+    const mo: MetricOut = {
+      name: `${this.opts.root}.${src.name}.${m.spec.name}`,
+      pmid: `${this.opts.domain}.${clusterText}.${itemKnown ? m.item : '(new)'}`,
+      new: !itemKnown,
+      type: m.spec.type,
+      pcpType: TYPE_NAMES[m.spec.type]!,
+      semantics: semName(m.spec.sem),
+      units: unitsText(m.spec.units),
+      indom: m.array ? `${this.opts.domain}.${clusterKnown ? indomCacheSerial(src.cluster) : '(new)'}` : null,
+      description: m.spec.description,
+      values: [],
+    };
+    if (m.spec.help !== undefined) mo.help = m.spec.help;
+    if (m.spec.labels) mo.labels = parseLabelText(m.spec.labels);
+    return mo;
+  }
+
+  /** The values of a decoded record, instances named from the source's instance cache. */
+  private values(src: Source, m: Served, mo: MetricOut, r: ReturnType<typeof decodeRecord>): void {
     if ('error' in r) {
-      log.problem(`${f.dir}:metadata`, r.error);
+      mo.error = native.errStr(r.error);
       return;
     }
-    for (const p of r.md.problems) log.problem(`${f.dir}:metadata:${p}`, p);
-    const name = r.md.prefix ?? path.basename(f.dir);
-    out.name = name;
-    // the agent's words (src/pmda/agent.ts, add)
-    const why = !validName(name)
-      ? `source name '${name}' is not a valid PCP name (letters, digits and '_', each part starting with a letter)`
-      : STATIC.some((s) => s.name === name)
-        ? `source name '${name}' is reserved for ${this.opts.root}.${name}`
-        : this.byName.has(name)
-          ? `a source named '${name}' already exists (${this.byName.get(name)!})`
-          : undefined;
-    if (why) {
-      log.problem(`${f.dir}:name`, `skipping source ${f.dir}: ${why}`);
+    if (!m.array) {
+      for (const [, value] of r.values) mo.values.push({ value });
       return;
     }
-    let cluster: number;
-    try {
-      cluster = nameCache(0, MAX_CLUSTER).number(name);
-    } catch (e) {
-      log.problem(`${f.dir}:cluster`, `skipping source ${f.dir}: ${(e as NumberingError).message}`);
-      return;
+    const names = new Map<number, string>();
+    for (const [inst, n] of native.cacheEntries(src.indom)) names.set(inst, n);
+    const clusterKnown = this.numbers.known(0, src.name);
+    for (const [inst, value] of r.values) {
+      const instance = names.get(inst) ?? String(inst);
+      const v: ValueOut = { instance, value };
+      if (clusterKnown && this.numbers.known(indomCacheSerial(src.cluster), instance)) v.id = inst;
+      mo.values.push(v);
     }
-    this.byName.set(name, f.dir);
-    const clusterKnown = this.numbers.known(0, name);
-    out.cluster = clusterKnown ? cluster : '(new)';
-    const s = new Source(f.dir, false, author, name, r.md, r.stamp, f.describedBy, r.validate);
-    s.attach(cluster, this.config.maxMetrics);
-    out.labels = { source: name, source_path: f.dir, ...parseLabelText(r.md.labels) };
-    out.data = s.dataExec !== undefined ? { exec: s.dataExec, run: this.opts.exec } : { path: s.dataPath };
-
-    // the data, as at a fetch
-    let fetched = true;
-    if (s.dataExec !== undefined) {
-      if (!this.opts.exec) fetched = false;
-      else {
-        const started = Date.now();
-        // run as the user running the checker
-        s.pendingRun = runCommand(s.dataExec, ROOT, s.dir, this.limits);
-        const took = Date.now() - started;
-        if (s.pendingRun.ok && took > this.config.execWaitMs) {
-          log.problem(`${s.dir}:slow`, `${s.metadataFile}: data-exec command '${s.dataExec}' takes longer than ${this.config.execWaitMs} ms (exec_wait): fetches no longer wait for it, and serve its output when it has finished`);
-        }
-      }
-    }
-    if (fetched) {
-      try {
-        s.refresh(1, this.config, () => undefined);
-      } catch (e) {
-        s.fail(`${s.dir}: cannot use its data: ${(e as Error).message}`);
-      }
-    }
-
-    const instNames = new Map<number, string>();
-    if (s.arrays.length > 0) for (const [inst, n] of native.cacheEntries(s.indom)) instNames.set(inst, n);
-    const clusterText = clusterKnown ? String(cluster) : '(new)';
-    for (const m of s.metrics.values()) {
-      const itemKnown = clusterKnown && this.numbers.known(metricCacheSerial(cluster), m.spec.name);
-      const mo: MetricOut = {
-        name: `${this.opts.root}.${name}.${m.spec.name}`,
-        pmid: `${this.opts.domain}.${clusterText}.${itemKnown ? m.item : '(new)'}`,
-        new: !itemKnown,
-        type: m.spec.type,
-        pcpType: TYPE_NAMES[m.spec.type]!,
-        semantics: semName(m.spec.sem),
-        units: unitsText(m.spec.units),
-        indom: m.array ? `${this.opts.domain}.${clusterKnown ? indomCacheSerial(cluster) : '(new)'}` : null,
-        description: m.spec.description,
-        values: [],
-      };
-      if (m.spec.help !== undefined) mo.help = m.spec.help;
-      if (m.spec.labels) mo.labels = parseLabelText(m.spec.labels);
-      out.metrics.push(mo);
-      if (!fetched) {
-        mo.error = 'not fetched: its data-exec command was not run (--no-exec)';
-        continue;
-      }
-      if (s.dataError !== undefined) {
-        mo.error = native.errStr(C.PM_ERR_AGAIN);
-        continue;
-      }
-      if (!m.array) {
-        try {
-          mo.values.push({ value: this.value(s, m.spec, s.data) });
-        } catch (e) {
-          this.valueProblem(s, m.spec, e as Error);
-          mo.error = native.errStr(C.PM_ERR_VALUE);
-        }
-        continue;
-      }
-      const rows = s.rows.get(m.array.name);
-      if (!rows) continue;
-      const indomSerial = indomCacheSerial(cluster);
-      rows.insts.forEach((inst, r) => {
-        const instance = instNames.get(inst) ?? String(inst);
-        try {
-          const v: ValueOut = { instance, value: this.value(s, m.spec, rows.elements[r]) };
-          if (clusterKnown && this.numbers.known(indomSerial, instance)) v.id = inst;
-          mo.values.push(v);
-        } catch (e) {
-          this.valueProblem(s, m.spec, e as Error);
-        }
-      });
-      const labels = this.instanceLabels(m.array, rows.elements, rows.insts, instNames);
+    const rows = src.rows.get(m.array.name);
+    if (rows) {
+      const labels = this.instanceLabels(m.array, rows.elements, rows.insts, names);
       if (labels) mo.instanceLabels = labels;
     }
-  }
-
-  /** A value as the agent serves it: converted, strings cut to max_string_bytes. */
-  private value(src: Source, spec: MetricSpec, doc: JsonValue | undefined): number | bigint | string {
-    const v = convert(resolve(spec.pointer, doc), spec.type);
-    if (typeof v !== 'string') return v;
-    const bytes = Buffer.from(v, 'utf8');
-    if (bytes.length <= this.config.maxStringBytes) return v;
-    let end = this.config.maxStringBytes;
-    while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
-    log.problem(`${src.dir}:long:${spec.name}`, `${src.metadataFile}: metric '${spec.name}': string of ${bytes.length} bytes cut to ${end} (max_string_bytes)`);
-    return bytes.subarray(0, end).toString('utf8');
-  }
-
-  /** The agent's words for a value it cannot serve ("missing metric value"). */
-  private valueProblem(src: Source, spec: MetricSpec, e: Error): void {
-    const where = src.dataExec !== undefined ? `output of '${src.dataExec}' (${src.metadataFile})` : src.dataPath;
-    log.problem(`${src.dir}:value:${spec.name}`, `${where}: metric '${spec.name}' at pointer '${spec.pointer.text}': ${e.message}`);
   }
 
   private instanceLabels(a: ArraySpec, elements: JsonValue[], insts: number[], names: Map<number, string>): Record<string, Record<string, JsonValue>> | undefined {
@@ -479,6 +493,38 @@ class Checker {
       if (Object.keys(labels).length > 0) out[names.get(insts[r]!) ?? String(insts[r])] = labels;
     });
     return out;
+  }
+
+  /**
+   * Each logged line to the source it is about: every line about a source
+   * names its directory or a file in it (the longest such directory wins);
+   * the others are general.
+   */
+  private attribute(): void {
+    const byDir = new Map(this.sources.map((s) => [s.path, s]));
+    /** Where `d` is first named in `line` as a directory (followed by '/', ' ', ':', ')', a quote or the end). */
+    const named = (line: string, d: string): number => {
+      for (let at = line.indexOf(d); at >= 0; at = line.indexOf(d, at + 1)) {
+        const next = line[at + d.length];
+        if (next === undefined || "/ :)'".includes(next)) return at;
+      }
+      return -1;
+    };
+    for (const line of this.lines) {
+      // the first source named is the subject ("skipping source B: ... already exists (A)");
+      // of two named at the same place, the longer (a source below another)
+      let best: string | undefined;
+      let bestAt = Infinity;
+      for (const d of byDir.keys()) {
+        const at = named(line, d);
+        if (at < 0) continue;
+        if (at < bestAt || (at === bestAt && d.length > best!.length)) {
+          best = d;
+          bestAt = at;
+        }
+      }
+      (best !== undefined ? byDir.get(best)!.problems : this.general).push(line);
+    }
   }
 
   get problems(): string[] {
@@ -497,10 +543,14 @@ function text(c: Checker, notes: string[]): string {
   for (const n of notes) lines.push(`note: ${n}`);
   for (const s of c.sources) {
     if (lines.length > 0) lines.push('');
-    const head = s.name !== undefined ? `source '${s.name}' in ${s.path}` : `source in ${s.path}`;
+    const head = s.name !== undefined ? `source '${s.name}' in ${s.path}` : `source in ${s.path}: not served`;
     const cluster = s.cluster !== undefined ? ` (cluster ${s.cluster})` : '';
     lines.push(`${head}${cluster}`);
-    if (s.data) lines.push(`    data: ${'path' in s.data ? s.data.path : `data-exec '${s.data.exec}'${s.data.run ? '' : ' (not run: --no-exec)'}`}`);
+    if (s.data) {
+      const d = s.data;
+      const shown = 'path' in d ? d.path : 'exec' in d ? `data-exec '${d.exec}'${d.run ? '' : ' (not run: --no-exec)'}` : `data-url '${d.url}'${d.run ? '' : ' (not fetched: --no-exec)'}`;
+      lines.push(`    data: ${shown}`);
+    }
     if (s.labels) lines.push(`    labels ${JSON.stringify(s.labels)}`);
     for (const m of s.metrics) {
       lines.push(m.name);
