@@ -233,6 +233,12 @@ test('a schema.json source, a directory without sources, and usage errors', (t) 
   t.is(none.status, 1);
   t.regex(none.stdout, /no metadata\.json or schema\.json in or below .*empty: no sources/);
 
+  // a source the name policy refuses is listed, not served, with the PMDA's words
+  const bad = s.source('badname', { prefix: '9lives', metrics: [{ name: 'a', pointer: '/a', type: 'integer' }] }, { a: 1 });
+  const refused = check([bad], { PCP_VAR_DIR: s.var });
+  t.is(refused.status, 1);
+  t.true(refused.stdout.includes(`source in ${bad}: not served\nproblems with ${bad}:\n    skipping source ${bad}: source name '9lives' is not a valid PCP name`), refused.stdout);
+
   t.is(check([]).status, 2);
   t.is(check(['--bogus', dir]).status, 2);
   const help = check(['--help']);
