@@ -56,7 +56,7 @@ Options:
   -c FILE, --config FILE
                        take the limits of this config.json (default: the PMDA's defaults)
   -t S, --timeout S    seconds a data-exec command may run (default: exec_timeout, 2)
-  --no-exec            do not run data-exec commands
+  --no-exec            do not run data-exec commands or fetch data-urls
   --json               print a JSON document instead of text
   -h, --help           this text
 
