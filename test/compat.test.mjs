@@ -2,7 +2,13 @@
 // through dbpmda against both PMDAs must give the same names, PMIDs,
 // descriptors, help text, values, instance ids and cache files.
 import test from 'ava';
-import { Scratch, Dbpmda, parseFetch, parseTraverse } from './helpers/harness.mjs';
+import fs from 'node:fs';
+import { Scratch, Dbpmda, parseFetch, parseTraverse, PYTHON_PMDA } from './helpers/harness.mjs';
+
+// PCP 7 removed the python pmdajson: where it is not installed there is
+// nothing to compare with, and the test is skipped (not passed), saying why
+const reference = fs.existsSync(PYTHON_PMDA);
+if (!reference) console.log(`compat: skipped: no python pmdajson (${PYTHON_PMDA} is missing; PCP 7 removed it)`);
 
 const A = {
   prefix: 'alpha',
@@ -59,7 +65,7 @@ async function observe(d) {
   return out;
 }
 
-test('same names, PMIDs, descriptors, help, values, instances and caches as pmdajson', async (t) => {
+(reference ? test : test.skip)('same names, PMIDs, descriptors, help, values, instances and caches as pmdajson', async (t) => {
   const worlds = [new Scratch('ours'), new Scratch('python')];
   const [ours, py] = worlds;
   const step = async (label, change) => {
