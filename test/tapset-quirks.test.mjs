@@ -18,11 +18,11 @@ const fixture = (name) => fs.readFileSync(path.join(FIX, name, 'data.json'), 'ut
 const METRICS = ['json.fileopen.opens', 'json.fileopen.last_file', 'json.fileopen.procs.opens'];
 const AGAIN = 'Try again. Information not currently available';
 const FETCHES = 20;
-// The PMDA answers "try again" for an array's metrics only once the array
-// has had instances: when the data has been invalid from the first read,
-// the instance domain has no active instances and pmdaFetch returns no
-// values (numval 0) without asking for the record's error.
-const ARRAY_AGAIN = 'an array metric of a source whose data is invalid should answer "try again" like the others, also before its array ever had instances';
+// An array's metrics answer "try again" too, also when the data has been
+// invalid since the first read and the array has never had instances
+// (pmdaFetch asks for no value of an empty indom; native/pmda_json.cc
+// turns such a metric's empty answer into its record's error).
+const ARRAY_AGAIN = 'an array metric of a source whose data is invalid answers "try again" like the others, also before its array ever had instances';
 
 /** A scratch world whose trusted directory plays /proc/systemtap, with module fileopen serving `name`'s files. */
 async function module(t, name) {
@@ -103,7 +103,7 @@ for (const [name, shown] of [['unescaped-quote', 'an unescaped quote'], ['unesca
     t.deepEqual(good['json.fileopen.last_file'].values, [{ inst: null, value: '"/etc/hosts"' }]);
     t.is(good['json.fileopen.procs.opens'].values.length, 2);
     t.is(warnings(m.s).length, 1, 'being readable again is not a warning');
-    // last, as it fails today: the array's metric answered "try again" too
+    // the array's metric answered "try again" too
     t.is(got['json.fileopen.procs.opens'].error, AGAIN, ARRAY_AGAIN);
   });
 }
@@ -139,6 +139,5 @@ test(`data.json cut at the tapset's 8 KiB: the source answers "try again", the m
   // every read failed, and was counted
   const errors = Object.values(await m.d.fetch('json.control.parse_errors'))[0];
   t.true(errors.values.some((v) => Number(v.value) >= FETCHES), JSON.stringify(errors));
-  // last, as it fails today
   t.is(got['json.fileopen.procs.opens'].error, AGAIN, ARRAY_AGAIN);
 });
