@@ -234,7 +234,7 @@ if (why) {
     ctx.pmproxyLog = path.join(pmproxyDir, 'pmproxy.log');
     ctx.procs.push(spawnLogged(path.join(BINADM, 'pmproxy'), ['-f', '-A', '-U', 'root', '-c', conf, '-i', '127.0.0.1', '-p', String(ctx.httpPort),
       '-s', path.join(pmproxyDir, 'pmproxy.socket'), '-l', ctx.pmproxyLog], {
-      // the pmloggers' PCP_TMP_DIR too: pmlogger registers there, and discovery looks there for live loggers
+      // the pmloggers' PCP_TMP_DIR, as on one central host
       PCP_ARCHIVE_DIR: ctx.archives, PCP_RUN_DIR: pmproxyDir, PCP_TMP_DIR: ctx.tmp, PCP_LOG_DIR: pmproxyDir,
     }));
     await waitFor('pmproxy', () => ctx.http('/pmapi/context?hostspec=' + ctx.hosts[0].spec).status === 200).catch((e) => {
