@@ -79,6 +79,14 @@ function freePort() {
   });
 }
 
+/**
+ * pmrep's CSV header with each instance column as name-instance: pmrep 6
+ * writes "json.iop.disk.util-sda", pmrep 7 "json.iop.disk.util[sda]".
+ */
+function csvHeader(line) {
+  return line.replace(/"([^",[\]]+)\[([^",\]]*)\]"/g, '"$1-$2"');
+}
+
 async function waitFor(what, fn, ms = 20000) {
   const deadline = Date.now() + ms;
   let last;
@@ -226,7 +234,7 @@ test.serial('pmrep -o csv: one column per metric and instance, exact values', (t
   const csv = pcp('pmrep', ['-t', '0.5', '-s', '3', '-o', 'csv', '-r',
     'json.iop.requests', 'json.iop.big', 'json.iop.min', 'json.iop.version', 'json.iop.disk.util', 'json.iop.temp']);
   const lines = csv.trimEnd().split('\n');
-  t.is(lines[0], 'Time,"json.iop.requests","json.iop.big","json.iop.min","json.iop.version","json.iop.disk.util-sda","json.iop.disk.util-sdb","json.iop.temp"');
+  t.is(csvHeader(lines[0]), 'Time,"json.iop.requests","json.iop.big","json.iop.min","json.iop.version","json.iop.disk.util-sda","json.iop.disk.util-sdb","json.iop.temp"');
   const rows = lines.slice(1);
   t.is(rows.length, 3, csv);
   for (const row of rows) {
@@ -282,7 +290,9 @@ test.serial('pmlogger records an archive that pmdumplog and pmrep -a read back',
     env: { ...process.env, PATH: SYSTEM_PATH }, stdio: 'ignore',
   });
   const exited = new Promise((r) => logger.on('exit', r));
-  // the values move half-way through the recording
+  // the values move half-way through the recording (and are put back
+  // whatever happens, for the tests after this one)
+  t.teardown(() => ctx.s.data('iop', DATA));
   await sleep(1600);
   ctx.s.data('iop', DATA.replace('"requests": 10', '"requests": 25').replace('"sda", "model": "X1", "util": 0.25', '"sda", "model": "X1", "util": 0.75'));
   const code = await Promise.race([exited, sleep(20000).then(() => 'timeout')]);
@@ -306,14 +316,13 @@ test.serial('pmlogger records an archive that pmdumplog and pmrep -a read back',
   // pmrep reads the records as they were logged (-u: no interpolation)
   const csv = pcp('pmrep', ['-a', arch, '-u', '-o', 'csv', '-r', 'json.iop.requests', 'json.iop.big', 'json.iop.version', 'json.iop.disk.util']);
   const lines = csv.trimEnd().split('\n');
-  t.is(lines[0], 'Time,"json.iop.requests","json.iop.big","json.iop.version","json.iop.disk.util-sda","json.iop.disk.util-sdb"');
+  t.is(csvHeader(lines[0]), 'Time,"json.iop.requests","json.iop.big","json.iop.version","json.iop.disk.util-sda","json.iop.disk.util-sdb"');
   const values = lines.slice(1).map((l) => l.slice(l.indexOf(',') + 1)).filter((v) => !/^,*$/.test(v));
   t.true(values.length >= 5, csv);
   t.true(values.includes(`10,${BIG},"1.2.3",0.250,0.500`), csv);
   t.true(values.includes(`25,${BIG},"1.2.3",0.750,0.500`), csv);
   // in time order: never back from 25 to 10
   t.true(values.lastIndexOf(`10,${BIG},"1.2.3",0.250,0.500`) < values.indexOf(`25,${BIG},"1.2.3",0.750,0.500`), csv);
-  ctx.s.data('iop', DATA);
 });
 
 test.serial('pmproxy REST API: /pmapi/fetch and /pmapi/metric answer json metrics', async (t) => {
