@@ -10,11 +10,19 @@ export class Session {
   constructor(scratch, { args = [], inheritFd } = {}) {
     this.scratch = scratch;
     const stdio = ['pipe', 'pipe', 'pipe'];
+    let cmd = 'dbpmda';
+    let argv = ['-n', scratch.pmns, '-e'];
     if (inheritFd !== undefined) {
-      for (let fd = 3; fd < inheritFd; fd++) stdio.push('ignore');
+      // the pipe comes as fd 3 and bash moves it to inheritFd before it
+      // becomes dbpmda: an stdio array reaching up to a high descriptor
+      // makes libuv abort the spawn (Node 24 allows 30 entries at most)
+      const fd = Number(inheritFd);
+      if (!Number.isInteger(fd) || fd < 3) throw new Error(`inheritFd ${inheritFd}: a descriptor above 2`);
       stdio.push('pipe');
+      argv = ['-c', fd === 3 ? 'exec "$@"' : `exec ${fd}<&3 3<&-; exec "$@"`, 'bash', cmd, ...argv];
+      cmd = '/bin/bash';
     }
-    this.proc = spawn('dbpmda', ['-n', scratch.pmns, '-e'], { cwd: scratch.dir, env: scratch.env, stdio });
+    this.proc = spawn(cmd, argv, { cwd: scratch.dir, env: scratch.env, stdio });
     this.proc.stdin.on('error', () => {}); // a dbpmda that died is reported by run()
     this.proc.stdout.setEncoding('utf8');
     this.proc.stderr.setEncoding('utf8');
