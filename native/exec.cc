@@ -10,9 +10,9 @@
 // session, the default signal dispositions and the resource limits before
 // exec. Whatever the command forks, however often it forks or calls
 // setsid, stays below the shepherd: when the command exits, or at its
-// deadline, or when the PMDA asks, the shepherd kills every process left
-// below it, reaps them all, and only then exits and reports. No process
-// of a command outlives its run.
+// deadline, or when the PMDA asks or goes away, the shepherd kills every
+// process left below it, reaps them all, and only then exits and reports.
+// No process of a command outlives its run, or the PMDA.
 #include "exec.h"
 
 #include <cerrno>
@@ -164,9 +164,8 @@ void killChildren() {
 // The shepherd: runs the command, then kills and reaps everything below it.
 [[noreturn]] void shepherd(char *const argv[], char *const envp[], const char *cwd, int uid, int gid,
                            const std::vector<gid_t> &groups, const Limits &lim, int out, int statusFd,
-                           long long timeoutMs) {
+                           long long timeoutMs, pid_t parent) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
   defaultSignals();
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   // not pmcd's pipe, not the PMDA's log
@@ -194,6 +193,9 @@ void killChildren() {
   stop.sa_handler = onStop;  // no SA_RESTART: waitpid returns EINTR
   sigaction(SIGTERM, &stop, nullptr);
   sigaction(SIGALRM, &stop, nullptr);
+  // the PMDA gone (exited, killed): stop as at the deadline, killing all below
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) stopNow = 1;
   struct itimerval it;
   memset(&it, 0, sizeof(it));
   it.it_value.tv_sec = timeoutMs / 1000;
@@ -207,6 +209,7 @@ void killChildren() {
   if (child < 0) {
     rep.spawnErrno = errno;
   } else {
+    if (stopNow) kill(child, SIGKILL);
     for (;;) {
       int st;
       pid_t p = waitpid(child, &st, 0);
@@ -289,11 +292,12 @@ Napi::Value ExecStart(const Napi::CallbackInfo &info) {
     close(p[1]);
     return Napi::Number::New(env, -e);
   }
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
     close(p[0]);
     close(s[0]);
-    shepherd(argv.data(), envp.data(), cwd.c_str(), uid, gid, groups, lim, p[1], s[1], timeoutMs);
+    shepherd(argv.data(), envp.data(), cwd.c_str(), uid, gid, groups, lim, p[1], s[1], timeoutMs, parent);
   }
   int e = errno;
   close(p[1]);

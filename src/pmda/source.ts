@@ -6,10 +6,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseJson, JsonValue } from '../format/json';
 import { parseMetadata, Metadata, MetricSpec, ArraySpec } from '../format/metadata';
-import { resolve } from '../format/pointer';
+import { InstanceIndex, Rows } from './instances';
 import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
 import type { ExecResult } from './exec';
 import { openAs, Author, ROOT } from './access';
+import { fileStamp, readFileAs, readAll, LimitError } from './read';
 import { newStats, SourceStats } from './control';
 import type { Config } from './config';
 import * as log from './log';
@@ -26,15 +27,7 @@ export interface Served {
   cachedVersion?: number;
 }
 
-/** The rows of one array in the current data, ordered by instance id. */
-export interface Rows {
-  insts: number[];
-  elements: JsonValue[];
-}
-
-function fileStamp(st: fs.Stats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-}
+export type { Rows } from './instances';
 
 /**
  * Asked before data of `bytes` bytes is parsed (replacing `heldBefore`
@@ -49,21 +42,6 @@ export interface Description {
   /** For schema sources: checks each data document. */
   validate?: SchemaValidator;
 }
-
-/** Read a whole file, opened as `author`: never blocking, regular files only, at most `maxBytes`. */
-export function readFileAs(author: Author, file: string, maxBytes: number, nofollow = false): { text: string; stamp: string; size: number } {
-  const fd = openAs(author, file, nofollow);
-  try {
-    const st = fs.fstatSync(fd);
-    if (st.size > maxBytes) throw new LimitError(`${file} is ${st.size} bytes, more than the limit of ${maxBytes} (max_data_bytes)`);
-    const text = readAll(fd, maxBytes);
-    return { text, stamp: fileStamp(st), size: Buffer.byteLength(text, 'utf8') };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-export class LimitError extends Error {}
 
 /** Read a source's metadata.json, or build metadata from its schema.json, as its author. */
 export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Infinity, author: Author = ROOT): Description | { error: string; stamp: string } {
@@ -102,8 +80,8 @@ export class Source {
   private refreshedAt = -1;
   /** When the data was last looked at (Date.now()). */
   refreshedTime = 0;
-  private activeKey = '';
-  readonly rows = new Map<string, Rows>();
+  rows = new Map<string, Rows>();
+  private instances!: InstanceIndex;
   /** Bumped whenever `data` or `rows` change. */
   version = 0;
   /** Schema sources: the data's generation; a new one means a new schema. */
@@ -169,6 +147,7 @@ export class Source {
     this.cluster = cluster;
     this.metricCache = nameCache(metricCacheSerial(cluster), MAX_ITEM);
     this.indomCache = nameCache(indomCacheSerial(cluster), MAX_INST);
+    this.instances = new InstanceIndex(this.indomCache, this.dir);
     const serve = (spec: MetricSpec, array?: ArraySpec): boolean => {
       if (this.metrics.size >= maxMetrics) {
         log.problem(this.key('items'), `${this.metadataFile}: serving only the first ${maxMetrics} metrics (max_metrics)`);
@@ -341,7 +320,7 @@ export class Source {
     this.dataError = undefined;
     this.stats.lastError = '';
     this.data = doc;
-    this.buildRows(where, config.maxInstances, config.maxCachedInstances, config.instanceCullSeconds);
+    this.rows = this.instances.build(this.arrays, this.data, where, { maxInstances: config.maxInstances, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
     this.version++;
   }
 
@@ -363,103 +342,9 @@ export class Source {
     log.problem(this.key('data'), why);
   }
 
-  /** Index every array's elements by instance, numbering new instances. */
-  private buildRows(where: string, maxInstances: number, maxCached: number, cullSeconds: number): void {
-    this.rows.clear();
-    const seen = new Map<string, true>();
-    const perArray: Array<[ArraySpec, Map<string, JsonValue>]> = [];
-    for (const a of this.arrays) {
-      const byName = new Map<string, JsonValue>();
-      const firstWords = new Map<string, string>();
-      const value = resolve(a.pointer, this.data);
-      // an array's elements, or an object's members named by their keys
-      const isMap = value !== null && typeof value === 'object' && !Array.isArray(value);
-      if (!Array.isArray(value) && !isMap) {
-        log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${value === undefined ? 'nothing' : 'no array or object'} at pointer '${a.pointer.text}'`);
-        perArray.push([a, byName]);
-        continue;
-      }
-      let bad = '';
-      let entries: Array<[string | undefined, JsonValue]> = isMap ? Object.entries(value as Record<string, JsonValue>) : (value as JsonValue[]).map((el) => [undefined, el]);
-      if (entries.length > maxInstances) {
-        bad = `${entries.length} ${isMap ? 'members' : 'elements'}, serving the first ${maxInstances} (max_instances)`;
-        entries = entries.slice(0, maxInstances);
-      }
-      entries.forEach(([key, el], i) => {
-        let inst: string;
-        if (a.index === undefined) {
-          if (key === undefined) {
-            bad ||= `it has no 'index', so its elements have no instance names (only an object's members are named by their keys)`;
-            return;
-          }
-          inst = key;
-        } else {
-          // an index pointer, when given, wins over the key
-          const idx = resolve(a.index, el);
-          if (typeof idx === 'string') inst = idx;
-          else if (typeof idx === 'number' || typeof idx === 'bigint') inst = String(idx);
-          else {
-            bad ||= `${key === undefined ? `element ${i}` : `member ${JSON.stringify(key.slice(0, 64))}`} has no string or number at index pointer '${a.index.text}'`;
-            return;
-          }
-        }
-        if (inst === '' || inst.length > 1024 || inst.includes('\n') || inst.includes('\u0000')) {
-          bad ||= `element ${i} has an unusable instance name ${JSON.stringify(inst.slice(0, 64))}`;
-          return;
-        }
-        // pmdaCache (and PCP clients) tell instances apart by their first word
-        const word = inst.split(' ', 1)[0]!;
-        const other = firstWords.get(word);
-        if (other !== undefined && other !== inst) {
-          bad ||= `instance names '${other}' and '${inst}' are the same up to the first space; '${inst}' is not served`;
-          return;
-        }
-        firstWords.set(word, inst);
-        if (byName.has(inst)) bad ||= `duplicate instance name ${JSON.stringify(inst)}; the last one is served`;
-        byName.set(inst, el);
-        seen.set(inst, true);
-      });
-      if (bad) log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${bad}`);
-      else log.resolved(this.key(`array:${a.name}`));
-      perArray.push([a, byName]);
-    }
-    const activeKey = [...seen.keys()].join('\n');
-    if (activeKey !== this.activeKey) {
-      const refused = this.indomCache.activate(seen.keys(), { max: maxCached, cullSeconds });
-      this.indomCache.save();
-      this.activeKey = activeKey;
-      if (refused.length > 0) {
-        const list = refused.slice(0, 3).map(([n, why]) => `${JSON.stringify(n)} (${why})`).join(', ');
-        log.problem(this.key('instances'), `${where}: ${refused.length} instance name(s) cannot be used, e.g. ${list}`);
-      } else log.resolved(this.key('instances'));
-    }
-    for (const [a, byName] of perArray) {
-      const pairs: Array<[number, JsonValue]> = [];
-      for (const [name, el] of byName) {
-        const inst = this.indomCache.lookup(name);
-        if (inst !== undefined) pairs.push([inst, el]);
-      }
-      pairs.sort((x, y) => x[0] - y[0]);
-      this.rows.set(a.name, { insts: pairs.map((p) => p[0]), elements: pairs.map((p) => p[1]) });
-    }
-  }
-
   /** Forget everything logged about this source (it went away). */
   forgetProblems(): void {
     log.forget(this.dir + ':');
   }
 }
 
-function readAll(fd: number, max: number): string {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const chunk = Buffer.allocUnsafe(65536);
-  for (;;) {
-    const n = fs.readSync(fd, chunk, 0, chunk.length, null);
-    if (n <= 0) break;
-    total += n;
-    if (total > max) throw new Error(`more than ${max} bytes`);
-    chunks.push(Buffer.from(chunk.subarray(0, n)));
-  }
-  return Buffer.concat(chunks, total).toString('utf8');
-}

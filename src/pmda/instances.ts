@@ -1,0 +1,120 @@
+// The instances of a source: the elements of each array in its data (or
+// the members of an object, named by their keys), named by their index
+// value, numbered through the source's instance cache (src/pmda/numbering.ts)
+// and ordered by instance id, as pmdaFetch walks them. Names that cannot
+// be PCP instance names are left out, with one log line per array.
+import type { JsonValue } from '../format/json';
+import type { ArraySpec } from '../format/metadata';
+import { resolve } from '../format/pointer';
+import type { NameCache } from './numbering';
+import * as log from './log';
+
+/** The rows of one array in the current data, ordered by instance id. */
+export interface Rows {
+  insts: number[];
+  elements: JsonValue[];
+}
+
+export interface Limits {
+  maxInstances: number;
+  maxCached: number;
+  cullSeconds: number;
+}
+
+export class InstanceIndex {
+  /** The active names last given to the cache. */
+  private activeKey = '';
+
+  constructor(
+    private readonly cache: NameCache,
+    /** Prefix of this source's log keys. */
+    private readonly keyPrefix: string,
+  ) {}
+
+  private key(what: string): string {
+    return `${this.keyPrefix}:${what}`;
+  }
+
+  /** Index every array's elements by instance name, numbering new names. */
+  build(arrays: readonly ArraySpec[], data: JsonValue | undefined, where: string, limits: Limits): Map<string, Rows> {
+    const { maxInstances, maxCached, cullSeconds } = limits;
+    const rows = new Map<string, Rows>();
+    const seen = new Map<string, true>();
+    const perArray: Array<[ArraySpec, Map<string, JsonValue>]> = [];
+    for (const a of arrays) {
+      const byName = new Map<string, JsonValue>();
+      const firstWords = new Map<string, string>();
+      const value = resolve(a.pointer, data);
+      // an array's elements, or an object's members named by their keys
+      const isMap = value !== null && typeof value === 'object' && !Array.isArray(value);
+      if (!Array.isArray(value) && !isMap) {
+        log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${value === undefined ? 'nothing' : 'no array or object'} at pointer '${a.pointer.text}'`);
+        perArray.push([a, byName]);
+        continue;
+      }
+      let bad = '';
+      let entries: Array<[string | undefined, JsonValue]> = isMap ? Object.entries(value as Record<string, JsonValue>) : (value as JsonValue[]).map((el) => [undefined, el]);
+      if (entries.length > maxInstances) {
+        bad = `${entries.length} ${isMap ? 'members' : 'elements'}, serving the first ${maxInstances} (max_instances)`;
+        entries = entries.slice(0, maxInstances);
+      }
+      entries.forEach(([key, el], i) => {
+        let inst: string;
+        if (a.index === undefined) {
+          if (key === undefined) {
+            bad ||= `it has no 'index', so its elements have no instance names (only an object's members are named by their keys)`;
+            return;
+          }
+          inst = key;
+        } else {
+          // an index pointer, when given, wins over the key
+          const idx = resolve(a.index, el);
+          if (typeof idx === 'string') inst = idx;
+          else if (typeof idx === 'number' || typeof idx === 'bigint') inst = String(idx);
+          else {
+            bad ||= `${key === undefined ? `element ${i}` : `member ${JSON.stringify(key.slice(0, 64))}`} has no string or number at index pointer '${a.index.text}'`;
+            return;
+          }
+        }
+        if (inst === '' || inst.length > 1024 || inst.includes('\n') || inst.includes('\u0000')) {
+          bad ||= `element ${i} has an unusable instance name ${JSON.stringify(inst.slice(0, 64))}`;
+          return;
+        }
+        // pmdaCache (and PCP clients) tell instances apart by their first word
+        const word = inst.split(' ', 1)[0]!;
+        const other = firstWords.get(word);
+        if (other !== undefined && other !== inst) {
+          bad ||= `instance names '${other}' and '${inst}' are the same up to the first space; '${inst}' is not served`;
+          return;
+        }
+        firstWords.set(word, inst);
+        if (byName.has(inst)) bad ||= `duplicate instance name ${JSON.stringify(inst)}; the last one is served`;
+        byName.set(inst, el);
+        seen.set(inst, true);
+      });
+      if (bad) log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${bad}`);
+      else log.resolved(this.key(`array:${a.name}`));
+      perArray.push([a, byName]);
+    }
+    const activeKey = [...seen.keys()].join('\n');
+    if (activeKey !== this.activeKey) {
+      const refused = this.cache.activate(seen.keys(), { max: maxCached, cullSeconds });
+      this.cache.save();
+      this.activeKey = activeKey;
+      if (refused.length > 0) {
+        const list = refused.slice(0, 3).map(([n, why]) => `${JSON.stringify(n)} (${why})`).join(', ');
+        log.problem(this.key('instances'), `${where}: ${refused.length} instance name(s) cannot be used, e.g. ${list}`);
+      } else log.resolved(this.key('instances'));
+    }
+    for (const [a, byName] of perArray) {
+      const pairs: Array<[number, JsonValue]> = [];
+      for (const [name, el] of byName) {
+        const inst = this.cache.lookup(name);
+        if (inst !== undefined) pairs.push([inst, el]);
+      }
+      pairs.sort((x, y) => x[0] - y[0]);
+      rows.set(a.name, { insts: pairs.map((p) => p[0]), elements: pairs.map((p) => p[1]) });
+    }
+    return rows;
+  }
+}
