@@ -6,18 +6,24 @@
 export { parseJson } from './format/json';
 export type { JsonValue } from './format/json';
 export { parsePointer, resolve } from './format/pointer';
-export { parseMetadata, validName, parseUnits, setUnitsParser, NoUnitsParser } from './format/metadata';
+import * as metadata from './format/metadata';
+export { validName, parseUnits, setUnitsParser, hasUnitsParser, NoUnitsParser } from './format/metadata';
+export { escapeToken } from './format/names';
 export type { Metadata, MetricSpec, ArraySpec, Units, UnitsParser } from './format/metadata';
-export { loadConfig } from './pmda/config';
 // producer API: write a source directory from a Node.js program
 export { Producer, ProducerArray, Metric, ProducerError, stringifyJson, writeFileAtomic, writeFileAtomicAsync, isPcpName, pointerOf } from './producer/producer';
-export type { MetricOptions, ProducerOptions, ArrayOptions, Semantics, MetadataJson, MetricJson, ArrayJson, JsonOut } from './producer/producer';
+export type { MetricOptions, ProducerOptions, ArrayOptions, JsonOut } from './producer/producer';
+export type { Semantics, MetadataJson, MetricJson, ArrayJson } from './format/document';
 // schema sources: JSON Schema -> metadata, validation of data documents
 export { metadataFromSchema, schemaToMetadataJson, compileSchema, schemaGeneration, isInvalid, SchemaError } from './format/schema';
 export type { SchemaCheck, SchemaValidator } from './format/schema';
 export { pruneInvalid } from './format/schema';
 
 type Fetch = typeof import('./pmda/fetch');
+type ConfigModule = typeof import('./pmda/config');
+
+/** Read a config.json as the PMDA does. */
+export const loadConfig: ConfigModule['loadConfig'] = (...args) => (require('./pmda/config') as ConfigModule).loadConfig(...args);
 type Exec = typeof import('./pmda/exec');
 
 /** A JSON value as the PMDA serves it for a metric type (loads the native module). */
@@ -25,3 +31,21 @@ export const convert: Fetch['convert'] = (...args) => (require('./pmda/fetch') a
 
 /** Split a data-exec command line as the PMDA does (loads the native module). */
 export const splitCommand: Exec['splitCommand'] = (...args) => (require('./pmda/exec') as Exec).splitCommand(...args);
+
+/**
+ * Parse a metadata.json document. Units are checked by libpcp when the
+ * native module can be loaded (it is tried once, here); without it they
+ * are reported as not checked.
+ */
+export function parseMetadata(...args: Parameters<typeof metadata.parseMetadata>): ReturnType<typeof metadata.parseMetadata> {
+  if (!metadata.hasUnitsParser() && !triedNative) {
+    triedNative = true;
+    try {
+      require('./pmda/native');
+    } catch {
+      /* no libpcp here: units are not checked */
+    }
+  }
+  return metadata.parseMetadata(...args);
+}
+let triedNative = false;

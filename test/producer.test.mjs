@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Scratch, Dbpmda, parseDesc, parseInstances } from './helpers/harness.mjs';
 import { parseJson } from '../dist/format/json.js';
-import { parseMetadata } from '../dist/format/metadata.js';
+import { parseMetadata } from '../dist/index.js';
 import { Producer, ProducerError, stringifyJson, writeFileAtomic } from '../dist/index.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'producer-'));

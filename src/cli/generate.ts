@@ -9,7 +9,7 @@
 // cannot be described is reported on standard error and left out.
 import * as fs from 'fs';
 import { parseJson, JsonValue } from '../format/json';
-import { parseMetadata } from '../format/metadata';
+import { parseMetadata } from '../index';
 import { schemaToMetadataJson } from '../format/schema';
 import { ArrayJson, MetadataJson, MetricJson, escapeToken, isPcpName, stringifyJson, writeFileAtomic, JsonOut } from '../producer/producer';
 

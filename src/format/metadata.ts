@@ -5,6 +5,7 @@
 import { parsePointer, Pointer, PointerError } from './pointer';
 import * as C from './pcp';
 import { showJson } from './json';
+import { validName } from './names';
 import type { JsonValue } from './json';
 
 export type ValueType = 'integer' | 'double' | 'string';
@@ -55,16 +56,7 @@ export interface Metadata {
   problems: string[];
 }
 
-/** PCP metric name components: a letter, then letters, digits or '_'. */
-const COMPONENT = /^[A-Za-z][A-Za-z0-9_]*$/;
-
-export function validName(name: string): boolean {
-  return name.length > 0 && name.split('.').every((c) => COMPONENT.test(c));
-}
-
-export function validComponent(name: string): boolean {
-  return COMPONENT.test(name);
-}
+export { validName };
 
 const TYPES: Record<string, ValueType | 'array'> = {
   integer: 'integer',
@@ -132,23 +124,19 @@ export function setUnitsParser(parser: UnitsParser | undefined): void {
   noParser = undefined;
 }
 
+/** Is there a units parser? */
+export function hasUnitsParser(): boolean {
+  return unitsParser !== undefined;
+}
+
 /**
- * Parse units text with libpcp's pmParseUnitsStr. The native module is
- * loaded here, at the first units to parse, not when this module is
- * imported: producers and the generator work without it.
+ * Parse units text with the parser given to setUnitsParser: libpcp's
+ * pmParseUnitsStr, which src/pmda/native.ts gives when the native module
+ * is loaded. Without one (a producer on a machine without PCP), units
+ * are not checked.
  */
 export function parseUnits(text: string): Units {
-  if (!unitsParser) {
-    if (noParser) throw noParser;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      const { native } = require('../pmda/native') as typeof import('../pmda/native');
-      unitsParser = (t) => native.parseUnits(t);
-    } catch (e) {
-      noParser = new NoUnitsParser(`parsing units needs libpcp's pmParseUnitsStr, through the native module build/Release/pmda_json.node (npm run build:native), which cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
-      throw noParser;
-    }
-  }
+  if (!unitsParser) throw (noParser ??= new NoUnitsParser("parsing units needs libpcp's pmParseUnitsStr, through the native module build/Release/pmda_json.node (npm run build:native), which is not loaded"));
   return unitsParser(text);
 }
 

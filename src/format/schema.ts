@@ -32,7 +32,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonValue } from './json';
 import { showJson } from './json';
 import { parseMetadata, Metadata } from './metadata';
-import { ArrayJson, MetadataJson, MetricJson, Semantics, isPcpName, escapeToken } from '../producer/producer';
+import type { ArrayJson, MetadataJson, MetricJson, Semantics } from './document';
+import { validName as isPcpName, escapeToken } from './names';
 
 type Obj = { [k: string]: JsonValue };
 

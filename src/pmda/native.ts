@@ -1,6 +1,7 @@
 // The native shim (native/pmda_json.cc): libpcp_pmda, pmdaCache,
 // pmParseUnitsStr and pmNotifyErr, with no metric logic of its own.
 import * as path from 'path';
+import { setUnitsParser } from '../format/metadata';
 
 export interface NativeConstants {
   PMDA_CACHE_LOAD: number;
@@ -122,3 +123,7 @@ export interface Native {
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 export const native: Native = require(path.join(__dirname, '..', '..', 'build', 'Release', 'pmda_json.node'));
 export const C = native.constants;
+
+// metadata.json units are parsed by libpcp's pmParseUnitsStr wherever the
+// native module is loaded (src/format/ does not load it itself)
+setUnitsParser((text) => native.parseUnits(text));

@@ -11,58 +11,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 
-// ---- metadata.json, as a document ----------------------------------------
+// ---- metadata.json, as a document, and the name rules: src/format/ ----------
 
-/** PCP semantics as written in metadata.json. */
-export type Semantics = 'instant' | 'counter' | 'discrete';
-
-/** One single-valued metric (or array member) of a metadata.json document. */
-export interface MetricJson {
-  name: string;
-  pointer: string;
-  type: 'integer' | 'double' | 'string';
-  description?: string;
-  units?: string;
-  semantics?: Semantics;
-}
-
-/** An array entry of a metadata.json document; its members name instances' values. */
-export interface ArrayJson {
-  name: string;
-  pointer: string;
-  type: 'array';
-  description?: string;
-  /** Pointer, inside each element, to the instance name. */
-  index: string;
-  metrics: MetricJson[];
-}
-
-/** A whole metadata.json document, in pmdajson's format. */
-export interface MetadataJson {
-  prefix?: string;
-  'data-path'?: string;
-  'data-exec'?: string;
-  metrics: Array<MetricJson | ArrayJson>;
-}
-
-// ---- helpers shared with the generator and the schema reader ---------------
-
-const COMPONENT = /^[A-Za-z][A-Za-z0-9_]*$/;
-
-/** True when `name` is a valid PCP name: dot-separated parts, each a letter then letters, digits or '_'. */
-export function isPcpName(name: string): boolean {
-  return name.length > 0 && name.split('.').every((c) => COMPONENT.test(c));
-}
-
-/** One RFC 6901 reference token: '~' as '~0', '/' as '~1'. */
-export function escapeToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** A JSON pointer naming `tokens`, one level each. */
-export function pointerOf(tokens: readonly string[]): string {
-  return tokens.map((t) => '/' + escapeToken(t)).join('');
-}
+import type { Semantics, MetricJson, ArrayJson, MetadataJson } from '../format/document';
+import { validName as isPcpName, escapeToken, pointerOf } from '../format/names';
+export type { Semantics, MetricJson, ArrayJson, MetadataJson };
+export { isPcpName, escapeToken, pointerOf };
 
 /** A value `stringifyJson` can write: JSON values plus bigint. */
 export type JsonOut = null | boolean | number | bigint | string | readonly JsonOut[] | { readonly [key: string]: JsonOut | undefined };

@@ -1,0 +1,46 @@
+// metadata.json as a document: the types of what producers and the
+// generator write, and what src/format/metadata.ts reads (pmdajson's
+// format, with this PMDA's additions: labels, help, instance-labels,
+// data-url and object maps).
+
+/** PCP semantics as written in metadata.json. */
+export type Semantics = 'instant' | 'counter' | 'discrete';
+
+/** One single-valued metric (or array member) of a metadata.json document. */
+export interface MetricJson {
+  name: string;
+  pointer: string;
+  type: 'integer' | 'double' | 'string';
+  description?: string;
+  /** Long help text. */
+  help?: string;
+  units?: string;
+  semantics?: Semantics;
+  /** PCP labels of this metric. */
+  labels?: Record<string, string | number | boolean | null>;
+}
+
+/** An array entry of a metadata.json document; its members name instances' values. */
+export interface ArrayJson {
+  name: string;
+  pointer: string;
+  type: 'array';
+  description?: string;
+  /** Pointer, inside each element, to the instance name; left out, an object's keys name them. */
+  index?: string;
+  /** Instance labels: label name -> pointer inside each element. */
+  'instance-labels'?: Record<string, string>;
+  metrics: MetricJson[];
+}
+
+/** A whole metadata.json document, in pmdajson's format. */
+export interface MetadataJson {
+  prefix?: string;
+  'data-path'?: string;
+  'data-exec'?: string;
+  'data-url'?: string;
+  'data-url-headers'?: string;
+  /** PCP labels of every metric of the source. */
+  labels?: Record<string, string | number | boolean | null>;
+  metrics: Array<MetricJson | ArrayJson>;
+}

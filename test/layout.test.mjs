@@ -1,0 +1,65 @@
+// The dependency rule between the folders of src/ (docs/ARCHITECTURE.md):
+//   format/    the metadata format: imports nothing else of the project
+//   producer/  may import format/
+//   pmda/      the agent: may import format/
+//   cli/       tools: may import any of them
+//   index.ts   the library: format/ and producer/; pmda/ only lazily, inside functions
+// and only src/pmda/native.ts loads the native module.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './helpers/harness.mjs';
+
+const SRC = path.join(ROOT, 'src');
+
+function files(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+}
+
+/** Project-relative imports of a file: [{ to: 'format/json', lazy, typeOnly }]. */
+function importsOf(file, text = fs.readFileSync(file, 'utf8')) {
+  const out = [];
+  const add = (spec, lazy, typeOnly) => {
+    if (!spec.startsWith('.')) return;
+    const to = path.relative(SRC, path.resolve(path.dirname(file), spec));
+    out.push({ to, lazy, typeOnly });
+  };
+  for (const m of text.matchAll(/^(import|export)( type)? [^;]*? from '([^']+)'/gms)) add(m[3], false, !!m[2]);
+  for (const m of text.matchAll(/require\('([^']+)'\)/g)) add(m[1], true, false);
+  for (const m of text.matchAll(/typeof import\('([^']+)'\)/g)) add(m[1], true, true);
+  return out;
+}
+
+const folderOf = (rel) => (rel.includes(path.sep) ? rel.split(path.sep)[0] : rel.replace(/\.ts$/, ''));
+const ALLOWED = { format: ['format'], producer: ['producer', 'format'], pmda: ['pmda', 'format'], cli: ['cli', 'format', 'producer', 'pmda', 'index'] };
+
+test('each folder of src/ imports only what the dependency rule allows', (t) => {
+  const all = files(SRC);
+  t.true(all.length > 20, 'the sources are found');
+  for (const file of all) {
+    const from = folderOf(path.relative(SRC, file));
+    for (const imp of importsOf(file)) {
+      const to = folderOf(imp.to);
+      if (from === 'index') {
+        if (to === 'pmda') t.true(imp.lazy, `${path.relative(ROOT, file)} reaches ${imp.to} only lazily`);
+        else t.true(['format', 'producer'].includes(to), `${path.relative(ROOT, file)} imports ${imp.to}`);
+        continue;
+      }
+      t.true(ALLOWED[from].includes(to), `${path.relative(ROOT, file)} (${from}/) imports ${imp.to} (${to}/)`);
+    }
+  }
+});
+
+test('only src/pmda/native.ts loads the native module', (t) => {
+  for (const file of files(SRC)) {
+    const loads = /require\(.*pmda_json\.node/.test(fs.readFileSync(file, 'utf8'));
+    t.is(loads, file === path.join(SRC, 'pmda', 'native.ts'), path.relative(ROOT, file));
+  }
+});
+
+test('the rule can fail: a format/ file importing pmda/ is caught', (t) => {
+  // the checker on made-up text, so that a broken parser cannot pass silently
+  const probe = path.join(SRC, 'format', 'probe.ts');
+  const bad = importsOf(probe, "import { native } from '../pmda/native';\nimport type { X } from './json';\n").filter((i) => !ALLOWED.format.includes(folderOf(i.to)));
+  t.deepEqual(bad.map((i) => i.to), [path.join('pmda', 'native')]);
+});
