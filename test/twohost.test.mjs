@@ -162,9 +162,11 @@ test('pmrep and pmlogger on host A read json metrics from the pmcd of host B', a
   t.regex(inNs(a.ns, 'pminfo', ['-h', a.addr, '-f', 'json.site.host']), /value "alpha"/);
 
   // ---- live: pmrep on A, reading B ---------------------------------------------
+  // pmrep 6 heads an instance's column name-instance, pmrep 7 name[instance]
+  const header = (line) => line.replace(/"([^",[\]]+)\[([^",\]]*)\]"/g, '"$1-$2"');
   const csv = inNs(a.ns, 'pmrep', ['-h', b.addr, '-t', '0.5', '-s', '3', '-o', 'csv', '-r',
     'json.remote.host', 'json.remote.big', 'json.remote.queue.depth']).trimEnd().split('\n');
-  t.is(csv[0], 'Time,"json.remote.host","json.remote.big","json.remote.queue.depth-in","json.remote.queue.depth-out"');
+  t.is(header(csv[0]), 'Time,"json.remote.host","json.remote.big","json.remote.queue.depth-in","json.remote.queue.depth-out"');
   t.is(csv.length, 4, csv.join('\n'));
   for (const row of csv.slice(1)) t.is(row.slice(row.indexOf(',') + 1), `"bravo",${BIG},3,7`);
   // B's labels come along with its metrics
@@ -186,7 +188,7 @@ test('pmrep and pmlogger on host A read json metrics from the pmcd of host B', a
   t.notRegex(dump, /alpha/);
 
   const fromArchive = inNs(a.ns, 'pmrep', ['-a', arch, '-u', '-o', 'csv', '-r', 'json.remote.host', 'json.remote.big', 'json.remote.queue.depth']).trimEnd().split('\n');
-  t.is(fromArchive[0], 'Time,"json.remote.host","json.remote.big","json.remote.queue.depth-in","json.remote.queue.depth-out"');
+  t.is(header(fromArchive[0]), 'Time,"json.remote.host","json.remote.big","json.remote.queue.depth-in","json.remote.queue.depth-out"');
   const rows = fromArchive.slice(1).map((r) => r.slice(r.indexOf(',') + 1));
   t.true(rows.length >= 3, fromArchive.join('\n'));
   for (const row of rows) t.is(row, `"bravo",${BIG},3,7`);
