@@ -13,6 +13,13 @@
 #   chroot.sh online DIR CMD...  the same, but on the host's network (for
 #                                `npm ci` and apt-get in the chroot).
 #
+# node-gyp builds against Debian's Node.js headers (libnode-dev, /usr/include/
+# node), as nodejs.org may not be reachable: npm_package_config_node_gyp_nodedir
+# is /usr (node-gyp reads it; npm does not warn about it as about
+# npm_config_nodedir). Under "run", npm_config_offline=true: npm answers from
+# its cache (filled by `online` runs) at once instead of retrying a network
+# that is not there.
+#
 # Package installs never start services: DIR/usr/sbin/policy-rc.d exits 101
 # and a do-nothing systemctl comes first on dpkg's PATH.
 set -euo pipefail
@@ -25,24 +32,32 @@ PACKAGES="pcp nodejs npm libnode-dev g++ make python3 iproute2 procps curl
 
 die() { echo "chroot.sh: $*" >&2; exit 1; }
 
-# enter NET DIR CMD...: chroot into DIR in new pid+mount namespaces, and a
-# new network namespace too when NET is "net" (make needs the host's network).
+# enter NET DIR CMD...: chroot into DIR in new pid+mount namespaces, and in a
+# network namespace of its own when NET is "own" ("host": make, npm ci).
 enter() {
     local net=$1 dir; dir=$(realpath "$2"); shift 2
     local flags=(--pid --mount --fork)
-    [ "$net" = net ] && flags+=(--net)
+    [ "$net" = own ] && flags+=(--net)
     # unshare makes the new mount namespace private, so nothing leaks out.
     unshare "${flags[@]}" /bin/bash -euc '
         d=$1 net=$2; shift 2
+        # the chroot its own mount, so that "/" in it is a mount point (ip
+        # netns exec and ip -n make it a slave: EINVAL on a plain directory)
+        mount --bind "$d" "$d"
         mount -t proc proc "$d/proc"
         mount --rbind /dev "$d/dev"
         mount -t sysfs sysfs "$d/sys"
         mount -t tmpfs tmpfs "$d/tmp"
         mount -t tmpfs tmpfs "$d/run"
         mkdir -p "$d/run/lock"
+        # no DNS in the new network: let the host name resolve (pmcd asks)
+        grep -qw "$(uname -n)" "$d/etc/hosts" ||
+            echo "127.0.1.1 $(uname -n)" >> "$d/etc/hosts"
         exec chroot "$d" /usr/bin/env -i PATH="'$SYSPATH'" HOME=/root \
-            TERM="${TERM:-dumb}" LANG=C.UTF-8 /bin/bash -c "
-                [ $net != net ] || ip link set lo up
+            TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+            NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+            npm_package_config_node_gyp_nodedir=/usr /bin/bash -c "
+                [ $net != own ] || { ip link set lo up; export npm_config_offline=true; }
                 cd /root && exec \"\$@\"" bash "$@"
     ' bash "$dir" "$net" "$@"
 }
@@ -59,12 +74,16 @@ make_chroot() {
     chmod 755 "$dir/usr/sbin/policy-rc.d" "$dir$STUB/systemctl"
     # The mirror may serve a dated snapshot whose sid Release has "expired".
     echo 'Acquire::Check-Valid-Until "false";' > "$dir/etc/apt/apt.conf.d/99chroot"
+    # Trust what the host trusts (a TLS-inspecting egress proxy, say).
+    mkdir -p "$dir/usr/local/share/ca-certificates"
+    cp -a /usr/local/share/ca-certificates/. "$dir/usr/local/share/ca-certificates/" 2>/dev/null || true
     # The PCP dev package names carry the soname (libpcp3-dev, libpcp4-dev..).
     local apt="DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends -o DPkg::Path=$STUB:$SYSPATH"
-    enter nonet "$dir" /bin/bash -ec "
+    enter host "$dir" /bin/bash -ec "
         $apt update
         dev=\$(apt-cache search --names-only '^libpcp(-pmda)?[0-9]+-dev\$' | cut -d' ' -f1)
         $apt install $(echo $PACKAGES) \$dev
+        update-ca-certificates
         apt-get clean"
 }
 
@@ -73,7 +92,7 @@ case ${1:-} in
     run|online)
           [ $# -ge 3 ] || die "usage: chroot.sh $1 DIR CMD..."
           [ -e "$2/etc/debian_version" ] || die "$2: not a chroot (run make first)"
-          net=net; [ "$1" = online ] && net=nonet
+          net=own; [ "$1" = online ] && net=host
           shift; enter "$net" "$@" ;;
     *)    die "usage: chroot.sh make RELEASE DIR | run DIR CMD... | online DIR CMD..." ;;
 esac
