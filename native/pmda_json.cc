@@ -14,6 +14,8 @@
 #include <napi.h>
 #include "access.h"
 #include "exec.h"
+#include "cache.h"
+#include "watch.h"
 #include <uv.h>
 
 extern "C" {
@@ -26,26 +28,21 @@ extern "C" {
 #include <string>
 #include <unordered_map>
 #include <unistd.h>
-#include <fcntl.h>
-#include <sys/inotify.h>
 #include <malloc.h>
-#include <poll.h>
-#include <signal.h>
-#include <grp.h>
-#include <sys/wait.h>
-#include <sys/syscall.h>
-#include <linux/close_range.h>
-#include <time.h>
 #include <vector>
 #include <cstdint>
 #include <type_traits>
+
+namespace pmdajson {
+int domain = 0;
+}
+using pmdajson::domain;
 
 namespace {
 
 pmdaInterface dispatch;
 bool initialised = false;
 bool started = false;
-int domain = 0;
 
 // The result a PMDA callback fills: pmResult up to PCP 6, pmdaResult
 // (pmResult_v2) from PCP 7 on. Taken from the type libpcp_pmda's own
@@ -534,79 +531,6 @@ Napi::Value ParseUnits(const Napi::CallbackInfo &info) {
   return out;
 }
 
-pmInDom indomOf(const Napi::CallbackInfo &info) {
-  return pmInDom_build(domain, info[0].As<Napi::Number>().Uint32Value());
-}
-
-// cacheOp(serial, op) for PMDA_CACHE_LOAD, SAVE, INACTIVE, ACTIVE, SIZE*
-Napi::Value CacheOp(const Napi::CallbackInfo &info) {
-  int op = info[1].As<Napi::Number>().Int32Value();
-  return Napi::Number::New(info.Env(), pmdaCacheOp(indomOf(info), op));
-}
-
-Napi::Value CacheResize(const Napi::CallbackInfo &info) {
-  int max = info[1].As<Napi::Number>().Int32Value();
-  return Napi::Number::New(info.Env(), pmdaCacheResize(indomOf(info), max));
-}
-
-// cacheStore(serial, flags, name) => inst or negative error
-Napi::Value CacheStore(const Napi::CallbackInfo &info) {
-  int flags = info[1].As<Napi::Number>().Int32Value();
-  std::string name = info[2].As<Napi::String>().Utf8Value();
-  return Napi::Number::New(info.Env(), pmdaCacheStore(indomOf(info), flags, name.c_str(), nullptr));
-}
-
-// cacheLookupName(serial, name) => [inst, state] or negative error
-Napi::Value CacheLookupName(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  std::string name = info[1].As<Napi::String>().Utf8Value();
-  int inst = -1;
-  int sts = pmdaCacheLookupName(indomOf(info), name.c_str(), &inst, nullptr);
-  if (sts < 0) return Napi::Number::New(env, sts);
-  Napi::Array out = Napi::Array::New(env, 2);
-  out[0u] = inst;
-  out[1u] = sts;
-  return out;
-}
-
-// cacheEntries(serial) => [[inst, name, active], ...] for every stored entry
-Napi::Value CacheEntries(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  pmInDom indom = indomOf(info);
-  Napi::Array out = Napi::Array::New(env);
-  if (pmdaCacheOp(indom, PMDA_CACHE_WALK_REWIND) < 0) return out;
-  // WALK_NEXT visits active entries only; probe the whole id range that
-  // SIZE reports to include inactive ones, in instance order.
-  int size = pmdaCacheOp(indom, PMDA_CACHE_SIZE);
-  uint32_t n = 0;
-  for (int inst = 0, seen = 0; seen < size && inst >= 0; inst++) {
-    char *name = nullptr;
-    int sts = pmdaCacheLookup(indom, inst, &name, nullptr);
-    if (sts == PMDA_CACHE_ACTIVE || sts == PMDA_CACHE_INACTIVE) {
-      Napi::Array e = Napi::Array::New(env, 3);
-      e[0u] = inst;
-      e[1u] = Napi::String::New(env, name);
-      e[2u] = Napi::Boolean::New(env, sts == PMDA_CACHE_ACTIVE);
-      out[n++] = e;
-      seen++;
-    } else if (sts == PMDA_CACHE_EMPTY) {
-      seen++;
-    }
-    if (inst > size * 4 + 1024 && seen == 0) break;
-  }
-  return out;
-}
-
-Napi::Value InDom(const Napi::CallbackInfo &info) {
-  return Napi::Number::New(info.Env(), indomOf(info));
-}
-
-Napi::Value Pmid(const Napi::CallbackInfo &info) {
-  unsigned cluster = info[0].As<Napi::Number>().Uint32Value();
-  unsigned item = info[1].As<Napi::Number>().Uint32Value();
-  return Napi::Number::New(info.Env(), pmID_build(domain, cluster, item));
-}
-
 // log(level, message) through pmNotifyErr, into the PMDA log
 Napi::Value Log(const Napi::CallbackInfo &info) {
   int level = info[0].As<Napi::Number>().Int32Value();
@@ -627,99 +551,21 @@ Napi::Value GetConfig(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), v);
 }
 
-// ---- directory change notification (inotify), read synchronously ----------
-// Discovery walks the source directories only when something in them
-// changed: the kernel queues the events as the changes happen, so reading
-// the queue at the start of a fetch misses nothing that happened before.
-int inotifyFd = -1;
-
-Napi::Value WatchInit(const Napi::CallbackInfo &info) {
-  if (inotifyFd < 0) inotifyFd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  return Napi::Number::New(info.Env(), inotifyFd < 0 ? -errno : inotifyFd);
-}
-
-// watchAdd(dir) => watch descriptor, or -errno
-Napi::Value WatchAdd(const Napi::CallbackInfo &info) {
-  if (inotifyFd < 0) return Napi::Number::New(info.Env(), -EBADF);
-  std::string dir = info[0].As<Napi::String>().Utf8Value();
-  const uint32_t mask = IN_ATTRIB | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |
-                        IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR;
-  int wd = inotify_add_watch(inotifyFd, dir.c_str(), mask);
-  return Napi::Number::New(info.Env(), wd < 0 ? -errno : wd);
-}
-
-// watchRead() => null when nothing happened, else [[mask, name, wd], ...]
-// (at most 1024; an overflow is reported as one IN_Q_OVERFLOW entry)
-Napi::Value WatchRead(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (inotifyFd < 0) return env.Null();
-  alignas(struct inotify_event) char buf[16384];
-  Napi::Array out;
-  uint32_t n = 0;
-  bool any = false;
-  for (;;) {
-    ssize_t len = read(inotifyFd, buf, sizeof(buf));
-    if (len <= 0) break;
-    if (!any) out = Napi::Array::New(env);
-    any = true;
-    for (char *p = buf; p < buf + len;) {
-      struct inotify_event *ev = (struct inotify_event *)p;
-      if (n < 1024) {
-        Napi::Array e = Napi::Array::New(env, 3);
-        e[0u] = ev->mask;
-        e[1u] = Napi::String::New(env, ev->len ? ev->name : "");
-        e[2u] = ev->wd;
-        out[n++] = e;
-      } else if (n == 1024) {
-        Napi::Array e = Napi::Array::New(env, 3);
-        e[0u] = (uint32_t)IN_Q_OVERFLOW;
-        e[1u] = Napi::String::New(env, "");
-        e[2u] = -1;
-        out[n++] = e;
-      }
-      p += sizeof(struct inotify_event) + ev->len;
-    }
-  }
-  return any ? (Napi::Value)out : env.Null();
-}
-
-// setDomain(n): numbering outside a running PMDA (tools, tests)
-Napi::Value SetDomain(const Napi::CallbackInfo &info) {
-  domain = info[0].As<Napi::Number>().Int32Value();
-  return info.Env().Undefined();
-}
-
 Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("setDescs", Napi::Function::New(env, SetDescs));
   exports.Set("setNames", Napi::Function::New(env, SetNames));
   exports.Set("parseUnits", Napi::Function::New(env, ParseUnits));
-  exports.Set("cacheOp", Napi::Function::New(env, CacheOp));
-  exports.Set("cacheResize", Napi::Function::New(env, CacheResize));
-  exports.Set("cacheStore", Napi::Function::New(env, CacheStore));
-  exports.Set("cacheLookupName", Napi::Function::New(env, CacheLookupName));
-  exports.Set("cacheEntries", Napi::Function::New(env, CacheEntries));
-  exports.Set("indom", Napi::Function::New(env, InDom));
-  exports.Set("pmid", Napi::Function::New(env, Pmid));
   exports.Set("log", Napi::Function::New(env, Log));
   exports.Set("errStr", Napi::Function::New(env, ErrStr));
   exports.Set("getConfig", Napi::Function::New(env, GetConfig));
-  exports.Set("setDomain", Napi::Function::New(env, SetDomain));
-  exports.Set("watchInit", Napi::Function::New(env, WatchInit));
-  exports.Set("watchAdd", Napi::Function::New(env, WatchAdd));
-  exports.Set("watchRead", Napi::Function::New(env, WatchRead));
   Napi::Object c = Napi::Object::New(env);
   c.Set("PMDA_CACHE_LOAD", PMDA_CACHE_LOAD);
   c.Set("PMDA_CACHE_SAVE", PMDA_CACHE_SAVE);
-  c.Set("PMDA_CACHE_ACTIVE", PMDA_CACHE_ACTIVE);
   c.Set("PMDA_CACHE_INACTIVE", PMDA_CACHE_INACTIVE);
   c.Set("PMDA_CACHE_ADD", PMDA_CACHE_ADD);
   c.Set("PMDA_CACHE_CULL", PMDA_CACHE_CULL);
-  c.Set("PMDA_CACHE_HIDE", PMDA_CACHE_HIDE);
-  c.Set("PMDA_CACHE_SIZE", PMDA_CACHE_SIZE);
-  c.Set("PMDA_CACHE_SIZE_ACTIVE", PMDA_CACHE_SIZE_ACTIVE);
-  c.Set("PMDA_CACHE_EMPTY", PMDA_CACHE_EMPTY);
   c.Set("PM_TYPE_64", PM_TYPE_64);
   c.Set("PM_TYPE_DOUBLE", PM_TYPE_DOUBLE);
   c.Set("PM_TYPE_STRING", PM_TYPE_STRING);
@@ -731,26 +577,19 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   c.Set("PM_ERR_AGAIN", PM_ERR_AGAIN);
   c.Set("PM_ERR_VALUE", PM_ERR_VALUE);
   c.Set("PM_ERR_PMID", PM_ERR_PMID);
-  c.Set("PM_ERR_TYPE", PM_ERR_TYPE);
-  c.Set("PM_LABEL_DOMAIN", PM_LABEL_DOMAIN);
   c.Set("PM_LABEL_CLUSTER", PM_LABEL_CLUSTER);
   c.Set("PM_LABEL_ITEM", PM_LABEL_ITEM);
-  c.Set("PM_LABEL_INDOM", PM_LABEL_INDOM);
   c.Set("PM_ERR_PERMISSION", PM_ERR_PERMISSION);
   c.Set("PM_ERR_INST", PM_ERR_INST);
   c.Set("PM_TEXT_ONELINE", PM_TEXT_ONELINE);
-  c.Set("PM_TEXT_HELP", PM_TEXT_HELP);
-  c.Set("PM_TEXT_PMID", PM_TEXT_PMID);
   c.Set("PM_TEXT_INDOM", PM_TEXT_INDOM);
-  c.Set("IN_ISDIR", (double)IN_ISDIR);
-  c.Set("IN_Q_OVERFLOW", (double)IN_Q_OVERFLOW);
-  c.Set("IN_CLOSE_WRITE", (double)IN_CLOSE_WRITE);
-  c.Set("IN_IGNORED", (double)IN_IGNORED);
   c.Set("LOG_ERR", LOG_ERR);
   c.Set("LOG_WARNING", LOG_WARNING);
   c.Set("LOG_INFO", LOG_INFO);
   c.Set("LOG_DEBUG", LOG_DEBUG);
   exports.Set("constants", c);
+  pmdajson::RegisterCache(env, exports);
+  pmdajson::RegisterWatch(env, exports);
   pmdajson::RegisterExec(env, exports);
   pmdajson::RegisterAccess(env, exports);
   return exports;

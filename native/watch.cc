@@ -1,0 +1,81 @@
+// Directory change notification (inotify), read synchronously.
+//
+// Discovery walks the source directories only when something in them
+// changed: the kernel queues the events as the changes happen, so reading
+// the queue at the start of a fetch misses nothing that happened before.
+#include "watch.h"
+
+#include <cerrno>
+#include <string>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+namespace pmdajson {
+namespace {
+
+int inotifyFd = -1;
+
+Napi::Value WatchInit(const Napi::CallbackInfo &info) {
+  if (inotifyFd < 0) inotifyFd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  return Napi::Number::New(info.Env(), inotifyFd < 0 ? -errno : inotifyFd);
+}
+
+// watchAdd(dir) => watch descriptor, or -errno
+Napi::Value WatchAdd(const Napi::CallbackInfo &info) {
+  if (inotifyFd < 0) return Napi::Number::New(info.Env(), -EBADF);
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  const uint32_t mask = IN_ATTRIB | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |
+                        IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR;
+  int wd = inotify_add_watch(inotifyFd, dir.c_str(), mask);
+  return Napi::Number::New(info.Env(), wd < 0 ? -errno : wd);
+}
+
+// watchRead() => null when nothing happened, else [[mask, name, wd], ...]
+// (at most 1024; an overflow is reported as one IN_Q_OVERFLOW entry)
+Napi::Value WatchRead(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (inotifyFd < 0) return env.Null();
+  alignas(struct inotify_event) char buf[16384];
+  Napi::Array out;
+  uint32_t n = 0;
+  bool any = false;
+  for (;;) {
+    ssize_t len = read(inotifyFd, buf, sizeof(buf));
+    if (len <= 0) break;
+    if (!any) out = Napi::Array::New(env);
+    any = true;
+    for (char *p = buf; p < buf + len;) {
+      struct inotify_event *ev = (struct inotify_event *)p;
+      if (n < 1024) {
+        Napi::Array e = Napi::Array::New(env, 3);
+        e[0u] = ev->mask;
+        e[1u] = Napi::String::New(env, ev->len ? ev->name : "");
+        e[2u] = ev->wd;
+        out[n++] = e;
+      } else if (n == 1024) {
+        Napi::Array e = Napi::Array::New(env, 3);
+        e[0u] = (uint32_t)IN_Q_OVERFLOW;
+        e[1u] = Napi::String::New(env, "");
+        e[2u] = -1;
+        out[n++] = e;
+      }
+      p += sizeof(struct inotify_event) + ev->len;
+    }
+  }
+  return any ? (Napi::Value)out : env.Null();
+}
+
+}  // namespace
+
+void RegisterWatch(Napi::Env env, Napi::Object exports) {
+  exports.Set("watchInit", Napi::Function::New(env, WatchInit));
+  exports.Set("watchAdd", Napi::Function::New(env, WatchAdd));
+  exports.Set("watchRead", Napi::Function::New(env, WatchRead));
+  // the event bits discovery tells apart, beside the module's other constants
+  Napi::Object c = exports.Get("constants").As<Napi::Object>();
+  c.Set("IN_ISDIR", (double)IN_ISDIR);
+  c.Set("IN_CLOSE_WRITE", (double)IN_CLOSE_WRITE);
+  c.Set("IN_IGNORED", (double)IN_IGNORED);
+}
+
+}  // namespace pmdajson
