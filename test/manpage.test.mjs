@@ -35,6 +35,7 @@ function render() {
     }).join('\n').replace(/\\f[1-4BIRP]/g, '').replace(/\\-/g, '-').replace(/\\\(em/g, '--').replace(/\\ /g, ' ');
   }
   // overstrike (bold, underline) if a pager's formatting came through
+  // eslint-disable-next-line no-control-regex
   return text.replace(/.\x08/g, '');
 }
 

@@ -354,10 +354,10 @@ function readInput(file: string, what: string): JsonValue {
 function runJson(command: string, what: string): JsonValue {
   // the command runs as the PMDA runs data-exec commands, in the native
   // module: loaded only here, so the rest of the generator works without it
-  /* eslint-disable @typescript-eslint/no-var-requires */
+
   const { runCommand } = require('../pmda/exec') as typeof import('../pmda/exec');
   const { ROOT } = require('../pmda/access') as typeof import('../pmda/access');
-  /* eslint-enable @typescript-eslint/no-var-requires */
+
   const r = runCommand(command, ROOT, process.cwd(), { timeoutMs: 60000, maxBytes: 256 * 1024 * 1024, maxMemory: -1, maxFiles: -1, maxProcesses: -1 });
   if (!r.ok) throw new Error(r.error);
   if (r.warning) throw new Error(r.warning);

@@ -322,7 +322,7 @@ function makeAjv(schema: Obj): Ajv {
   // ajv is loaded when the first schema is compiled: a PMDA with no schema
   // sources does not carry it (several MB of resident memory)
   const module = draft.includes('2020-12') ? 'ajv/dist/2020' : draft.includes('2019-09') ? 'ajv/dist/2019' : 'ajv';
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+
   const AjvClass = (require(module) as { default: typeof Ajv }).default;
   const ajv = new AjvClass(options);
   for (const keyword of PCP_KEYWORDS) ajv.addKeyword({ keyword });

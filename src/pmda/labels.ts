@@ -51,4 +51,3 @@ export function instanceLabelsOf(registry: Registry, indom: number, inst: number
   }
   return Object.keys(labels).length > 0 ? JSON.stringify(labels) : null;
 }
-

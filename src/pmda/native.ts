@@ -108,7 +108,6 @@ export interface Native {
   constants: NativeConstants;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 export const native: Native = require(path.join(__dirname, '..', '..', 'build', 'Release', 'pmda_json.node'));
 export const C = native.constants;
 

@@ -347,4 +347,3 @@ export class Source {
     log.forget(this.dir + ':');
   }
 }
-

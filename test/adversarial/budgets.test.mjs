@@ -10,7 +10,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Scratch, sleep } from '../helpers/harness.mjs';
-import { IS_ROOT, ensureUsers, ghost, userSource, writeAs, session, fetchNames, one, pmdaPid, rss } from './users.mjs';
+import { IS_ROOT, ensureUsers, ghost, userSource, writeAs, session, fetchNames, pmdaPid, rss } from './users.mjs';
 
 const serial = IS_ROOT ? test.serial : test.serial.skip;
 const PMCD_BUDGET_MS = 4500;
