@@ -1,11 +1,13 @@
 // JSON parsing that keeps integers exact over the whole int64 range.
 //
 // JSON.parse turns every number into an IEEE double, so 9007199254740993
-// comes back as 9007199254740992. Before parsing we look for integer
-// literals too long to be exact (16 or more digits, outside strings) and
-// turn each into a BigInt marker string; after parsing the markers become
-// BigInt values. Documents without such literals, the common case, go
-// straight to JSON.parse after a single regular-expression test.
+// comes back as 9007199254740992. Every document is parsed with JSON.parse
+// first; then its numbers are looked at, and only a document holding an
+// integer that a double may not hold exactly (2^53 or more in magnitude)
+// is parsed again: its integer literals too long to be exact (16 or more
+// digits, outside strings) are rewritten as BigInt marker strings, and
+// after parsing the markers become BigInt values. Documents without such
+// integers, the common case, cost one JSON.parse and one walk.
 //
 // The marker starts with a NUL and a per-process random token, so no data
 // string can be mistaken for one unless its writer can read our memory.
