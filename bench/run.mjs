@@ -35,6 +35,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PMCD_LOCK, tryTakePmcdLock } from '../test/helpers/pmcd-lock.mjs';
+import seed from './workloads/seed.mjs';
+import big from './workloads/big.mjs';
+import churn from './workloads/churn.mjs';
+import exec from './workloads/exec.mjs';
+import wide from './workloads/wide.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -107,37 +112,8 @@ function commandLine(id, phase) {
 
 // ---- workloads ---------------------------------------------------------------------
 
-const bigShape = { strings: 0, ints: 100, arrays: 1, instances: 1000, members: 5, exotic: true };
-const PHASES = [
-  {
-    name: 'seed',
-    sources: [{ name: 'seed', strings: 1, ints: 2, arrays: 0, instances: 0, members: 0, exotic: true }],
-    workloads: [{ id: 'seed', label: 'seed: 3 metrics (string, 2 int64)', names: (r) => [`${r}.seed`] }],
-  },
-  {
-    name: 'big',
-    sources: [{ name: 'big', ...bigShape }],
-    workloads: [
-      { id: 'big', label: 'big: 100 scalars + 1,000 × 5 array', names: (r) => [`${r}.big`] },
-      { id: 'one', label: 'one metric from big', names: (r) => [`${r}.big.m3`] },
-    ],
-  },
-  {
-    name: 'churn',
-    sources: [{ name: 'churn', ...bigShape }],
-    workloads: [{ id: 'churn', label: 'churn: big, file replaced before every fetch', names: (r) => [`${r}.churn`], churn: true }],
-  },
-  {
-    name: 'exec',
-    sources: [{ name: 'exec', ...bigShape, exec: true }],
-    workloads: [{ id: 'exec', label: 'data-exec: big from `cat` on every fetch', names: (r) => [`${r}.exec`] }],
-  },
-  {
-    name: 'wide',
-    sources: Array.from({ length: 10 }, (_, n) => ({ name: `wide${n}`, strings: 0, ints: 0, arrays: 1, instances: 1000, members: 10, exotic: false })),
-    workloads: [{ id: 'wide', label: 'wide: 10 sources × 1,000 × 10', names: (r) => Array.from({ length: 10 }, (_, n) => `${r}.wide${n}`), minFetches: 2 }],
-  },
-];
+// one file a workload, in bench/workloads/, run in this order
+const PHASES = [seed, big, churn, exec, wide];
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
 
 // ---- data: the value rules shared with cpmda.c and fetchbench.c ------------------
@@ -234,6 +210,9 @@ const runStarted = Date.now();
 
 function snapshot(file) {
   try {
+    // a symbolic link (Debian links pmdas/json/config.json to /etc/pcp/json)
+    // is kept as a link, and the file it points to is snapshotted too
+    if (fs.lstatSync(file).isSymbolicLink()) return { file, link: fs.readlinkSync(file), target: snapshot(path.resolve(path.dirname(file), fs.readlinkSync(file))) };
     const st = fs.statSync(file);
     return { file, data: fs.readFileSync(file).toString('base64'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
   } catch {
@@ -242,6 +221,12 @@ function snapshot(file) {
 }
 
 function putBack(snap) {
+  if (snap.link !== undefined) {
+    putBack(snap.target);
+    fs.rmSync(snap.file, { force: true });
+    fs.symlinkSync(snap.link, snap.file);
+    return;
+  }
   if (snap.missing) {
     fs.rmSync(snap.file, { force: true });
     return;
@@ -626,7 +611,7 @@ function build() {
     fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'pmda_json.node'), path.join(SNAPSHOT, 'build', 'Release', 'pmda_json.node'));
     fs.writeFileSync(path.join(SNAPSHOT, 'SOURCE'), `${JSON.stringify(gitState())}\n`);
   }
-  for (const [name, libs] of [['cpmda', ['-lpcp_pmda', '-lpcp']], ['fetchbench', ['-lpcp']]]) {
+  for (const [name, libs] of /** @type {Array<[string, string[]]>} */ ([['cpmda', ['-lpcp_pmda', '-lpcp']], ['fetchbench', ['-lpcp']]])) {
     execFileSync('gcc', ['-O2', '-g', '-Wall', '-o', path.join(OUT, name), path.join(HERE, `${name}.c`), ...libs], { stdio: 'inherit' });
   }
 }
