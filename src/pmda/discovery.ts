@@ -50,9 +50,9 @@ function hasFile(entries: fs.Dirent[], name: string): boolean {
  * failures.
  */
 /**
- * A walk reads at most about this many directories. Each directory right
- * below a configured one (one user's tree, typically) gets an equal share,
- * so one tree can only hide its own sources.
+ * A walk reads at most about this many directories. Each owner of the
+ * directories right below a configured one gets an equal share, spent on
+ * that owner's trees in turn, so one user can only hide their own sources.
  */
 export const MAX_DIRECTORIES = 10000;
 
@@ -97,9 +97,28 @@ export function discover(
     const top = path.resolve(root);
     const entries = read(top, 0);
     if (!entries) continue;
-    const trees = entries.filter((e) => e.isDirectory());
-    const share = Math.max(1, Math.floor(MAX_DIRECTORIES / Math.max(1, trees.length)));
-    for (const e of trees) walk(path.join(top, e.name), 1, { left: share });
+    // the budget is shared out by owner first, then equally among each
+    // owner's trees: however many directories one user makes here, they
+    // use up only that user's share
+    const byOwner = new Map<number, string[]>();
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const dir = path.join(top, e.name);
+      let uid = -1;
+      try {
+        uid = fs.lstatSync(dir).uid;
+      } catch {
+        /* gone meanwhile: walked as nobody's, and found missing */
+      }
+      const list = byOwner.get(uid) ?? [];
+      list.push(dir);
+      byOwner.set(uid, list);
+    }
+    const share = Math.floor(MAX_DIRECTORIES / Math.max(1, byOwner.size));
+    for (const dirs of byOwner.values()) {
+      const each = Math.max(1, Math.floor(share / dirs.length));
+      for (const dir of dirs) walk(dir, 1, { left: each });
+    }
   }
 }
 

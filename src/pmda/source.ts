@@ -261,14 +261,8 @@ export class Source {
     } else {
       let fd = -1;
       try {
-        // the fast path: the very file last read, unchanged (regular files
-        // whose size reads 0, like procfs, are always read again); a stat
-        // as root says nothing to the author unless they read it before
-        if (this.dataError === undefined && this.dataStamp !== '') {
-          const pre = fs.statSync(this.dataPath);
-          if (pre.isFile() && pre.size > 0 && fileStamp(pre) === this.dataStamp) return;
-        }
-        // opened by the kernel as the author: what they cannot read, this cannot either
+        // opened by the kernel as the author, also to see whether it
+        // changed: what they cannot read, or learn of, this cannot either
         fd = openAs(this.author, this.dataPath);
         const st = fs.fstatSync(fd);
         const stamp = fileStamp(st);

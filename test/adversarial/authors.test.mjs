@@ -177,3 +177,38 @@ rootTest('an untrusted user learns nothing about files they cannot read: an exis
   t.deepEqual(lines('e'), lines('m'), 'the log lines differ only by the file name');
   t.notRegex(s.logText() + ctl, /hidden/);
 });
+
+rootTest('nor after a first good read: data.json turned into a link to an existing or a missing file in a root-only directory looks the same', async (t) => {
+  const u = ensureUsers();
+  const s = world();
+  const vault = path.join(s.dir, 'vault');
+  fs.mkdirSync(vault, { mode: 0o700 });
+  fs.chmodSync(vault, 0o700);
+  fs.writeFileSync(path.join(vault, 'exists.json'), JSON.stringify({ v: 'hidden' }), { mode: 0o644 });
+  const meta = { metrics: [{ name: 'v', pointer: '/v', type: 'string' }] };
+  const files = { e: path.join(vault, 'exists.json'), m: path.join(vault, 'missing.json') };
+  const dirs = { e: userSource(s, u.alice, 'late_e', meta, { v: 'mine' }), m: userSource(s, u.alice, 'late_m', meta, { v: 'mine' }) };
+  const d = await session(t, s);
+  // read once, as the author's own file: the PMDA knows its stamp now
+  const first = await fetchNames(d, ['json.late_e.v', 'json.late_m.v']);
+  t.is(one(first['json.late_e.v']), '"mine"');
+  for (const k of ['e', 'm']) {
+    const data = path.join(dirs[k], 'data.json');
+    fs.rmSync(data);
+    fs.symlinkSync(files[k], data);
+    fs.lchownSync(data, u.alice.uid, u.alice.gid);
+  }
+  const answers = { e: [], m: [] };
+  for (let i = 0; i < 3; i++) {
+    const r = await fetchNames(d, ['json.late_e.v', 'json.late_m.v']);
+    answers.e.push(r['json.late_e.v']);
+    answers.m.push(r['json.late_m.v']);
+  }
+  t.deepEqual(answers.e, answers.m, 'the fetches answer the same');
+  t.regex(answers.e[0]?.error ?? '', /Try again/);
+  const norm = (text, k) => text.split(files[k]).join('<FILE>').split(dirs[k]).join('<DIR>').split(`late_${k}`).join('<NAME>').replace(/cluster \d+/g, 'cluster N');
+  const lines = (k) => logBody(s.logText()).filter((l) => l.includes(dirs[k]) || l.includes(files[k])).map((l) => norm(l, k));
+  t.true(lines('e').length > 0, 'the refusal is logged');
+  t.deepEqual(lines('e'), lines('m'), 'the log lines differ only by the file name');
+  t.notRegex(s.logText(), /hidden/);
+});
