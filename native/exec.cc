@@ -99,7 +99,6 @@ void defaultSignals() {
   dup2(out, 1);
   dup2(devnull, 2);
   int e = 0;
-  if (chdir(cwd) < 0) e = errno;
   setLimit(RLIMIT_AS, lim.as);
   setLimit(RLIMIT_NOFILE, lim.nofile);
   setLimit(RLIMIT_NPROC, lim.nproc);
@@ -109,6 +108,8 @@ void defaultSignals() {
   if (!e && uid >= 0) {
     if (setgroups(groups.size(), groups.data()) < 0 || setgid(gid) < 0 || setuid(uid) < 0) e = errno;
   }
+  // entered as the author: a directory they cannot reach stays closed
+  if (!e && chdir(cwd) < 0) e = errno;
   if (!e) {
     const char *cmd = argv[0];
     if (strchr(cmd, '/') != nullptr) {
