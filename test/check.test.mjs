@@ -12,6 +12,7 @@ import { parseJson } from '../dist/format/json.js';
 const CHECK = path.join(ROOT, 'dist', 'cli', 'check.js');
 const MAX = '9223372036854775807';
 
+/** @type {import('../dist/index.js').MetadataJson} */
 const GOOD = {
   prefix: 'shop',
   labels: { team: 'web' },
@@ -129,7 +130,7 @@ test('--json: a document with the same names, PMIDs, types, values and problems;
   const r = check(['--json', s.src], { PCP_VAR_DIR: s.var });
   t.is(r.status, 1, r.stderr);
   t.true(r.stdout.includes(`"value": ${MAX}`), 'the int64 is written as its digits');
-  const doc = parseJson(r.stdout);
+  const doc = /** @type {any} */ (parseJson(r.stdout));
   t.is(doc.ok, false);
   t.is(doc.domain, 137);
   t.deepEqual(doc.sources.map((x) => x.name), ['bad', 'shop']);
@@ -177,7 +178,7 @@ test('PMIDs and instance ids from the caches the PMDA wrote; new names are (new)
 
   const r = check(['--json', dir], { PCP_VAR_DIR: s.var });
   t.is(r.status, 0, r.stdout + r.stderr);
-  const doc = parseJson(r.stdout);
+  const doc = /** @type {any} */ (parseJson(r.stdout));
   const byName = Object.fromEntries(doc.sources[0].metrics.map((m) => [m.name, m]));
   for (const [n, desc] of Object.entries(real)) t.is(byName[n].pmid, desc.pmid, n);
   t.is(byName['json.shop.queue.depth'].indom, real['json.shop.queue.depth'].indom);
@@ -191,7 +192,7 @@ test('PMIDs and instance ids from the caches the PMDA wrote; new names are (new)
   t.true(block(text.stdout, 'json.shop.orders')[0].startsWith(`PMID: ${real['json.shop.orders'].pmid}  `), text.stdout);
   t.true(block(text.stdout, 'json.shop.queue.depth').includes(`inst [${instances.out} or "out"] value 7 labels {"kind":"lifo"}`), text.stdout);
   // -d: another domain's caches (there are none): all new
-  const other = parseJson(check(['--json', '-d', '200', dir], { PCP_VAR_DIR: s.var }).stdout);
+  const other = /** @type {any} */ (parseJson(check(['--json', '-d', '200', dir], { PCP_VAR_DIR: s.var }).stdout));
   t.true(other.sources[0].metrics.every((m) => m.new && m.pmid.startsWith('200.(new).')));
   t.deepEqual(s.caches(), before, 'the checker never writes the caches');
 });

@@ -11,6 +11,8 @@ import { parseJson } from '../dist/format/json.js';
 import { metadataFromData, metadataFromCeph, guessIndex, cephParts, shellQuote } from '../dist/cli/generate.js';
 import { splitCommand } from '../dist/pmda/exec.js';
 
+/** @typedef {import('../dist/index.js').ArrayJson} ArrayJson */
+
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const GEN = path.join(ROOT, 'dist', 'cli', 'generate.js');
 const CEPH_SCHEMA = path.join(FIX, 'ceph', 'ceph_schema1.json');
@@ -29,7 +31,7 @@ async function values(d, name) {
   const r = Object.values(await d.fetch(name))[0];
   if (!r || r.error) return { error: r?.error ?? 'no result' };
   if (desc.indom.startsWith('PM_INDOM_NULL')) return Object.fromEntries(r.values.map((v) => [null, v.value]));
-  const names = new Map(parseInstances(await d.run(`instance ${desc.indom}`)));
+  const names = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await d.run(`instance ${desc.indom}`))));
   return Object.fromEntries(r.values.map((v) => [names.get(v.inst), v.value]));
 }
 
@@ -143,14 +145,14 @@ test('types, names and array indexes are inferred from a sample', (t) => {
   t.is(byName['mem.swap.used'].pointer, '/mem/swap/used');
   t.is(byName.bad_name.pointer, '/bad-name');
   t.like(byName.disks, { type: 'array', index: '/name', pointer: '/disks' });
-  t.deepEqual(byName.disks.metrics, [
+  t.deepEqual(/** @type {ArrayJson} */ (byName.disks).metrics, [
     { name: 'reads', pointer: '/reads', type: 'integer' },
     { name: 'util', pointer: '/util', type: 'double' },
     { name: 'model', pointer: '/model', type: 'string' },
   ]);
-  t.is(byName.queues.index, '/__id', '__id is preferred, and a repeated name is no index');
-  t.deepEqual(byName.queues.metrics.map((m) => m.name), ['name', 'depth']);
-  t.is(byName.cpus.index, '/id', 'an integer id serves when no string member does');
+  t.is(/** @type {ArrayJson} */ (byName.queues).index, '/__id', '__id is preferred, and a repeated name is no index');
+  t.deepEqual(/** @type {ArrayJson} */ (byName.queues).metrics.map((m) => m.name), ['name', 'depth']);
+  t.is(/** @type {ArrayJson} */ (byName.cpus).index, '/id', 'an integer id serves when no string member does');
   const text = problems.join('\n');
   for (const what of ['enabled', 'tags', 'nothing', 'empty']) t.true(text.includes(`'${what}'`), what);
   t.true(text.includes("'bad-name' is named 'bad_name'"));
@@ -165,7 +167,7 @@ test('guessIndex prefers __id, name, id, then any unique string member', (t) => 
 
 test('array members merge over elements: integers and doubles make doubles, strings and numbers clash', (t) => {
   const { doc, problems } = metadataFromData({ a: [{ name: 'x', v: 1, w: 1, only: 's' }, { name: 'y', v: 1.5, w: 'two' }] });
-  t.deepEqual(doc.metrics[0].metrics, [
+  t.deepEqual(/** @type {ArrayJson} */ (doc.metrics[0]).metrics, [
     { name: 'v', pointer: '/v', type: 'double' },
     { name: 'only', pointer: '/only', type: 'string' },
   ]);

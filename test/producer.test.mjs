@@ -10,7 +10,8 @@ import { parseMetadata } from '../dist/index.js';
 import { Producer, ProducerError, stringifyJson, writeFileAtomic } from '../dist/index.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'producer-'));
-const read = (file) => parseJson(fs.readFileSync(file, 'utf8'));
+/** A JSON file the producer wrote, as dynamic JSON: the tests check its shape. */
+const read = (file) => /** @type {any} */ (parseJson(fs.readFileSync(file, 'utf8')));
 
 /** { instanceName | null: value } of one metric, through dbpmda. */
 async function values(d, name) {
@@ -18,7 +19,7 @@ async function values(d, name) {
   const r = Object.values(await d.fetch(name))[0];
   if (r.error) return { error: r.error };
   if (desc.indom.startsWith('PM_INDOM_NULL')) return Object.fromEntries(r.values.map((v) => [null, v.value]));
-  const names = new Map(parseInstances(await d.run(`instance ${desc.indom}`)));
+  const names = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await d.run(`instance ${desc.indom}`))));
   return Object.fromEntries(r.values.map((v) => [names.get(v.inst), v.value]));
 }
 
@@ -26,7 +27,7 @@ test('stringifyJson writes bigints exactly and otherwise agrees with JSON.string
   const doc = { a: 2n ** 63n - 1n, b: -(2n ** 63n), c: [1, 2.5, 'x"y', null, true, { d: {} }], e: undefined, f: 9007199254740993n };
   const text = stringifyJson(doc);
   t.is(text, '{"a":9223372036854775807,"b":-9223372036854775808,"c":[1,2.5,"x\\"y",null,true,{"d":{}}],"f":9007199254740993}');
-  const back = parseJson(text);
+  const back = /** @type {any} */ (parseJson(text));
   t.is(back.a, 2n ** 63n - 1n);
   t.is(back.f, 9007199254740993n);
   const plain = { x: [1, { y: 'z' }], w: 0.1 };
@@ -43,6 +44,7 @@ test('declarations are checked: names, duplicates, subtrees, options', (t) => {
   t.throws(() => p.string('a.b.c'), { instanceOf: ProducerError, message: /below metric 'a.b'/ });
   t.throws(() => p.integer('bad-name'), { instanceOf: ProducerError, message: /not a valid PCP name/ });
   t.throws(() => p.integer('9x'), { instanceOf: ProducerError });
+  // @ts-expect-error: not a Semantics; the producer's own check is tested
   t.throws(() => p.integer('ok', { semantics: 'sometimes' }), { instanceOf: ProducerError, message: /semantics/ });
   t.throws(() => new Producer(tmp(), { prefix: 'my app' }), { instanceOf: ProducerError });
   const arr = p.array('disks', { index: 'name' });
@@ -60,8 +62,10 @@ test('values are checked against their metric types', (t) => {
   t.throws(() => n.set(1.5), { instanceOf: ProducerError, message: /not an integer/ });
   t.throws(() => n.set(2 ** 60), { instanceOf: ProducerError, message: /bigint/ });
   t.throws(() => n.set(2n ** 63n), { instanceOf: ProducerError, message: /64-bit/ });
+  // @ts-expect-error: a string for an integer metric, refused at run time too
   t.throws(() => n.set('1'), { instanceOf: ProducerError });
   t.throws(() => d.set(Infinity), { instanceOf: ProducerError });
+  // @ts-expect-error: a number for a string metric, refused at run time too
   t.throws(() => s.set(1), { instanceOf: ProducerError });
   t.throws(() => p.set('nope', 1), { instanceOf: ProducerError, message: /no metric 'nope'/ });
   t.throws(() => p.array('a').set('i', 'm', 1), { instanceOf: ProducerError, message: /no member 'm'/ });

@@ -88,6 +88,7 @@ const pmdaSource = fc.record({
   junkEntry: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.oneof(metricSpec, arraySpec, anyJson) }),
   junkData: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.oneof(nearJsonText, jsonText) }),
 }).map(({ types, values, memberType, rows, junkEntry, junkData }) => {
+  /** @type {unknown[]} metadata entries, and maybe one junk entry of any JSON */
   const metrics = types.map((type, i) => ({ name: `k${i}`, pointer: `/k${i}`, type }));
   metrics.push({ name: 'arr', pointer: '/arr', type: 'array', index: '/id', metrics: [{ name: 'x', pointer: '/x', type: memberType }] });
   if (junkEntry !== null) metrics.splice(2, 0, junkEntry);
@@ -185,7 +186,7 @@ test('pointers and conversions over any document fail only with their documented
         continue;
       }
       const v = resolve(ptr, doc);
-      for (const type of ['integer', 'double', 'string']) {
+      for (const type of /** @type {const} */ (['integer', 'double', 'string'])) {
         try {
           const c = convert(v, type);
           if (type === 'integer' && !(typeof c === 'bigint' ? c >= INT64_MIN && c <= INT64_MAX : Number.isSafeInteger(c))) return false;

@@ -254,7 +254,7 @@ test('a missing required member and an extra member are named as invalid', (t) =
 
 test('integers beyond 2^53 (BigInt) validate as integers, bounds still apply', (t) => {
   const check = compileSchema(seedSchema);
-  const big = parseJson('{"generation": 3, "data": {"interface": "eth0", "xmit_count": 18446744073709551615, "xmit_latency": 9223372036854775807}}');
+  const big = /** @type {any} */ (parseJson('{"generation": 3, "data": {"interface": "eth0", "xmit_count": 18446744073709551615, "xmit_latency": 9223372036854775807}}'));
   t.is(typeof big.data.xmit_count, 'bigint');
   t.deepEqual(check(big), { ok: true, message: '', invalid: [] });
   const negative = parseJson('{"generation": 3, "data": {"interface": "eth0", "xmit_count": -9223372036854775808, "xmit_latency": 1}}');
@@ -272,8 +272,9 @@ test('integers beyond 2^53 (BigInt) validate as integers, bounds still apply', (
 test('withoutBigInts leaves BigInt-free documents untouched and does not modify its input', (t) => {
   const doc = { a: [1, { b: 'x' }], c: null };
   t.is(withoutBigInts(doc), doc);
+  /** @type {{ a: [number, { b: bigint }], c: { d: number } }} */
   const big = { a: [1, { b: 2n ** 60n }], c: { d: 1 } };
-  const copy = withoutBigInts(big);
+  const copy = /** @type {any} */ (withoutBigInts(big));
   t.not(copy, big);
   t.is(copy.a[1].b, 2 ** 60);
   t.is(big.a[1].b, 2n ** 60n);
@@ -326,10 +327,10 @@ test('pruneInvalid drops exactly the failed members, keeping their siblings', (t
   });
   const doc = { generation: 1, data: { n: 'x', s: 'ok', devs: [{ __id: 'a', r: 1, w: 2 }, { __id: 'b', r: 'bad', w: 3 }, { r: 4 }] } };
   const check = compileSchema(schema)(doc);
-  const pruned = pruneInvalid(doc, check.invalid);
+  const pruned = /** @type {any} */ (pruneInvalid(doc, check.invalid));
   // (a missing member is absent anyway: the element without __id stays, and has no instance name)
   t.deepEqual(pruned, { generation: 1, data: { s: 'ok', devs: [{ __id: 'a', r: 1, w: 2 }, { __id: 'b', w: 3 }, { r: 4 }] } });
-  t.deepEqual(pruneInvalid(doc, ['/data/devs/1', '/data/n']).data.devs.map((d) => d.__id), ['a', undefined], 'a whole element is dropped');
+  t.deepEqual(/** @type {any} */ (pruneInvalid(doc, ['/data/devs/1', '/data/n'])).data.devs.map((d) => d.__id), ['a', undefined], 'a whole element is dropped');
   t.is(doc.data.n, 'x', 'the input is not modified');
   t.is(pruned.data.devs[0], doc.data.devs[0], 'untouched parts are shared');
   t.is(pruneInvalid(doc, []), doc);

@@ -3,8 +3,10 @@
 import test from 'ava';
 import { parseJson, parsePointer, resolve, parseMetadata, validName, convert, splitCommand } from '../dist/index.js';
 
+/** @typedef {import('../dist/format/metadata.js').Entry} Entry */
+
 test('integers stay exact over the whole int64 range', (t) => {
-  const doc = parseJson('{"a": 9007199254740993, "b": -9223372036854775808, "c": 9223372036854775807, "d": 12, "e": "9007199254740993", "f": [1.5e300, -0.0]}');
+  const doc = /** @type {any} */ (parseJson('{"a": 9007199254740993, "b": -9223372036854775808, "c": 9223372036854775807, "d": 12, "e": "9007199254740993", "f": [1.5e300, -0.0]}'));
   t.is(doc.a, 9007199254740993n);
   t.is(doc.b, -9223372036854775808n);
   t.is(doc.c, 9223372036854775807n);
@@ -14,7 +16,7 @@ test('integers stay exact over the whole int64 range', (t) => {
 });
 
 test('long integers inside strings with escapes do not confuse the scanner', (t) => {
-  const doc = parseJson('{"s": "a\\"12345678901234567890\\"", "n": 12345678901234567890}');
+  const doc = /** @type {any} */ (parseJson('{"s": "a\\"12345678901234567890\\"", "n": 12345678901234567890}'));
   t.is(doc.s, 'a"12345678901234567890"');
   t.is(doc.n, 12345678901234567890n);
 });
@@ -69,7 +71,7 @@ test('metadata: valid entries are kept, invalid ones skipped with a reason', (t)
   t.deepEqual(names, ['x', 'badunits', 'rate', 'arr']);
   const arr = md.entries.find((e) => e.kind === 'array').array;
   t.deepEqual(arr.members.map((m) => m.name), ['arr.v']);
-  const rate = md.entries[2].metric;
+  const rate = /** @type {Extract<Entry, { kind: 'metric' }>} */ (md.entries[2]).metric;
   t.deepEqual(rate.units, [1, -1, 0, 1, 3, 0], 'Kbyte / sec via pmParseUnitsStr');
   t.is(rate.description, 'Rate');
   for (const word of ['bad name', 'nopointer', 'badtype', 'badsem', 'furlongs', 'sub', 'noindex', 'duplicate', 'extra', 'not an object']) {
