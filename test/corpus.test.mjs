@@ -18,6 +18,7 @@ const BATCH = 40;
 const ROUNDS = 3;
 const asRoot = process.getuid() === 0;
 const passwd = fs.readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'));
+/** @type {Record<string, [uid: number, gid: number]>} */
 const USERS = Object.fromEntries(passwd.filter((f) => f.length > 3).map((f) => [f[0], [Number(f[2]), Number(f[3])]]));
 
 // ---- the cases ------------------------------------------------------------

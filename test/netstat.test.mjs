@@ -64,7 +64,7 @@ test('odd interface names stay valid JSON; unreadable counters are skipped', (t)
   const before = { bytes: sysfs('lo', 'tx_bytes'), packets: sysfs('lo', 'tx_packets') };
   const fetched = await d.fetch(`${base}.tx_bytes`, `${base}.tx_packets`);
   const after = { bytes: sysfs('lo', 'tx_bytes'), packets: sysfs('lo', 'tx_packets') };
-  const instances = new Map(parseInstances(await d.run(`instance ${desc.indom}`)));
+  const instances = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await d.run(`instance ${desc.indom}`))));
   t.true([...instances.values()].includes('lo'), `instances: ${[...instances.values()].join(', ')}`);
 
   const [bytes, packets] = Object.values(fetched).map((r) => {

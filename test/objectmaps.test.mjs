@@ -26,7 +26,7 @@ async function session(t, s) {
 /** instance name -> value of one metric */
 async function byName(d, metric, indom) {
   const [r] = Object.values(await d.fetch(metric));
-  const names = new Map(parseInstances(await d.run(`instance ${indom}`)));
+  const names = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await d.run(`instance ${indom}`))));
   return Object.fromEntries((r.values ?? []).map((v) => [names.get(v.inst), v.value]));
 }
 

@@ -123,7 +123,7 @@ test(`a missing array (no elements, left out): its metric answers no values, the
   // processes open files: the array appears, its instances are served
   const good = await fetchAll(m, fixture('good'), 2);
   const indom = parseDesc(await m.d.run('desc json.fileopen.procs.opens')).indom;
-  const names = new Map(parseInstances(await m.d.run(`instance ${indom}`)));
+  const names = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await m.d.run(`instance ${indom}`))));
   t.deepEqual(Object.fromEntries(good['json.fileopen.procs.opens'].values.map((v) => [names.get(v.inst), v.value])), { bash: '12', sshd: '3' });
 });
 

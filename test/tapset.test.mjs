@@ -16,7 +16,7 @@ async function values(d, name) {
   const desc = parseDesc(await d.run(`desc ${name}`));
   const r = Object.values(await d.fetch(name))[0];
   if (r.error) return { error: r.error };
-  const names = new Map(parseInstances(await d.run(`instance ${desc.indom}`)));
+  const names = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await d.run(`instance ${desc.indom}`))));
   return Object.fromEntries(r.values.map((v) => [names.get(v.inst), v.value]));
 }
 
