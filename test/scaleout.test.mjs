@@ -65,7 +65,7 @@ function freePort() {
     const srv = net.createServer();
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {net.AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
@@ -98,8 +98,11 @@ function tryRun(cmd, args, env = {}) {
   }
 }
 
+/** @typedef {import('node:child_process').ChildProcess & { done: Promise<number | NodeJS.Signals> }} LoggedProcess */
+
+/** A process whose `done` settles with its exit code, or the signal that ended it. @returns {LoggedProcess} */
 function spawnLogged(cmd, args, env) {
-  const p = spawn(cmd, args, { env: { ...process.env, PATH: SYSTEM_PATH, ...env }, stdio: 'ignore' });
+  const p = /** @type {LoggedProcess} */ (spawn(cmd, args, { env: { ...process.env, PATH: SYSTEM_PATH, ...env }, stdio: 'ignore' }));
   p.done = new Promise((r) => p.on('exit', (code, signal) => r(code ?? signal)));
   return p;
 }

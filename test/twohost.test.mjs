@@ -17,6 +17,11 @@ import { PMDA, Scratch, SYSTEM_PATH, sleep, lockPmcd } from './helpers/harness.m
 
 const NODE = fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
 const BIG = '9007199254740995';
+/**
+ * A host: its namespace and address, its scratch tree, and (once its pmcd
+ * is started) that pmcd's environment and log.
+ * @typedef {{ ns: string, veth: string, addr: string, s: Scratch, env?: Record<string, string>, log?: string }} Host
+ */
 const HOSTS = [
   { ns: 'pmdajson-a', veth: 'pjveth-a', addr: '10.200.0.1' },
   { ns: 'pmdajson-b', veth: 'pjveth-b', addr: '10.200.0.2' },
@@ -106,7 +111,7 @@ test('pmrep and pmlogger on host A read json metrics from the pmcd of host B', a
   }
 
   // ---- each host's sources and pmcd -------------------------------------------
-  const [a, b] = HOSTS.map((h) => {
+  const [a, b] = HOSTS.map(/** @returns {Host} */ (h) => {
     const s = new Scratch(`twohost-${h.ns}`);
     scratches.push(s);
     fs.chmodSync(s.src, 0o755);
@@ -136,9 +141,9 @@ test('pmrep and pmlogger on host A read json metrics from the pmcd of host B', a
       PCP_PMDAS_DIR: h.s.pmdas,
     };
     h.log = path.join(h.s.dir, 'log', 'pmcd', 'pmcd.log');
-    const p = spawn('ip', ['netns', 'exec', h.ns, 'env', `PATH=${SYSTEM_PATH}`, ...Object.entries(h.env).map(([k, v]) => `${k}=${v}`),
+    const p = /** @type {import('node:child_process').ChildProcess & { done: Promise<number | null> }} */ (spawn('ip', ['netns', 'exec', h.ns, 'env', `PATH=${SYSTEM_PATH}`, ...Object.entries(h.env).map(([k, v]) => `${k}=${v}`),
       path.join(h.s.dir, 'bin', 'pmcd'), '-f', '-A', '-c', path.join(h.s.dir, 'pmcd.conf'), '-n', h.s.pmns,
-      '-l', h.log, '-s', path.join(h.s.dir, 'run', 'pmcd.socket'), '-i', h.addr], { stdio: 'ignore', cwd: path.join(h.s.dir, 'log', 'pmcd') });
+      '-l', h.log, '-s', path.join(h.s.dir, 'run', 'pmcd.socket'), '-i', h.addr], { stdio: 'ignore', cwd: path.join(h.s.dir, 'log', 'pmcd') }));
     p.done = new Promise((r) => p.on('exit', r));
     pmcds.push(p);
   }

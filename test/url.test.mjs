@@ -13,7 +13,11 @@ const rootTest = asRoot ? test.serial : test.skip;
 const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:')).split(':').slice(2, 4).map(Number);
 const META = (url, extra = {}) => ({ 'data-url': url, ...extra, metrics: [{ name: 'v', pointer: '/v', type: 'integer' }, { name: 'who', pointer: '/who', type: 'string' }] });
 
-/** A real HTTP server on 127.0.0.1 or a Unix socket; `seen` collects request headers. */
+/**
+ * A real HTTP server on 127.0.0.1 or a Unix socket; `seen` collects request headers.
+ * @param {import('ava').ExecutionContext} t
+ * @param {{ socket?: string, hang?: boolean }} [options] a socket file to listen on instead; never to answer
+ */
 async function server(t, { socket, hang = false } = {}) {
   const seen = [];
   const srv = http.createServer((req, res) => {
@@ -26,9 +30,9 @@ async function server(t, { socket, hang = false } = {}) {
     res.setHeader('content-type', 'application/json');
     res.end(`{"v": 9223372036854775807, "who": ${JSON.stringify(req.headers.authorization ?? 'anonymous')}}`);
   });
-  await new Promise((r) => (socket ? srv.listen(socket, r) : srv.listen(0, '127.0.0.1', r)));
-  t.teardown(() => new Promise((r) => { srv.closeAllConnections?.(); srv.close(r); }));
-  return { seen, base: socket ? `http+unix://${encodeURIComponent(socket)}` : `http://127.0.0.1:${srv.address().port}` };
+  await /** @type {Promise<void>} */ (new Promise((r) => (socket ? srv.listen(socket, r) : srv.listen(0, '127.0.0.1', r))));
+  t.teardown(() => new Promise((r) => { srv.closeAllConnections?.(); srv.close(() => r()); }));
+  return { seen, base: socket ? `http+unix://${encodeURIComponent(socket)}` : `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (srv.address()).port}` };
 }
 
 async function session(t, s) {

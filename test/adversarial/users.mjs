@@ -157,9 +157,19 @@ export function spawnAs(t, user, script) {
   return p;
 }
 
-/** Start a python program (text) with arguments, as root; killed by pid (and waited for) at teardown. */
+/**
+ * A python program started by python(): what it wrote to stderr so far,
+ * and stop() to kill it and wait for it.
+ * @typedef {import('node:child_process').ChildProcessByStdio<null, null, import('node:stream').Readable>
+ *   & { stderrText: string, stop: () => Promise<void> }} PythonProcess
+ */
+
+/**
+ * Start a python program (text) with arguments, as root; killed by pid (and waited for) at teardown.
+ * @returns {PythonProcess}
+ */
 export function python(t, code, args = []) {
-  const p = spawn(PYTHON, ['-c', code, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = /** @type {PythonProcess} */ (spawn(PYTHON, ['-c', code, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }));
   p.stderrText = '';
   p.stderr.on('data', (c) => { p.stderrText += c; });
   const exited = new Promise((r) => p.on('exit', r));
