@@ -9,7 +9,7 @@ export { parsePointer, resolve } from './format/pointer';
 import * as metadata from './format/metadata';
 export { validName, parseUnits, setUnitsParser, hasUnitsParser, NoUnitsParser } from './format/metadata';
 export { escapeToken } from './format/names';
-export type { Metadata, MetricSpec, ArraySpec, Units, UnitsParser } from './format/metadata';
+export type { Metadata, MetricSpec, ArraySpec, Entry, Units, UnitsParser } from './format/metadata';
 // producer API: write a source directory from a Node.js program
 export { Producer, ProducerArray, Metric, ProducerError, stringifyJson, writeFileAtomic, writeFileAtomicAsync, isPcpName, pointerOf } from './producer/producer';
 export type { MetricOptions, ProducerOptions, ArrayOptions, JsonOut } from './producer/producer';
