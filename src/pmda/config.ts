@@ -58,7 +58,7 @@ export const DEFAULTS: Config = {
   maxInstances: 100000,
   maxStringBytes: 65536,
   execWaitMs: 500,
-  execMaxMemory: 1024 * 1024 * 1024,
+  execMaxMemory: 4 * 1024 * 1024 * 1024,
   execMaxFiles: 64,
   execMaxProcesses: 256,
   execMaxRunning: 64,
