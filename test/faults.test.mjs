@@ -13,7 +13,8 @@ import { Scratch, sleep } from './helpers/harness.mjs';
 import { Session } from './corpus/session.mjs';
 
 const asRoot = process.getuid() === 0;
-const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:')).split(':').slice(2, 4).map(Number);
+/** @type {[number, number]} */
+const nobody = /** @type {[number, number]} */ (fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:')).split(':').slice(2, 4).map(Number));
 const V = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
 
 async function session(t, s, args = []) {

@@ -6,9 +6,14 @@ import { spawn } from 'node:child_process';
 import { PMDA } from '../helpers/harness.mjs';
 
 export class Session {
-  /** `inheritFd`: also give dbpmda (and so the PMDA it starts) this descriptor, a pipe left open. */
-  constructor(scratch, { args = [], inheritFd } = {}) {
+  /**
+   * `inheritFd`: also give dbpmda (and so the PMDA it starts) this descriptor, a pipe left open.
+   * @param {import('../helpers/harness.mjs').Scratch} scratch
+   * @param {{ args?: string[], inheritFd?: number }} [options]
+   */
+  constructor(scratch, { args = [], inheritFd = undefined } = {}) {
     this.scratch = scratch;
+    /** @type {Array<'pipe'>} */
     const stdio = ['pipe', 'pipe', 'pipe'];
     let cmd = 'dbpmda';
     let argv = ['-n', scratch.pmns, '-e'];

@@ -150,7 +150,9 @@ export class Dbpmda {
 
 /** Parse dbpmda's fetch output: pmid -> { error } | { values: [{inst, value}] }. */
 export function parseFetch(text) {
+  /** @type {Record<string, { values?: Array<{ inst: number | null, value: string }>, error?: string, numval?: number }>} */
   const result = {};
+  /** @type {{ values?: Array<{ inst: number | null, value: string }>, error?: string, numval?: number } | null} */
   let cur = null;
   for (const line of text.split('\n')) {
     let m = line.match(/^\s{2}(\d+\.\d+\.\d+) \([^)]*\): (.*)$/);
