@@ -1,6 +1,6 @@
 // Issue 9 through the live pmcd: the PMDA installed with ./Install over
-// scratch sources in a world-writable directory (as test/pmcd.test.mjs and
-// test/interop.test.mjs do, under the pmcd lock for the whole file), then
+// scratch sources in a world-writable directory (as test/pmcd/pmcd.test.mjs and
+// test/pmcd/interop.test.mjs do, under the pmcd lock for the whole file), then
 // queried with pminfo as an administrator would.
 //   - contract 5: a user's hung command does not slow fetches of another
 //     user's source, first fetch included (beyond exec_wait);

@@ -208,6 +208,45 @@ export function pcp(cmd, args, opts = {}) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * A Dbpmda session on `s` for test `t`, ready; closed, and the scratch
+ * world removed, when the test ends.
+ * @param {import('ava').ExecutionContext} t
+ * @param {Scratch} s
+ * @param {{ python?: boolean, args?: string[] }} [opts]
+ */
+export async function session(t, s, opts) {
+  const d = new Dbpmda(s, opts);
+  await d.ready;
+  t.teardown(async () => {
+    await d.close();
+    s.cleanup();
+  });
+  return d;
+}
+
+/**
+ * Poll `fn` until it returns something truthy (every `everyMs`), at most `ms`.
+ * @template T
+ * @param {string} what
+ * @param {() => Promise<T> | T} fn
+ * @returns {Promise<T>}
+ */
+export async function waitFor(what, fn, ms = 20000, everyMs = 200) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
  * Tests that change the live pmcd (Install/Remove, pmcd.conf) take this
  * lock, so test files running in parallel do not reconfigure it under one
  * another. Returns the release function.

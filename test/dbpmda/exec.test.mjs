@@ -3,14 +3,8 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, Dbpmda } from './helpers/harness.mjs';
+import { Scratch, session } from '../helpers/harness.mjs';
 
-async function session(t, s) {
-  const d = new Dbpmda(s);
-  await d.ready;
-  t.teardown(async () => { await d.close(); s.cleanup(); });
-  return d;
-}
 const uidMeta = (cmd) => ({ 'data-exec': cmd, metrics: [{ name: 'uid', pointer: '/uid', type: 'integer' }, { name: 'gid', pointer: '/gid', type: 'integer' }] });
 const idCommand = `sh -c 'echo "{\\"uid\\": $(id -u), \\"gid\\": $(id -g)}"'`;
 const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:')).split(':');

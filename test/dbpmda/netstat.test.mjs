@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT } from './helpers/harness.mjs';
+import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT } from '../helpers/harness.mjs';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'netstat');
 const SCRIPT = path.join(EXAMPLE, 'netstat.sh');

@@ -3,14 +3,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, Dbpmda, parseDesc, parseInstances } from './helpers/harness.mjs';
-
-async function session(t, s) {
-  const d = new Dbpmda(s);
-  await d.ready;
-  t.teardown(async () => { await d.close(); s.cleanup(); });
-  return d;
-}
+import { Scratch, parseDesc, parseInstances, session } from '../helpers/harness.mjs';
 
 const META = {
   prefix: 'app',

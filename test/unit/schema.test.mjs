@@ -4,8 +4,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { C } from '../dist/pmda/native.js';
-import { parseJson } from '../dist/format/json.js';
+import { C } from '../../dist/pmda/native.js';
+import { parseJson } from '../../dist/format/json.js';
 import {
   metadataFromSchema,
   schemaToMetadataJson,
@@ -15,9 +15,9 @@ import {
   pruneInvalid,
   withoutBigInts,
   SchemaError,
-} from '../dist/format/schema.js';
+} from '../../dist/format/schema.js';
 
-const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const seedSchema = parseJson(fs.readFileSync(path.join(FIX, 'seed', 'schema.json'), 'utf8'));
 const seedData = parseJson(fs.readFileSync(path.join(FIX, 'seed', 'data.json'), 'utf8'));
 

@@ -2,7 +2,7 @@
 // PMID and every instance its id, whatever order things are found in.
 // (pmdajson re-numbers from scratch in discovery order and crosses them.)
 import test from 'ava';
-import { Scratch, Dbpmda, parseTraverse, parseDesc, parseInstances } from './helpers/harness.mjs';
+import { Scratch, Dbpmda, parseTraverse, parseDesc, parseInstances } from '../helpers/harness.mjs';
 
 const meta = (names, array) => ({
   metrics: [

@@ -6,13 +6,13 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, Scratch, Dbpmda, parseDesc, parseInstances, parseTraverse } from './helpers/harness.mjs';
-import { parseJson } from '../dist/format/json.js';
+import { ROOT, Scratch, Dbpmda, parseDesc, parseInstances, parseTraverse } from '../helpers/harness.mjs';
+import { parseJson } from '../../dist/format/json.js';
 
 const CHECK = path.join(ROOT, 'dist', 'cli', 'check.js');
 const MAX = '9223372036854775807';
 
-/** @type {import('../dist/index.js').MetadataJson} */
+/** @type {import('../../dist/index.js').MetadataJson} */
 const GOOD = {
   prefix: 'shop',
   labels: { team: 'web' },

@@ -11,9 +11,9 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Scratch, Dbpmda, parseDesc, parseInstances, parseTraverse } from './helpers/harness.mjs';
+import { Scratch, Dbpmda, parseDesc, parseInstances, parseTraverse } from '../helpers/harness.mjs';
 
-const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tapset-quirks');
+const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tapset-quirks');
 const fixture = (name) => fs.readFileSync(path.join(FIX, name, 'data.json'), 'utf8');
 const METRICS = ['json.fileopen.opens', 'json.fileopen.last_file', 'json.fileopen.procs.opens'];
 const AGAIN = 'Try again. Information not currently available';

@@ -12,14 +12,14 @@
 // host name and with it its own "hostname" label; they listen on
 // 127.0.0.1 on private ports, with their own pmcd.conf, PMNS (pmcd's own
 // metrics and json), log, socket and PCP_* directories. The live pmcd is
-// not touched, but the pmcd lock is held, as test/twohost.test.mjs does: a
+// not touched, but the pmcd lock is held, as test/pmcd/twohost.test.mjs does: a
 // Remove of the live PMDA meanwhile would signal ours too.
 import test from 'ava';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { PMDA, Scratch, SYSTEM_PATH, sleep, lockPmcd } from './helpers/harness.mjs';
+import { PMDA, Scratch, SYSTEM_PATH, sleep, lockPmcd, waitFor } from '../helpers/harness.mjs';
 
 const NODE = fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
 const MAX = '9223372036854775807';
@@ -69,21 +69,6 @@ function freePort() {
       srv.close(() => resolve(port));
     });
   });
-}
-
-async function waitFor(what, fn, ms = 20000) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await sleep(250);
-  }
 }
 
 function run(cmd, args, env = {}, timeout = 30000) {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { ROOT, Scratch, SYSTEM_PATH, pcp, sleep, lockPmcd } from './helpers/harness.mjs';
+import { ROOT, Scratch, SYSTEM_PATH, pcp, sleep, lockPmcd, waitFor } from '../helpers/harness.mjs';
 
 const PMDAS = '/var/lib/pcp/pmdas/json';
 const CONFIG = path.join(PMDAS, 'config.json');
@@ -85,21 +85,6 @@ function freePort() {
  */
 function csvHeader(line) {
   return line.replace(/"([^",[\]]+)\[([^",\]]*)\]"/g, '"$1-$2"');
-}
-
-async function waitFor(what, fn, ms = 20000) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await sleep(200);
-  }
 }
 
 // ---- the live pmcd with the PMDA installed over scratch sources -------------------

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Scratch, Dbpmda } from './helpers/harness.mjs';
+import { Scratch, Dbpmda } from '../helpers/harness.mjs';
 
 test('serves a source through dbpmda', async (t) => {
   const s = new Scratch();

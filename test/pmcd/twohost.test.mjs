@@ -13,7 +13,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { PMDA, Scratch, SYSTEM_PATH, sleep, lockPmcd } from './helpers/harness.mjs';
+import { PMDA, Scratch, SYSTEM_PATH, sleep, lockPmcd } from '../helpers/harness.mjs';
 
 const NODE = fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
 const BIG = '9007199254740995';

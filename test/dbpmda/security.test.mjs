@@ -3,17 +3,10 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, Dbpmda } from './helpers/harness.mjs';
+import { Scratch, session } from '../helpers/harness.mjs';
 
 const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:')).split(':').slice(2, 4).map(Number);
 const meta = (dataPath) => ({ 'data-path': dataPath, metrics: [{ name: 'auth', pointer: '/auths/registry/auth', type: 'string' }] });
-
-async function session(t, s) {
-  const d = new Dbpmda(s);
-  await d.ready;
-  t.teardown(async () => { await d.close(); s.cleanup(); });
-  return d;
-}
 
 test("a user's metadata.json cannot point data-path at a root-only file, directly or by symlink", async (t) => {
   if (process.getuid() !== 0) return t.pass('needs root');

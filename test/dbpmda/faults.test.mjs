@@ -9,8 +9,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
-import { Scratch, sleep } from './helpers/harness.mjs';
-import { Session } from './corpus/session.mjs';
+import { Scratch, sleep } from '../helpers/harness.mjs';
+import { Session } from '../corpus/session.mjs';
 
 const asRoot = process.getuid() === 0;
 /** @type {[number, number]} */

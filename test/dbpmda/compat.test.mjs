@@ -3,7 +3,7 @@
 // descriptors, help text, values, instance ids and cache files.
 import test from 'ava';
 import fs from 'node:fs';
-import { Scratch, Dbpmda, parseFetch, parseTraverse, PYTHON_PMDA } from './helpers/harness.mjs';
+import { Scratch, Dbpmda, parseFetch, parseTraverse, PYTHON_PMDA } from '../helpers/harness.mjs';
 
 // PCP 7 removed the python pmdajson: where it is not installed there is
 // nothing to compare with, and the test is skipped (not passed), saying why

@@ -1,9 +1,9 @@
 // Unit tests: JSON parsing with exact integers, JSON pointers, metadata
 // parsing, value conversion, command splitting.
 import test from 'ava';
-import { parseJson, parsePointer, resolve, parseMetadata, validName, convert, splitCommand } from '../dist/index.js';
+import { parseJson, parsePointer, resolve, parseMetadata, validName, convert, splitCommand } from '../../dist/index.js';
 
-/** @typedef {import('../dist/format/metadata.js').Entry} Entry */
+/** @typedef {import('../../dist/format/metadata.js').Entry} Entry */
 
 test('integers stay exact over the whole int64 range', (t) => {
   const doc = /** @type {any} */ (parseJson('{"a": 9007199254740993, "b": -9223372036854775808, "c": 9223372036854775807, "d": 12, "e": "9007199254740993", "f": [1.5e300, -0.0]}'));

@@ -8,7 +8,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT } from './helpers/harness.mjs';
+import { ROOT } from '../helpers/harness.mjs';
 
 const SRC = path.join(ROOT, 'src');
 

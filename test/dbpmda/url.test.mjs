@@ -6,7 +6,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { Scratch, Dbpmda } from './helpers/harness.mjs';
+import { Scratch, session } from '../helpers/harness.mjs';
 
 const asRoot = process.getuid() === 0;
 const rootTest = asRoot ? test.serial : test.skip;
@@ -33,13 +33,6 @@ async function server(t, { socket, hang = false } = {}) {
   await /** @type {Promise<void>} */ (new Promise((r) => (socket ? srv.listen(socket, r) : srv.listen(0, '127.0.0.1', r))));
   t.teardown(() => new Promise((r) => { srv.closeAllConnections?.(); srv.close(() => r()); }));
   return { seen, base: socket ? `http+unix://${encodeURIComponent(socket)}` : `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (srv.address()).port}` };
-}
-
-async function session(t, s) {
-  const d = new Dbpmda(s);
-  await d.ready;
-  t.teardown(async () => { await d.close(); s.cleanup(); });
-  return d;
 }
 
 function untrusted(dir) {

@@ -4,17 +4,10 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Scratch, Dbpmda, parseDesc } from './helpers/harness.mjs';
+import { Scratch, parseDesc, session } from '../helpers/harness.mjs';
 
-const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'seed');
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'seed');
 const seedSchema = JSON.parse(fs.readFileSync(path.join(fixtures, 'schema.json'), 'utf8'));
-
-async function session(t, s) {
-  const d = new Dbpmda(s);
-  await d.ready;
-  t.teardown(async () => { await d.close(); s.cleanup(); });
-  return d;
-}
 
 /** The descriptors of pminfo-df.txt, as { name: {type, sem, units} }. */
 function expectedFromFixture() {

@@ -2,7 +2,7 @@
 // the object's members as instances, named by their keys (the shape of
 // ceph, docker stats and Elasticsearch's per-device and per-node stats).
 import test from 'ava';
-import { Scratch, Dbpmda, parseInstances } from './helpers/harness.mjs';
+import { Scratch, parseInstances, session } from '../helpers/harness.mjs';
 
 const DISKS = {
   metrics: [
@@ -15,13 +15,6 @@ const DISKS = {
     },
   ],
 };
-
-async function session(t, s) {
-  const d = new Dbpmda(s);
-  await d.ready;
-  t.teardown(async () => { await d.close(); s.cleanup(); });
-  return d;
-}
 
 /** instance name -> value of one metric */
 async function byName(d, metric, indom) {

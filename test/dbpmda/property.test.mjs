@@ -9,11 +9,11 @@ import test from 'ava';
 import fc from 'fast-check';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseJson, parsePointer, resolve, parseMetadata, validName, convert } from '../dist/index.js';
-import { PointerError } from '../dist/format/pointer.js';
-import { ValueError } from '../dist/pmda/fetch.js';
-import { Scratch } from './helpers/harness.mjs';
-import { Session } from './corpus/session.mjs';
+import { parseJson, parsePointer, resolve, parseMetadata, validName, convert } from '../../dist/index.js';
+import { PointerError } from '../../dist/format/pointer.js';
+import { ValueError } from '../../dist/pmda/fetch.js';
+import { Scratch } from '../helpers/harness.mjs';
+import { Session } from '../corpus/session.mjs';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
 const INT64_MIN = -(2n ** 63n);

@@ -3,14 +3,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, Dbpmda, parseDesc, parseInstances, parseTraverse } from './helpers/harness.mjs';
-
-async function session(t, s, ...args) {
-  const d = new Dbpmda(s, ...args);
-  await d.ready;
-  t.teardown(async () => { await d.close(); s.cleanup(); });
-  return d;
-}
+import { Scratch, parseDesc, parseInstances, parseTraverse, session } from '../helpers/harness.mjs';
 
 const value = async (d, name) => {
   const r = Object.values(await d.fetch(name))[0];

@@ -5,9 +5,9 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT } from './helpers/harness.mjs';
+import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT } from '../helpers/harness.mjs';
 
-const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tapset');
+const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tapset');
 const SCRIPT = path.join(ROOT, 'examples', 'net_xmit.stp');
 const metadata = JSON.parse(fs.readFileSync(path.join(FIX, 'metadata.json'), 'utf8'));
 

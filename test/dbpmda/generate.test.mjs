@@ -6,14 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT, SYSTEM_PATH } from './helpers/harness.mjs';
-import { parseJson } from '../dist/format/json.js';
-import { metadataFromData, metadataFromCeph, guessIndex, cephParts, shellQuote } from '../dist/cli/generate.js';
-import { splitCommand } from '../dist/pmda/exec.js';
+import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT, SYSTEM_PATH } from '../helpers/harness.mjs';
+import { parseJson } from '../../dist/format/json.js';
+import { metadataFromData, metadataFromCeph, guessIndex, cephParts, shellQuote } from '../../dist/cli/generate.js';
+import { splitCommand } from '../../dist/pmda/exec.js';
 
-/** @typedef {import('../dist/index.js').ArrayJson} ArrayJson */
+/** @typedef {import('../../dist/index.js').ArrayJson} ArrayJson */
 
-const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const GEN = path.join(ROOT, 'dist', 'cli', 'generate.js');
 const CEPH_SCHEMA = path.join(FIX, 'ceph', 'ceph_schema1.json');
 const CEPH_DATA = path.join(FIX, 'ceph', 'ceph_data1.json');

@@ -4,14 +4,8 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, Dbpmda } from './helpers/harness.mjs';
+import { Scratch, session } from '../helpers/harness.mjs';
 
-async function session(t, s, opts) {
-  const d = new Dbpmda(s, opts);
-  await d.ready;
-  t.teardown(async () => { await d.close(); s.cleanup(); });
-  return d;
-}
 const count = (text, needle) => text.split(needle).length - 1;
 const ok = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
 

@@ -5,8 +5,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, PMDA, SYSTEM_PATH } from './helpers/harness.mjs';
-import { STATIC } from '../dist/pmda/control.js';
+import { ROOT, PMDA, SYSTEM_PATH } from '../helpers/harness.mjs';
+import { STATIC } from '../../dist/pmda/control.js';
 
 const PAGE = path.join(ROOT, 'man', 'pmdajson.1');
 // no hyphenation (-rHY=0, for man through MANROFFOPT): groff 1.23 and later

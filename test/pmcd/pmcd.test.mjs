@@ -4,7 +4,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ROOT, Scratch, SYSTEM_PATH, pcp, sleep, lockPmcd } from './helpers/harness.mjs';
+import { ROOT, Scratch, SYSTEM_PATH, pcp, sleep, lockPmcd } from '../helpers/harness.mjs';
 
 const PMDAS = '/var/lib/pcp/pmdas/json';
 const CONFIG = path.join(PMDAS, 'config.json');

@@ -4,10 +4,10 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Scratch, Dbpmda, parseDesc, parseInstances } from './helpers/harness.mjs';
-import { parseJson } from '../dist/format/json.js';
-import { parseMetadata } from '../dist/index.js';
-import { Producer, ProducerError, stringifyJson, writeFileAtomic } from '../dist/index.js';
+import { Scratch, Dbpmda, parseDesc, parseInstances } from '../helpers/harness.mjs';
+import { parseJson } from '../../dist/format/json.js';
+import { parseMetadata } from '../../dist/index.js';
+import { Producer, ProducerError, stringifyJson, writeFileAtomic } from '../../dist/index.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'producer-'));
 /** A JSON file the producer wrote, as dynamic JSON: the tests check its shape. */

@@ -9,9 +9,9 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Scratch, ROOT } from './helpers/harness.mjs';
-import { Session } from './corpus/session.mjs';
-import { generate } from './corpus/generate.mjs';
+import { Scratch, ROOT } from '../helpers/harness.mjs';
+import { Session } from '../corpus/session.mjs';
+import { generate } from '../corpus/generate.mjs';
 
 const CASES = path.join(ROOT, 'test', 'corpus', 'cases');
 const BATCH = 40;
