@@ -228,7 +228,11 @@ export class Source {
 
   /** Answer "try again" without counting or logging a problem. */
   private unavailable(why: string): void {
-    if (this.dataError === why) return;
+    if (this.dataError !== why) this.drop(why);
+  }
+
+  /** No data now, for this reason: its metrics answer "try again". */
+  private drop(why: string): void {
     this.dataError = why;
     this.data = undefined;
     this.dataStamp = '';
@@ -326,13 +330,9 @@ export class Source {
   }
 
   fail(why: string, parseError = true): void {
-    this.dataError = why;
     if (parseError) this.stats.parseErrors++;
     this.stats.lastError = why;
-    this.data = undefined;
-    this.dataStamp = '';
-    this.rows.clear();
-    this.version++;
+    this.drop(why);
     log.problem(this.key('data'), why);
   }
 

@@ -564,7 +564,10 @@ export class Producer {
     }
   }
 
-  /** Asynchronous {@link Producer.write}. */
+  /**
+   * Asynchronous {@link Producer.write}: the same steps with fs.promises
+   * (the twin of write(), kept apart so that write() stays synchronous).
+   */
   async flush(): Promise<void> {
     await fs.promises.mkdir(this.dir, { recursive: true });
     const mode = this.options.mode ?? 0o644;
