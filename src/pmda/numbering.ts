@@ -114,6 +114,8 @@ export class NameCache {
       this.seen.delete(name);
       this.dirty = true;
     }
+    // culled entries keep their memory until the cache is reorganised
+    native.cacheOp(this.serial, C.PMDA_CACHE_REORG);
   }
 
   /**
@@ -135,7 +137,10 @@ export class NameCache {
       this.seen.delete(name);
       n++;
     }
-    if (n > 0) this.dirty = true;
+    if (n > 0) {
+      this.dirty = true;
+      native.cacheOp(this.serial, C.PMDA_CACHE_REORG);
+    }
     return n;
   }
 

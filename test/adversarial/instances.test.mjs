@@ -56,7 +56,9 @@ serial('a source naming 100,000 new instances at each fetch: its instance cache 
   let base = 0;
   let peak = 0;
   let served = 0;
-  for (let n = 0; n < 5; n++) {
+  // 8 fetches: the first ones warm the heap up; from the third on a bounded
+  // cache keeps RSS level, where an unbounded one grew ~50 MB a fetch
+  for (let n = 0; n < 8; n++) {
     if (n > 0) put(u.alice, dir, fresh(n));
     const r = await fetchNames(d, ['json.churn.rows.x'], 20000);
     const a = r['json.churn.rows.x'];
@@ -68,12 +70,12 @@ serial('a source naming 100,000 new instances at each fetch: its instance cache 
     const c = cacheEntries(s, cluster);
     t.true(c.entries.size <= max, `after fetch ${n} the cache holds ${c.entries.size} names (max_cached_instances ${max})`);
     t.true(c.bytes <= max * 40, `after fetch ${n} the cache file is ${c.bytes} bytes`);
-    if (n === 0) base = rss(pid);
-    peak = Math.max(peak, rss(pid));
+    if (n === 2) base = rss(pid);
+    if (n > 2) peak = Math.max(peak, rss(pid));
   }
-  t.log(`${served} of 5 fetches served 100,000 instances; RSS after the first fetch ${base >> 20} MiB, peak ${peak >> 20} MiB`);
-  t.true(served >= 2, `${served} of 5 fetches served their instances`);
-  t.true(peak - base < 200 * 1024 * 1024, `the PMDA grew by ${(peak - base) >> 20} MiB over the fetches`);
+  t.log(`${served} of 8 fetches served 100,000 instances; RSS after the third fetch ${base >> 20} MiB, peak after it ${peak >> 20} MiB`);
+  t.true(served >= 3, `${served} of 8 fetches served their instances`);
+  t.true(peak - base < 150 * 1024 * 1024, `the PMDA grew by ${(peak - base) >> 20} MiB over the last five fetches`);
 });
 
 serial('instance names not seen for instance_cull_seconds are culled; a name that comes back within the window keeps its id', async (t) => {
