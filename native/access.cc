@@ -72,6 +72,8 @@ Napi::Value OpenAs(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
+// What this file adds to the module, one name a line (the same shape in
+// each native/*.cc: a registration table, not repeated logic).
 void RegisterAccess(Napi::Env env, Napi::Object exports) {
   exports.Set("openAs", Napi::Function::New(env, OpenAs));
   exports.Set("NOT_REGULAR", Napi::Number::New(env, NOT_REGULAR));

@@ -82,6 +82,8 @@ Napi::Value SetDomain(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
+// What this file adds to the module, one name a line (the same shape in
+// each native/*.cc: a registration table, not repeated logic).
 void RegisterCache(Napi::Env env, Napi::Object exports) {
   exports.Set("cacheOp", Napi::Function::New(env, CacheOp));
   exports.Set("cacheResize", Napi::Function::New(env, CacheResize));

@@ -427,6 +427,8 @@ Napi::Value ExecRunning(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
+// What this file adds to the module, one name a line (the same shape in
+// each native/*.cc: a registration table, not repeated logic).
 void RegisterExec(Napi::Env env, Napi::Object exports) {
   exports.Set("execStart", Napi::Function::New(env, ExecStart));
   exports.Set("execWait", Napi::Function::New(env, ExecWait));

@@ -204,55 +204,56 @@ void errorsForEmpty(int sts, PduResult *result) {
   }
 }
 
+// No fetch in progress: no records, no buffer.
+void clearFetch() {
+  fetchRecords.clear();
+  lastRecord = nullptr;
+  fetchBase = nullptr;
+  fetchLength = 0;
+}
+
+// pmdaFetch over the records of this fetch, then clear them; the buffer
+// they point into is kept alive by the caller until this returns.
+int fetchFromRecords(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
+  int sts = pmdaFetch(numpmid, pmids, resp, pmda);
+  errorsForEmpty(sts, *resp);
+  clearFetch();
+  return sts;
+}
+
 int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
   Napi::Env env = jsFetch.Env();
   Napi::HandleScope scope(env);
   Napi::Uint32Array list = Napi::Uint32Array::New(env, numpmid);
   for (int i = 0; i < numpmid; i++) list[i] = pmids[i];
   Napi::Value out = callJs(jsFetch, "fetch", {list});
-  fetchRecords.clear();
-  lastRecord = nullptr;
-  fetchBase = nullptr;
-  fetchLength = 0;
-  if (out.IsBuffer()) {
-    Napi::Buffer<uint8_t> buf = out.As<Napi::Buffer<uint8_t>>();
-    fetchBase = buf.Data();
-    fetchLength = buf.Length();
-    if (fetchLength >= (size_t)numpmid * 4) {
-      for (int i = 0; i < numpmid; i++) {
-        uint32_t off;
-        memcpy(&off, fetchBase + (size_t)i * 4, 4);
-        if ((size_t)off + 8 > fetchLength) continue;
-        Record r;
-        r.base = fetchBase + off;
-        memcpy(&r.count, r.base, 4);
-        memcpy(&r.type, r.base + 4, 4);
-        r.entries = r.base + 8;
-        r.cursor = 0;
-        if (r.count > 0 && (size_t)(r.entries - fetchBase) + (size_t)r.count * kEntrySize > fetchLength)
-          r.count = PM_ERR_VALUE;
-        fetchRecords[pmids[i]] = r;
-      }
+  clearFetch();
+  if (!out.IsBuffer()) {
+    // JavaScript failed: every metric is temporarily unavailable
+    for (int i = 0; i < numpmid; i++) fetchRecords[pmids[i]] = Record{nullptr, PM_ERR_AGAIN, 0, nullptr, 0};
+    return fetchFromRecords(numpmid, pmids, resp, pmda);
+  }
+  Napi::Buffer<uint8_t> buf = out.As<Napi::Buffer<uint8_t>>();
+  fetchBase = buf.Data();
+  fetchLength = buf.Length();
+  if (fetchLength >= (size_t)numpmid * 4) {
+    for (int i = 0; i < numpmid; i++) {
+      uint32_t off;
+      memcpy(&off, fetchBase + (size_t)i * 4, 4);
+      if ((size_t)off + 8 > fetchLength) continue;
+      Record r;
+      r.base = fetchBase + off;
+      memcpy(&r.count, r.base, 4);
+      memcpy(&r.type, r.base + 4, 4);
+      r.entries = r.base + 8;
+      r.cursor = 0;
+      if (r.count > 0 && (size_t)(r.entries - fetchBase) + (size_t)r.count * kEntrySize > fetchLength)
+        r.count = PM_ERR_VALUE;
+      fetchRecords[pmids[i]] = r;
     }
-    // keep the buffer alive until pmdaFetch has copied every value
-    int sts = pmdaFetch(numpmid, pmids, resp, pmda);
-    errorsForEmpty(sts, *resp);
-    fetchRecords.clear();
-    lastRecord = nullptr;
-    fetchBase = nullptr;
-    fetchLength = 0;
-    return sts;
   }
-  // JavaScript failed: every metric is temporarily unavailable
-  for (int i = 0; i < numpmid; i++) {
-    Record r{nullptr, PM_ERR_AGAIN, 0, nullptr, 0};
-    fetchRecords[pmids[i]] = r;
-  }
-  int sts = pmdaFetch(numpmid, pmids, resp, pmda);
-  errorsForEmpty(sts, *resp);
-  fetchRecords.clear();
-  lastRecord = nullptr;
-  return sts;
+  // `buf` keeps the buffer alive until pmdaFetch has copied every value
+  return fetchFromRecords(numpmid, pmids, resp, pmda);
 }
 
 int instanceCallback(pmInDom indom, int inst, char *name, pmInResult **result, pmdaExt *pmda) {
@@ -420,6 +421,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   jsStore = Napi::Persistent(o.Get("store").As<Napi::Function>());
   napi_async_init(env, nullptr, Napi::String::New(env, "pmda-json:pdu"), &pduContext);
 
+  // libpcp_pmda's interface table, one callback a line (PDU type -> handler)
   dispatch.version.seven.fetch = fetchCallback;
   dispatch.version.seven.desc = descCallback;
   dispatch.version.seven.instance = instanceCallback;

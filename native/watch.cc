@@ -67,6 +67,8 @@ Napi::Value WatchRead(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
+// What this file adds to the module, one name a line (the same shape in
+// each native/*.cc: a registration table, not repeated logic).
 void RegisterWatch(Napi::Env env, Napi::Object exports) {
   exports.Set("watchInit", Napi::Function::New(env, WatchInit));
   exports.Set("watchAdd", Napi::Function::New(env, WatchAdd));

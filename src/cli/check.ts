@@ -77,6 +77,8 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { domain: 137, root: 'json', exec: true, json: false, dirs: [] };
+  // The argv walk of src/cli/generate.ts too (--opt=value or --opt value):
+  // two small tools, two small parsers, alike on purpose.
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
     let value: string | undefined;
@@ -91,6 +93,8 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) throw new UsageError(`${a} needs a value`);
       return v;
     };
+    // One case an option, as src/pmda/options.ts and PCP's tools spell them;
+    // alike in shape on purpose.
     switch (a) {
       case '-d':
       case '--domain': {
@@ -324,6 +328,7 @@ class Checker {
   run(): void {
     const dirs: string[] = [];
     for (const dir of this.opts.dirs) {
+      // the usual stat-or-say-why, as src/pmda/discovery.ts's untrustworthy()
       let st: fs.Stats;
       try {
         st = fs.statSync(dir);

@@ -305,6 +305,8 @@ interface Args {
 function parseArgs(argv: readonly string[]): Args {
   const a: Args = { quiet: false, help: false };
   const modes: Record<string, Args['mode']> = { '--from-data': 'data', '--from-schema': 'schema', '--from-ceph': 'ceph', '--ceph-socket': 'ceph-socket' };
+  // The argv walk of src/cli/check.ts too (--opt=value or --opt value):
+  // two small tools, two small parsers, alike on purpose.
   for (let i = 0; i < argv.length; i++) {
     let opt = argv[i]!;
     let value: string | undefined;
@@ -384,6 +386,7 @@ export function generate(argv: readonly string[]): Generated & { output?: string
   const a = parseArgs(argv);
   let g: Generated;
   let dataExec = a.dataExec;
+  // One case a --from-* mode: alike in shape, each reads its own input.
   switch (a.mode) {
     case 'data':
       g = metadataFromData(readInput(a.input!, 'sample data'));

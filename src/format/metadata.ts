@@ -182,6 +182,7 @@ function common(item: Obj, where: string, problems: string[], namePrefix: string
     problems.push(`${where}: skipping metric '${name}': pointer is not a string`);
     return undefined;
   }
+  // parse-or-say-why, the shape src/pmda/source.ts uses for data
   let pointer: Pointer;
   try {
     pointer = parsePointer(rawPointer);
@@ -311,6 +312,8 @@ export function parseMetadata(doc: JsonValue, file: string): Metadata {
     problems.push(`${file}: metadata must be a JSON object`);
     return md;
   }
+  // One case a key, each checked and kept on its own: the cases are alike
+  // in shape on purpose (a table would hide the messages).
   for (const [key, value] of Object.entries(doc)) {
     switch (key) {
       case 'prefix':

@@ -4,6 +4,7 @@
 // 140-146 and 154-157) and have not changed since PCP 1.0; the native
 // module's `constants` carry the same values for the PMDA itself.
 
+// A table of constants, one a line, as pmapi.h has them.
 /** pmDesc.type: PM_TYPE_* */
 export const PM_TYPE_32 = 0;
 export const PM_TYPE_U32 = 1;

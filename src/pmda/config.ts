@@ -133,6 +133,8 @@ export function loadConfig(file: string): { config: Config; problems: string[] }
     problems.push(`${file}: configuration must be a JSON object`);
     return { config, problems };
   }
+  // One case a key of config.json; the time keys are alike in shape on
+  // purpose (seconds in, milliseconds kept).
   for (const [key, value] of Object.entries(doc)) {
     switch (key) {
       case 'directory_list':

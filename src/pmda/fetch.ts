@@ -40,6 +40,8 @@ export function convert(v: JsonValue | undefined, type: ValueType): number | big
       }
       if (typeof v === 'boolean') return v ? 1 : 0;
       throw new ValueError(`expected an integer, found ${describe(v)}`);
+    // Each type takes what PCP can hold of it: the cases are alike in shape
+    // on purpose, one rule each.
     case 'double':
       if (typeof v === 'number') return v;
       if (typeof v === 'bigint') return Number(v);

@@ -64,6 +64,8 @@ export function parseOptions(argv: readonly string[]): Options {
       value = argv[++i]!;
     }
     a = value;
+    // One case an option (pmdaGetOptions' letters); src/cli/check.ts has the
+    // same shape on purpose, for its own options.
     switch (flag) {
       case 'd': {
         const n = Number(a);

@@ -293,6 +293,7 @@ export class Source {
     const where = this.dataExec !== undefined ? `output of data-exec command '${this.dataExec}' (${this.metadataFile})` : this.dataUrl !== undefined ? `response of data-url '${this.dataUrl}' (${this.metadataFile})` : `data file ${this.dataPath}`;
     this.stats.refreshes++;
     this.stats.dataBytes = Buffer.byteLength(text, 'utf8');
+    // parse-or-say-why, the shape src/format/metadata.ts uses for pointers
     let doc: JsonValue;
     try {
       doc = parseJson(text);
