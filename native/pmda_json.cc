@@ -553,6 +553,9 @@ Napi::Value GetConfig(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), v);
 }
 
+// The module: this file's functions and constants, one a line (a
+// registration table, the shape of the Register* functions of the other
+// native/*.cc files), then theirs.
 Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("start", Napi::Function::New(env, Start));
