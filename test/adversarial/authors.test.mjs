@@ -13,8 +13,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Scratch } from '../helpers/harness.mjs';
-import { IS_ROOT, GHOST_UID, ensureUsers, ghost, userSource, writeAs, session, pmidOf, fetchNames, fetchUntil, one, logBody } from './users.mjs';
+import { IS_ROOT, untrustedWorld, GHOST_UID, ensureUsers, ghost, userSource, writeAs, session, pmidOf, fetchNames, fetchUntil, one, logBody } from './users.mjs';
 
 const rootTest = IS_ROOT ? test : test.skip;
 
@@ -28,12 +27,7 @@ const ID_META = (extra = {}) => ({
 const ids = (name) => [`json.${name}.uid`, `json.${name}.gid`, `json.${name}.groups`];
 const served = (names) => (r) => names.every((n) => r[n]?.values?.length > 0);
 
-function world(config = {}) {
-  const s = new Scratch('adv-authors');
-  fs.chmodSync(s.src, 0o1777);
-  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], ...config });
-  return s;
-}
+const world = (config = {}) => untrustedWorld('adv-authors', config);
 
 /** The groups an `id -G` value lists, as numbers, sorted. */
 const groupList = (a) => (one(a) ?? '""').replace(/"/g, '').trim().split(/\s+/).filter(Boolean).map(Number).sort((x, y) => x - y);
@@ -146,33 +140,54 @@ rootTest('a metadata.json owned by a uid with no passwd entry: its command runs 
   t.is(one(r['json.ghost_file.v']), '"ghost"', 'its own 0600 file is read');
 });
 
-rootTest('an untrusted user learns nothing about files they cannot read: an existing and a missing file in a root-only directory look the same', async (t) => {
-  const u = ensureUsers();
-  const s = world();
+/**
+ * A root-only directory in `s` holding exists.json (which anyone could
+ * read, were the directory open): its path and that of a file it lacks.
+ */
+function rootOnlyFiles(s) {
   const vault = path.join(s.dir, 'vault');
   fs.mkdirSync(vault, { mode: 0o700 });
   fs.chmodSync(vault, 0o700);
   fs.writeFileSync(path.join(vault, 'exists.json'), JSON.stringify({ v: 'hidden' }), { mode: 0o644 });
-  const meta = (p) => ({ 'data-path': p, metrics: [{ name: 'v', pointer: '/v', type: 'string' }] });
-  const files = { e: path.join(vault, 'exists.json'), m: path.join(vault, 'missing.json') };
-  const dirs = { e: userSource(s, u.alice, 'probe_e', meta(files.e)), m: userSource(s, u.alice, 'probe_m', meta(files.m)) };
-  const d = await session(t, s);
+  return { e: path.join(vault, 'exists.json'), m: path.join(vault, 'missing.json') };
+}
+
+/** Three fetches of json.<prefix>_e.v and json.<prefix>_m.v: each one's answers, { e: [...], m: [...] }. */
+async function threeFetches(d, prefix) {
   const answers = { e: [], m: [] };
   for (let i = 0; i < 3; i++) {
-    const r = await fetchNames(d, ['json.probe_e.v', 'json.probe_m.v']);
-    answers.e.push(r['json.probe_e.v']);
-    answers.m.push(r['json.probe_m.v']);
+    const r = await fetchNames(d, [`json.${prefix}_e.v`, `json.${prefix}_m.v`]);
+    answers.e.push(r[`json.${prefix}_e.v`]);
+    answers.m.push(r[`json.${prefix}_m.v`]);
   }
+  return answers;
+}
+
+/** Text about source `k` (e or m) with its file, directory and name, and any cluster number, made the same for both. */
+const normalizer = (files, dirs, prefix) => (text, k) =>
+  text.split(files[k]).join('<FILE>').split(dirs[k]).join('<DIR>').split(`${prefix}_${k}`).join('<NAME>').replace(/cluster \d+/g, 'cluster N');
+
+/** The log lines about source `k`, normalised. */
+const logLines = (s, files, dirs, norm, k) => logBody(s.logText()).filter((l) => l.includes(dirs[k]) || l.includes(files[k])).map((l) => norm(l, k));
+
+rootTest('an untrusted user learns nothing about files they cannot read: an existing and a missing file in a root-only directory look the same', async (t) => {
+  const u = ensureUsers();
+  const s = world();
+  const meta = (p) => ({ 'data-path': p, metrics: [{ name: 'v', pointer: '/v', type: 'string' }] });
+  const files = rootOnlyFiles(s);
+  const dirs = { e: userSource(s, u.alice, 'probe_e', meta(files.e)), m: userSource(s, u.alice, 'probe_m', meta(files.m)) };
+  const d = await session(t, s);
+  const answers = await threeFetches(d, 'probe');
   t.deepEqual(answers.e, answers.m, 'the fetches answer the same');
   t.regex(answers.e[0]?.error ?? '', /Try again/);
   const ctl = await d.run('fetch json.control.last_error');
   // the control metrics' instances are the sources' clusters
   const cluster = { e: (await pmidOf(d, 'json.probe_e.v')).split('.')[1], m: (await pmidOf(d, 'json.probe_m.v')).split('.')[1] };
   const lastError = (k) => ctl.match(new RegExp(`inst \\[${cluster[k]} or [^\\]]*\\] value (.*)`))?.[1];
-  const norm = (text, k) => text.split(files[k]).join('<FILE>').split(dirs[k]).join('<DIR>').split(`probe_${k}`).join('<NAME>').replace(/cluster \d+/g, 'cluster N');
+  const norm = normalizer(files, dirs, 'probe');
   t.truthy(lastError('e'), `json.control.last_error has the source:\n${ctl}`);
   t.is(norm(lastError('e') ?? '', 'e'), norm(lastError('m') ?? '', 'm'), 'json.control.last_error says the same');
-  const lines = (k) => logBody(s.logText()).filter((l) => l.includes(dirs[k]) || l.includes(files[k])).map((l) => norm(l, k));
+  const lines = (k) => logLines(s, files, dirs, norm, k);
   t.true(lines('e').length > 0, 'the refusal is logged');
   t.deepEqual(lines('e'), lines('m'), 'the log lines differ only by the file name');
   t.notRegex(s.logText() + ctl, /hidden/);
@@ -181,12 +196,8 @@ rootTest('an untrusted user learns nothing about files they cannot read: an exis
 rootTest('nor after a first good read: data.json turned into a link to an existing or a missing file in a root-only directory looks the same', async (t) => {
   const u = ensureUsers();
   const s = world();
-  const vault = path.join(s.dir, 'vault');
-  fs.mkdirSync(vault, { mode: 0o700 });
-  fs.chmodSync(vault, 0o700);
-  fs.writeFileSync(path.join(vault, 'exists.json'), JSON.stringify({ v: 'hidden' }), { mode: 0o644 });
   const meta = { metrics: [{ name: 'v', pointer: '/v', type: 'string' }] };
-  const files = { e: path.join(vault, 'exists.json'), m: path.join(vault, 'missing.json') };
+  const files = rootOnlyFiles(s);
   const dirs = { e: userSource(s, u.alice, 'late_e', meta, { v: 'mine' }), m: userSource(s, u.alice, 'late_m', meta, { v: 'mine' }) };
   const d = await session(t, s);
   // read once, as the author's own file: the PMDA knows its stamp now
@@ -198,16 +209,11 @@ rootTest('nor after a first good read: data.json turned into a link to an existi
     fs.symlinkSync(files[k], data);
     fs.lchownSync(data, u.alice.uid, u.alice.gid);
   }
-  const answers = { e: [], m: [] };
-  for (let i = 0; i < 3; i++) {
-    const r = await fetchNames(d, ['json.late_e.v', 'json.late_m.v']);
-    answers.e.push(r['json.late_e.v']);
-    answers.m.push(r['json.late_m.v']);
-  }
+  const answers = await threeFetches(d, 'late');
   t.deepEqual(answers.e, answers.m, 'the fetches answer the same');
   t.regex(answers.e[0]?.error ?? '', /Try again/);
-  const norm = (text, k) => text.split(files[k]).join('<FILE>').split(dirs[k]).join('<DIR>').split(`late_${k}`).join('<NAME>').replace(/cluster \d+/g, 'cluster N');
-  const lines = (k) => logBody(s.logText()).filter((l) => l.includes(dirs[k]) || l.includes(files[k])).map((l) => norm(l, k));
+  const norm = normalizer(files, dirs, 'late');
+  const lines = (k) => logLines(s, files, dirs, norm, k);
   t.true(lines('e').length > 0, 'the refusal is logged');
   t.deepEqual(lines('e'), lines('m'), 'the log lines differ only by the file name');
   t.notRegex(s.logText(), /hidden/);

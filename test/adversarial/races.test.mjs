@@ -11,9 +11,9 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Scratch, sleep } from '../helpers/harness.mjs';
+import { sleep } from '../helpers/harness.mjs';
 import {
-  IS_ROOT, ensureUsers, userSource, writeAs, mkdirAs, session, timed, python, EXCHANGE, SYMLINK_FLIP, pmdaPid, alive, answerOf, pmidOf,
+  IS_ROOT, untrustedWorld, ensureUsers, userSource, writeAs, mkdirAs, session, timed, python, EXCHANGE, SYMLINK_FLIP, pmdaPid, alive, answerOf, pmidOf,
 } from './users.mjs';
 
 const serial = IS_ROOT ? test.serial : test.serial.skip;
@@ -23,13 +23,26 @@ const FETCHES = 200;
 
 /** A scratch world whose untrusted directory is world-writable, as $PCP_TMP_DIR/json is. */
 function world(config = {}) {
-  const s = new Scratch('adv-races');
-  fs.chmodSync(s.src, 0o1777);
-  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], ...config });
+  const s = untrustedWorld('adv-races', config);
   // root's own files, in a directory only root may enter
   const vault = path.join(s.dir, 'rootonly');
   fs.mkdirSync(vault, { mode: 0o700 });
   return { s, vault };
+}
+
+/**
+ * Start the race on `file`, one of the author's own (NAME.json): swapped
+ * (renameat2) with NAME.alt, a link to `secret`; or, as 'symlink',
+ * replaced by turns with a link to `secret` and with `own` text.
+ */
+function startFlipper(t, author, file, secret, own, variant) {
+  if (variant === 'exchange') {
+    const alt = file.replace(/\.json$/, '.alt');
+    fs.symlinkSync(secret, alt);
+    fs.lchownSync(alt, author.uid, author.gid);
+    return python(t, EXCHANGE, [file, alt]);
+  }
+  return python(t, SYMLINK_FLIP, [file, secret, own, String(author.uid), String(author.gid)]);
 }
 
 async function dataRace(t, variant) {
@@ -44,15 +57,7 @@ async function dataRace(t, variant) {
   const pmid = await pmidOf(d, 'json.race.v');
   const steady = await pmidOf(d, 'json.steady.v');
   t.truthy(pmid && steady, 'both sources are served before the race starts');
-  let flipper;
-  if (variant === 'exchange') {
-    const alt = path.join(dir, 'data.alt');
-    fs.symlinkSync(secretFile, alt);
-    fs.lchownSync(alt, u.alice.uid, u.alice.gid);
-    flipper = python(t, EXCHANGE, [data, alt]);
-  } else {
-    flipper = python(t, SYMLINK_FLIP, [data, secretFile, JSON.stringify({ v: 'mine' }), String(u.alice.uid), String(u.alice.gid)]);
-  }
+  const flipper = startFlipper(t, u.alice, data, secretFile, JSON.stringify({ v: 'mine' }), variant);
   await sleep(100);
   const seen = { mine: 0, again: 0, other: 0 };
   let leaked = '';
@@ -75,14 +80,12 @@ async function dataRace(t, variant) {
   t.true(seen.mine > 0, "the author's own file is served whenever it is the one in place");
 }
 
-serial('data.json swapped (renameat2 RENAME_EXCHANGE) with a link to a root-only file: the secret is never served or logged', async (t) => {
-  await dataRace(t, 'exchange');
-});
+for (const [variant, title] of [
+  ['exchange', 'data.json swapped (renameat2 RENAME_EXCHANGE) with a link to a root-only file: the secret is never served or logged'],
+  ['symlink', 'data.json replaced by turns with a symbolic link to a root-only file: the secret is never served or logged'],
+]) serial(title, (t) => dataRace(t, variant));
 
-serial('data.json replaced by turns with a symbolic link to a root-only file: the secret is never served or logged', async (t) => {
-  await dataRace(t, 'symlink');
-});
-
+// set up as dataRace above is, on purpose: the metadata race reads alone
 async function metadataRace(t, variant) {
   const u = ensureUsers();
   const { s, vault } = world();
@@ -95,15 +98,7 @@ async function metadataRace(t, variant) {
   const meta = path.join(dir, 'metadata.json');
   const d = await session(t, s);
   t.regex(await d.run('traverse json'), /json\.flipm\.v/);
-  let flipper;
-  if (variant === 'exchange') {
-    const alt = path.join(dir, 'metadata.alt');
-    fs.symlinkSync(secretMeta, alt);
-    fs.lchownSync(alt, u.alice.uid, u.alice.gid);
-    flipper = python(t, EXCHANGE, [meta, alt]);
-  } else {
-    flipper = python(t, SYMLINK_FLIP, [meta, secretMeta, JSON.stringify(own), String(u.alice.uid), String(u.alice.gid)]);
-  }
+  const flipper = startFlipper(t, u.alice, meta, secretMeta, JSON.stringify(own), variant);
   await sleep(100);
   let leaked = '';
   let ownSeen = 0;
@@ -126,13 +121,11 @@ async function metadataRace(t, variant) {
   t.true(ownSeen > 0, "the author's own metadata is served whenever it is the one in place");
 }
 
-serial('metadata.json swapped (RENAME_EXCHANGE) with a link to a root-only metadata.json: its secret names never enter the namespace', async (t) => {
-  await metadataRace(t, 'exchange');
-});
-
-serial('metadata.json replaced by turns with a symbolic link to a root-only metadata.json: its secret names never enter the namespace', async (t) => {
-  await metadataRace(t, 'symlink');
-});
+// the same two variants as the data.json races above, on purpose: each race's title reads alone
+for (const [variant, title] of [
+  ['exchange', 'metadata.json swapped (RENAME_EXCHANGE) with a link to a root-only metadata.json: its secret names never enter the namespace'],
+  ['symlink', 'metadata.json replaced by turns with a symbolic link to a root-only metadata.json: its secret names never enter the namespace'],
+]) serial(title, (t) => metadataRace(t, variant));
 
 serial("metadata.json replaced by a FIFO nobody writes: another user's source answers within 1 s, and the log says it is not a regular file", async (t) => {
   const u = ensureUsers();
