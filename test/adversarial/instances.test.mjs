@@ -7,17 +7,12 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, sleep, parseInstances } from '../helpers/harness.mjs';
-import { IS_ROOT, ensureUsers, userSource, writeAs, session, fetchNames, pmidOf, pmdaPid, rss, size } from './users.mjs';
+import { sleep, parseInstances } from '../helpers/harness.mjs';
+import { IS_ROOT, untrustedWorld, ensureUsers, userSource, writeAs, session, fetchNames, pmidOf, pmdaPid, rss, size } from './users.mjs';
 
 const serial = IS_ROOT ? test.serial : test.serial.skip;
 
-function world(config = {}) {
-  const s = new Scratch('adv-inst');
-  fs.chmodSync(s.src, 0o1777);
-  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], ...config });
-  return s;
-}
+const world = (config = {}) => untrustedWorld('adv-inst', config);
 
 const ROWS = { metrics: [{ name: 'rows', pointer: '/rows', type: 'array', index: '/i', metrics: [{ name: 'x', pointer: '/x', type: 'integer' }] }] };
 

@@ -6,17 +6,11 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch } from '../helpers/harness.mjs';
-import { IS_ROOT, ensureUsers, ghost, userSource, writeAs, session, size, fetchNames } from './users.mjs';
+import { IS_ROOT, untrustedWorld, ensureUsers, ghost, userSource, writeAs, session, size, fetchNames } from './users.mjs';
 
 const serial = IS_ROOT ? test.serial : test.serial.skip;
 
-function world(config = {}) {
-  const s = new Scratch('adv-logvol');
-  fs.chmodSync(s.src, 0o1777);
-  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], ...config });
-  return s;
-}
+const world = (config = {}) => untrustedWorld('adv-logvol', config);
 
 const V = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
 const KiB = 1024;

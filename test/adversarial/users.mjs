@@ -16,7 +16,8 @@ import path from 'node:path';
 import os from 'node:os';
 import { spawn, execFileSync } from 'node:child_process';
 import { Session } from '../corpus/session.mjs';
-import { sleep } from '../helpers/harness.mjs';
+import { Scratch, sleep } from '../helpers/harness.mjs';
+import { tryTakeLock } from '../helpers/pmcd-lock.mjs';
 
 export const IS_ROOT = process.getuid() === 0;
 export const NAMES = { alice: 'pjx_alice', bob: 'pjx_bob', carol: 'pjx_carol' };
@@ -41,29 +42,24 @@ function entry(db, name) {
 
 function lockUsers() {
   const deadline = Date.now() + 60000;
-  for (;;) {
-    try {
-      fs.mkdirSync(LOCK);
-      fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
-      return;
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
-      try {
-        const pid = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
-        if (pid) process.kill(pid, 0);
-      } catch (err) {
-        if (err.code === 'ESRCH') {
-          fs.rmSync(LOCK, { recursive: true, force: true });
-          continue;
-        }
-      }
-      if (Date.now() > deadline) throw new Error('timed out waiting for the useradd lock');
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-    }
+  while (!tryTakeLock(LOCK)) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the useradd lock');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
   }
 }
 
 let cached;
+
+/**
+ * A scratch world whose untrusted directory is world-writable and sticky,
+ * as $PCP_TMP_DIR/json is, with `config` over the two directory lists.
+ */
+export function untrustedWorld(name, config = {}) {
+  const s = new Scratch(name);
+  fs.chmodSync(s.src, 0o1777);
+  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], ...config });
+  return s;
+}
 
 /**
  * Create the users if missing; return { alice, bob, carol, team } where
@@ -201,20 +197,19 @@ while True:
 `;
 
 /**
- * A process that replaces `path` by turns with a symbolic link to
- * `target` and with a regular file holding `own` text, each by rename
- * over it, every entry owned by uid:gid.
+ * A python loop that replaces `path` by turns with another entry (made at
+ * tmp_o by the python lines `make`) and with a new regular file holding
+ * `own` text, each by rename over it, every entry owned by uid:gid.
  */
-export const SYMLINK_FLIP = `
+const flipLoop = (tag, args, make) => `
 import os, sys
-path, target, own, uid, gid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-tmp_l, tmp_f = path + '.l.tmp', path + '.f.tmp'
+${args}
+tmp_o, tmp_f = path + '.${tag}.tmp', path + '.f.tmp'
 while True:
-    try: os.unlink(tmp_l)
+    try: os.unlink(tmp_o)
     except FileNotFoundError: pass
-    os.symlink(target, tmp_l)
-    os.lchown(tmp_l, uid, gid)
-    os.rename(tmp_l, path)
+${make}
+    os.rename(tmp_o, path)
     with open(tmp_f, 'w') as f: f.write(own)
     os.chmod(tmp_f, 0o644)
     os.chown(tmp_f, uid, gid)
@@ -222,25 +217,22 @@ while True:
 `;
 
 /**
+ * A process that replaces `path` by turns with a symbolic link to
+ * `target` and with a regular file holding `own` text, each by rename
+ * over it, every entry owned by uid:gid.
+ */
+export const SYMLINK_FLIP = flipLoop('l', 'path, target, own, uid, gid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])', `\
+    os.symlink(target, tmp_o)
+    os.lchown(tmp_o, uid, gid)`);
+
+/**
  * A process that replaces `path` by turns with a new regular file holding
  * `own` text and with a new FIFO, each by rename over it, every entry
  * owned by uid:gid: each regular file is a new inode, so it looks changed.
  */
-export const FIFO_FLIP = `
-import os, sys
-path, own, uid, gid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-tmp_p, tmp_f = path + '.p.tmp', path + '.f.tmp'
-while True:
-    try: os.unlink(tmp_p)
-    except FileNotFoundError: pass
-    os.mkfifo(tmp_p, 0o644)
-    os.chown(tmp_p, uid, gid)
-    os.rename(tmp_p, path)
-    with open(tmp_f, 'w') as f: f.write(own)
-    os.chmod(tmp_f, 0o644)
-    os.chown(tmp_f, uid, gid)
-    os.rename(tmp_f, path)
-`;
+export const FIFO_FLIP = flipLoop('p', 'path, own, uid, gid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])', `\
+    os.mkfifo(tmp_o, 0o644)
+    os.chown(tmp_o, uid, gid)`);
 
 /** The pid of the PMDA a dbpmda session of scratch `s` started (its argv names the scratch log). */
 export function pmdaPid(s) {

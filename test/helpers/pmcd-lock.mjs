@@ -7,21 +7,25 @@ import path from 'node:path';
 
 export const PMCD_LOCK = path.join(os.tmpdir(), 'pmda-json-pmcd.lock');
 
-/** Take the lock if it is free or left by a process that is gone; false if held. */
-export function tryTakePmcdLock() {
+/**
+ * Take a lock directory if it is free or left by a process that is gone;
+ * false if held (also when this process holds it). The useradd lock of
+ * the adversarial tests (users.mjs) is one too.
+ */
+export function tryTakeLock(dir) {
   for (;;) {
     try {
-      fs.mkdirSync(PMCD_LOCK);
-      fs.writeFileSync(path.join(PMCD_LOCK, 'pid'), String(process.pid));
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'pid'), String(process.pid));
       return true;
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
       try {
-        const pid = Number(fs.readFileSync(path.join(PMCD_LOCK, 'pid'), 'utf8'));
+        const pid = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8'));
         if (pid && pid !== process.pid) process.kill(pid, 0);
       } catch (err) {
         if (err.code === 'ESRCH') {
-          fs.rmSync(PMCD_LOCK, { recursive: true, force: true }); // stale
+          fs.rmSync(dir, { recursive: true, force: true }); // stale
           continue;
         }
       }
@@ -29,6 +33,9 @@ export function tryTakePmcdLock() {
     }
   }
 }
+
+/** Take the pmcd lock if it is free or left by a process that is gone; false if held. */
+export const tryTakePmcdLock = () => tryTakeLock(PMCD_LOCK);
 
 export function releasePmcdLock() {
   fs.rmSync(PMCD_LOCK, { recursive: true, force: true });
