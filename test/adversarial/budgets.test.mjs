@@ -9,18 +9,13 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, sleep } from '../helpers/harness.mjs';
-import { IS_ROOT, ensureUsers, ghost, userSource, writeAs, session, fetchNames, pmdaPid, rss } from './users.mjs';
+import { sleep } from '../helpers/harness.mjs';
+import { IS_ROOT, untrustedWorld, ensureUsers, ghost, userSource, writeAs, session, fetchNames, pmdaPid, rss } from './users.mjs';
 
 const serial = IS_ROOT ? test.serial : test.serial.skip;
 const PMCD_BUDGET_MS = 4500;
 
-function world(config = {}) {
-  const s = new Scratch('adv-budgets');
-  fs.chmodSync(s.src, 0o1777);
-  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], ...config });
-  return s;
-}
+const world = (config = {}) => untrustedWorld('adv-budgets', config);
 
 /** A JSON document of about `bytes` bytes: {"n": n, "rows": [many small objects]}. */
 function doc(n, bytes) {

@@ -8,8 +8,8 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, sleep } from '../helpers/harness.mjs';
-import { IS_ROOT, PYTHON, ensureUsers, userSource, session, closeSession, fetchNames, fetchUntil, one, alive, processesMatching, pmdaPid, rss, waitUntil } from './users.mjs';
+import { sleep } from '../helpers/harness.mjs';
+import { IS_ROOT, untrustedWorld, PYTHON, ensureUsers, userSource, session, closeSession, fetchNames, fetchUntil, one, alive, processesMatching, pmdaPid, rss, waitUntil } from './users.mjs';
 
 const serial = IS_ROOT ? test.serial : test.serial.skip;
 
@@ -39,9 +39,7 @@ print('{"v": 1}', flush=True)
 `;
 
 function world(config = {}) {
-  const s = new Scratch('adv-contain');
-  fs.chmodSync(s.src, 0o1777);
-  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], ...config });
+  const s = untrustedWorld('adv-contain', config);
   // where the escaped processes write their pids: anyone may
   const pids = path.join(s.dir, 'pids');
   fs.mkdirSync(pids);

@@ -5,19 +5,13 @@
 // fetch, without holding up the others. (The same through the live pmcd
 // is in pmcd.test.mjs.)
 import test from 'ava';
-import fs from 'node:fs';
-import { Scratch, sleep } from '../helpers/harness.mjs';
-import { IS_ROOT, ensureUsers, userSource, session, fetchNames, median, one, hangingCommand } from './users.mjs';
+import { sleep } from '../helpers/harness.mjs';
+import { IS_ROOT, untrustedWorld, ensureUsers, userSource, session, fetchNames, median, one, hangingCommand } from './users.mjs';
 
 const serial = IS_ROOT ? test.serial : test.serial.skip;
 const EXEC_WAIT_MS = 500;
 
-function world(config = {}) {
-  const s = new Scratch('adv-isolation');
-  fs.chmodSync(s.src, 0o1777);
-  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], ...config });
-  return s;
-}
+const world = (config = {}) => untrustedWorld('adv-isolation', config);
 
 const V = (extra = {}) => ({ ...extra, metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] });
 
