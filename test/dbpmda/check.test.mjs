@@ -6,7 +6,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, Scratch, Dbpmda, parseDesc, parseInstances, parseTraverse } from '../helpers/harness.mjs';
+import { ROOT, Scratch, parseDesc, parseInstances, parseTraverse, session } from '../helpers/harness.mjs';
 import { parseJson } from '../../dist/format/json.js';
 
 const CHECK = path.join(ROOT, 'dist', 'cli', 'check.js');
@@ -109,9 +109,7 @@ test('a broken metadata entry and a wrong-typed value: exit 1, in the words of t
   t.true(block(r.stdout, 'json.bad.count').includes('Missing metric value(s)'));
 
   // the real PMDA on the same directory, through dbpmda
-  const d = new Dbpmda(s);
-  t.teardown(() => d.close());
-  await d.ready;
+  const d = await session(t, s);
   t.deepEqual(parseTraverse(await d.run('traverse json.bad')), ['json.bad.count', 'json.bad.fine']);
   const fetched = Object.values(await d.fetch('json.bad.fine', 'json.bad.count'));
   t.is(fetched[1].error, 'Missing metric value(s)');
@@ -160,9 +158,7 @@ test('PMIDs and instance ids from the caches the PMDA wrote; new names are (new)
   const s = scratch(t, 'check-cache');
   s.source('other', { metrics: [{ name: 'x', pointer: '/x', type: 'integer' }] }, { x: 1 });
   const dir = s.source('shop', GOOD, GOOD_DATA);
-  const d = new Dbpmda(s);
-  t.teardown(() => d.close());
-  await d.ready;
+  const d = await session(t, s);
   const real = {};
   for (const n of ['json.shop.orders', 'json.shop.max', 'json.shop.queue.depth']) real[n] = parseDesc(await d.run(`desc ${n}`));
   await d.fetch('json.shop.queue.depth');

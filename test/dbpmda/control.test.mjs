@@ -69,6 +69,7 @@ test('control metrics count fetches, refreshes and errors per source, and show t
   t.true(Number(byName(await d.fetch('json.control.refresh_time')).app) >= 0);
 });
 
+// set up as the labels test is, on purpose: each test reads alone
 test('pmstore to control.reload re-reads metadata; to debug turns debug logging on', async (t) => {
   const s = new Scratch();
   const dir = s.source('app', META, DATA);

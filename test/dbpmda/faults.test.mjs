@@ -156,6 +156,7 @@ test.serial('permissions changed under it: a trusted directory made group-writab
 });
 
 // discovery's problem keys survive the removal of the source they concern
+// (the setup is the test above's, on purpose: each scenario reads alone)
 test.serial('a trusted directory turning unsafe is logged once, also when a name lookup and a fetch follow', async (t) => {
   if (!asRoot) return t.pass('needs root');
   const s = new Scratch('faults');

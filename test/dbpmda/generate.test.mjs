@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT, SYSTEM_PATH } from '../helpers/harness.mjs';
+import { Scratch, parseDesc, ROOT, SYSTEM_PATH, metricValues, session } from '../helpers/harness.mjs';
 import { parseJson } from '../../dist/format/json.js';
 import { metadataFromData, metadataFromCeph, guessIndex, cephParts, shellQuote } from '../../dist/cli/generate.js';
 import { splitCommand } from '../../dist/pmda/exec.js';
@@ -25,25 +25,13 @@ function gen(args, opts = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** { instanceName | null: value } of one metric, through dbpmda. */
-async function values(d, name) {
-  const desc = parseDesc(await d.run(`desc ${name}`));
-  const r = Object.values(await d.fetch(name))[0];
-  if (!r || r.error) return { error: r?.error ?? 'no result' };
-  if (desc.indom.startsWith('PM_INDOM_NULL')) return Object.fromEntries(r.values.map((v) => [null, v.value]));
-  const names = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await d.run(`instance ${desc.indom}`))));
-  return Object.fromEntries(r.values.map((v) => [names.get(v.inst), v.value]));
-}
-
 async function serve(t, name, metadataText, dataText) {
   const s = new Scratch();
   t.teardown(() => s.cleanup());
   const dir = s.source(name);
   fs.writeFileSync(path.join(dir, 'metadata.json'), metadataText);
   if (dataText !== undefined) fs.writeFileSync(path.join(dir, 'data.json'), dataText);
-  const d = new Dbpmda(s);
-  t.teardown(() => d.close());
-  await d.ready;
+  const d = await session(t, s);
   return { s, d, dir };
 }
 
@@ -94,13 +82,13 @@ test('the ceph fixture, served with its perf dump, reads the expected values', a
   t.is(r.status, 0, r.stderr);
   t.is(r.stderr, '', 'every counter of the fixture can be described');
   const { d } = await serve(t, 'osd0', r.stdout, fs.readFileSync(CEPH_DATA, 'utf8'));
-  t.deepEqual(await values(d, 'json.ceph_osd.filestore.journal_wr_bytes.sum'), { null: '1585152' });
-  t.deepEqual(await values(d, 'json.ceph_osd.filestore.journal_wr_bytes.avgcount'), { null: '82' });
-  t.deepEqual(await values(d, 'json.ceph_osd.osd.stat_bytes'), { null: '25231224832' });
-  t.deepEqual(await values(d, 'json.ceph_osd.filestore.journal_latency.sum'), { null: '36.417826' });
+  t.deepEqual(await metricValues(d, 'json.ceph_osd.filestore.journal_wr_bytes.sum'), { null: '1585152' });
+  t.deepEqual(await metricValues(d, 'json.ceph_osd.filestore.journal_wr_bytes.avgcount'), { null: '82' });
+  t.deepEqual(await metricValues(d, 'json.ceph_osd.osd.stat_bytes'), { null: '25231224832' });
+  t.deepEqual(await metricValues(d, 'json.ceph_osd.filestore.journal_latency.sum'), { null: '36.417826' });
   t.like(parseDesc(await d.run('desc json.ceph_osd.filestore.journal_ops')), { type: '64-bit int', units: 'count' });
   t.like(parseDesc(await d.run('desc json.ceph_osd.filestore.journal_latency.sum')), { type: 'double' });
-  const w = await values(d, 'json.ceph_osd.mutex_FileJournal__write_lock.wait.avgcount');
+  const w = await metricValues(d, 'json.ceph_osd.mutex_FileJournal__write_lock.wait.avgcount');
   t.deepEqual(w, { null: '0' });
 });
 
@@ -186,25 +174,23 @@ test('a sample data.json round-trips through generated metadata and the PMDA', a
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout, '');
   t.deepEqual(fs.readdirSync(dir).sort(), ['data.json', 'metadata.json']);
-  const d = new Dbpmda(s);
-  t.teardown(() => d.close());
-  await d.ready;
+  const d = await session(t, s);
   const base = 'json.sampled';
-  t.deepEqual(await values(d, `${base}.host`), { null: '"db1"' });
-  t.deepEqual(await values(d, `${base}.uptime`), { null: '123456' });
-  t.deepEqual(await values(d, `${base}.load`), { null: '0.75' });
-  t.deepEqual(await values(d, `${base}.mem.total`), { null: '8589934592' });
-  t.deepEqual(await values(d, `${base}.mem.swap.used`), { null: '0' });
-  t.deepEqual(await values(d, `${base}.bad_name`), { null: '1' });
-  t.deepEqual(await values(d, `${base}.disks.reads`), { sda: '10', sdb: '20' });
-  t.deepEqual(await values(d, `${base}.disks.util`), { sda: '0.5', sdb: '1' });
-  t.deepEqual(await values(d, `${base}.disks.model`), { sda: '"SSD"', sdb: '"HDD"' });
-  t.deepEqual(await values(d, `${base}.queues.depth`), { q0: '3', q1: '4' });
-  t.deepEqual(await values(d, `${base}.cpus.user`), { 0: '5', 1: '6' });
+  t.deepEqual(await metricValues(d, `${base}.host`), { null: '"db1"' });
+  t.deepEqual(await metricValues(d, `${base}.uptime`), { null: '123456' });
+  t.deepEqual(await metricValues(d, `${base}.load`), { null: '0.75' });
+  t.deepEqual(await metricValues(d, `${base}.mem.total`), { null: '8589934592' });
+  t.deepEqual(await metricValues(d, `${base}.mem.swap.used`), { null: '0' });
+  t.deepEqual(await metricValues(d, `${base}.bad_name`), { null: '1' });
+  t.deepEqual(await metricValues(d, `${base}.disks.reads`), { sda: '10', sdb: '20' });
+  t.deepEqual(await metricValues(d, `${base}.disks.util`), { sda: '0.5', sdb: '1' });
+  t.deepEqual(await metricValues(d, `${base}.disks.model`), { sda: '"SSD"', sdb: '"HDD"' });
+  t.deepEqual(await metricValues(d, `${base}.queues.depth`), { q0: '3', q1: '4' });
+  t.deepEqual(await metricValues(d, `${base}.cpus.user`), { 0: '5', 1: '6' });
   t.like(parseDesc(await d.run(`desc ${base}.uptime`)), { type: '64-bit int' });
   t.like(parseDesc(await d.run(`desc ${base}.load`)), { type: 'double' });
   t.like(parseDesc(await d.run(`desc ${base}.host`)), { type: 'string' });
-  t.deepEqual(await values(d, `${base}.huge`), { null: '9223372036854775807' }, 'int64 stays exact');
+  t.deepEqual(await metricValues(d, `${base}.huge`), { null: '9223372036854775807' }, 'int64 stays exact');
 });
 
 test('--data-exec alone samples the command and writes data-exec', async (t) => {
@@ -217,11 +203,9 @@ test('--data-exec alone samples the command and writes data-exec', async (t) => 
   const md = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
   t.deepEqual(Object.keys(md), ['prefix', 'data-exec', 'metrics']);
   t.is(md['data-exec'], '/bin/cat sample.json');
-  const d = new Dbpmda(s);
-  t.teardown(() => d.close());
-  await d.ready;
-  t.deepEqual(await values(d, 'json.viaexec.a'), { null: '5' });
-  t.deepEqual(await values(d, 'json.viaexec.b.c'), { null: '"x"' });
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.viaexec.a'), { null: '5' });
+  t.deepEqual(await metricValues(d, 'json.viaexec.b.c'), { null: '"x"' });
 });
 
 // ---- JSON Schema ------------------------------------------------------------------
@@ -233,9 +217,9 @@ test('--from-schema: the seed schema served with its data reads like stap_json d
   const md = JSON.parse(r.stdout);
   t.is(md.prefix, 'root');
   const { d } = await serve(t, 'stap', r.stdout, fs.readFileSync(path.join(FIX, 'seed', 'data.json'), 'utf8'));
-  t.deepEqual(await values(d, 'json.root.xmit_count'), { null: '652046' });
-  t.deepEqual(await values(d, 'json.root.xmit_latency'), { null: '90' });
-  t.deepEqual(await values(d, 'json.root.interface'), { null: '"eth0"' });
+  t.deepEqual(await metricValues(d, 'json.root.xmit_count'), { null: '652046' });
+  t.deepEqual(await metricValues(d, 'json.root.xmit_latency'), { null: '90' });
+  t.deepEqual(await metricValues(d, 'json.root.interface'), { null: '"eth0"' });
   t.like(parseDesc(await d.run('desc json.root.xmit_count')), { type: '64-bit int', sem: 'counter', units: 'none' });
   t.like(parseDesc(await d.run('desc json.root.interface')), { type: 'string', sem: 'instant' });
   t.regex(await d.run('text json.root.xmit_count'), /number of packets for xmit device/);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT } from '../helpers/harness.mjs';
+import { Scratch, parseDesc, parseInstances, ROOT, session } from '../helpers/harness.mjs';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'netstat');
 const SCRIPT = path.join(EXAMPLE, 'netstat.sh');
@@ -51,9 +51,7 @@ test('odd interface names stay valid JSON; unreadable counters are skipped', (t)
   const dir = path.join(s.src, 'netstat');
   fs.mkdirSync(dir);
   for (const f of ['metadata.json', 'netstat.sh']) fs.copyFileSync(path.join(EXAMPLE, f), path.join(dir, f));
-  const d = new Dbpmda(s);
-  t.teardown(() => d.close());
-  await d.ready;
+  const d = await session(t, s);
 
   const base = 'json.netstat.interfaces';
   const desc = parseDesc(await d.run(`desc ${base}.tx_bytes`));

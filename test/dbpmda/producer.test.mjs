@@ -4,7 +4,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Scratch, Dbpmda, parseDesc, parseInstances } from '../helpers/harness.mjs';
+import { Scratch, parseDesc, metricValues, session } from '../helpers/harness.mjs';
 import { parseJson } from '../../dist/format/json.js';
 import { parseMetadata } from '../../dist/index.js';
 import { Producer, ProducerError, stringifyJson, writeFileAtomic } from '../../dist/index.js';
@@ -12,16 +12,6 @@ import { Producer, ProducerError, stringifyJson, writeFileAtomic } from '../../d
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'producer-'));
 /** A JSON file the producer wrote, as dynamic JSON: the tests check its shape. */
 const read = (file) => /** @type {any} */ (parseJson(fs.readFileSync(file, 'utf8')));
-
-/** { instanceName | null: value } of one metric, through dbpmda. */
-async function values(d, name) {
-  const desc = parseDesc(await d.run(`desc ${name}`));
-  const r = Object.values(await d.fetch(name))[0];
-  if (r.error) return { error: r.error };
-  if (desc.indom.startsWith('PM_INDOM_NULL')) return Object.fromEntries(r.values.map((v) => [null, v.value]));
-  const names = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await d.run(`instance ${desc.indom}`))));
-  return Object.fromEntries(r.values.map((v) => [names.get(v.inst), v.value]));
-}
 
 test('stringifyJson writes bigints exactly and otherwise agrees with JSON.stringify', (t) => {
   const doc = { a: 2n ** 63n - 1n, b: -(2n ** 63n), c: [1, 2.5, 'x"y', null, true, { d: {} }], e: undefined, f: 9007199254740993n };
@@ -155,9 +145,7 @@ test('a produced source is served by the PMDA: values, types, semantics, units, 
   disks.set('nvme0n1', 'reads', 3).set('nvme0n1', 'busy', 1);
   p.write();
 
-  const d = new Dbpmda(s);
-  t.teardown(() => d.close());
-  await d.ready;
+  const d = await session(t, s);
 
   const traverse = await d.run('traverse json.myapp');
   for (const name of ['requests', 'huge', 'cpu.load', 'version', 'disks.reads', 'disks.busy', 'disks.model']) {
@@ -174,19 +162,19 @@ test('a produced source is served by the PMDA: values, types, semantics, units, 
   t.not((await desc('disks.reads')).indom, 'PM_INDOM_NULL');
   t.regex(await d.run('text json.myapp.requests'), /Requests served/);
 
-  t.deepEqual(await values(d, 'json.myapp.requests'), { null: '42' });
-  t.deepEqual(await values(d, 'json.myapp.huge'), { null: '9223372036854775807' });
-  t.deepEqual(await values(d, 'json.myapp.cpu.load'), { null: '2.5' });
-  t.deepEqual(await values(d, 'json.myapp.version'), { null: '"1.2.3"' });
-  t.deepEqual(await values(d, 'json.myapp.disks.reads'), { sda: '9007199254740993', nvme0n1: '3' });
-  t.deepEqual(await values(d, 'json.myapp.disks.busy'), { sda: '0.25', nvme0n1: '1' });
-  t.deepEqual(await values(d, 'json.myapp.disks.model'), { sda: '"SSD "fast""' });
+  t.deepEqual(await metricValues(d, 'json.myapp.requests'), { null: '42' });
+  t.deepEqual(await metricValues(d, 'json.myapp.huge'), { null: '9223372036854775807' });
+  t.deepEqual(await metricValues(d, 'json.myapp.cpu.load'), { null: '2.5' });
+  t.deepEqual(await metricValues(d, 'json.myapp.version'), { null: '"1.2.3"' });
+  t.deepEqual(await metricValues(d, 'json.myapp.disks.reads'), { sda: '9007199254740993', nvme0n1: '3' });
+  t.deepEqual(await metricValues(d, 'json.myapp.disks.busy'), { sda: '0.25', nvme0n1: '1' });
+  t.deepEqual(await metricValues(d, 'json.myapp.disks.model'), { sda: '"SSD "fast""' });
 
   // the program carries on: new values, an instance gone, one added
   requests.add(8);
   disks.delete('nvme0n1');
   disks.setInstance('sdb', { reads: 1, busy: 0, model: 'HDD' });
   p.write();
-  t.deepEqual(await values(d, 'json.myapp.requests'), { null: '50' });
-  t.deepEqual(await values(d, 'json.myapp.disks.reads'), { sda: '9007199254740993', sdb: '1' });
+  t.deepEqual(await metricValues(d, 'json.myapp.requests'), { null: '50' });
+  t.deepEqual(await metricValues(d, 'json.myapp.disks.reads'), { sda: '9007199254740993', sdb: '1' });
 });

@@ -11,7 +11,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Scratch, Dbpmda, parseDesc, parseInstances, parseTraverse } from '../helpers/harness.mjs';
+import { Scratch, parseDesc, parseInstances, parseTraverse, session } from '../helpers/harness.mjs';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tapset-quirks');
 const fixture = (name) => fs.readFileSync(path.join(FIX, name, 'data.json'), 'utf8');
@@ -30,9 +30,7 @@ async function module(t, name) {
   const dir = path.join(s.trusted, 'fileopen');
   fs.mkdirSync(dir);
   for (const f of ['metadata.json', 'data.json']) fs.copyFileSync(path.join(FIX, name, f), path.join(dir, f));
-  const d = new Dbpmda(s);
-  t.teardown(async () => { await d.close(); s.cleanup(); });
-  await d.ready;
+  const d = await session(t, s);
   const pmids = {};
   for (const n of METRICS) pmids[n] = parseDesc(await d.run(`desc ${n}`)).pmid;
   return { s, d, dir, pmids };

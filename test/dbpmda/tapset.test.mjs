@@ -5,20 +5,11 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Scratch, Dbpmda, parseDesc, parseInstances, ROOT } from '../helpers/harness.mjs';
+import { Scratch, parseDesc, ROOT, metricValues, session } from '../helpers/harness.mjs';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tapset');
 const SCRIPT = path.join(ROOT, 'examples', 'net_xmit.stp');
 const metadata = JSON.parse(fs.readFileSync(path.join(FIX, 'metadata.json'), 'utf8'));
-
-/** { instanceName: value } of one array metric, through dbpmda. */
-async function values(d, name) {
-  const desc = parseDesc(await d.run(`desc ${name}`));
-  const r = Object.values(await d.fetch(name))[0];
-  if (r.error) return { error: r.error };
-  const names = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await d.run(`instance ${desc.indom}`))));
-  return Object.fromEntries(r.values.map((v) => [names.get(v.inst), v.value]));
-}
 
 /** A scratch PCP world whose trusted directory plays /proc/systemtap, with module `module` in it. */
 function procSystemtap(t, module) {
@@ -51,9 +42,7 @@ test('the fixture declares what examples/net_xmit.stp declares through the tapse
 
 test('a systemtap module directory in a trusted directory is served through the PMDA', async (t) => {
   const { s, dir } = procSystemtap(t, 'net_xmit');
-  const d = new Dbpmda(s);
-  t.teardown(() => d.close());
-  await d.ready;
+  const d = await session(t, s);
   const base = 'json.net_xmit.net_xmit_data';
   const names = (await d.run('traverse json.net_xmit')).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('json.'));
   t.deepEqual(names.sort(), [`${base}.xmit_count`, `${base}.xmit_latency`]);
@@ -64,15 +53,15 @@ test('a systemtap module directory in a trusted directory is served through the 
   t.like(parseDesc(await d.run(`desc ${base}.xmit_latency`)), { type: '64-bit int', sem: 'instant', units: 'nanosec' });
   t.regex(await d.run(`text ${base}.xmit_count`), /Packets transmitted by the device/);
 
-  t.deepEqual(await values(d, `${base}.xmit_count`), { eth0: '352551', lo: '1204' });
-  t.deepEqual(await values(d, `${base}.xmit_latency`), { eth0: '1868270000', lo: '2450330' });
+  t.deepEqual(await metricValues(d, `${base}.xmit_count`), { eth0: '352551', lo: '1204' });
+  t.deepEqual(await metricValues(d, `${base}.xmit_latency`), { eth0: '1868270000', lo: '2450330' });
 
   // procfs data.json is made afresh at each read: new values, a new device
   fs.writeFileSync(
     path.join(dir, 'data.json'),
     '{\n  "net_xmit_data": [\n    {\n      "__id": "eth0",\n      "xmit_count": 352560,\n      "xmit_latency": 1868290000\n    },\n    {\n      "__id": "lo",\n      "xmit_count": 1204,\n      "xmit_latency": 2450330\n    },\n    {\n      "__id": "wlan0",\n      "xmit_count": 7,\n      "xmit_latency": 900\n    }\n  ]\n}\n',
   );
-  t.deepEqual(await values(d, `${base}.xmit_count`), { eth0: '352560', lo: '1204', wlan0: '7' });
+  t.deepEqual(await metricValues(d, `${base}.xmit_count`), { eth0: '352560', lo: '1204', wlan0: '7' });
 });
 
 test('without json_set_prefix the module name names the source', async (t) => {
@@ -80,8 +69,6 @@ test('without json_set_prefix the module name names the source', async (t) => {
   const md = { ...metadata };
   delete md.prefix;
   fs.writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify(md, null, 2));
-  const d = new Dbpmda(s);
-  t.teardown(() => d.close());
-  await d.ready;
-  t.deepEqual(await values(d, 'json.stap_5e1f2a.net_xmit_data.xmit_count'), { eth0: '352551', lo: '1204' });
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.stap_5e1f2a.net_xmit_data.xmit_count'), { eth0: '352551', lo: '1204' });
 });

@@ -2,6 +2,7 @@
 // or the python pmdajson) driven through dbpmda, with no pmcd.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -205,6 +206,27 @@ export function pcp(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: SYSTEM_PATH, ...opts.env }, timeout: opts.timeout ?? 60000 });
 }
 
+/** A PCP configuration variable (PCP_BINADM_DIR...), from /etc/pcp.conf; undefined if not set. */
+export function pcpConf(name) {
+  const m = fs.readFileSync('/etc/pcp.conf', 'utf8').match(new RegExp(`^${name}=(.*)$`, 'm'));
+  return m ? m[1].trim() : undefined;
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago.
+ * @returns {Promise<number>}
+ */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {net.AddressInfo} */ (srv.address());
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -222,6 +244,21 @@ export async function session(t, s, opts) {
     s.cleanup();
   });
   return d;
+}
+
+/**
+ * { instanceName | null: value } of one metric, through dbpmda (null for
+ * a metric without instances); { error } when it answers none.
+ * @param {Dbpmda} d
+ * @param {string} name
+ */
+export async function metricValues(d, name) {
+  const desc = parseDesc(await d.run(`desc ${name}`));
+  const r = Object.values(await d.fetch(name))[0];
+  if (!r || r.error) return { error: r?.error ?? 'no result' };
+  if (desc.indom.startsWith('PM_INDOM_NULL')) return Object.fromEntries(r.values.map((v) => [null, v.value]));
+  const names = new Map(/** @type {Array<[inst: number, name: string]>} */ (parseInstances(await d.run(`instance ${desc.indom}`))));
+  return Object.fromEntries(r.values.map((v) => [names.get(v.inst), v.value]));
 }
 
 /**
