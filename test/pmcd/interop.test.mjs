@@ -7,22 +7,15 @@
 // lock for the whole file.
 import test from 'ava';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { ROOT, Scratch, SYSTEM_PATH, pcp, sleep, lockPmcd, waitFor } from '../helpers/harness.mjs';
+import { ROOT, Scratch, SYSTEM_PATH, pcp, sleep, lockPmcd, waitFor, pcpConf, freePort } from '../helpers/harness.mjs';
 
 const PMDAS = '/var/lib/pcp/pmdas/json';
 const CONFIG = path.join(PMDAS, 'config.json');
 const BIG = '9007199254740993'; // 2^53 + 1: a double would round it
 const MIN = '-9223372036854775808';
 const IS_ROOT = process.getuid() === 0;
-
-/** A PCP configuration variable (PCP_BINADM_DIR...), from /etc/pcp.conf. */
-function pcpConf(name) {
-  const m = fs.readFileSync('/etc/pcp.conf', 'utf8').match(new RegExp(`^${name}=(.*)$`, 'm'));
-  return m ? m[1].trim() : undefined;
-}
 
 function script(name) {
   return execFileSync(path.join(ROOT, name), [], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PATH: SYSTEM_PATH }, timeout: 120000 });
@@ -68,17 +61,6 @@ function instanceValues(info, name) {
   return out;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * pmrep's CSV header with each instance column as name-instance: pmrep 6
  * writes "json.iop.disk.util-sda", pmrep 7 "json.iop.disk.util[sda]".
@@ -89,6 +71,7 @@ function csvHeader(line) {
 
 // ---- the live pmcd with the PMDA installed over scratch sources -------------------
 
+// a metadata literal shaped like those of scaleout.test.mjs and dbpmda/control.test.mjs: each file describes its own source
 const META = {
   prefix: 'iop',
   labels: { team: 'storage', tier: 2 },
@@ -116,6 +99,7 @@ const CLOCK = {
 
 const ctx = {};
 
+// the save-config-and-install steps of adversarial/pmcd.test.mjs's before(), on purpose: each file sets up its own pmcd world
 test.before(async () => {
   if (!IS_ROOT) return;
   ctx.release = await lockPmcd();

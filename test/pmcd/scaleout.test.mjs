@@ -16,19 +16,14 @@
 // Remove of the live PMDA meanwhile would signal ours too.
 import test from 'ava';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { PMDA, Scratch, SYSTEM_PATH, sleep, lockPmcd, waitFor } from '../helpers/harness.mjs';
+import { PMDA, Scratch, SYSTEM_PATH, sleep, lockPmcd, waitFor, pcpConf, freePort } from '../helpers/harness.mjs';
 
 const NODE = fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
 const MAX = '9223372036854775807';
 const IS_ROOT = process.getuid() === 0;
 
-function pcpConf(name) {
-  const m = fs.readFileSync('/etc/pcp.conf', 'utf8').match(new RegExp(`^${name}=(.*)$`, 'm'));
-  return m ? m[1].trim() : undefined;
-}
 const BINADM = pcpConf('PCP_BINADM_DIR') ?? '/usr/lib/pcp/bin';
 const PMDAS_DIR = pcpConf('PCP_PMDAS_DIR') ?? '/var/lib/pcp/pmdas';
 const VAR_DIR = pcpConf('PCP_VAR_DIR') ?? '/var/lib/pcp';
@@ -60,17 +55,6 @@ const why = !IS_ROOT ? 'needs root (private pmcds in UTS namespaces, pmproxy -U 
   : !has('unshare') ? 'needs unshare(1) for the hosts\' UTS namespaces'
   : ensureRedis();
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {net.AddressInfo} */ (srv.address());
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function run(cmd, args, env = {}, timeout = 30000) {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: SYSTEM_PATH, ...env }, timeout });
 }
@@ -96,6 +80,7 @@ const tail = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').spli
 
 // ---- the sources: one per host, both named "app" ---------------------------------
 
+// a metadata literal shaped like interop.test.mjs's and check.test.mjs's: each file describes its own source
 const META = {
   prefix: 'app',
   labels: { team: 'storage' },

@@ -13,7 +13,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { PMDA, Scratch, SYSTEM_PATH, sleep, lockPmcd } from '../helpers/harness.mjs';
+import { PMDA, Scratch, SYSTEM_PATH, sleep, lockPmcd, pcpConf } from '../helpers/harness.mjs';
 
 const NODE = fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
 const BIG = '9007199254740995';
@@ -44,11 +44,6 @@ function tryInNs(ns, cmd, args, env) {
   } catch (e) {
     return { status: e.status ?? -1, stdout: String(e.stdout ?? ''), stderr: String(e.stderr ?? '') };
   }
-}
-
-function pcpConf(name) {
-  const m = fs.readFileSync('/etc/pcp.conf', 'utf8').match(new RegExp(`^${name}=(.*)$`, 'm'));
-  return m ? m[1].trim() : undefined;
 }
 
 /** Remove a namespace of ours, ending what still runs in it first. */
