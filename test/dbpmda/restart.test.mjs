@@ -27,11 +27,20 @@ async function snapshot(d) {
   return out;
 }
 
+/** Start a new PMDA on `s`, take its snapshot, and close it. */
+async function snapshotOfNew(s) {
+  const d = new Dbpmda(s);
+  await d.ready;
+  const snap = await snapshot(d);
+  await d.close();
+  return snap;
+}
+
 test('every PMID and instance id is unchanged after restarts, in any discovery order', async (t) => {
   const s = new Scratch();
   const names = ['m0', 'm1', 'm2'];
   // eight sources, found one by one, in reverse name order
-  let d = new Dbpmda(s);
+  const d = new Dbpmda(s);
   await d.ready;
   for (let i = 7; i >= 0; i--) {
     s.source(`s${i}`, meta(names, i % 2 === 0), data(i, names, i % 2 === 0 ? ['i1', 'i2', 'i3'] : []));
@@ -43,20 +52,14 @@ test('every PMID and instance id is unchanged after restarts, in any discovery o
   t.is(before['json.s7.m0'].pmid, '137.1.0', 's7 was found first');
 
   // restart: all eight found at once, in sorted order
-  d = new Dbpmda(s);
-  await d.ready;
-  const after = await snapshot(d);
-  await d.close();
+  const after = await snapshotOfNew(s);
   t.deepEqual(after, before);
 
   // restart again with sources gone, metadata re-ordered, instances shuffled
   s.remove('s1');
   s.remove('s2');
   s.source('s4', meta([...names].reverse(), true), data(4, names, ['i3', 'i9', 'i1']));
-  d = new Dbpmda(s);
-  await d.ready;
-  const third = await snapshot(d);
-  await d.close();
+  const third = await snapshotOfNew(s);
   for (const [n, v] of Object.entries(third)) {
     if (!before[n]) continue;
     t.is(v.pmid, before[n].pmid, `${n} keeps its PMID`);

@@ -84,16 +84,21 @@ test('the fixtures are what the tapset writes: the good one is JSON, the quirky 
   t.throws(() => JSON.parse(fixture('truncated')));
 });
 
+/** The source's plain metrics answered "try again", its metadata is served, and one log line says data.json could not be parsed. */
+async function assertUnparsed(t, m, got) {
+  t.is(got['json.fileopen.opens'].error, AGAIN);
+  t.is(got['json.fileopen.last_file'].error, AGAIN);
+  await assertMetadataServed(t, m);
+  const lines = warnings(m.s);
+  t.is(lines.length, 1, lines.join('\n'));
+  t.regex(lines[0], new RegExp(`^cannot parse data file ${m.dir}/data\\.json: `));
+}
+
 for (const [name, shown] of [['unescaped-quote', 'an unescaped quote'], ['unescaped-backslash', 'an unescaped backslash']]) {
   test(`${shown} in a string value: the source answers "try again", one log line in ${FETCHES} fetches, and comes back with the next good read`, async (t) => {
     const m = await module(t, name);
     const got = await fetchAll(m, fixture(name));
-    t.is(got['json.fileopen.opens'].error, AGAIN);
-    t.is(got['json.fileopen.last_file'].error, AGAIN);
-    await assertMetadataServed(t, m);
-    const lines = warnings(m.s);
-    t.is(lines.length, 1, lines.join('\n'));
-    t.regex(lines[0], new RegExp(`^cannot parse data file ${m.dir}/data\\.json: `));
+    await assertUnparsed(t, m, got);
 
     // the next read has no such string: everything is served again
     const good = await fetchAll(m, fixture('good'), 2);
@@ -128,12 +133,7 @@ test(`a missing array (no elements, left out): its metric answers no values, the
 test(`data.json cut at the tapset's 8 KiB: the source answers "try again", the metadata is served, one log line in ${FETCHES} fetches`, async (t) => {
   const m = await module(t, 'truncated');
   const got = await fetchAll(m, fixture('truncated'));
-  t.is(got['json.fileopen.opens'].error, AGAIN);
-  t.is(got['json.fileopen.last_file'].error, AGAIN);
-  await assertMetadataServed(t, m);
-  const lines = warnings(m.s);
-  t.is(lines.length, 1, lines.join('\n'));
-  t.regex(lines[0], new RegExp(`^cannot parse data file ${m.dir}/data\\.json: `));
+  await assertUnparsed(t, m, got);
   // every read failed, and was counted
   const errors = Object.values(await m.d.fetch('json.control.parse_errors'))[0];
   t.true(errors.values.some((v) => Number(v.value) >= FETCHES), JSON.stringify(errors));
