@@ -69,6 +69,7 @@ serial("a slow command (1 s, then valid JSON) is served at a later fetch without
   t.true(served >= 0, 'the slow command is served within 4 fetches 0.6 s apart');
 });
 
+// set up as the tests above, on purpose: each case of hung or slow commands reads alone
 serial('six users\' hung commands at once: the first fetch waits at most exec_wait, the later ones not at all', async (t) => {
   const u = ensureUsers();
   const s = world();

@@ -84,6 +84,7 @@ serial('a source directory added and removed 100 times between fetches: the log 
     fs.rmSync(path.join(s.src, name), { recursive: true, force: true });
     t.regex(await d.run('fetch json.nsources', 10000), /value 1\n/, `iteration ${i}: and gone`);
   }
+  // the same closing checks as the tests above and the next test's setup, on purpose: each flood reads alone
   grewBy(t, s, before, 32 * KiB, '100 adds and removals');
   await bobStillHeard(t, s, d);
 });

@@ -114,6 +114,7 @@ serial("through pmcd, bob's hung command does not slow pminfo of alice's source,
   const first = pminfo('-f', 'json.adv_fast.v', 'json.adv_hung.v');
   t.true(first.ms < 1500, `the first pminfo of both, which starts the hung command, took ${Math.round(first.ms)} ms (exec_wait is 500 ms)`);
   t.regex(shown(first.out, 'json.adv_hung.v'), /Try again/);
+  // timed like isolation.test.mjs's dbpmda fetches, on purpose: here through pmcd, and each file reads alone
   const alone = [];
   for (let i = 0; i < 10; i++) {
     const r = pminfo('-f', 'json.adv_fast.v');
@@ -155,6 +156,7 @@ serial('through pmcd, a metadata.json replaced by a FIFO: the agent keeps its pi
   t.true(lines.some((l) => /not a regular file/.test(l)), `${LOG} says ${meta} is not a regular file:\n${lines.join('\n')}`);
 });
 
+// set up as the FIFO test above, on purpose: the swapped FIFO reads alone
 serial('through pmcd, a metadata.json swapped with a FIFO (RENAME_EXCHANGE) as fast as a process can: the agent keeps its pid and every fetch answers', async (t) => {
   const { s, users } = ctx;
   const dir = userSource(s, users.alice, 'adv_flip', V(), { v: 3 });

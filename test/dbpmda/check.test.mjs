@@ -29,6 +29,7 @@ const GOOD_DATA = `{"orders": 42, "max": ${MAX}, "version": "2.0.1", "load": 1.5
   "queues": [{"name": "in", "kind": "fifo", "depth": 3}, {"name": "out", "kind": "lifo", "depth": 7}]}`;
 
 // one invalid entry (a pointer that is not one) and one value of the wrong type
+// a metadata literal shaped like those of errors.test.mjs and serving.test.mjs: each test's metrics are its own
 const BAD = {
   metrics: [
     { name: 'fine', pointer: '/fine', type: 'integer' },
@@ -96,6 +97,7 @@ test('a good source: exit 0, its names, types, semantics, units and values, int6
   t.deepEqual(fs.readdirSync(path.join(s.var, 'config', 'pmda')), []);
 });
 
+// run as the good-source test above, on purpose: each check reads alone
 test('a broken metadata entry and a wrong-typed value: exit 1, in the words of the PMDA\'s log', async (t) => {
   const s = scratch(t, 'check-bad');
   const dir = s.source('bad', BAD, BAD_DATA);

@@ -9,6 +9,7 @@ import { Scratch, session } from '../helpers/harness.mjs';
 const count = (text, needle) => text.split(needle).length - 1;
 const ok = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
 
+// a metadata literal shaped like those of serving.test.mjs and check.test.mjs: each test's metrics are its own
 test('an invalid metadata entry is skipped with one log line; its siblings are served', async (t) => {
   const s = new Scratch();
   const dir = s.source('m', {

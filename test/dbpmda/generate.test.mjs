@@ -82,6 +82,7 @@ test('the ceph fixture, served with its perf dump, reads the expected values', a
   t.is(r.status, 0, r.stderr);
   t.is(r.stderr, '', 'every counter of the fixture can be described');
   const { d } = await serve(t, 'osd0', r.stdout, fs.readFileSync(CEPH_DATA, 'utf8'));
+  // one assertion a value, like producer.test.mjs's, on purpose: a failure names the metric
   t.deepEqual(await metricValues(d, 'json.ceph_osd.filestore.journal_wr_bytes.sum'), { null: '1585152' });
   t.deepEqual(await metricValues(d, 'json.ceph_osd.filestore.journal_wr_bytes.avgcount'), { null: '82' });
   t.deepEqual(await metricValues(d, 'json.ceph_osd.osd.stat_bytes'), { null: '25231224832' });
@@ -193,6 +194,7 @@ test('a sample data.json round-trips through generated metadata and the PMDA', a
   t.deepEqual(await metricValues(d, `${base}.huge`), { null: '9223372036854775807' }, 'int64 stays exact');
 });
 
+// set up as the round-trip test above, on purpose: each generator case reads alone
 test('--data-exec alone samples the command and writes data-exec', async (t) => {
   const s = new Scratch();
   t.teardown(() => s.cleanup());

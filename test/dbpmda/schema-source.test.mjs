@@ -53,6 +53,7 @@ test('a document that fails its schema is logged once with the path; invalid mem
   t.is(log.split('/data/xmit_count must be integer').length - 1, 1, log);
 });
 
+// set up as the test above, on purpose: each schema case reads alone
 test('a new generation brings the new schema: new metrics appear without a restart', async (t) => {
   const s = new Scratch();
   const dir = s.source('stap');

@@ -10,6 +10,7 @@ const value = async (d, name) => {
   return r.error ?? r.values.map((v) => v.value).join(',');
 };
 
+// a metadata literal shaped like the other tests' (errors.test.mjs, check.test.mjs): each test's metrics are its own
 test('int64 edge values are exact; doubles and UTF-8 strings come through', async (t) => {
   const s = new Scratch();
   s.source('edge', {

@@ -54,6 +54,7 @@ rootTest('a trusted data-url over TCP is served, int64 exact, with headers from 
   t.is(srv.seen[0].headers['x-extra'], '1');
 });
 
+// set up as the test above, on purpose: each headers case reads alone
 rootTest('a headers file that others can read is refused, with one log line', async (t) => {
   const srv = await server(t);
   const s = new Scratch();
@@ -66,6 +67,7 @@ rootTest('a headers file that others can read is refused, with one log line', as
   t.is(s.logText().split('\n').filter((l) => l.includes(`refusing data-url-headers ${headers}`)).length, 1);
 });
 
+// a served source beside a failing one, fetched three times, like the exec test's (exec.test.mjs), on purpose: each case reads alone
 rootTest('HTTP over a Unix socket (http+unix://%2F...) is served; an HTTP error answers Try again and is logged once', async (t) => {
   const s = new Scratch();
   const sock = path.join(s.dir, 'api.sock');

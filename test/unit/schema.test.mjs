@@ -27,6 +27,7 @@ const SEM = { counter: C.PM_SEM_COUNTER, instant: C.PM_SEM_INSTANT, discrete: C.
 const obj = (properties, extra = {}) => ({ type: 'object', properties, ...extra });
 const wrap = (properties, extra = {}) => obj({ generation: { type: 'integer' }, data: obj(properties) }, extra);
 
+// a line-by-line parser shaped like pmcd/scaleout.test.mjs's seriesValues(), over other output
 /** pminfo -df output as { name: { type, sem } }, names below the source. */
 function pminfoDf(text) {
   const out = {};
