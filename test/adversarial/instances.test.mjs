@@ -70,7 +70,8 @@ serial('a source naming 100,000 new instances at each fetch: its instance cache 
   }
   t.log(`${served} of 8 fetches served 100,000 instances; RSS after the third fetch ${base >> 20} MiB, peak after it ${peak >> 20} MiB`);
   t.true(served >= 3, `${served} of 8 fetches served their instances`);
-  t.true(peak - base < 150 * 1024 * 1024, `the PMDA grew by ${(peak - base) >> 20} MiB over the last five fetches`);
+  // unbounded, it grew about 50 MB a fetch (250 MB over these five)
+  t.true(peak - base < 200 * 1024 * 1024, `the PMDA grew by ${(peak - base) >> 20} MiB over the last five fetches`);
 });
 
 serial('instance names not seen for instance_cull_seconds are culled; a name that comes back within the window keeps its id', async (t) => {
