@@ -10,7 +10,7 @@
 #      in it (not under /root, mode 700: tests run the PMDA's helpers as
 #      nobody and as other users); with the host's network (chroot.sh
 #      online): npm ci, npm run deb (the .deb is built for that release's
-#      PCP and libraries), npm's cache filled for test/package.test.mjs
+#      PCP and libraries), npm's cache filled for test/unit/package.test.mjs
 #      (which installs the packed package offline), the packages .ci/setup
 #      wants, and dpkg -i of the .deb (apt-get -f install when it needs
 #      more);
