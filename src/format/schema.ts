@@ -466,6 +466,3 @@ export function schemaGeneration(doc: JsonValue | undefined): number | bigint | 
   const g = doc['generation'];
   return typeof g === 'number' || typeof g === 'bigint' || typeof g === 'string' ? g : undefined;
 }
-
-/** File names of a schema source directory (a proposal for discovery). */
-export const SCHEMA_FILE = 'schema.json';

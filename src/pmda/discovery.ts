@@ -45,17 +45,17 @@ function hasFile(entries: fs.Dirent[], name: string): boolean {
 }
 
 /**
+ * A walk reads at most about this many directories. Each owner of the
+ * directories right below a configured one gets an equal share, spent on
+ * that owner's trees equally, so one user can only hide their own sources.
+ */
+export const MAX_DIRECTORIES = 10000;
+
+/**
  * Walk `roots`, reporting source directories in a stable (sorted) order.
  * `problem(key, message)` receives unreadable directories and trust
  * failures.
  */
-/**
- * A walk reads at most about this many directories. Each owner of the
- * directories right below a configured one gets an equal share, spent on
- * that owner's trees in turn, so one user can only hide their own sources.
- */
-export const MAX_DIRECTORIES = 10000;
-
 export function discover(
   roots: readonly string[],
   trusted: boolean,

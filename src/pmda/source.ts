@@ -185,10 +185,11 @@ export class Source {
     this.metricCache.save();
   }
 
-  /** Read the data again if it may have changed; once per fetch at most. */
   /**
-   * For data-exec sources, `ran` is the command's result when the agent
-   * already ran it (in parallel with the other commands of the fetch).
+   * Read the data again if it may have changed; once per fetch at most.
+   * For data-exec and data-url sources, the output of a command that
+   * finished (src/pmda/commands.ts collected it); `admit` asks the
+   * budgets before data is parsed.
    */
   refresh(fetchNo: number, config: Config, admit: Admit): void {
     if (this.refreshedAt === fetchNo) return;
