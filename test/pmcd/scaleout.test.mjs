@@ -132,10 +132,7 @@ const sids = (text) => text.split('\n').map((l) => l.trim()).filter((l) => /^[0-
 // without the parts, say why, and skip every test (ava reports them as skipped)
 const serial = why ? test.serial.skip : test.serial;
 if (why) {
-  test('scale-out needs root, unshare and redis-server', (t) => {
-    t.log(`skipping the scale-out tests: ${why}`);
-    t.pass();
-  });
+  console.log(`scaleout: skipping the scale-out tests: ${why}`);
 } else {
   test.before(async () => {
     ctx.release = await lockPmcd();

@@ -64,15 +64,19 @@ function netnsUsable() {
   if (process.getuid() !== 0) return 'needs root';
   try {
     ip('netns', 'list');
+    // listing is not enough: a container may refuse to make one
+    ip('netns', 'add', 'pmda-json-probe');
+    ip('netns', 'del', 'pmda-json-probe');
   } catch (e) {
     return `ip netns is unavailable: ${String(e.stderr ?? e.message).trim()}`;
   }
   return null;
 }
 
-test('pmrep and pmlogger on host A read json metrics from the pmcd of host B', async (t) => {
-  const why = netnsUsable();
-  if (why) return t.pass(why);
+// network namespaces (root, ip netns): skipped (ava's skip) where there are none
+const noNetns = netnsUsable();
+if (noNetns) console.log(`twohost: ${noNetns}: the two-host test is skipped`);
+(noNetns ? test.skip : test)('pmrep and pmlogger on host A read json metrics from the pmcd of host B', async (t) => {
   const release = await lockPmcd();
   const pmcds = [];
   const scratches = [];
@@ -89,13 +93,7 @@ test('pmrep and pmlogger on host A read json metrics from the pmcd of host B', a
   // left by a run that was killed
   for (const h of HOSTS) dropNamespace(h.ns);
   try { ip('link', 'del', HOSTS[0].veth); } catch { /* none */ }
-  try {
-    ip('netns', 'add', HOSTS[0].ns);
-  } catch (e) {
-    const msg = String(e.stderr ?? e.message).trim();
-    if (/not permitted|permission denied/i.test(msg)) return t.pass(`ip netns is unavailable here: ${msg}`);
-    throw e;
-  }
+  ip('netns', 'add', HOSTS[0].ns);
   ip('netns', 'add', HOSTS[1].ns);
   ip('link', 'add', HOSTS[0].veth, 'type', 'veth', 'peer', 'name', HOSTS[1].veth);
   for (const h of HOSTS) {
