@@ -31,7 +31,7 @@ import { DEFAULTS, loadConfig, Config } from '../pmda/config';
 import { discover, Found } from '../pmda/discovery';
 import type { Source, Served } from '../pmda/source';
 import { Registry } from '../pmda/registry';
-import { Commands } from '../pmda/commands';
+import { commandLineOf, slowMessage } from '../pmda/commands';
 import { Records } from '../pmda/record';
 import { Budgets } from '../pmda/budget';
 import { Encoder } from '../pmda/fetch';
@@ -372,11 +372,7 @@ class Checker {
     encoder.begin(wanted.length);
     wanted.forEach(([src, m], i) => {
       if (src.commanded && !this.opts.exec) return;
-      try {
-        src.refresh(fetchNo, config, (bytes, heldBefore) => budgets.admit(src.payer, bytes, heldBefore));
-      } catch (e) {
-        src.fail(`${src.dir}: cannot use its data: ${(e as Error).message}`);
-      }
+      src.refresh(fetchNo, config, (bytes, heldBefore) => budgets.admit(src.payer, bytes, heldBefore));
       records.write(i, src, m, performance.now());
     });
     const buf = encoder.finish();
@@ -404,7 +400,7 @@ class Checker {
   private runCommand(src: Source, config: Config): void {
     if (!src.commanded || !this.opts.exec) return;
     // the PMDA's policy: the command line, or why it may not run
-    const argv = (new Commands(config) as unknown as { commandOf(s: Source): string[] | string }).commandOf(src);
+    const argv = commandLineOf(src, config);
     if (typeof argv === 'string') {
       src.pendingRun = { ok: false, error: `${argv} (in ${src.dir})` };
       return;
@@ -424,7 +420,7 @@ class Checker {
     }
     // what the PMDA logs at its first fetch of a command slower than exec_wait (src/pmda/commands.ts)
     if (src.pendingRun.ok && Date.now() - started > config.execWaitMs) {
-      log.problem(`${src.dir}:slow`, `${src.metadataFile}: ${src.commandLabel} takes longer than ${config.execWaitMs} ms (exec_wait): fetches no longer wait for it, and serve its output when it has finished`);
+      log.problem(`${src.dir}:slow`, slowMessage(src, config.execWaitMs));
     }
   }
 

@@ -135,13 +135,9 @@ export class Agent {
     enc.end();
   }
 
-  /** Refresh one source's data; nothing it contains may escape to other sources. */
+  /** Refresh one source's data, within its author's budgets. */
   private refreshSource(src: Source): void {
-    try {
-      src.refresh(this.fetchNo, this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore));
-    } catch (e) {
-      src.fail(`${src.dir}: cannot use its data: ${(e as Error).message}`);
-    }
+    src.refresh(this.fetchNo, this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore));
     if (src.stale) this.registry.force();
   }
 

@@ -70,7 +70,7 @@ export class Commands {
         }
         log.resolved(`${src.dir}:running`);
         runningOf.set(src.payer, mine + 1);
-        const argv = this.commandOf(src);
+        const argv = commandLineOf(src, this.config);
         const id = typeof argv === 'string' ? { ok: false as const, error: `${argv} (in ${src.dir})` } : startCommand(argv, src.author, src.dir, limits);
         if (typeof id !== 'number') src.pendingRun = id;
         else {
@@ -87,7 +87,7 @@ export class Commands {
       if (!src || !src.execStanding) continue;
       src.execStanding = false;
       this.slowPayers.set(src.payer, Date.now() + 10 * 60000);
-      log.problem(`${src.dir}:slow`, `${src.metadataFile}: ${src.commandLabel} takes longer than ${this.config.execWaitMs} ms (exec_wait): fetches no longer wait for it, and serve its output when it has finished`);
+      log.problem(`${src.dir}:slow`, slowMessage(src, this.config.execWaitMs));
     }
     if (this.running.size > 0 && !this.collector) {
       this.collector = setInterval(() => {
@@ -99,41 +99,6 @@ export class Commands {
       }, 100);
       this.collector.unref();
     }
-  }
-
-  /**
-   * The command line of a source's command, or why it may not run: a
-   * data-url is fetched by src/pmda/url.ts, run like a command, as root
-   * for trusted sources; untrusted ones only with untrusted_urls set to
-   * "loopback", as their author, and only to this host.
-   */
-  private commandOf(src: Source): string[] | string {
-    if (src.dataExec !== undefined) {
-      try {
-        return splitCommand(src.dataExec);
-      } catch (e) {
-        return `cannot parse data-exec command '${src.dataExec}': ${(e as Error).message}`;
-      }
-    }
-    const url = src.dataUrl!;
-    const argv = [process.execPath, path.join(__dirname, 'url.js'), url];
-    if (!src.trusted) {
-      if (this.config.untrustedUrls !== 'loopback') return `refusing data-url '${url}' of untrusted source ${src.dir}: untrusted sources may fetch URLs only when config.json has "untrusted_urls": "loopback"`;
-      argv.push('--loopback');
-    }
-    const headers = src.md.dataUrlHeaders;
-    if (headers !== undefined) {
-      if (!src.trusted) return `refusing data-url-headers of untrusted source ${src.dir}: request headers are for trusted sources only`;
-      const file = path.resolve(src.dir, headers);
-      try {
-        const st = fs.statSync(file);
-        if (!st.isFile() || st.uid !== 0 || (st.mode & 0o077) !== 0) return `refusing data-url-headers ${file}: it must be a file owned by root and readable by root only (mode 0600 or less)`;
-      } catch (e) {
-        return `cannot read data-url-headers ${file}: ${(e as Error).message}`;
-      }
-      argv.push('--headers', file);
-    }
-    return argv;
   }
 
   /** Collect finished commands for their sources. */
@@ -154,4 +119,44 @@ export class Commands {
     }
   }
 
+}
+
+/**
+ * The command line of a source's command, or why it may not run: a
+ * data-url is fetched by src/pmda/url.ts, run like a command, as root
+ * for trusted sources; untrusted ones only with untrusted_urls set to
+ * "loopback", as their author, and only to this host.
+ */
+export function commandLineOf(src: Source, config: Config): string[] | string {
+  if (src.dataExec !== undefined) {
+    try {
+      return splitCommand(src.dataExec);
+    } catch (e) {
+      return `cannot parse data-exec command '${src.dataExec}': ${(e as Error).message}`;
+    }
+  }
+  const url = src.dataUrl!;
+  const argv = [process.execPath, path.join(__dirname, 'url.js'), url];
+  if (!src.trusted) {
+    if (config.untrustedUrls !== 'loopback') return `refusing data-url '${url}' of untrusted source ${src.dir}: untrusted sources may fetch URLs only when config.json has "untrusted_urls": "loopback"`;
+    argv.push('--loopback');
+  }
+  const headers = src.md.dataUrlHeaders;
+  if (headers !== undefined) {
+    if (!src.trusted) return `refusing data-url-headers of untrusted source ${src.dir}: request headers are for trusted sources only`;
+    const file = path.resolve(src.dir, headers);
+    try {
+      const st = fs.statSync(file);
+      if (!st.isFile() || st.uid !== 0 || (st.mode & 0o077) !== 0) return `refusing data-url-headers ${file}: it must be a file owned by root and readable by root only (mode 0600 or less)`;
+    } catch (e) {
+      return `cannot read data-url-headers ${file}: ${(e as Error).message}`;
+    }
+    argv.push('--headers', file);
+  }
+  return argv;
+}
+
+/** What the log says of a command that lost its standing (the checker says it too). */
+export function slowMessage(src: Source, waitMs: number): string {
+  return `${src.metadataFile}: ${src.commandLabel} takes longer than ${waitMs} ms (exec_wait): fetches no longer wait for it, and serve its output when it has finished`;
 }

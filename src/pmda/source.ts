@@ -200,6 +200,9 @@ export class Source {
       this.read(config, admit);
       // instance names long gone from the data leave the cache, even while it is unchanged
       if (this.indomCache?.cull(config.instanceCullSeconds, false)) this.indomCache.save();
+    } catch (e) {
+      // nothing a source contains may escape to other sources
+      this.fail(`${this.dir}: cannot use its data: ${(e as Error).message}`);
     } finally {
       this.stats.refreshMs = Number(process.hrtime.bigint() - started) / 1e6;
     }
