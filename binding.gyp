@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "pmda_json",
-      "sources": ["native/pmda_json.cc", "native/cache.cc", "native/watch.cc", "native/exec.cc", "native/access.cc"],
+      "sources": ["native/pmda_json.cc", "native/cache.cc", "native/watch.cc", "native/exec.cc", "native/access.cc", "native/query.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "libraries": ["-lpcp_pmda", "-lpcp"],
+      "libraries": ["-lpcp_pmda", "-lpcp", "-lsimdjson"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
     }
   ]

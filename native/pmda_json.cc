@@ -16,6 +16,7 @@
 #include "exec.h"
 #include "cache.h"
 #include "watch.h"
+#include "query.h"
 #include <uv.h>
 
 extern "C" {
@@ -598,6 +599,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   pmdajson::RegisterWatch(env, exports);
   pmdajson::RegisterExec(env, exports);
   pmdajson::RegisterAccess(env, exports);
+  pmdajson::RegisterQuery(env, exports);
   return exports;
 }
 

@@ -29,7 +29,7 @@ import * as path from 'path';
 import { native, C } from '../pmda/native';
 import { DEFAULTS, loadConfig, Config } from '../pmda/config';
 import { discover, Found } from '../pmda/discovery';
-import type { Source, Served } from '../pmda/source';
+import type { Source, Served, Rows } from '../pmda/source';
 import { Registry } from '../pmda/registry';
 import { commandLineOf, slowMessage } from '../pmda/commands';
 import { Records } from '../pmda/record';
@@ -40,7 +40,6 @@ import { ROOT } from '../pmda/access';
 import { startCommand, resultOf, ExecLimits } from '../pmda/exec';
 import * as log from '../pmda/log';
 import { validName, ArraySpec, Units } from '../format/metadata';
-import { resolve } from '../format/pointer';
 import type { JsonValue } from '../format/json';
 import { stringifyJson, JsonOut } from '../producer/producer';
 
@@ -476,22 +475,18 @@ class Checker {
     }
     const rows = src.rows.get(m.array.name);
     if (rows) {
-      const labels = this.instanceLabels(m.array, rows.elements, rows.insts, names);
+      const labels = this.instanceLabels(src, m.array, rows, names);
       if (labels) mo.instanceLabels = labels;
     }
   }
 
-  private instanceLabels(a: ArraySpec, elements: JsonValue[], insts: number[], names: Map<number, string>): Record<string, Record<string, JsonValue>> | undefined {
+  private instanceLabels(src: Source, a: ArraySpec, rows: Rows, names: Map<number, string>): Record<string, Record<string, JsonValue>> | undefined {
     if (!a.instanceLabels || a.instanceLabels.length === 0) return undefined;
     const out: Record<string, Record<string, JsonValue>> = {};
-    elements.forEach((el, r) => {
-      const labels: Record<string, JsonValue> = {};
-      for (const [name, pointer] of a.instanceLabels!) {
-        const v = resolve(pointer, el);
-        if (v === undefined || (v !== null && typeof v === 'object')) continue;
-        labels[name] = typeof v === 'bigint' ? Number(v) : v;
-      }
-      if (Object.keys(labels).length > 0) out[names.get(insts[r]!) ?? String(insts[r])] = labels;
+    const ai = src.arrays.indexOf(a);
+    rows.elements.forEach((e, r) => {
+      const labels = src.instanceLabels(ai, e);
+      if (Object.keys(labels).length > 0) out[names.get(rows.insts[r]!) ?? String(rows.insts[r])] = labels;
     });
     return out;
   }

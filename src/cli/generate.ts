@@ -364,7 +364,7 @@ function runJson(command: string, what: string): JsonValue {
   if (!r.ok) throw new Error(r.error);
   if (r.warning) throw new Error(r.warning);
   try {
-    return parseJson(r.output);
+    return parseJson(r.output.toString('utf8'));
   } catch (e) {
     throw new Error(`cannot parse ${what} (output of '${command}'): ${(e as Error).message}`);
   }

@@ -125,7 +125,7 @@ export function discover(
 /**
  * Whether the directory trees may have changed since the last walk, from
  * inotify events read synchronously: the kernel queued them as the changes
- * happened, so nothing done before a fetch is missed. Writes to files
+ * happened, so nothing done before a fetch is missed. Events on files
  * other than metadata.json and schema.json do not count (data freshness is
  * a stat per source). Without inotify, or with a directory that could not
  * be watched (or does not exist yet), every discovery walks.
@@ -168,8 +168,11 @@ export class Watcher {
     if (events) {
       for (const [mask, name, wd] of events) {
         if (mask & this.bits.IN_IGNORED) this.watched.delete(wd);
-        const contentOnly = (mask & this.bits.IN_CLOSE_WRITE) !== 0 && (mask & this.bits.IN_ISDIR) === 0 && name !== METADATA && name !== SCHEMA;
-        if (!contentOnly) this.pending = true;
+        // a file other than the two that describe sources (created, written,
+        // renamed, removed) changes nothing a walk finds: walks look for
+        // directories, and readdir's entries for links are not directories
+        const otherFile = name !== '' && (mask & this.bits.IN_ISDIR) === 0 && name !== METADATA && name !== SCHEMA;
+        if (!otherFile) this.pending = true;
       }
     }
     if (this.overflowed) {

@@ -60,7 +60,7 @@ export function splitCommand(line: string): string[] {
   return args;
 }
 
-export type ExecResult = { ok: true; output: string; warning?: string } | { ok: false; error: string; timedOut?: boolean };
+export type ExecResult = { ok: true; output: Buffer; warning?: string } | { ok: false; error: string; timedOut?: boolean };
 
 /** Limits on every command (config.json keys exec_max_*). */
 export interface ExecLimits {
@@ -128,7 +128,7 @@ export function resultOf(r: ReturnType<typeof native.execWait>[number], label: s
   } else if (r.overflow) {
     result = { ok: false, error: `${label} wrote more than ${limits.maxBytes} bytes` };
   } else {
-    const output = r.output.toString('utf8');
+    const output = r.output;
     result = r.status === 0 && r.signal === 0
       ? { ok: true, output }
             : { ok: true, output, warning: `${label} ${r.signal ? `was killed by ${signalName(r.signal)}` : `exited with status ${r.status}`}` };

@@ -78,6 +78,8 @@ function describe(v: JsonValue): string {
  */
 export class Encoder {
   private buf = Buffer.alloc(1 << 16);
+  /** The buffer as 32-bit words (it is never from Buffer's pool, so aligned). */
+  private i32 = new Int32Array(this.buf.buffer, this.buf.byteOffset, this.buf.length >> 2);
   private pos = 0;
   private strings: Array<[number, string]> = [];
   private recordAt = 0;
@@ -95,6 +97,25 @@ export class Encoder {
     const next = Buffer.alloc(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.i32 = new Int32Array(next.buffer, next.byteOffset, next.length >> 2);
+  }
+
+  /** Room for `n` more values. */
+  reserve(n: number): void {
+    this.ensure(16 * n);
+  }
+
+  /** A PM_TYPE_64 value given as its two 32-bit halves, low first. */
+  int64(inst: number, lo: number, hi: number): void {
+    this.ensure(16);
+    const w = this.pos >> 2;
+    const i32 = this.i32;
+    i32[w] = inst;
+    i32[w + 1] = 0;
+    i32[w + 2] = lo;
+    i32[w + 3] = hi;
+    this.pos += 16;
+    this.count++;
   }
 
   /** Start the record of the i-th requested pmid. */
@@ -167,7 +188,9 @@ export class Encoder {
 
   /** A copy of bytes [from, to) of the current fetch, for a cache. */
   slice(from: number, to: number): Buffer {
-    return Buffer.from(this.buf.subarray(from, to));
+    const copy = Buffer.allocUnsafeSlow(to - from);
+    this.buf.copy(copy, 0, from, to);
+    return copy;
   }
 
   /** The i-th requested pmid's record is this cached one. */

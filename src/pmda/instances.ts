@@ -2,17 +2,19 @@
 // the members of an object, named by their keys), named by their index
 // value, numbered through the source's instance cache (src/pmda/numbering.ts)
 // and ordered by instance id, as pmdaFetch walks them. Names that cannot
-// be PCP instance names are left out, with one log line per array.
-import type { JsonValue } from '../format/json';
+// be PCP instance names are left out, with one log line per array. When
+// a new document names the same instances as the last one (a view that
+// can tell, src/pmda/query.ts), the last rows are kept as they are.
 import type { ArraySpec } from '../format/metadata';
-import { resolve } from '../format/pointer';
 import type { NameCache } from './numbering';
+import type { DataView } from './view';
 import * as log from './log';
 
 /** The rows of one array in the current data, ordered by instance id. */
 export interface Rows {
   insts: number[];
-  elements: JsonValue[];
+  /** Each instance's element: its position in the view's array. */
+  elements: number[];
 }
 
 export interface Limits {
@@ -24,6 +26,9 @@ export interface Limits {
 export class InstanceIndex {
   /** The active names last given to the cache. */
   private activeKey = '';
+  /** The names of the view the last rows were built from, and those rows. */
+  private lastNames: Buffer | undefined;
+  private lastRows: Map<string, Rows> | undefined;
 
   constructor(
     private readonly cache: NameCache,
@@ -36,66 +41,69 @@ export class InstanceIndex {
   }
 
   /** Index every array's elements by instance name, numbering new names. */
-  build(arrays: readonly ArraySpec[], data: JsonValue | undefined, where: string, limits: Limits): Map<string, Rows> {
+  build(arrays: readonly ArraySpec[], view: DataView, where: string, limits: Limits): Map<string, Rows> {
+    if (view.names && this.lastNames && this.lastRows && view.names.equals(this.lastNames)) return this.lastRows;
     const { maxInstances, maxCached, cullSeconds } = limits;
     const rows = new Map<string, Rows>();
     const seen = new Map<string, true>();
-    const perArray: Array<[ArraySpec, Map<string, JsonValue>]> = [];
-    for (const a of arrays) {
-      const byName = new Map<string, JsonValue>();
+    const perArray: Array<[ArraySpec, Map<string, number>]> = [];
+    arrays.forEach((a, ai) => {
+      const byName = new Map<string, number>();
       const firstWords = new Map<string, string>();
-      const value = resolve(a.pointer, data);
       // an array's elements, or an object's members named by their keys
-      const isMap = value !== null && typeof value === 'object' && !Array.isArray(value);
-      if (!Array.isArray(value) && !isMap) {
-        log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${value === undefined ? 'nothing' : 'no array or object'} at pointer '${a.pointer.text}'`);
+      const found = view.found(ai);
+      const isMap = found === 'map';
+      if (found !== 'array' && !isMap) {
+        log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${found === 'none' ? 'nothing' : 'no array or object'} at pointer '${a.pointer.text}'`);
         perArray.push([a, byName]);
-        continue;
+        return;
       }
       let bad = '';
-      let entries: Array<[string | undefined, JsonValue]> = isMap ? Object.entries(value as Record<string, JsonValue>) : (value as JsonValue[]).map((el) => [undefined, el]);
-      if (entries.length > maxInstances) {
-        bad = `${entries.length} ${isMap ? 'members' : 'elements'}, serving the first ${maxInstances} (max_instances)`;
-        entries = entries.slice(0, maxInstances);
+      let n = view.count(ai);
+      if (n > maxInstances) {
+        bad = `${n} ${isMap ? 'members' : 'elements'}, serving the first ${maxInstances} (max_instances)`;
+        n = maxInstances;
       }
-      entries.forEach(([key, el], i) => {
+      for (let i = 0; i < n; i++) {
+        const key = isMap ? view.key(ai, i) : undefined;
         let inst: string;
         if (a.index === undefined) {
           if (key === undefined) {
             bad ||= `it has no 'index', so its elements have no instance names (only an object's members are named by their keys)`;
-            return;
+            continue;
           }
           inst = key;
         } else {
           // an index pointer, when given, wins over the key
-          const idx = resolve(a.index, el);
+          const idx = view.index(ai, i);
           if (typeof idx === 'string') inst = idx;
           else if (typeof idx === 'number' || typeof idx === 'bigint') inst = String(idx);
           else {
             bad ||= `${key === undefined ? `element ${i}` : `member ${JSON.stringify(key.slice(0, 64))}`} has no string or number at index pointer '${a.index.text}'`;
-            return;
+            continue;
           }
         }
         if (inst === '' || inst.length > 1024 || inst.includes('\n') || inst.includes('\u0000')) {
           bad ||= `element ${i} has an unusable instance name ${JSON.stringify(inst.slice(0, 64))}`;
-          return;
+          continue;
         }
         // pmdaCache (and PCP clients) tell instances apart by their first word
-        const word = inst.split(' ', 1)[0]!;
+        const space = inst.indexOf(' ');
+        const word = space < 0 ? inst : inst.slice(0, space);
         const other = firstWords.get(word);
         if (other !== undefined && other !== inst) {
           bad ||= `instance names '${other}' and '${inst}' are the same up to the first space; '${inst}' is not served`;
-          return;
+          continue;
         }
         firstWords.set(word, inst);
         if (byName.has(inst)) bad ||= `duplicate instance name ${JSON.stringify(inst)}; the last one is served`;
-        byName.set(inst, el);
+        byName.set(inst, i);
         seen.set(inst, true);
-      });
+      }
       if (bad) log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${bad}`);
       else log.resolved(this.key(`array:${a.name}`));
       perArray.push([a, byName]);
-    }
+    });
     const activeKey = [...seen.keys()].join('\n');
     if (activeKey !== this.activeKey) {
       const refused = this.cache.activate(seen.keys(), { max: maxCached, cullSeconds });
@@ -107,7 +115,7 @@ export class InstanceIndex {
       } else log.resolved(this.key('instances'));
     }
     for (const [a, byName] of perArray) {
-      const pairs: Array<[number, JsonValue]> = [];
+      const pairs: Array<[number, number]> = [];
       for (const [name, el] of byName) {
         const inst = this.cache.lookup(name);
         if (inst !== undefined) pairs.push([inst, el]);
@@ -115,6 +123,9 @@ export class InstanceIndex {
       pairs.sort((x, y) => x[0] - y[0]);
       rows.set(a.name, { insts: pairs.map((p) => p[0]), elements: pairs.map((p) => p[1]) });
     }
+    // the next document may name the same instances: then these rows are its rows
+    this.lastNames = view.names ? Buffer.from(view.names) : undefined;
+    this.lastRows = rows;
     return rows;
   }
 }

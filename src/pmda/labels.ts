@@ -5,7 +5,6 @@
 // The domain label (agent) and the rest are libpcp_pmda's (pmdaLabel).
 import { C } from './native';
 import type { Registry } from './registry';
-import { resolve } from '../format/pointer';
 import type { JsonValue } from '../format/json';
 import { pmidCluster, pmidItem, indomSerial, clusterOfIndom } from './numbering';
 
@@ -38,16 +37,11 @@ export function instanceLabelsOf(registry: Registry, indom: number, inst: number
   const src = cluster !== undefined ? registry.byCluster.get(cluster) : undefined;
   if (!src) return null;
   const labels: Record<string, JsonValue> = {};
-  for (const a of src.arrays) {
-    if (!a.instanceLabels) continue;
+  src.arrays.forEach((a, ai) => {
+    if (!a.instanceLabels) return;
     const rows = src.rows.get(a.name);
     const at = rows ? rows.insts.indexOf(inst) : -1;
-    if (at < 0) continue;
-    for (const [name, pointer] of a.instanceLabels) {
-      const v = resolve(pointer, rows!.elements[at]);
-      if (v === undefined || (v !== null && typeof v === 'object')) continue;
-      labels[name] = typeof v === 'bigint' ? Number(v) : v;
-    }
-  }
+    if (at >= 0) Object.assign(labels, src.instanceLabels(ai, rows!.elements[at]!));
+  });
   return Object.keys(labels).length > 0 ? JSON.stringify(labels) : null;
 }

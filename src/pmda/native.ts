@@ -106,6 +106,13 @@ export interface Native {
   watchInit(): number;
   watchAdd(dir: string): number;
   watchRead(): Array<[number, string, number]> | null;
+  /** Compile the JSON pointers of a source's query (native/query.cc); its id. */
+  queryCompile(spec: { scalars: string[][]; arrays: Array<{ at: string[]; index: string[] | null; members: string[][] }> }): number;
+  /** Run a query on bytes [0, length) of a buffer: its slots, or QUERY_NOT_PARSED. */
+  queryRun(id: number, buf: Buffer, length: number, padded: boolean): Buffer | number;
+  queryFree(id: number): void;
+  QUERY_NOT_PARSED: number;
+  QUERY_PADDING: number;
   constants: NativeConstants;
 }
 

@@ -26,15 +26,36 @@ export class LimitError extends Error {}
 
 /** Read an open descriptor to its end, at most `max` bytes. */
 export function readAll(fd: number, max: number): string {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const chunk = Buffer.allocUnsafe(65536);
+  const { bytes, length } = readInto(fd, 0, max, 0);
+  return bytes.toString('utf8', 0, length);
+}
+
+// One buffer for every data file read, kept between reads up to this size.
+const KEEP = 4 << 20;
+let scratch = Buffer.alloc(1 << 16);
+
+/**
+ * Read an open descriptor to its end, at most `max` bytes, into a buffer
+ * with `spare` bytes left after them (for simdjson: native/query.cc).
+ * `size` is what fstat said, a guess (0 for procfs files). The buffer is
+ * shared: it is good until the next read.
+ */
+export function readInto(fd: number, size: number, max: number, spare: number): { bytes: Buffer; length: number } {
+  if (scratch.length > KEEP) scratch = Buffer.alloc(1 << 16);
+  let length = 0;
   for (;;) {
-    const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    const want = Math.max(size + 1, length + 65536) + spare;
+    if (scratch.length < want) {
+      const next = Buffer.alloc(Math.max(want, scratch.length * 2));
+      scratch.copy(next, 0, 0, length);
+      scratch = next;
+    }
+    const n = fs.readSync(fd, scratch, length, scratch.length - spare - length, null);
     if (n <= 0) break;
-    total += n;
-    if (total > max) throw new Error(`more than ${max} bytes`);
-    chunks.push(Buffer.from(chunk.subarray(0, n)));
+    length += n;
+    if (length > max) throw new Error(`more than ${max} bytes`);
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  // the spare bytes are zero: nothing of an earlier, longer file
+  scratch.fill(0, length, length + spare);
+  return { bytes: scratch, length };
 }

@@ -178,6 +178,7 @@ export class Registry {
     this.byName.delete(s.name);
     this.byCluster.delete(s.cluster);
     s.forgetProblems();
+    s.close();
     this.changed = true;
     this.onRemove(s);
   }

@@ -7,18 +7,23 @@ import * as path from 'path';
 import { parseJson, JsonValue } from '../format/json';
 import { parseMetadata, Metadata, MetricSpec, ArraySpec } from '../format/metadata';
 import { InstanceIndex, Rows } from './instances';
+import { Query, PADDING } from './query';
+import { DataView, TreeView, Placed } from './view';
 import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
 import type { ExecResult } from './exec';
 import { openAs, Author, ROOT } from './access';
-import { fileStamp, readFileAs, readAll, LimitError } from './read';
+import { fileStamp, readFileAs, readInto, LimitError } from './read';
 import { newStats, SourceStats } from './control';
 import type { Config } from './config';
 import * as log from './log';
 import { METADATA, SCHEMA } from './discovery';
 import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, SchemaValidator } from '../format/schema';
 
-/** A metric as served: its spec, its item, and its array if it has one. */
-export interface Served {
+/** The longest pointer a query is compiled for: simdjson's depth limit. */
+const MAX_QUERY_DEPTH = 1024;
+
+/** A metric as served: its spec, its item, its array if it has one, and where its values are in a view. */
+export interface Served extends Placed {
   spec: MetricSpec;
   item: number;
   array?: ArraySpec;
@@ -73,7 +78,10 @@ export class Source {
   private indomCache!: NameCache;
   cluster = -1;
 
-  data: JsonValue | undefined;
+  /** The current data, as its metrics see it. */
+  view: DataView | undefined;
+  /** The compiled pointers of its metrics (not for schema sources, whose documents are checked whole). */
+  private query: Query | undefined;
   /** Why the data is unavailable, when it is. */
   dataError: string | undefined = 'not read yet';
   private dataStamp = '';
@@ -128,7 +136,7 @@ export class Source {
 
   /** Bytes of data it holds. */
   get heldBytes(): number {
-    return this.data !== undefined ? this.stats.dataBytes : 0;
+    return this.view !== undefined ? this.stats.dataBytes : 0;
   }
 
   private key(what: string): string {
@@ -155,7 +163,7 @@ export class Source {
       }
       try {
         const item = this.metricCache.number(spec.name);
-        this.metrics.set(item, array ? { spec, item, array } : { spec, item });
+        this.metrics.set(item, array ? { spec, item, array, arrayAt: this.arrays.length, slot: 0 } : { spec, item, slot: 0 });
         return true;
       } catch (e) {
         log.problem(this.key('items'), `${this.metadataFile}: skipping metric '${spec.name}': ${(e as NumberingError).message}`);
@@ -183,6 +191,20 @@ export class Source {
       }
     }
     this.metricCache.save();
+    // a metric's slot: its place among the scalars, or among its array's members
+    const served = [...this.metrics.values()];
+    const scalars = served.filter((m) => !m.array);
+    const arrays = this.arrays.map((spec, a) => ({ spec, members: served.filter((m) => m.arrayAt === a) }));
+    // a pointer deeper than simdjson's documents go (1024) can only find
+    // something in a document left to JavaScript anyway
+    const pointers = [...served.map((m) => m.spec.pointer), ...this.arrays.flatMap((a) => [a.pointer, ...(a.index ? [a.index] : []), ...(a.instanceLabels ?? []).map(([, p]) => p)])];
+    if (!this.validate && pointers.every((p) => p.tokens.length <= MAX_QUERY_DEPTH)) this.query = new Query(scalars, arrays);
+  }
+
+  /** Give back what the source holds outside JavaScript (it went away). */
+  close(): void {
+    this.query?.free();
+    this.query = undefined;
   }
 
   /**
@@ -238,14 +260,16 @@ export class Source {
   /** No data now, for this reason: its metrics answer "try again". */
   private drop(why: string): void {
     this.dataError = why;
-    this.data = undefined;
+    this.view = undefined;
     this.dataStamp = '';
     this.rows.clear();
     this.version++;
   }
 
   private read(config: Config, admit: Admit): void {
-    let text: string;
+    let bytes: Buffer;
+    let length: number;
+    let padded = false;
     if (this.commanded) {
       // a command that timed out rests a while before it is run again
       if (Date.now() < this.execRestUntil) return;
@@ -262,9 +286,10 @@ export class Source {
         this.stats.execErrors++;
         log.problem(this.key('exit'), `${this.metadataFile}: ${r.warning}`);
       } else log.resolved(this.key('exit'));
-      text = r.output;
+      bytes = r.output;
+      length = bytes.length;
       this.dataStamp = '';
-      const refused = admit(Buffer.byteLength(text, 'utf8'), this.stats.dataBytes);
+      const refused = admit(length, this.stats.dataBytes);
       if (refused) return this.overBudget(refused);
     } else {
       let fd = -1;
@@ -279,9 +304,10 @@ export class Source {
         if (st.size > config.maxDataBytes) return this.fail(`data file ${this.dataPath} is ${st.size} bytes, more than the limit of ${config.maxDataBytes}`);
         const refused = st.size > 0 ? admit(st.size, this.stats.dataBytes) : undefined;
         if (refused) return this.overBudget(refused);
-        text = readAll(fd, config.maxDataBytes);
+        ({ bytes, length } = readInto(fd, st.size, config.maxDataBytes, PADDING));
+        padded = true;
         if (st.size === 0) {
-          const late = admit(Buffer.byteLength(text, 'utf8'), this.stats.dataBytes);
+          const late = admit(length, this.stats.dataBytes);
           if (late) return this.overBudget(late);
         }
         this.dataStamp = stamp;
@@ -296,35 +322,56 @@ export class Source {
     }
     const where = this.dataExec !== undefined ? `output of data-exec command '${this.dataExec}' (${this.metadataFile})` : this.dataUrl !== undefined ? `response of data-url '${this.dataUrl}' (${this.metadataFile})` : `data file ${this.dataPath}`;
     this.stats.refreshes++;
-    this.stats.dataBytes = Buffer.byteLength(text, 'utf8');
-    // parse-or-say-why, the shape src/format/metadata.ts uses for pointers
-    let doc: JsonValue;
-    try {
-      doc = parseJson(text);
-    } catch (e) {
-      this.dataStamp = '';
-      return this.fail(`cannot parse ${where}: ${(e as Error).message}`);
-    }
-    if (this.validate) {
-      const gen = schemaGeneration(doc);
-      if (this.generation !== undefined && gen !== this.generation) this.stale = true;
-      this.generation = gen;
-      const check = this.validate(doc);
-      if (!check.ok) {
-        log.problem(this.key('schema'), `${where} does not match ${this.metadataFile}: ${check.message}`);
-        const kept = pruneInvalid(doc, check.invalid);
-        if (kept === undefined) return this.fail(`${where} does not match ${this.metadataFile}: ${check.message}`);
-        doc = kept;
-      } else log.resolved(this.key('schema'));
+    // the query reads the document where it is; what it leaves to
+    // JavaScript is parsed as text (docs/PARSING.md)
+    let view: DataView | undefined = this.query?.run(bytes, length, padded);
+    if (view) this.stats.dataBytes = length;
+    else {
+      const text = bytes.toString('utf8', 0, length);
+      this.stats.dataBytes = Buffer.byteLength(text, 'utf8');
+      // parse-or-say-why, the shape src/format/metadata.ts uses for pointers
+      let doc: JsonValue;
+      try {
+        doc = parseJson(text);
+      } catch (e) {
+        this.dataStamp = '';
+        return this.fail(`cannot parse ${where}: ${(e as Error).message}`);
+      }
+      if (this.validate) {
+        const gen = schemaGeneration(doc);
+        if (this.generation !== undefined && gen !== this.generation) this.stale = true;
+        this.generation = gen;
+        const check = this.validate(doc);
+        if (!check.ok) {
+          log.problem(this.key('schema'), `${where} does not match ${this.metadataFile}: ${check.message}`);
+          const kept = pruneInvalid(doc, check.invalid);
+          if (kept === undefined) return this.fail(`${where} does not match ${this.metadataFile}: ${check.message}`);
+          doc = kept;
+        } else log.resolved(this.key('schema'));
+      }
+      view = new TreeView(doc, this.arrays);
     }
     if (this.dataError !== undefined && this.dataError !== 'not read yet') {
       log.resolved(this.key('data'), `${where} is readable again`);
     }
     this.dataError = undefined;
     this.stats.lastError = '';
-    this.data = doc;
-    this.rows = this.instances.build(this.arrays, this.data, where, { maxInstances: config.maxInstances, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
+    this.view = view;
+    this.rows = this.instances.build(this.arrays, view, where, { maxInstances: config.maxInstances, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
     this.version++;
+  }
+
+  /** The instance labels of element `e` of array `a` (its index in `arrays`): numbers, strings, booleans, null. */
+  instanceLabels(a: number, e: number): Record<string, JsonValue> {
+    const labels: Record<string, JsonValue> = {};
+    const spec = this.arrays[a]!.instanceLabels ?? [];
+    if (!this.view) return labels;
+    for (let j = 0; j < spec.length; j++) {
+      const v = this.view.label(a, e, j);
+      if (v === undefined || (v !== null && typeof v === 'object')) continue;
+      labels[spec[j]![0]] = typeof v === 'bigint' ? Number(v) : v;
+    }
+    return labels;
   }
 
   /** A budget (src/pmda/budget.ts) has no room for this source's data now. */

@@ -27,7 +27,7 @@ set -euo pipefail
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 STUB=/usr/local/lib/chroot-stub              # inside the chroot
 SYSPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-PACKAGES="pcp nodejs npm libnode-dev g++ make python3 iproute2 procps curl
+PACKAGES="pcp nodejs npm libnode-dev libsimdjson-dev g++ make python3 iproute2 procps curl
           ca-certificates git"
 
 die() { echo "chroot.sh: $*" >&2; exit 1; }

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// The JavaScript side of a fetch, in one process, without pmcd: an Agent
+// over a scratch directory holding the benchmark's big source, its data
+// replaced (renamed over) before every fetch, as in the churn workload.
+// For profiling (node --cpu-prof bench/experiments/inproc.mjs) and for
+// the split of a fetch's cost into its steps; not a benchmark (those are
+// bench/run.mjs, against the C floor).
+//
+//   node bench/experiments/inproc.mjs [fetches=2000] [unchanged|churn|wide]
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { dataText, sourceMetadata } from '../data.mjs';
+import { bigShape } from '../workloads/shapes.mjs';
+
+const require = createRequire(import.meta.url);
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+const n = Number(process.argv[2] ?? 2000);
+const mode = process.argv[3] ?? 'churn';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pmda-json-inproc-'));
+process.env.PCP_VAR_DIR = work; // numbering caches go here
+fs.mkdirSync(path.join(work, 'config', 'pmda'), { recursive: true });
+const dir = path.join(work, 'sources');
+fs.mkdirSync(dir);
+const shapes = mode === 'wide'
+  ? Array.from({ length: 10 }, (_, k) => ({ name: `wide${k}`, strings: 0, ints: 0, arrays: 1, instances: 1000, members: 10, exotic: false }))
+  : [{ name: 'big', ...bigShape }];
+const variants = [];
+for (const s of shapes) {
+  fs.mkdirSync(path.join(dir, s.name));
+  fs.writeFileSync(path.join(dir, s.name, 'metadata.json'), JSON.stringify(sourceMetadata(s)));
+  fs.writeFileSync(path.join(dir, s.name, 'data.json'), dataText(s, 0));
+}
+for (let g = 1; g <= 8; g++) variants.push(dataText(shapes[0], g));
+
+const { native } = require(path.join(ROOT, 'dist', 'pmda', 'native.js'));
+const { Agent } = require(path.join(ROOT, 'dist', 'pmda', 'agent.js'));
+const { loadConfig } = require(path.join(ROOT, 'dist', 'pmda', 'config.js'));
+native.init({ name: 'inproc', domain: 250, logfile: path.join(work, 'log'), debug: '' });
+const cfgFile = path.join(work, 'config.json');
+fs.writeFileSync(cfgFile, JSON.stringify({ trusted_directory_list: [dir] }));
+const agent = new Agent({ root: 'json', config: loadConfig(cfgFile).config });
+agent.discover();
+agent.syncTables();
+
+const pmids = [];
+for (let cluster = 1; cluster <= shapes.length; cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
+const req = Uint32Array.from(pmids);
+const target = path.join(dir, shapes[0].name, 'data.json');
+const tmp = target + '.tmp';
+let write = 0;
+let fetch = 0;
+for (let i = 0; i < n; i++) {
+  if (mode === 'churn') {
+    const t0 = performance.now();
+    fs.writeFileSync(tmp, variants[i % variants.length]);
+    fs.renameSync(tmp, target);
+    write += performance.now() - t0;
+  }
+  const t1 = performance.now();
+  agent.fetch(req);
+  fetch += performance.now() - t1;
+}
+console.log(`${mode}: ${n} fetches, ${(fetch / n).toFixed(3)} ms a fetch (${(write / n).toFixed(3)} ms a write, not counted); rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
+fs.rmSync(work, { recursive: true, force: true });

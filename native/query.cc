@@ -1,0 +1,417 @@
+// JSON queries: parse a data document with simdjson (Debian's
+// libsimdjson) and look up a fixed list of JSON pointers in it, without
+// building a JavaScript object for anything in the document.
+//
+// JavaScript compiles a query once per source (src/pmda/query.ts): the
+// pointers of its scalar metrics, and per array (or object map) the
+// pointer to it, the pointer to each element's instance name and the
+// pointers of its members and instance labels. Running it on a document
+// writes one 16-byte slot per pointer found (or not found), in the order
+// the query lists them, and the strings they hold after the slots. What a
+// value means to PCP (its conversion, its instance, its record) is
+// decided in JavaScript; this file knows only JSON and pointers.
+//
+// Slot (little endian): int32 kind, int32 length (strings) or element
+// count (arrays and objects), 8 bytes: int64, uint64, double, or the
+// offset of a string from the start of the strings. Slot 0 holds the
+// number of slots and the length of the names; then come the scalars,
+// one header slot per array (kind, element count, index of its first
+// row's slot), and the rows: per element its key (object maps), its
+// index value and its members. After the slots come the names, then the
+// strings. The names are the elements' keys and index values, each as a
+// kind byte and, for a string, its length (uint32) and bytes, for a
+// number its 8 bytes: equal names mean equal instances, which lets
+// JavaScript keep the instances of the last document without looking at
+// them one by one.
+//
+// Whatever simdjson does not take, or takes differently from JSON.parse
+// (integers beyond 64 bits, numbers beyond double range, lone surrogates,
+// invalid UTF-8, nesting deeper than its limit, and -0, which simdjson
+// reads as the integer 0 where JSON.parse keeps a negative zero), makes
+// the run answer NOT_PARSED, and JavaScript parses that document itself.
+#include "query.h"
+
+#include <cctype>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <simdjson.h>
+
+namespace pmdajson {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+enum Kind : int32_t {
+  K_MISSING = 0, K_NULL = 1, K_FALSE = 2, K_TRUE = 3, K_INT = 4, K_UINT = 5,
+  K_DOUBLE = 6, K_STRING = 7, K_ARRAY = 8, K_OBJECT = 9,
+  // a string, in the names rather than the strings
+  K_NAME = 10,
+};
+
+struct Slot {
+  int32_t kind;
+  int32_t length;
+  union {
+    int64_t i;
+    uint64_t u;
+    double d;
+    uint64_t offset;
+  } v;
+};
+static_assert(sizeof(Slot) == 16, "a slot is 16 bytes");
+
+// One token of a JSON pointer: a member name, and the element index it
+// also names when it is one (RFC 6901: 0, or digits without a leading 0).
+struct Token {
+  std::string key;
+  bool isIndex;
+  size_t index;
+};
+
+// The pointers of a query as a tree of their tokens, so that each object
+// of the document is walked once, however many pointers go through it.
+struct Node {
+  Token token;
+  // slots (from the base of the walk) that take the value found here
+  std::vector<size_t> slots;
+  // slots that take it as an element's instance name (also in the names)
+  std::vector<size_t> nameSlots;
+  // arrays (their index in the query) whose elements are found here
+  std::vector<size_t> arrays;
+  std::vector<std::unique_ptr<Node>> children;
+  // for many children: their positions by name
+  std::unordered_map<std::string_view, size_t> byKey;
+  bool anyIndex = false;
+};
+
+struct ArrayQuery {
+  // an element's instance name at slot 1, its members from slot 2
+  Node row;
+  size_t width;
+};
+
+struct Query {
+  Node root;
+  size_t scalars;
+  std::vector<ArrayQuery> arrays;
+};
+
+std::vector<std::unique_ptr<Query>> queries;
+
+// Data documents up to this size keep the parser's buffers between runs;
+// after a bigger one they are given back.
+constexpr size_t KEEP_CAPACITY = 4 << 20;
+std::unique_ptr<simdjson::dom::parser> parser;
+
+Token toToken(std::string key) {
+  Token t;
+  t.key = std::move(key);
+  t.isIndex = !t.key.empty() && t.key.size() < 16 && (t.key == "0" || t.key[0] != '0');
+  for (char c : t.key) t.isIndex = t.isIndex && c >= '0' && c <= '9';
+  t.index = t.isIndex ? std::stoull(t.key) : 0;
+  return t;
+}
+
+// The node of `tokens` below `n`, made if need be.
+Node &nodeOf(Node &n, const Napi::Array &tokens) {
+  Node *at = &n;
+  for (uint32_t i = 0; i < tokens.Length(); i++) {
+    std::string key = tokens.Get(i).As<Napi::String>().Utf8Value();
+    Node *next = nullptr;
+    for (auto &c : at->children) {
+      if (c->token.key == key) next = c.get();
+    }
+    if (!next) {
+      at->children.push_back(std::make_unique<Node>());
+      next = at->children.back().get();
+      next->token = toToken(std::move(key));
+      at->anyIndex = at->anyIndex || next->token.isIndex;
+    }
+    at = next;
+  }
+  return *at;
+}
+
+class Writer {
+ public:
+  std::vector<Slot> slots;
+  std::string names;
+  std::string strings;
+
+  size_t reserve(size_t n) {
+    size_t at = slots.size();
+    slots.resize(at + n, Slot{K_MISSING, 0, {0}});
+    return at;
+  }
+
+  void string(size_t at, std::string_view s) {
+    slots[at].kind = K_STRING;
+    slots[at].length = static_cast<int32_t>(s.size());
+    slots[at].v.offset = strings.size();
+    strings.append(s.data(), s.size());
+  }
+
+  // an element's key or index value, also written to the names
+  void name(size_t at, const element *e, std::string_view key) {
+    Slot &s = slots[at];
+    if (e) value(at, *e);
+    else {
+      s.kind = K_STRING;
+      s.length = static_cast<int32_t>(key.size());
+    }
+    names.push_back(static_cast<char>(s.kind));
+    if (s.kind == K_STRING) {
+      std::string_view v = e ? e->get_string().value_unsafe() : key;
+      uint32_t n = static_cast<uint32_t>(v.size());
+      names.append(reinterpret_cast<const char *>(&n), 4);
+      s.kind = K_NAME;
+      s.v.offset = names.size();
+      names.append(v.data(), v.size());
+    } else if (s.kind == K_INT || s.kind == K_UINT || s.kind == K_DOUBLE) {
+      names.append(reinterpret_cast<const char *>(&s.v), 8);
+    }
+  }
+
+  void value(size_t at, const element &e) {
+    Slot &s = slots[at];
+    switch (e.type()) {
+      case element_type::NULL_VALUE: s.kind = K_NULL; break;
+      case element_type::BOOL: s.kind = e.get_bool().value_unsafe() ? K_TRUE : K_FALSE; break;
+      case element_type::INT64: s.kind = K_INT; s.v.i = e.get_int64().value_unsafe(); break;
+      case element_type::UINT64: s.kind = K_UINT; s.v.u = e.get_uint64().value_unsafe(); break;
+      case element_type::DOUBLE: s.kind = K_DOUBLE; s.v.d = e.get_double().value_unsafe(); break;
+      case element_type::STRING: string(at, e.get_string().value_unsafe()); break;
+      case element_type::ARRAY: s.kind = K_ARRAY; break;
+      case element_type::OBJECT: s.kind = K_OBJECT; break;
+    }
+  }
+};
+
+// Ends each element's names: what an element's names are is then plain
+// from the names alone, also when its index member comes twice.
+constexpr char ROW_END = static_cast<char>(0xff);
+// Starts each array's names: its index in the query and its kind.
+constexpr char ARRAY_START = static_cast<char>(0xfe);
+
+// Children with more members than this are also found by a hash of their names.
+constexpr size_t FEW = 16;
+
+void walk(Writer &w, const Query &q, const Node &n, const element &e, size_t base);
+
+// The rows of array `a` of the query, from `e` (an array, or an object map).
+void rows(Writer &w, const Query &q, size_t a, const element &e) {
+  const ArrayQuery &aq = q.arrays[a];
+  size_t header = 1 + q.scalars + a;
+  // which array, and what its pointer found, come first in its names
+  uint32_t which = static_cast<uint32_t>(a);
+  w.names.push_back(ARRAY_START);
+  w.names.append(reinterpret_cast<const char *>(&which), 4);
+  w.names.push_back(static_cast<char>(w.slots[header].kind));
+  int32_t count = 0;
+  uint64_t first = w.slots.size();
+  if (e.type() == element_type::ARRAY) {
+    for (element el : simdjson::dom::array(e)) {
+      size_t at = w.reserve(aq.width);
+      walk(w, q, aq.row, el, at);
+      w.names.push_back(ROW_END);
+      count++;
+    }
+  } else if (e.type() == element_type::OBJECT) {
+    for (auto field : simdjson::dom::object(e)) {
+      size_t at = w.reserve(aq.width);
+      w.name(at, nullptr, field.key);
+      walk(w, q, aq.row, field.value, at);
+      w.names.push_back(ROW_END);
+      count++;
+    }
+  }
+  w.slots[header].length = count;
+  w.slots[header].v.offset = first;
+}
+
+// Write what the pointers through `n` find in `e`. Like JSON.parse, the
+// last of duplicate member names is the one that counts: each child is
+// walked once, with the last member of its name.
+void walk(Writer &w, const Query &q, const Node &n, const element &e, size_t base) {
+  for (size_t s : n.slots) w.value(base + s, e);
+  for (size_t s : n.nameSlots) w.name(base + s, &e, {});
+  for (size_t a : n.arrays) rows(w, q, a, e);
+  size_t k = n.children.size();
+  if (k == 0) return;
+  if (e.type() == element_type::OBJECT) {
+    element few[FEW];
+    bool haveFew[FEW] = {};
+    std::vector<element> many;
+    std::vector<char> haveMany;
+    if (k > FEW) {
+      many.resize(k);
+      haveMany.resize(k);
+    }
+    element *found = k > FEW ? many.data() : few;
+    bool *have = k > FEW ? reinterpret_cast<bool *>(haveMany.data()) : haveFew;
+    // members usually come in the order of the last document: try the
+    // child after the last one found first
+    size_t next = 0;
+    for (auto field : simdjson::dom::object(e)) {
+      std::string_view key = field.key;
+      size_t c = k;
+      if (next < k && n.children[next]->token.key == key) c = next;
+      else if (k > FEW) {
+        auto it = n.byKey.find(key);
+        if (it != n.byKey.end()) c = it->second;
+      } else {
+        for (size_t i = 0; i < k; i++) {
+          if (n.children[i]->token.key == key) {
+            c = i;
+            break;
+          }
+        }
+      }
+      if (c == k) continue;
+      next = c + 1;
+      const Node &child = *n.children[c];
+      if (child.children.empty() && child.arrays.empty()) {
+        // a leaf: a later member of the same name overwrites its slots
+        for (size_t s : child.slots) w.value(base + s, field.value);
+        for (size_t s : child.nameSlots) w.name(base + s, &field.value, {});
+        continue;
+      }
+      found[c] = field.value;
+      have[c] = true;
+    }
+    for (size_t c = 0; c < k; c++) if (have[c]) walk(w, q, *n.children[c], found[c], base);
+    return;
+  }
+  if (e.type() == element_type::ARRAY && n.anyIndex) {
+    for (auto &c : n.children) {
+      if (!c->token.isIndex) continue;
+      auto r = simdjson::dom::array(e).at(c->token.index);
+      if (!r.error()) walk(w, q, *c, r.value_unsafe(), base);
+    }
+  }
+}
+
+// Index the children of nodes that have many.
+void index(Node &n) {
+  if (n.children.size() > FEW) {
+    for (size_t i = 0; i < n.children.size(); i++) n.byKey.emplace(n.children[i]->token.key, i);
+  }
+  for (auto &c : n.children) index(*c);
+}
+
+// queryCompile({ scalars: string[][], arrays: [{ at, index | null, members }] }) => id
+Napi::Value QueryCompile(const Napi::CallbackInfo &info) {
+  Napi::Object spec = info[0].As<Napi::Object>();
+  auto q = std::make_unique<Query>();
+  Napi::Array scalars = spec.Get("scalars").As<Napi::Array>();
+  q->scalars = scalars.Length();
+  for (uint32_t i = 0; i < scalars.Length(); i++) nodeOf(q->root, scalars.Get(i).As<Napi::Array>()).slots.push_back(1 + i);
+  Napi::Array arrays = spec.Get("arrays").As<Napi::Array>();
+  q->arrays.resize(arrays.Length());
+  for (uint32_t i = 0; i < arrays.Length(); i++) {
+    Napi::Object a = arrays.Get(i).As<Napi::Object>();
+    ArrayQuery &aq = q->arrays[i];
+    Node &at = nodeOf(q->root, a.Get("at").As<Napi::Array>());
+    at.slots.push_back(1 + q->scalars + i);
+    at.arrays.push_back(i);
+    Napi::Value index = a.Get("index");
+    if (index.IsArray()) nodeOf(aq.row, index.As<Napi::Array>()).nameSlots.push_back(1);
+    Napi::Array members = a.Get("members").As<Napi::Array>();
+    for (uint32_t m = 0; m < members.Length(); m++) nodeOf(aq.row, members.Get(m).As<Napi::Array>()).slots.push_back(2 + m);
+    aq.width = 2 + members.Length();
+  }
+  index(q->root);
+  for (ArrayQuery &aq : q->arrays) index(aq.row);
+  for (size_t id = 0; id < queries.size(); id++) {
+    if (!queries[id]) {
+      queries[id] = std::move(q);
+      return Napi::Number::New(info.Env(), static_cast<double>(id));
+    }
+  }
+  queries.push_back(std::move(q));
+  return Napi::Number::New(info.Env(), static_cast<double>(queries.size() - 1));
+}
+
+Napi::Value QueryFree(const Napi::CallbackInfo &info) {
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  if (id < queries.size()) queries[id].reset();
+  return info.Env().Undefined();
+}
+
+// Does the text hold the number -0 (not -0.5, not -0e1)? Maybe in a
+// string: then the document is only parsed more slowly than it could be.
+bool hasMinusZero(const uint8_t *text, size_t length) {
+  const uint8_t *end = text + length;
+  const uint8_t *p = text;
+  while (p < end) {
+    const void *at = memmem(p, end - p, "-0", 2);
+    if (!at) return false;
+    const uint8_t *next = static_cast<const uint8_t *>(at) + 2;
+    if (next == end || !(std::isdigit(*next) || *next == '.' || *next == 'e' || *next == 'E')) return true;
+    p = next;
+  }
+  return false;
+}
+
+// queryRun(id, buffer, length, padded) => Buffer of slots then strings, or
+// NOT_PARSED. With `padded`, the buffer has simdjson's padding after
+// `length` bytes and is parsed where it is.
+Napi::Value QueryRun(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  if (id >= queries.size() || !queries[id]) throw Napi::Error::New(env, "queryRun: no such query");
+  const Query &q = *queries[id];
+  Napi::Buffer<uint8_t> in = info[1].As<Napi::Buffer<uint8_t>>();
+  size_t length = info[2].As<Napi::Number>().Int64Value();
+  bool padded = info[3].ToBoolean().Value();
+  if (length > in.Length() || (padded && length + simdjson::SIMDJSON_PADDING > in.Length())) throw Napi::Error::New(env, "queryRun: bad length");
+  const uint8_t *text = in.Data();
+  // a byte order mark is skipped, as JavaScript's parse does
+  if (length >= 3 && text[0] == 0xef && text[1] == 0xbb && text[2] == 0xbf) {
+    text += 3;
+    length -= 3;
+  }
+  if (hasMinusZero(text, length)) return Napi::Number::New(env, NOT_PARSED);
+  if (!parser) parser = std::make_unique<simdjson::dom::parser>();
+  element doc;
+  auto error = parser->parse(text, length, !padded).get(doc);
+  bool shrink = parser->capacity() > KEEP_CAPACITY;
+  if (error) {
+    if (shrink) parser.reset();
+    return Napi::Number::New(env, NOT_PARSED);
+  }
+
+  Writer w;
+  size_t width = 0;
+  for (const ArrayQuery &a : q.arrays) width += a.width;
+  w.slots.reserve(1 + q.scalars + q.arrays.size() + 1024 * width);
+  w.reserve(1 + q.scalars + q.arrays.size());
+  walk(w, q, q.root, doc, 0);
+  if (shrink) parser.reset();
+  w.slots[0].v.u = w.slots.size();
+  w.slots[0].length = static_cast<int32_t>(w.names.size());
+  size_t slotBytes = w.slots.size() * sizeof(Slot);
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, slotBytes + w.names.size() + w.strings.size());
+  std::memcpy(out.Data(), w.slots.data(), slotBytes);
+  std::memcpy(out.Data() + slotBytes, w.names.data(), w.names.size());
+  std::memcpy(out.Data() + slotBytes + w.names.size(), w.strings.data(), w.strings.size());
+  return out;
+}
+
+}  // namespace
+
+void RegisterQuery(Napi::Env env, Napi::Object exports) {
+  exports.Set("queryCompile", Napi::Function::New(env, QueryCompile));
+  exports.Set("queryRun", Napi::Function::New(env, QueryRun));
+  exports.Set("queryFree", Napi::Function::New(env, QueryFree));
+  exports.Set("QUERY_NOT_PARSED", Napi::Number::New(env, NOT_PARSED));
+  exports.Set("QUERY_PADDING", Napi::Number::New(env, static_cast<double>(simdjson::SIMDJSON_PADDING)));
+}
+
+}  // namespace pmdajson

@@ -1,0 +1,10 @@
+// JSON queries: a data document parsed by simdjson, a fixed list of JSON
+// pointers looked up in it, the values found written as 16-byte slots.
+#pragma once
+#include <napi.h>
+
+namespace pmdajson {
+// What queryRun answers for a document it leaves to JavaScript's parser.
+constexpr int NOT_PARSED = -1;
+void RegisterQuery(Napi::Env env, Napi::Object exports);
+}
