@@ -9,6 +9,7 @@
  *
  * Usage: cpmda [-d domain] [-r root] [-l logfile] [-e command]
  *              -s name:strings:ints:arrays:instances:members[:x] ...
+ *              -S count:prefix:strings:ints:arrays:instances:members[:x] ...
  *
  * Each -s adds one source (one cluster, numbered from 1 in command line
  * order) named `name` below `root`, with
@@ -19,6 +20,10 @@
  *              `members` integer metrics <root>.<name>.aA.v0, v1, ...
  * and, with the x flag, integers spread over the whole int64 range (the
  * same values bench/run.mjs writes into the JSON data; see value()).
+ *
+ * -S adds `count` sources of one shape at once, named prefix0 ..
+ * prefix<count-1> (in that order), so that a phase of thousands of
+ * sources keeps its pmcd.conf line short.
  *
  * -e runs `command` (split at blanks or commas -- pmcd.conf has no quoting
  * -- with no shell, as user nobody when we are root) before every fetch and reads its output to the end without
@@ -47,7 +52,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_SOURCES 64
+#define MAX_SOURCES 4095     /* clusters are 12 bits; cluster 0 is unused */
 
 typedef struct {
     char name[64];
@@ -67,8 +72,8 @@ typedef struct {
     char *text;             /* string value */
 } metric_info_t;
 
-static source_t sources[MAX_SOURCES];
-static int nsources;
+static source_t *sources;
+static int nsources, maxsources;
 static pmdaMetric *metrics;
 static metric_info_t *infos;
 static int nmetrics;
@@ -226,25 +231,36 @@ usage(void)
 {
     fprintf(stderr,
         "Usage: cpmda [-d domain] [-r root] [-l logfile] [-e command]\n"
-        "             -s name:strings:ints:arrays:instances:members[:x] ...\n");
+        "             -s name:strings:ints:arrays:instances:members[:x] ...\n"
+        "             -S count:prefix:strings:ints:arrays:instances:members[:x] ...\n");
     exit(1);
 }
 
-static void
-parse_source(const char *spec)
+static source_t *
+new_source(void)
 {
     source_t *s;
-    char flags[16] = "";
-    int n;
 
     if (nsources >= MAX_SOURCES) {
-        fprintf(stderr, "cpmda: too many sources\n");
+        fprintf(stderr, "cpmda: too many sources (at most %d)\n", MAX_SOURCES);
         exit(1);
+    }
+    if (nsources == maxsources) {
+        maxsources = maxsources ? maxsources * 2 : 64;
+        sources = realloc(sources, maxsources * sizeof(source_t));
+        if (sources == NULL) {
+            fprintf(stderr, "cpmda: out of memory\n");
+            exit(1);
+        }
     }
     s = &sources[nsources];
     memset(s, 0, sizeof(*s));
-    n = sscanf(spec, "%63[A-Za-z0-9_]:%d:%d:%d:%d:%d:%15s", s->name, &s->strings, &s->ints,
-               &s->arrays, &s->instances, &s->members, flags);
+    return s;
+}
+
+static void
+check_source(source_t *s, const char *spec, int n, const char *flags)
+{
     if (n < 6 || s->strings < 0 || s->ints < 0 || s->arrays < 0 || s->instances < 0 || s->members < 0) {
         fprintf(stderr, "cpmda: bad source spec '%s'\n", spec);
         usage();
@@ -256,6 +272,41 @@ parse_source(const char *spec)
     s->exotic = strchr(flags, 'x') != NULL;
     s->cluster = ++nsources;
     s->indom_index = -1;
+}
+
+static void
+parse_source(const char *spec)
+{
+    source_t *s = new_source();
+    char flags[16] = "";
+    int n;
+
+    n = sscanf(spec, "%63[A-Za-z0-9_]:%d:%d:%d:%d:%d:%15s", s->name, &s->strings, &s->ints,
+               &s->arrays, &s->instances, &s->members, flags);
+    check_source(s, spec, n, flags);
+}
+
+/* -S count:prefix:shape: sources prefix0 .. prefix<count-1> */
+static void
+parse_sources(const char *spec)
+{
+    source_t shape;
+    char prefix[48] = "", flags[16] = "";
+    int count = 0, i, n;
+
+    memset(&shape, 0, sizeof(shape));
+    n = sscanf(spec, "%d:%47[A-Za-z_]:%d:%d:%d:%d:%d:%15s", &count, prefix, &shape.strings, &shape.ints,
+               &shape.arrays, &shape.instances, &shape.members, flags);
+    if (n < 7 || count < 1) {
+        fprintf(stderr, "cpmda: bad sources spec '%s'\n", spec);
+        usage();
+    }
+    for (i = 0; i < count; i++) {
+        source_t *s = new_source();
+        *s = shape;
+        pmsprintf(s->name, sizeof(s->name), "%s%d", prefix, i);
+        check_source(s, spec, n - 1, flags);
+    }
 }
 
 static void
@@ -311,13 +362,14 @@ main(int argc, char **argv)
     struct passwd *pw;
 
     pmSetProgname(argv[0]);
-    while ((c = getopt(argc, argv, "d:r:l:e:s:U:D:")) != -1) {
+    while ((c = getopt(argc, argv, "d:r:l:e:s:S:U:D:")) != -1) {
         switch (c) {
         case 'd': domain = atoi(optarg); break;
         case 'r': root = optarg; break;
         case 'l': logfile = optarg; break;
         case 'e': exec_line = strdup(optarg); break;
         case 's': parse_source(optarg); break;
+        case 'S': parse_sources(optarg); break;
         case 'U': break;
         case 'D':
             if (pmSetDebug(optarg) < 0) usage();

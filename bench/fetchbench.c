@@ -17,6 +17,12 @@
  *   -W file      churn: before every fetch write the next variant to
  *                file (a temporary file, then rename)
  *   -V g:file    a churn variant: file holds generation g of the data
+ *   -G g,g,...   changing data written by another process (a producer):
+ *                a fetch's generation is not known in advance, but it
+ *                must be one of these (checked against one value, then
+ *                all others of the fetch against it); the number of
+ *                fetches whose generation differs from the one before
+ *                is reported as "changes"
  *   -R pid       ready mode: send SIGHUP to pid (pmcd), then fetch the
  *                names until every one has values; print how long it took
  *   -T seconds   ready-mode timeout (default 60)
@@ -26,7 +32,8 @@
  * with instances iI, and every value is checked against the rules that
  * bench/cpmda.c and bench/run.mjs share: all values of one fetch must
  * belong to one generation g, and under churn g must be the generation
- * just written (else the fetch counts as stale).
+ * just written (else the fetch counts as stale). A fetch with any wrong
+ * value (mixed generations among them) also counts in "wrong_fetches".
  */
 #include <pcp/pmapi.h>
 
@@ -72,8 +79,10 @@ static int exotic;
 static variant_t variants[256];
 static int nvariants;
 static const char *churn_target;
+static long long allowed_gens[256];
+static int nallowed;
 
-static long long checked_values, check_errors, stale_fetches;
+static long long checked_values, check_errors, stale_fetches, wrong_fetches, gen_changes;
 static char first_error[256];
 
 static double
@@ -383,6 +392,39 @@ churn_write(long long n)
     return v->gen;
 }
 
+/* ---- producer (-G) ------------------------------------------------------------ */
+
+static void
+parse_allowed(const char *arg)
+{
+    const char *p = arg;
+    char *end;
+
+    while (*p) {
+        long long g = strtoll(p, &end, 10);
+        if (end == p || nallowed >= 256) {
+            fprintf(stderr, "fetchbench: bad -G %s\n", arg);
+            exit(1);
+        }
+        allowed_gens[nallowed++] = g;
+        p = end;
+        if (*p == ',') p++;
+    }
+    if (nallowed == 0) {
+        fprintf(stderr, "fetchbench: -G needs at least one generation\n");
+        exit(1);
+    }
+}
+
+static int
+allowed(long long g)
+{
+    int x;
+    for (x = 0; x < nallowed; x++)
+        if (allowed_gens[x] == g) return 1;
+    return 0;
+}
+
 /* ---- main -------------------------------------------------------------------- */
 
 static int
@@ -471,7 +513,7 @@ main(int argc, char **argv)
     struct rusage ub, ua;
 
     pmSetProgname(argv[0]);
-    while ((c = getopt(argc, argv, "h:t:N:n:w:p:q:xCSW:V:R:T:")) != -1) {
+    while ((c = getopt(argc, argv, "h:t:N:n:w:p:q:xCSW:V:G:R:T:")) != -1) {
         switch (c) {
         case 'h': host = optarg; break;
         case 't': seconds = atof(optarg); break;
@@ -485,11 +527,12 @@ main(int argc, char **argv)
         case 'S': print_samples = 1; break;
         case 'W': churn_target = optarg; break;
         case 'V': load_variant(optarg); break;
+        case 'G': parse_allowed(optarg); break;
         case 'R': ready = 1; hup_pid = atoi(optarg); break;
         case 'T': ready_timeout = atof(optarg); break;
         default:
             fprintf(stderr, "Usage: fetchbench [-h host] [-t s] [-N n] [-n n] [-w s] [-p pid] [-q pid] [-x] [-C] [-S]\n"
-                            "                  [-W file -V g:file ...] [-R pmcd-pid [-T s]] name ...\n");
+                            "                  [-W file -V g:file ...] [-G g,g,...] [-R pmcd-pid [-T s]] name ...\n");
             return 1;
         }
     }
@@ -519,7 +562,11 @@ main(int argc, char **argv)
     metrics = calloc(nnames, sizeof(metric_t));
     pmids = calloc(nnames, sizeof(pmID));
     parse_names();
-    if ((sts = pmLookupName(nnames, (const char **)names, pmids)) < 0) fail("pmLookupName", sts);
+    /* in chunks: pmcd limits the size of a client's request PDU */
+    for (i = 0; i < nnames; i += 1000) {
+        int n = nnames - i < 1000 ? nnames - i : 1000;
+        if ((sts = pmLookupName(n, (const char **)names + i, pmids + i)) < 0) fail("pmLookupName", sts);
+    }
     for (i = 0; i < nnames; i++) {
         if ((sts = pmLookupDesc(pmids[i], &metrics[i].desc)) < 0) fail(names[i], sts);
     }
@@ -560,8 +607,16 @@ main(int argc, char **argv)
         for (i = 0; i < r->numpmid; i++)
             if (r->vset[i]->numval > 0) values_per_fetch += r->vset[i]->numval;
         if (check) {
-            last_gen = check_result(r);
-            if (churn_target && last_gen != wrote) stale_fetches++;
+            long long errors_before = check_errors, g = check_result(r);
+            if (churn_target && g != wrote) stale_fetches++;
+            if (nallowed > 0) {
+                if (!allowed(g))
+                    check_error("fetch %ld: generation %lld is none of the producer's", nsamples, g);
+                else if (last_gen >= 0 && g != last_gen)
+                    gen_changes++;
+            }
+            if (check_errors != errors_before) wrong_fetches++;
+            last_gen = g;
         }
         pmFreeResult(r);
     }
@@ -591,8 +646,8 @@ main(int argc, char **argv)
             printf(" \"pmda\": null,\n");
         if (pmcd_pid > 0 && qa.ok)
             printf(" \"pmcd_cpu_ms_per_fetch\": %.4f,\n", nsamples ? (qa.sched_ms - qb.sched_ms) / nsamples : 0);
-        printf(" \"check\": {\"enabled\": %s, \"values\": %lld, \"errors\": %lld, \"stale\": %lld, \"last_generation\": %lld, \"first_error\": ",
-               check ? "true" : "false", checked_values, check_errors, stale_fetches, last_gen);
+        printf(" \"check\": {\"enabled\": %s, \"values\": %lld, \"errors\": %lld, \"stale\": %lld, \"wrong_fetches\": %lld, \"changes\": %lld, \"last_generation\": %lld, \"first_error\": ",
+               check ? "true" : "false", checked_values, check_errors, stale_fetches, wrong_fetches, gen_changes, last_gen);
         json_string(first_error);
         printf("}");
         if (print_samples) {

@@ -573,6 +573,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   c.Set("PMDA_CACHE_ADD", PMDA_CACHE_ADD);
   c.Set("PMDA_CACHE_CULL", PMDA_CACHE_CULL);
   c.Set("PMDA_CACHE_REORG", PMDA_CACHE_REORG);
+  c.Set("PMDA_CACHE_HIDE", PMDA_CACHE_HIDE);
   c.Set("PM_TYPE_64", PM_TYPE_64);
   c.Set("PM_TYPE_DOUBLE", PM_TYPE_DOUBLE);
   c.Set("PM_TYPE_STRING", PM_TYPE_STRING);

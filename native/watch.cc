@@ -3,10 +3,15 @@
 // Discovery walks the source directories only when something in them
 // changed: the kernel queues the events as the changes happen, so reading
 // the queue at the start of a fetch misses nothing that happened before.
+// watchNotify also has libuv call JavaScript when events are queued,
+// between PDUs, so that a data file replaced can be read before the next
+// fetch asks for it (src/pmda/agent.ts, prefetch).
 #include "watch.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <string>
+#include <uv.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -65,6 +70,49 @@ Napi::Value WatchRead(const Napi::CallbackInfo &info) {
   return any ? (Napi::Value)out : env.Null();
 }
 
+uv_poll_t notifyHandle;
+bool notifying = false;
+// never destroyed: a static reference would be released after Node's
+// environment is gone, at exit
+Napi::FunctionReference *notifyFn = nullptr;
+
+void onNotify(uv_poll_t *, int status, int) {
+  if (status < 0 || !notifyFn) return;
+  Napi::Env env = notifyFn->Env();
+  Napi::HandleScope scope(env);
+  try {
+    notifyFn->MakeCallback(env.Global(), {});
+  } catch (const Napi::Error &e) {
+    fprintf(stderr, "watchNotify: %s\n", e.Message().c_str());
+  }
+}
+
+// watchNotify(fn) => 0, or -errno: fn() is called whenever events are
+// queued (it must read them, with watchRead, or it is called again)
+Napi::Value WatchNotify(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (inotifyFd < 0) return Napi::Number::New(env, -EBADF);
+  if (!notifyFn) notifyFn = new Napi::FunctionReference();
+  *notifyFn = Napi::Persistent(info[0].As<Napi::Function>());
+  if (notifying) return Napi::Number::New(env, 0);
+  uv_loop_t *loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  int rc = uv_poll_init(loop, &notifyHandle, inotifyFd);
+  if (rc == 0) rc = uv_poll_start(&notifyHandle, UV_READABLE, onNotify);
+  if (rc != 0) return Napi::Number::New(env, rc);
+  // the PMDA exits when pmcd closes its pipe, whatever else is watched
+  uv_unref(reinterpret_cast<uv_handle_t *>(&notifyHandle));
+  notifying = true;
+  // and JavaScript is not called while Node shuts down
+  napi_add_env_cleanup_hook(env, [](void *) {
+    if (!notifying) return;
+    notifying = false;
+    uv_poll_stop(&notifyHandle);
+    uv_close(reinterpret_cast<uv_handle_t *>(&notifyHandle), nullptr);
+  }, nullptr);
+  return Napi::Number::New(env, 0);
+}
+
 }  // namespace
 
 // What this file adds to the module, one name a line (the same shape in
@@ -73,6 +121,7 @@ void RegisterWatch(Napi::Env env, Napi::Object exports) {
   exports.Set("watchInit", Napi::Function::New(env, WatchInit));
   exports.Set("watchAdd", Napi::Function::New(env, WatchAdd));
   exports.Set("watchRead", Napi::Function::New(env, WatchRead));
+  exports.Set("watchNotify", Napi::Function::New(env, WatchNotify));
   // the event bits discovery tells apart, beside the module's other constants
   Napi::Object c = exports.Get("constants").As<Napi::Object>();
   c.Set("IN_ISDIR", (double)IN_ISDIR);

@@ -6,7 +6,9 @@
 // the split of a fetch's cost into its steps; not a benchmark (those are
 // bench/run.mjs, against the C floor).
 //
-//   node bench/experiments/inproc.mjs [fetches=2000] [unchanged|churn|wide]
+//   node bench/experiments/inproc.mjs [fetches=2000] [unchanged|churn|wide|many]
+//
+// many: 4,000 small sources, and the time of the first discovery.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,17 +21,22 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..',
 const n = Number(process.argv[2] ?? 2000);
 const mode = process.argv[3] ?? 'churn';
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pmda-json-inproc-'));
+// INPROC_DIR=dir keeps the sources and numbering caches there, for a second start
+const kept = process.env.INPROC_DIR;
+if (kept) fs.mkdirSync(kept, { recursive: true });
+const work = kept ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pmda-json-inproc-'));
 process.env.PCP_VAR_DIR = work; // numbering caches go here
 fs.mkdirSync(path.join(work, 'config', 'pmda'), { recursive: true });
 const dir = path.join(work, 'sources');
-fs.mkdirSync(dir);
-const shapes = mode === 'wide'
+fs.mkdirSync(dir, { recursive: true });
+const shapes = mode === 'many'
+  ? Array.from({ length: 4000 }, (_, k) => ({ name: `many${k}`, strings: 0, ints: 3, arrays: 0, instances: 0, members: 0, exotic: false }))
+  : mode === 'wide'
   ? Array.from({ length: 10 }, (_, k) => ({ name: `wide${k}`, strings: 0, ints: 0, arrays: 1, instances: 1000, members: 10, exotic: false }))
   : [{ name: 'big', ...bigShape }];
 const variants = [];
 for (const s of shapes) {
-  fs.mkdirSync(path.join(dir, s.name));
+  fs.mkdirSync(path.join(dir, s.name), { recursive: true });
   fs.writeFileSync(path.join(dir, s.name, 'metadata.json'), JSON.stringify(sourceMetadata(s)));
   fs.writeFileSync(path.join(dir, s.name, 'data.json'), dataText(s, 0));
 }
@@ -42,11 +49,13 @@ native.init({ name: 'inproc', domain: 250, logfile: path.join(work, 'log'), debu
 const cfgFile = path.join(work, 'config.json');
 fs.writeFileSync(cfgFile, JSON.stringify({ trusted_directory_list: [dir] }));
 const agent = new Agent({ root: 'json', config: loadConfig(cfgFile).config });
+const t0 = performance.now();
 agent.discover();
 agent.syncTables();
+console.log(`first discovery of ${shapes.length} sources: ${(performance.now() - t0).toFixed(1)} ms`);
 
 const pmids = [];
-for (let cluster = 1; cluster <= shapes.length; cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
+for (let cluster = 1; cluster <= Math.min(shapes.length, 10); cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
 const req = Uint32Array.from(pmids);
 const target = path.join(dir, shapes[0].name, 'data.json');
 const tmp = target + '.tmp';
@@ -64,4 +73,4 @@ for (let i = 0; i < n; i++) {
   fetch += performance.now() - t1;
 }
 console.log(`${mode}: ${n} fetches, ${(fetch / n).toFixed(3)} ms a fetch (${(write / n).toFixed(3)} ms a write, not counted); rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
-fs.rmSync(work, { recursive: true, force: true });
+if (!kept) fs.rmSync(work, { recursive: true, force: true });

@@ -134,6 +134,7 @@ export interface WatchApi {
   watchInit(): number;
   watchAdd(dir: string): number;
   watchRead(): Array<[number, string, number]> | null;
+  watchNotify?(fn: () => void): number;
 }
 
 /** inotify watches are root's, shared with every root daemon: use few. */
@@ -143,8 +144,10 @@ export const OVERFLOW_WALK_MS = 10000;
 
 export class Watcher {
   private readonly enabled: boolean;
-  /** Watch descriptors held: a directory deleted loses its watch (IN_IGNORED). */
-  private readonly watched = new Set<number>();
+  /** Watch descriptors held, and their directories: a directory deleted loses its watch (IN_IGNORED). */
+  private readonly watched = new Map<number, string>();
+  /** Files (other than metadata) that events named since takeTouched. */
+  private touched = new Set<string>();
   /** Set when more directories than MAX_WATCHES were met. */
   overflowed = false;
   private lastWalk = 0;
@@ -164,6 +167,29 @@ export class Watcher {
   /** Must the trees be walked now? */
   changed(): boolean {
     if (!this.enabled) return true;
+    this.drain();
+    if (this.overflowed) {
+      // too many directories to watch: walk again only now and then
+      return Date.now() - this.lastWalk >= OVERFLOW_WALK_MS;
+    }
+    return this.pending || !this.complete;
+  }
+
+  /** Call `fn` when events are queued, between PDUs; false if that cannot be. */
+  notify(fn: () => void): boolean {
+    return this.enabled && this.api.watchNotify !== undefined && this.api.watchNotify(fn) === 0;
+  }
+
+  /** The files other than metadata that events named since the last call. */
+  takeTouched(): Set<string> {
+    const t = this.touched;
+    if (t.size > 0) this.touched = new Set();
+    return t;
+  }
+
+  /** Read the queued events. */
+  drain(): void {
+    if (!this.enabled) return;
     const events = this.api.watchRead();
     if (events) {
       for (const [mask, name, wd] of events) {
@@ -173,13 +199,12 @@ export class Watcher {
         // directories, and readdir's entries for links are not directories
         const otherFile = name !== '' && (mask & this.bits.IN_ISDIR) === 0 && name !== METADATA && name !== SCHEMA;
         if (!otherFile) this.pending = true;
+        else {
+          const dir = this.watched.get(wd);
+          if (dir !== undefined && this.touched.size < MAX_WATCHES) this.touched.add(path.join(dir, name));
+        }
       }
     }
-    if (this.overflowed) {
-      // too many directories to watch: walk again only now and then
-      return Date.now() - this.lastWalk >= OVERFLOW_WALK_MS;
-    }
-    return this.pending || !this.complete;
   }
 
   /** A walk starts: directories it visits are watched. */
@@ -206,7 +231,7 @@ export class Watcher {
     // deleted and made again under the same name) gets a new watch
     const wd = this.api.watchAdd(dir);
     if (wd < 0) this.walkComplete = false;
-    else this.watched.add(wd);
+    else this.watched.set(wd, dir);
   }
 
   /** The walk is over. */

@@ -52,10 +52,11 @@ function main(): void {
   for (const p of problems) log.warn(p);
   log.info(`root ${opts.root}, domain ${opts.domain}, config ${configFile}: ${config.directoryList.length} directories, ${config.trustedDirectoryList.length} trusted`);
 
-  // sources as they are now; then pmdaInit, pmdaConnect and the PDU loop
+  // pmdaInit, pmdaConnect and the PDU loop first: pmcd waits only a few
+  // seconds for a new agent's first answer, and thousands of sources take
+  // longer to find; then the sources as they are now, before the first
+  // PDU is read (every PDU looks for changes again)
   const agent = new Agent({ root: opts.root, config });
-  agent.discover();
-  agent.syncTables();
   native.start({
     fetch: (pmids) => agent.fetch(pmids),
     refresh: (indom) => agent.refresh(indom),
@@ -65,6 +66,8 @@ function main(): void {
     instanceLabels: (indom, inst) => agent.instanceLabels(indom, inst),
     store: (pmids, insts, values) => agent.store(pmids, insts, values),
   });
+  agent.discover();
+  agent.syncTables();
 }
 
 process.on('uncaughtException', (e) => {

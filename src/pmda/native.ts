@@ -10,6 +10,7 @@ export interface NativeConstants {
   PMDA_CACHE_ADD: number;
   PMDA_CACHE_CULL: number;
   PMDA_CACHE_REORG: number;
+  PMDA_CACHE_HIDE: number;
   PM_TYPE_64: number;
   PM_TYPE_DOUBLE: number;
   PM_TYPE_STRING: number;

@@ -55,6 +55,30 @@ export class NameCache {
   }
 
   /**
+   * Mark one name active (numbering it if it is new), or inactive: for a
+   * cache whose active names change one at a time (the sources). Each is
+   * one pmdaCache call, where activate() makes one per name.
+   */
+  show(name: string): number {
+    const inst = native.cacheStore(this.serial, C.PMDA_CACHE_ADD, name);
+    if (inst < 0) throw new NumberingError(`cannot number '${name}' in cache ${this.serial}: ${native.errStr(inst)}`);
+    if (!this.known.has(name)) {
+      this.known.set(name, inst);
+      this.dirty = true;
+    }
+    return inst;
+  }
+
+  hide(name: string): void {
+    native.cacheStore(this.serial, C.PMDA_CACHE_HIDE, name);
+  }
+
+  /** Mark every name inactive. */
+  hideAll(): void {
+    native.cacheOp(this.serial, C.PMDA_CACHE_INACTIVE);
+  }
+
+  /**
    * Mark exactly `names` active (pmdaInstance and pmdaFetch walk active
    * entries), numbering new ones; the others stay in the cache, inactive,
    * and keep their ids for when they come back. Returns the names

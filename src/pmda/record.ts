@@ -55,6 +55,18 @@ export class Records {
   }
 
   /**
+   * Write, and keep, the records of every metric of `src` that a fetch
+   * asked for before (it has a record kept), for its current data.
+   */
+  prepare(src: Source, started: number): void {
+    for (const m of src.metrics.values()) {
+      if (m.cachedVersion === undefined || m.cachedVersion === src.version) continue;
+      this.enc.begin(1);
+      this.write(0, src, m, started);
+    }
+  }
+
+  /**
    * Encode the values of metric `m`; false if a budget ran out on the way
    * (the record then answers "try again", and is not kept).
    */

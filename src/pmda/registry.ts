@@ -40,6 +40,8 @@ export class Registry {
   ) {
     this.clusters = nameCache(0, MAX_CLUSTER);
     this.clusters.save();
+    // active entries are the sources served: none yet
+    this.clusters.hideAll();
   }
 
   get size(): number {
@@ -49,6 +51,27 @@ export class Registry {
   /** The sources by cluster number. */
   sorted(): Source[] {
     return [...this.byCluster.values()].sort((a, b) => a.cluster - b.cluster);
+  }
+
+  /**
+   * Call `fn` with the sources whose data files were written or replaced,
+   * as inotify tells it, between PDUs. False when it cannot be.
+   */
+  onData(fn: (sources: Source[]) => void): boolean {
+    return this.watcher.notify(() => {
+      this.watcher.drain();
+      const sources = this.touched();
+      if (sources.length > 0) fn(sources);
+    });
+  }
+
+  /** The sources whose data files events named since the last call. */
+  touched(): Source[] {
+    const files = this.watcher.takeTouched();
+    if (files.size === 0) return [];
+    const out: Source[] = [];
+    for (const src of this.byCluster.values()) if (files.has(src.dataPath)) out.push(src);
+    return out;
   }
 
   /** Walk again at the next discovery (a schema generation changed, a reload). */
@@ -96,6 +119,8 @@ export class Registry {
       }
       this.add(f);
     }
+    // once for every source numbered by this walk
+    this.clusters.save();
   }
 
   private metadataStamp(dir: string, describedBy: string): string {
@@ -147,8 +172,9 @@ export class Registry {
     }
     let cluster: number;
     try {
-      cluster = this.clusters.number(name);
-      this.clusters.save();
+      // active in the sources indom (the cluster cache) at once: while
+      // few caches exist yet, pmdaCache finds this one quickly
+      cluster = this.clusters.show(name);
     } catch (e) {
       this.rejected.set(f.dir, r.stamp);
       log.problem(`${f.dir}:cluster`, `skipping source ${f.dir}: ${(e as NumberingError).message}`);
@@ -177,6 +203,7 @@ export class Registry {
     this.byDir.delete(s.dir);
     this.byName.delete(s.name);
     this.byCluster.delete(s.cluster);
+    this.clusters.hide(s.name);
     s.forgetProblems();
     s.close();
     this.changed = true;

@@ -75,7 +75,8 @@ export class Source {
   readonly metrics = new Map<number, Served>();
   readonly arrays: ArraySpec[] = [];
   private metricCache!: NameCache;
-  private indomCache!: NameCache;
+  /** Only a source with arrays has instances (and an instance cache). */
+  private indomCache: NameCache | undefined;
   cluster = -1;
 
   /** The current data, as its metrics see it. */
@@ -89,7 +90,7 @@ export class Source {
   /** When the data was last looked at (Date.now()). */
   refreshedTime = 0;
   rows = new Map<string, Rows>();
-  private instances!: InstanceIndex;
+  private instances: InstanceIndex | undefined;
   /** Bumped whenever `data` or `rows` change. */
   version = 0;
   /** Schema sources: the data's generation; a new one means a new schema. */
@@ -100,6 +101,8 @@ export class Source {
   private execRestUntil = 0;
   /** The fetch that last counted in stats.fetches. */
   countedFetch = -1;
+  /** The fetch number its data was last read with between PDUs (src/pmda/agent.ts, prefetch). */
+  prefetched = -1;
   /** What the control metrics report. */
   stats: SourceStats = newStats();
 
@@ -154,8 +157,6 @@ export class Source {
   attach(cluster: number, maxMetrics: number): void {
     this.cluster = cluster;
     this.metricCache = nameCache(metricCacheSerial(cluster), MAX_ITEM);
-    this.indomCache = nameCache(indomCacheSerial(cluster), MAX_INST);
-    this.instances = new InstanceIndex(this.indomCache, this.dir);
     const serve = (spec: MetricSpec, array?: ArraySpec): boolean => {
       if (this.metrics.size >= maxMetrics) {
         log.problem(this.key('items'), `${this.metadataFile}: serving only the first ${maxMetrics} metrics (max_metrics)`);
@@ -191,6 +192,10 @@ export class Source {
       }
     }
     this.metricCache.save();
+    if (this.arrays.length > 0) {
+      this.indomCache = nameCache(indomCacheSerial(cluster), MAX_INST);
+      this.instances = new InstanceIndex(this.indomCache, this.dir);
+    }
     // a metric's slot: its place among the scalars, or among its array's members
     const served = [...this.metrics.values()];
     const scalars = served.filter((m) => !m.array);
@@ -357,7 +362,7 @@ export class Source {
     this.dataError = undefined;
     this.stats.lastError = '';
     this.view = view;
-    this.rows = this.instances.build(this.arrays, view, where, { maxInstances: config.maxInstances, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
+    if (this.instances) this.rows = this.instances.build(this.arrays, view, where, { maxInstances: config.maxInstances, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
     this.version++;
   }
 

@@ -41,8 +41,6 @@ export class Tables {
       if (LONG_HELP[s.name]) this.help.set(pmid, LONG_HELP[s.name]!);
     }
     const sources = registry.sorted();
-    // the sources indom is the cluster cache: active entries are the sources served
-    registry.clusters.activate(sources.map((s) => s.name));
     // a name may not be both a metric and a subtree, across sources too
     // (prefixes may be dotted); the first source, by cluster, keeps it
     const leaves = new Set<string>(names);
