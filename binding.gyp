@@ -7,6 +7,13 @@
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "libraries": ["-lpcp_pmda", "-lpcp", "-lsimdjson"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+    },
+    {
+      "target_name": "pmdajson-shepherd",
+      "type": "executable",
+      "sources": ["native/shepherd.cc"],
+      "ldflags": ["-static"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
     }
   ]
 }

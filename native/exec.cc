@@ -4,16 +4,18 @@
 // (execWait), waiting at most as long as it chooses: a fetch never has to
 // wait for a command that another user left hanging.
 //
-// Each command runs under a shepherd: a root process, forked from the
-// PMDA, that is a child subreaper (PR_SET_CHILD_SUBREAPER). The shepherd
-// forks the command, which takes the author's uid, gid and groups, its own
-// session, the default signal dispositions and the resource limits before
-// exec. Whatever the command forks, however often it forks or calls
-// setsid, stays below the shepherd: when the command exits, or at its
-// deadline, or when the PMDA asks or goes away, the shepherd kills every
-// process left below it, reaps them all, and only then exits and reports.
-// No process of a command outlives its run, or the PMDA.
+// Each command runs under a shepherd (native/shepherd.cc), a small root
+// program that this file starts with posix_spawn: a vfork and an exec, so
+// the PMDA's memory is neither copied nor made copy-on-write, as a fork of
+// a Node.js process would make it. The shepherd is a child subreaper: it
+// runs the command as its author, and when the command exits, or at its
+// deadline, or when the PMDA asks or goes away, it kills every process
+// left below it, reaps them all, and only then exits and reports. No
+// process of a command outlives its run, or the PMDA.
 #include "exec.h"
+#include "shepherd.h"
+
+#include <spawn.h>
 
 #include <cerrno>
 #include <csignal>
@@ -44,17 +46,6 @@ long long nowMs() {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct Limits {
-  long long as = -1, nofile = -1, nproc = -1, cpu = -1, fsize = -1;
-};
-
-// What the shepherd reports on its status pipe when it is done.
-struct Report {
-  int spawnErrno;  // the command could not be started (chdir, credentials, exec)
-  int status;      // the command's wait status
-  int timedOut;    // killed at the deadline
-};
-
 struct Job {
   int id = 0;
   pid_t pid = -1;  // the shepherd
@@ -68,176 +59,13 @@ struct Job {
 
 std::unordered_map<int, Job> jobs;
 int nextId = 1;
+// native/shepherd.cc, built beside this module
+std::string shepherdPath;
 
-volatile sig_atomic_t stopNow = 0;
-void onStop(int) { stopNow = 1; }
-
-void setLimit(int resource, long long value) {
-  if (value < 0) return;
-  struct rlimit rl;
-  rl.rlim_cur = rl.rlim_max = (rlim_t)value;
-  setrlimit(resource, &rl);
-}
-
-void defaultSignals() {
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof(dfl));
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-// The command, between fork and exec: async-signal-safe calls only.
-[[noreturn]] void command(char *const argv[], char *const envp[], const char *cwd, int uid, int gid,
-                          const std::vector<gid_t> &groups, const Limits &lim, int out, int devnull, int errfd) {
-  setsid();
-  defaultSignals();
-  dup2(devnull, 0);
-  dup2(out, 1);
-  dup2(devnull, 2);
-  int e = 0;
-  setLimit(RLIMIT_AS, lim.as);
-  setLimit(RLIMIT_NOFILE, lim.nofile);
-  setLimit(RLIMIT_NPROC, lim.nproc);
-  setLimit(RLIMIT_CPU, lim.cpu);
-  setLimit(RLIMIT_FSIZE, lim.fsize);
-  setLimit(RLIMIT_CORE, 0);
-  if (!e && uid >= 0) {
-    if (setgroups(groups.size(), groups.data()) < 0 || setgid(gid) < 0 || setuid(uid) < 0) e = errno;
-  }
-  // entered as the author: a directory they cannot reach stays closed
-  if (!e && chdir(cwd) < 0) e = errno;
-  if (!e) {
-    const char *cmd = argv[0];
-    if (strchr(cmd, '/') != nullptr) {
-      execve(cmd, argv, envp);
-      e = errno;
-    } else {
-      static const char *dirs[] = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"};
-      char path[4096];
-      e = ENOENT;
-      for (const char *d : dirs) {
-        size_t dl = strlen(d), cl = strlen(cmd);
-        if (dl + 1 + cl + 1 > sizeof(path)) continue;
-        memcpy(path, d, dl);
-        path[dl] = '/';
-        memcpy(path + dl + 1, cmd, cl + 1);
-        execve(path, argv, envp);
-        if (errno != ENOENT) e = errno;
-      }
-    }
-  }
-  ssize_t w = write(errfd, &e, sizeof(e));
-  (void)w;
-  _exit(127);
-}
-
-// SIGKILL every child of the calling process (as /proc lists them).
-void killChildren() {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)syscall(SYS_gettid));
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  char buf[4096];
-  long pid = 0;
-  bool in = false;
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) break;
-    for (ssize_t i = 0; i < n; i++) {
-      if (buf[i] >= '0' && buf[i] <= '9') {
-        pid = pid * 10 + (buf[i] - '0');
-        in = true;
-      } else if (in) {
-        kill((pid_t)pid, SIGKILL);
-        pid = 0;
-        in = false;
-      }
-    }
-  }
-  if (in) kill((pid_t)pid, SIGKILL);
-  close(fd);
-}
-
-// The shepherd: runs the command, then kills and reaps everything below it.
-[[noreturn]] void shepherd(char *const argv[], char *const envp[], const char *cwd, int uid, int gid,
-                           const std::vector<gid_t> &groups, const Limits &lim, int out, int statusFd,
-                           long long timeoutMs, pid_t parent) {
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
-  defaultSignals();
-  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  // not pmcd's pipe, not the PMDA's log
-  dup2(devnull, 0);
-  dup2(devnull, 1);
-  dup2(devnull, 2);
-  int ep[2];
-  Report rep{0, 0, 0};
-  if (pipe2(ep, O_CLOEXEC) < 0) {
-    rep.spawnErrno = errno;
-    ssize_t w = write(statusFd, &rep, sizeof(rep));
-    (void)w;
-    _exit(0);
-  }
-  // nothing else the PMDA holds (or pmcd left open) reaches the command
-  int keep[] = {out, statusFd, devnull, ep[0], ep[1]};
-  for (int fd = 3; fd < 1024; fd++) {
-    bool kept = false;
-    for (int k : keep) kept = kept || fd == k;
-    if (!kept) close(fd);
-  }
-  syscall(SYS_close_range, 1024U, ~0U, 0);
-  struct sigaction stop;
-  memset(&stop, 0, sizeof(stop));
-  stop.sa_handler = onStop;  // no SA_RESTART: waitpid returns EINTR
-  sigaction(SIGTERM, &stop, nullptr);
-  sigaction(SIGALRM, &stop, nullptr);
-  // the PMDA gone (exited, killed): stop as at the deadline, killing all below
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (getppid() != parent) stopNow = 1;
-  struct itimerval it;
-  memset(&it, 0, sizeof(it));
-  it.it_value.tv_sec = timeoutMs / 1000;
-  it.it_value.tv_usec = (timeoutMs % 1000) * 1000;
-  if (timeoutMs > 0) setitimer(ITIMER_REAL, &it, nullptr);
-
-  pid_t child = fork();
-  if (child == 0) command(argv, envp, cwd, uid, gid, groups, lim, out, devnull, ep[1]);
-  close(ep[1]);
-  close(out);  // only the command (and what it starts) holds the output pipe
-  if (child < 0) {
-    rep.spawnErrno = errno;
-  } else {
-    if (stopNow) kill(child, SIGKILL);
-    for (;;) {
-      int st;
-      pid_t p = waitpid(child, &st, 0);
-      if (p == child) {
-        rep.status = st;
-        break;
-      }
-      if (p < 0 && errno == EINTR && stopNow) {
-        rep.timedOut = 1;
-        kill(child, SIGKILL);
-      } else if (p < 0 && errno != EINTR) {
-        break;
-      }
-    }
-    int e = 0;
-    if (read(ep[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) rep.spawnErrno = e;
-  }
-  // everything the command left behind, however it got here
-  for (;;) {
-    killChildren();
-    int st;
-    pid_t p = waitpid(-1, &st, 0);
-    if (p < 0 && errno == ECHILD) break;
-  }
-  ssize_t w = write(statusFd, &rep, sizeof(rep));
-  (void)w;
-  _exit(0);
+// execShepherd(path): where the shepherd program is
+Napi::Value ExecShepherd(const Napi::CallbackInfo &info) {
+  shepherdPath = info[0].As<Napi::String>().Utf8Value();
+  return info.Env().Undefined();
 }
 
 std::vector<std::string> strings(Napi::Value v) {
@@ -278,12 +106,7 @@ Napi::Value ExecStart(const Napi::CallbackInfo &info) {
   }
   long long timeoutMs = number(o, "timeoutMs", 2000);
   if (args.empty()) return Napi::Number::New(env, -EINVAL);
-
-  std::vector<char *> argv, envp;
-  for (auto &a : args) argv.push_back((char *)a.c_str());
-  argv.push_back(nullptr);
-  for (auto &e : envs) envp.push_back((char *)e.c_str());
-  envp.push_back(nullptr);
+  if (shepherdPath.empty()) throw Napi::Error::New(env, "execStart: execShepherd(path) was not called");
 
   int p[2], s[2];
   if (pipe2(p, O_CLOEXEC) < 0) return Napi::Number::New(env, -errno);
@@ -293,17 +116,54 @@ Napi::Value ExecStart(const Napi::CallbackInfo &info) {
     close(p[1]);
     return Napi::Number::New(env, -e);
   }
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    close(s[0]);
-    shepherd(argv.data(), envp.data(), cwd.c_str(), uid, gid, groups, lim, p[1], s[1], timeoutMs, parent);
-  }
-  int e = errno;
+  // the shepherd's command line (native/shepherd.cc)
+  std::string groupList;
+  for (gid_t g : groups) groupList += (groupList.empty() ? "" : ",") + std::to_string(g);
+  std::vector<std::string> words = {shepherdPath, std::to_string(getpid()), std::to_string(timeoutMs),
+                                    std::to_string(uid), std::to_string(gid), groupList.empty() ? "-" : groupList,
+                                    std::to_string(lim.as), std::to_string(lim.nofile), std::to_string(lim.nproc),
+                                    std::to_string(lim.cpu), std::to_string(lim.fsize), cwd, std::to_string(envs.size())};
+  for (auto &e : envs) words.push_back(e);
+  for (auto &a : args) words.push_back(a);
+  std::vector<char *> argv;
+  for (auto &w : words) argv.push_back((char *)w.c_str());
+  argv.push_back(nullptr);
+  char *noEnv[] = {nullptr};
+  // the pipes' ends far from 3 and 4, where the shepherd wants them
+  int out = fcntl(p[1], F_DUPFD_CLOEXEC, 10), status = fcntl(s[1], F_DUPFD_CLOEXEC, 10);
   close(p[1]);
   close(s[1]);
-  if (pid < 0) {
+  p[1] = out;
+  s[1] = status;
+  if (out < 0 || status < 0) {
+    int e = errno;
+    for (int fd : {p[0], s[0], out, status}) if (fd >= 0) close(fd);
+    return Napi::Number::New(env, -e);
+  }
+  // posix_spawn: a vfork and an exec, so the PMDA's memory is never copied
+  // (or made copy-on-write); 0-2 on /dev/null, 3 the output, 4 the status
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+  posix_spawn_file_actions_adddup2(&fa, s[1], 4);
+  posix_spawnattr_t sa;
+  posix_spawnattr_init(&sa);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&sa, &none);
+  posix_spawnattr_setsigdefault(&sa, &all);
+  posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int e = posix_spawn(&pid, shepherdPath.c_str(), &fa, &sa, argv.data(), noEnv);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&sa);
+  close(p[1]);
+  close(s[1]);
+  if (e != 0) {
     close(p[0]);
     close(s[0]);
     return Napi::Number::New(env, -e);
@@ -432,6 +292,7 @@ Napi::Value ExecRunning(const Napi::CallbackInfo &info) {
 void RegisterExec(Napi::Env env, Napi::Object exports) {
   exports.Set("execStart", Napi::Function::New(env, ExecStart));
   exports.Set("execWait", Napi::Function::New(env, ExecWait));
+  exports.Set("execShepherd", Napi::Function::New(env, ExecShepherd));
   exports.Set("execRunning", Napi::Function::New(env, ExecRunning));
 }
 

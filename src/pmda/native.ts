@@ -104,6 +104,8 @@ export interface Native {
   /** Collect finished commands, waiting up to waitMs for all of `ids`. */
   execWait(ids: number[], waitMs: number): ExecDone[];
   execRunning(): number;
+  /** Where the shepherd program of commands is. */
+  execShepherd(path: string): void;
   watchInit(): number;
   watchAdd(dir: string): number;
   watchRead(): Array<[number, string, number]> | null;
@@ -117,7 +119,10 @@ export interface Native {
   constants: NativeConstants;
 }
 
-export const native: Native = require(path.join(__dirname, '..', '..', 'build', 'Release', 'pmda_json.node'));
+const RELEASE = path.join(__dirname, '..', '..', 'build', 'Release');
+export const native: Native = require(path.join(RELEASE, 'pmda_json.node'));
+// data-exec commands run under the shepherd built beside the module (native/shepherd.cc)
+native.execShepherd(path.join(RELEASE, 'pmdajson-shepherd'));
 export const C = native.constants;
 
 // metadata.json units are parsed by libpcp's pmParseUnitsStr wherever the

@@ -192,10 +192,6 @@ export class Source {
       }
     }
     this.metricCache.save();
-    if (this.arrays.length > 0) {
-      this.indomCache = nameCache(indomCacheSerial(cluster), MAX_INST);
-      this.instances = new InstanceIndex(this.indomCache, this.dir);
-    }
     // a metric's slot: its place among the scalars, or among its array's members
     const served = [...this.metrics.values()];
     const scalars = served.filter((m) => !m.array);
@@ -221,6 +217,14 @@ export class Source {
   refresh(fetchNo: number, config: Config, admit: Admit): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
+    // the instance cache is made when the source is first used, not when
+    // it is found: pmdaCache looks caches up in a list, newest first, and
+    // pmdaFetch looks up an instance cache for every value it walks, so
+    // these go before the caches of metric numbers, which fetches never use
+    if (this.arrays.length > 0 && !this.instances) {
+      this.indomCache = nameCache(indomCacheSerial(this.cluster), MAX_INST);
+      this.instances = new InstanceIndex(this.indomCache, this.dir);
+    }
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
     try {

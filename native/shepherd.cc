@@ -1,0 +1,265 @@
+// The shepherd of a data-exec command: a small program of its own, which
+// the PMDA starts with posix_spawn (a vfork and an exec: no copy of the
+// PMDA's page tables, and no copy-on-write faults in the PMDA afterwards,
+// as a fork of a Node.js process would cost; see native/exec.cc).
+//
+// It is a child subreaper (PR_SET_CHILD_SUBREAPER). It forks the command,
+// which takes the author's uid, gid and groups, its own session, the
+// default signal dispositions and the resource limits before exec.
+// Whatever the command forks, however often it forks or calls setsid,
+// stays below the shepherd: when the command exits, or at its deadline,
+// or when the PMDA asks (SIGTERM) or goes away, the shepherd kills every
+// process left below it, reaps them all, and only then exits and reports.
+//
+//   pmdajson-shepherd PARENT TIMEOUT_MS UID GID GROUPS AS NOFILE NPROC CPU FSIZE CWD NENV ENV... ARGV...
+//
+// GROUPS is a comma-separated list ("-" for none); a limit of -1 is left
+// as it is; UID -1 keeps root's credentials. Descriptor 3 is the output
+// pipe (the command's standard output), 4 the status pipe: the shepherd
+// writes one Report there when it is done. Everything else is closed.
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shepherd.h"
+
+namespace {
+
+using pmdajson::Limits;
+using pmdajson::Report;
+
+volatile sig_atomic_t stopNow = 0;
+void onStop(int) { stopNow = 1; }
+
+void setLimit(int resource, long long value) {
+  if (value < 0) return;
+  struct rlimit rl;
+  rl.rlim_cur = rl.rlim_max = (rlim_t)value;
+  setrlimit(resource, &rl);
+}
+
+void defaultSignals() {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  // glibc keeps two real-time signals for itself and refuses to change
+  // them, and posix_spawn leaves them ignored: the kernel is asked directly
+  struct {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+  } kdfl = {SIG_DFL, 0, nullptr, 0};
+  for (int sig = 32; sig < SIGRTMIN; sig++) syscall(SYS_rt_sigaction, sig, &kdfl, nullptr, sizeof(kdfl.mask));
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// The command, between fork and exec: async-signal-safe calls only.
+[[noreturn]] void command(char *const argv[], char *const envp[], const char *cwd, int uid, int gid,
+                          const std::vector<gid_t> &groups, const Limits &lim, int out, int devnull, int errfd) {
+  setsid();
+  defaultSignals();
+  dup2(devnull, 0);
+  dup2(out, 1);
+  dup2(devnull, 2);
+  int e = 0;
+  setLimit(RLIMIT_AS, lim.as);
+  setLimit(RLIMIT_NOFILE, lim.nofile);
+  setLimit(RLIMIT_NPROC, lim.nproc);
+  setLimit(RLIMIT_CPU, lim.cpu);
+  setLimit(RLIMIT_FSIZE, lim.fsize);
+  setLimit(RLIMIT_CORE, 0);
+  if (!e && uid >= 0) {
+    if (setgroups(groups.size(), groups.data()) < 0 || setgid(gid) < 0 || setuid(uid) < 0) e = errno;
+  }
+  // entered as the author: a directory they cannot reach stays closed
+  if (!e && chdir(cwd) < 0) e = errno;
+  if (!e) {
+    const char *cmd = argv[0];
+    if (strchr(cmd, '/') != nullptr) {
+      execve(cmd, argv, envp);
+      e = errno;
+    } else {
+      static const char *dirs[] = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"};
+      char path[4096];
+      e = ENOENT;
+      for (const char *d : dirs) {
+        size_t dl = strlen(d), cl = strlen(cmd);
+        if (dl + 1 + cl + 1 > sizeof(path)) continue;
+        memcpy(path, d, dl);
+        path[dl] = '/';
+        memcpy(path + dl + 1, cmd, cl + 1);
+        execve(path, argv, envp);
+        if (errno != ENOENT) e = errno;
+      }
+    }
+  }
+  ssize_t w = write(errfd, &e, sizeof(e));
+  (void)w;
+  _exit(127);
+}
+
+// SIGKILL every child of the calling process (as /proc lists them).
+void killChildren() {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)syscall(SYS_gettid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[4096];
+  long pid = 0;
+  bool in = false;
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; i++) {
+      if (buf[i] >= '0' && buf[i] <= '9') {
+        pid = pid * 10 + (buf[i] - '0');
+        in = true;
+      } else if (in) {
+        kill((pid_t)pid, SIGKILL);
+        pid = 0;
+        in = false;
+      }
+    }
+  }
+  if (in) kill((pid_t)pid, SIGKILL);
+  close(fd);
+}
+
+// The shepherd: runs the command, then kills and reaps everything below it.
+[[noreturn]] void shepherd(char *const argv[], char *const envp[], const char *cwd, int uid, int gid,
+                           const std::vector<gid_t> &groups, const Limits &lim, int out, int statusFd,
+                           long long timeoutMs, pid_t parent) {
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // the PMDA gone (exited, killed): stop as at the deadline, killing all below
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  defaultSignals();
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  // not pmcd's pipe, not the PMDA's log
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  dup2(devnull, 2);
+  int ep[2];
+  Report rep{0, 0, 0};
+  if (pipe2(ep, O_CLOEXEC) < 0) {
+    rep.spawnErrno = errno;
+    ssize_t w = write(statusFd, &rep, sizeof(rep));
+    (void)w;
+    _exit(0);
+  }
+  struct sigaction stop;
+  memset(&stop, 0, sizeof(stop));
+  stop.sa_handler = onStop;  // no SA_RESTART: waitpid returns EINTR
+  sigaction(SIGTERM, &stop, nullptr);
+  sigaction(SIGALRM, &stop, nullptr);
+  if (getppid() != parent) stopNow = 1;
+  struct itimerval it;
+  memset(&it, 0, sizeof(it));
+  it.it_value.tv_sec = timeoutMs / 1000;
+  it.it_value.tv_usec = (timeoutMs % 1000) * 1000;
+  if (timeoutMs > 0) setitimer(ITIMER_REAL, &it, nullptr);
+
+  pid_t child = fork();
+  if (child == 0) command(argv, envp, cwd, uid, gid, groups, lim, out, devnull, ep[1]);
+  close(ep[1]);
+  close(out);  // only the command (and what it starts) holds the output pipe
+  if (child < 0) {
+    rep.spawnErrno = errno;
+  } else {
+    if (stopNow) kill(child, SIGKILL);
+    for (;;) {
+      int st;
+      pid_t p = waitpid(child, &st, 0);
+      if (p == child) {
+        rep.status = st;
+        break;
+      }
+      if (p < 0 && errno == EINTR && stopNow) {
+        rep.timedOut = 1;
+        kill(child, SIGKILL);
+      } else if (p < 0 && errno != EINTR) {
+        break;
+      }
+    }
+    int e = 0;
+    if (read(ep[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) rep.spawnErrno = e;
+  }
+  // everything the command left behind, however it got here
+  for (;;) {
+    killChildren();
+    int st;
+    pid_t p = waitpid(-1, &st, 0);
+    if (p < 0 && errno == ECHILD) break;
+  }
+  ssize_t w = write(statusFd, &rep, sizeof(rep));
+  (void)w;
+  _exit(0);
+}
+
+long long num(const char *s) {
+  char *end = nullptr;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || *end != '\0') {
+    fprintf(stderr, "pmdajson-shepherd: bad number '%s'\n", s);
+    exit(2);
+  }
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  // nothing else the PMDA holds (or pmcd left open) reaches the command
+  syscall(SYS_close_range, 5U, ~0U, 0);
+  // and the output and status pipes do not reach it either (the command
+  // gets the output as its standard output, never the status pipe)
+  fcntl(3, F_SETFD, FD_CLOEXEC);
+  fcntl(4, F_SETFD, FD_CLOEXEC);
+  if (argc < 14) {
+    fprintf(stderr, "pmdajson-shepherd: started by the JSON PMDA only\n");
+    return 2;
+  }
+  pid_t parent = (pid_t)num(argv[1]);
+  long long timeoutMs = num(argv[2]);
+  int uid = (int)num(argv[3]), gid = (int)num(argv[4]);
+  std::vector<gid_t> groups;
+  if (strcmp(argv[5], "-") != 0) {
+    for (char *p = argv[5]; *p;) {
+      char *end = nullptr;
+      groups.push_back((gid_t)strtoul(p, &end, 10));
+      p = *end == ',' ? end + 1 : end;
+      if (end == p && *p) break;
+    }
+  }
+  Limits lim;
+  lim.as = num(argv[6]);
+  lim.nofile = num(argv[7]);
+  lim.nproc = num(argv[8]);
+  lim.cpu = num(argv[9]);
+  lim.fsize = num(argv[10]);
+  const char *cwd = argv[11];
+  int nenv = (int)num(argv[12]);
+  if (nenv < 0 || 13 + nenv >= argc) return 2;
+  std::vector<char *> envp(argv + 13, argv + 13 + nenv);
+  envp.push_back(nullptr);
+  std::vector<char *> args(argv + 13 + nenv, argv + argc);
+  args.push_back(nullptr);
+  shepherd(args.data(), envp.data(), cwd, uid, gid, groups, lim, 3, 4, timeoutMs, parent);
+}
