@@ -133,7 +133,8 @@ function commandLine(id, phase) {
     case 'py':
       return `/usr/bin/python3 ${PY_PMDA}`;
     case 'ts':
-      return `${TS_WRAPPER ? TS_WRAPPER + ' ' : ''}/usr/bin/node ${NODE_FLAGS ? NODE_FLAGS + ' ' : ''}${path.join(TS_HOME, 'dist', 'pmda', 'main.js')} -d 251 -r jsonts -c ${TS_CONFIG}`;
+      // the node flag Install writes into pmcd.conf, then any of BENCH_NODE_FLAGS
+      return `${TS_WRAPPER ? TS_WRAPPER + ' ' : ''}/usr/bin/node --max-semi-space-size=1 ${NODE_FLAGS ? NODE_FLAGS + ' ' : ''}${path.join(TS_HOME, 'dist', 'pmda', 'main.js')} -d 251 -r jsonts -c ${TS_CONFIG}`;
     case 'c': {
       const specs = cSourceArgs(phase.sources);
       const exec = phase.sources.find((s) => s.exec);
@@ -601,7 +602,8 @@ function build() {
     fs.rmSync(SNAPSHOT, { recursive: true, force: true });
     fs.cpSync(path.join(ROOT, 'dist'), path.join(SNAPSHOT, 'dist'), { recursive: true });
     fs.mkdirSync(path.join(SNAPSHOT, 'build', 'Release'), { recursive: true });
-    fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'pmda_json.node'), path.join(SNAPSHOT, 'build', 'Release', 'pmda_json.node'));
+    // the module and the shepherd of data-exec commands (native/shepherd.cc)
+    for (const f of ['pmda_json.node', 'pmdajson-shepherd']) fs.copyFileSync(path.join(ROOT, 'build', 'Release', f), path.join(SNAPSHOT, 'build', 'Release', f));
     fs.writeFileSync(path.join(SNAPSHOT, 'SOURCE'), `${JSON.stringify(gitState())}\n`);
   }
   for (const [name, libs] of /** @type {Array<[string, string[]]>} */ ([['cpmda', ['-lpcp_pmda', '-lpcp']], ['fetchbench', ['-lpcp']]])) {

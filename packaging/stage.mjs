@@ -2,6 +2,7 @@
 // directory, from a built checkout (npm run build):
 //   dist/                          the code
 //   build/Release/pmda_json.node   the native module
+//   build/Release/pmdajson-shepherd  the shepherd of data-exec commands
 //   node_modules/                  the run-time dependencies only (ajv and
 //                                  its own), as package-lock.json has them
 //   Install Remove pmns domain.h help README package.json
@@ -24,7 +25,7 @@ const fail = (msg) => {
   process.exit(1);
 };
 if (fs.existsSync(dest)) fail(`${dest} exists`);
-for (const f of ['dist/pmda/main.js', 'dist/index.mjs', 'build/Release/pmda_json.node']) {
+for (const f of ['dist/pmda/main.js', 'dist/index.mjs', 'build/Release/pmda_json.node', 'build/Release/pmdajson-shepherd']) {
   if (!fs.existsSync(path.join(root, f))) fail(`${f} is missing: build first (npm run build)`);
 }
 
@@ -50,6 +51,8 @@ fs.chmodSync(dest, 0o755);
 copy(path.join(root, 'dist'), path.join(dest, 'dist'));
 fs.mkdirSync(path.join(dest, 'build', 'Release'), { recursive: true, mode: 0o755 });
 copy(path.join(root, 'build', 'Release', 'pmda_json.node'), path.join(dest, 'build', 'Release', 'pmda_json.node'));
+copy(path.join(root, 'build', 'Release', 'pmdajson-shepherd'), path.join(dest, 'build', 'Release', 'pmdajson-shepherd'));
+fs.chmodSync(path.join(dest, 'build', 'Release', 'pmdajson-shepherd'), 0o755);
 
 // run-time dependencies: every package of the lock that is not dev-only
 const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8'));

@@ -56,7 +56,8 @@ console.log(`first discovery of ${shapes.length} sources: ${(performance.now() -
 
 const pmids = [];
 for (let cluster = 1; cluster <= Math.min(shapes.length, 10); cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
-const req = Uint32Array.from(pmids);
+// many: one metric of the last source, as the many-one workload
+const req = mode === 'many' ? Uint32Array.from([native.pmid(shapes.length, 0)]) : Uint32Array.from(pmids);
 const target = path.join(dir, shapes[0].name, 'data.json');
 const tmp = target + '.tmp';
 let write = 0;

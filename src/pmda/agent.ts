@@ -7,7 +7,7 @@
 import { C } from './native';
 import type { Config } from './config';
 import { Registry } from './registry';
-import type { Source } from './source';
+import { Source } from './source';
 import { Tables } from './tables';
 import { Commands } from './commands';
 import { Encoder } from './fetch';
@@ -76,7 +76,7 @@ export class Agent {
     const src = cluster !== undefined ? this.registry.byCluster.get(cluster) : undefined;
     if (src && Date.now() - src.refreshedTime >= 1000) {
       this.fetchNo++;
-      this.budgets.begin(this.registry.byCluster.values());
+      this.budgets.begin(this.registry.byCluster.values(), Source.epoch);
       this.commands.run([src], this.fetchNo, this.registry.byCluster.values());
       this.refreshSource(src);
     }
@@ -95,7 +95,7 @@ export class Agent {
     const due = sources.filter((s) => !s.commanded && s.countedFetch > s.prefetched);
     if (due.length === 0) return;
     this.fetchNo++;
-    this.budgets.begin(this.registry.byCluster.values());
+    this.budgets.begin(this.registry.byCluster.values(), Source.epoch);
     for (const src of due) {
       src.prefetched = this.fetchNo;
       const started = performance.now();
@@ -113,7 +113,7 @@ export class Agent {
     // the fetch reads what changed itself
     this.registry.touched();
     const sources = this.registry.byCluster;
-    this.budgets.begin(sources.values());
+    this.budgets.begin(sources.values(), Source.epoch);
     // the commands this fetch needs, started together
     const commanded = new Set<Source>();
     for (let i = 0; i < pmids.length; i++) {

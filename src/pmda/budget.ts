@@ -26,10 +26,20 @@ export class Budgets {
 
   constructor(private readonly config: Config) {}
 
-  /** At the start of a fetch: who has sources, and how much each holds. */
-  begin(sources: Iterable<{ payer: Payer; heldBytes: number }>): void {
-    this.held.clear();
+  /** The `epoch` the sums of `held` were made at. */
+  private epoch = NaN;
+
+  /**
+   * At the start of a fetch: who has sources, and how much each holds.
+   * With an `epoch` that changes whenever a source's data or the set of
+   * sources does, the sums are made again only then (not once a fetch
+   * over thousands of sources).
+   */
+  begin(sources: Iterable<{ payer: Payer; heldBytes: number }>, epoch = NaN): void {
     this.spent.clear();
+    if (epoch === this.epoch) return;
+    this.epoch = epoch;
+    this.held.clear();
     for (const s of sources) this.held.set(s.payer, (this.held.get(s.payer) ?? 0) + s.heldBytes);
     this.payers = Math.max(1, this.held.size);
   }

@@ -119,6 +119,7 @@ export class Registry {
       }
       this.add(f);
     }
+    this.attachAll();
     // once for every source numbered by this walk
     this.clusters.save();
   }
@@ -189,12 +190,28 @@ export class Registry {
       s.stats = carried;
       this.reloads.delete(f.dir);
     }
-    s.attach(cluster, this.config.maxMetrics);
     this.byDir.set(s.dir, s);
     this.byName.set(s.name, s);
     this.byCluster.set(cluster, s);
     this.changed = true;
-    log.info(`added source '${name}' from ${f.dir} (cluster ${cluster}, ${s.metrics.size} metrics${f.trusted ? ', trusted' : `, as ${author.name}`})`, `${f.dir}:`);
+    Source.epoch++;
+    this.unattached.push([s, cluster]);
+  }
+
+  /**
+   * Sources named and numbered by this walk, whose metrics are numbered
+   * after it: every cluster is in the sources indom before the first
+   * metric cache is made, and pmdaCache, which looks its caches up in a
+   * list, newest first, finds the sources indom at once.
+   */
+  private readonly unattached: Array<[Source, number]> = [];
+
+  private attachAll(): void {
+    for (const [s, cluster] of this.unattached) {
+      s.attach(cluster, this.config.maxMetrics);
+      log.info(`added source '${s.name}' from ${s.dir} (cluster ${cluster}, ${s.metrics.size} metrics${s.trusted ? ', trusted' : `, as ${s.author.name}`})`, `${s.dir}:`);
+    }
+    this.unattached.length = 0;
   }
 
   private remove(s: Source): void {
@@ -204,6 +221,7 @@ export class Registry {
     this.byName.delete(s.name);
     this.byCluster.delete(s.cluster);
     this.clusters.hide(s.name);
+    Source.epoch++;
     s.forgetProblems();
     s.close();
     this.changed = true;

@@ -67,6 +67,9 @@ export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Inf
 }
 
 export class Source {
+  /** Bumped whenever any source's data changes, or sources come and go: what the budgets' sums depend on. */
+  static epoch = 0;
+
   readonly metadataFile: string;
   readonly dataPath: string;
   readonly dataExec: string | undefined;
@@ -273,6 +276,7 @@ export class Source {
     this.dataStamp = '';
     this.rows.clear();
     this.version++;
+    Source.epoch++;
   }
 
   private read(config: Config, admit: Admit): void {
@@ -368,6 +372,7 @@ export class Source {
     this.view = view;
     if (this.instances) this.rows = this.instances.build(this.arrays, view, where, { maxInstances: config.maxInstances, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
     this.version++;
+    Source.epoch++;
   }
 
   /** The instance labels of element `e` of array `a` (its index in `arrays`): numbers, strings, booleans, null. */

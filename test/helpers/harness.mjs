@@ -111,7 +111,8 @@ export class Dbpmda {
     this.seq = 0;
     this.exited = false;
     this.proc.on('exit', () => { this.exited = true; this.wake?.(); });
-    const cmd = python ? `/usr/bin/python3 ${PYTHON_PMDA}` : `${process.execPath} ${PMDA} -l ${scratch.log} ${args.join(' ')}`;
+    // the node flag Install gives the PMDA in pmcd.conf
+    const cmd = python ? `/usr/bin/python3 ${PYTHON_PMDA}` : `${process.execPath} --max-semi-space-size=1 ${PMDA} -l ${scratch.log} ${args.join(' ')}`;
     this.ready = this.run(`open pipe ${cmd}`);
   }
 
