@@ -94,6 +94,8 @@ struct ArrayQuery {
   // an element's instance name at slot 1, its members from slot 2
   Node row;
   size_t width;
+  // every pointer of an element is one member deep (few of them)
+  bool flat;
 };
 
 struct Query {
@@ -204,6 +206,32 @@ constexpr size_t FEW = 16;
 
 void walk(Writer &w, const Query &q, const Node &n, const element &e, size_t base);
 
+// What walk() does for an object when every child of `n` is a leaf: one
+// pass over its members, each written where it goes (a later member of
+// the same name overwrites an earlier one, as JSON.parse has it).
+void leaves(Writer &w, const Node &n, const simdjson::dom::object &o, size_t base) {
+  size_t k = n.children.size();
+  size_t next = 0;
+  for (auto field : o) {
+    std::string_view key = field.key;
+    size_t c = k;
+    if (next < k && n.children[next]->token.key == key) c = next;
+    else {
+      for (size_t i = 0; i < k; i++) {
+        if (n.children[i]->token.key == key) {
+          c = i;
+          break;
+        }
+      }
+    }
+    if (c == k) continue;
+    next = c + 1;
+    const Node &child = *n.children[c];
+    for (size_t s : child.slots) w.value(base + s, field.value);
+    for (size_t s : child.nameSlots) w.name(base + s, &field.value, {});
+  }
+}
+
 // The rows of array `a` of the query, from `e` (an array, or an object map).
 void rows(Writer &w, const Query &q, size_t a, const element &e) {
   const ArrayQuery &aq = q.arrays[a];
@@ -216,9 +244,13 @@ void rows(Writer &w, const Query &q, size_t a, const element &e) {
   int32_t count = 0;
   uint64_t first = w.slots.size();
   if (e.type() == element_type::ARRAY) {
-    for (element el : simdjson::dom::array(e)) {
+    simdjson::dom::array arr(e);
+    w.slots.reserve(first + arr.size() * aq.width);
+    for (element el : arr) {
       size_t at = w.reserve(aq.width);
-      walk(w, q, aq.row, el, at);
+      // the usual element: an object whose members are the leaves wanted
+      if (aq.flat && el.type() == element_type::OBJECT) leaves(w, aq.row, simdjson::dom::object(el), at);
+      else walk(w, q, aq.row, el, at);
       w.names.push_back(ROW_END);
       count++;
     }
@@ -327,7 +359,11 @@ Napi::Value QueryCompile(const Napi::CallbackInfo &info) {
     aq.width = 2 + members.Length();
   }
   index(q->root);
-  for (ArrayQuery &aq : q->arrays) index(aq.row);
+  for (ArrayQuery &aq : q->arrays) {
+    index(aq.row);
+    aq.flat = aq.row.slots.empty() && aq.row.nameSlots.empty() && aq.row.children.size() <= FEW;
+    for (auto &c : aq.row.children) aq.flat = aq.flat && c->children.empty() && c->arrays.empty();
+  }
   for (size_t id = 0; id < queries.size(); id++) {
     if (!queries[id]) {
       queries[id] = std::move(q);
@@ -350,11 +386,14 @@ bool hasMinusZero(const uint8_t *text, size_t length) {
   const uint8_t *end = text + length;
   const uint8_t *p = text;
   while (p < end) {
-    const void *at = memmem(p, end - p, "-0", 2);
+    // memchr is vectorised; glibc's memmem of two bytes is not
+    const void *at = memchr(p, '-', end - p);
     if (!at) return false;
-    const uint8_t *next = static_cast<const uint8_t *>(at) + 2;
-    if (next == end || !(std::isdigit(*next) || *next == '.' || *next == 'e' || *next == 'E')) return true;
-    p = next;
+    const uint8_t *zero = static_cast<const uint8_t *>(at) + 1;
+    if (zero == end) return false;
+    const uint8_t *next = zero + 1;
+    if (*zero == '0' && (next == end || !(std::isdigit(*next) || *next == '.' || *next == 'e' || *next == 'E'))) return true;
+    p = zero;
   }
   return false;
 }
