@@ -140,6 +140,9 @@ export class Agent {
         src.countedFetch = this.fetchNo;
         src.stats.fetches++;
       }
+      // a record kept for data this fetch already looked at is a copy:
+      // no clock, no time budget
+      if (src.refreshedAt === this.fetchNo && this.records.copyKept(i, src, m)) continue;
       if (this.budgets.timeUp(src.payer)) {
         this.records.overBudget(i, src, m, 'time');
         continue;

@@ -196,8 +196,8 @@ export class Encoder {
   /** The i-th requested pmid's record is this cached one. */
   copy(i: number, record: Buffer): void {
     this.ensure(record.length);
-    this.buf.writeUInt32LE(this.pos, i * 4);
-    record.copy(this.buf, this.pos);
+    this.i32[i] = this.pos;
+    this.buf.set(record, this.pos);
     this.pos += record.length;
   }
 

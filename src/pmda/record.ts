@@ -37,21 +37,32 @@ export class Records {
    * is when this record's work began (for the time budget).
    */
   write(i: number, src: Source, m: Served, started: number): void {
-    const payer = src.payer;
     // the values of an unchanged source are the bytes encoded last time
-    if (m.cached && m.cachedVersion === src.version) {
-      const count = m.cached.readInt32LE(0);
-      if (count > this.budgets.valuesLeft(payer)) return this.overBudget(i, src, m, 'values');
-      this.budgets.chargeValues(payer, Math.max(0, count));
-      this.enc.copy(i, m.cached);
-      return;
-    }
+    if (this.copyKept(i, src, m)) return;
     const complete = this.encode(i, src, m, started);
     const [from, to] = this.enc.end();
     if (complete) {
       m.cached = this.enc.slice(from, to);
       m.cachedVersion = src.version;
     }
+  }
+
+  /**
+   * The i-th record is the one kept for metric `m`, if it was encoded from
+   * the source's current data (or "try again", when the author's values
+   * budget has no room for it); false if there is none to copy.
+   */
+  copyKept(i: number, src: Source, m: Served): boolean {
+    if (!m.cached || m.cachedVersion !== src.version) return false;
+    const count = m.cached.readInt32LE(0);
+    const payer = src.payer;
+    if (count > this.budgets.valuesLeft(payer)) {
+      this.overBudget(i, src, m, 'values');
+      return true;
+    }
+    this.budgets.chargeValues(payer, Math.max(0, count));
+    this.enc.copy(i, m.cached);
+    return true;
   }
 
   /**

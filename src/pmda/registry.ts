@@ -134,7 +134,7 @@ export class Registry {
   }
 
   private add(f: Found): void {
-    if (this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)) return;
+    if (this.rejected.has(f.dir) && this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)) return;
     // the author: the owner of metadata.json (of the link, if it is one)
     let author = ROOT;
     if (!f.trusted) {

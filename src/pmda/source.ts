@@ -89,7 +89,8 @@ export class Source {
   /** Why the data is unavailable, when it is. */
   dataError: string | undefined = 'not read yet';
   private dataStamp = '';
-  private refreshedAt = -1;
+  /** The fetch number its data was last looked at with. */
+  refreshedAt = -1;
   /** When the data was last looked at (Date.now()). */
   refreshedTime = 0;
   rows = new Map<string, Rows>();
