@@ -85,10 +85,11 @@ workloads.forEach((w, g) => {
     parts.push(`<line x1="${(x - 2).toFixed(1)}" x2="${(x + barW + 2).toFixed(1)}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#c0392b" stroke-width="2" stroke-dasharray="4 2"><title>target ${t}×</title></line>`);
   }
   const cx = M.left + g * groupW + groupW / 2;
-  const words = w.label.split(':')[0];
+  // the workload's id: the long labels of neighbours would overlap
+  const words = w.id;
   parts.push(`<text x="${cx.toFixed(1)}" y="${BARS_H - M.bottom + 18}" text-anchor="middle" font-weight="bold">${esc(words)}</text>`);
-  parts.push(`<text x="${cx.toFixed(1)}" y="${BARS_H - M.bottom + 34}" text-anchor="middle" fill="#555" font-size="11">${esc(`${w.results.c.values_per_fetch.toLocaleString('en-US')} values`)}</text>`);
-  parts.push(`<text x="${cx.toFixed(1)}" y="${BARS_H - M.bottom + 48}" text-anchor="middle" fill="#555" font-size="11">${esc(`floor ${w.results.c.p50_ms} ms`)}</text>`);
+  parts.push(`<text x="${cx.toFixed(1)}" y="${BARS_H - M.bottom + 34}" text-anchor="middle" fill="#555" font-size="11">${esc(`${w.results.c.values_per_fetch.toLocaleString('en-US')} val.`)}</text>`);
+  parts.push(`<text x="${cx.toFixed(1)}" y="${BARS_H - M.bottom + 48}" text-anchor="middle" fill="#555" font-size="11">${esc(`floor ${Number(w.results.c.p50_ms.toPrecision(3))} ms`)}</text>`);
 });
 
 // legend

@@ -145,6 +145,8 @@ class Writer {
   std::vector<Slot> slots;
   std::string names;
   std::string strings;
+  // a value of a kind this file does not know was met
+  bool unknown = false;
 
   size_t reserve(size_t n) {
     size_t at = slots.size();
@@ -191,6 +193,9 @@ class Writer {
       case element_type::STRING: string(at, e.get_string().value_unsafe()); break;
       case element_type::ARRAY: s.kind = K_ARRAY; break;
       case element_type::OBJECT: s.kind = K_OBJECT; break;
+      // a kind of value a later simdjson may add (big integers, say):
+      // the document is left to JavaScript
+      default: unknown = true; break;
     }
   }
 };
@@ -433,6 +438,7 @@ Napi::Value QueryRun(const Napi::CallbackInfo &info) {
   w.reserve(1 + q.scalars + q.arrays.size());
   walk(w, q, q.root, doc, 0);
   if (shrink) parser.reset();
+  if (w.unknown) return Napi::Number::New(env, NOT_PARSED);
   w.slots[0].v.u = w.slots.size();
   w.slots[0].length = static_cast<int32_t>(w.names.size());
   size_t slotBytes = w.slots.size() * sizeof(Slot);

@@ -130,7 +130,7 @@ test.after.always(() => {
 // needs root and pmcd: skipped (ava's skip) where that is not so
 (IS_ROOT ? test.serial : test.serial.skip)('Install registers the PMDA and pmcd serves it', (t) => {
   t.regex(ctx.install, /Check json metrics have appeared \.\.\. \d+ metrics and \d+ values/);
-  t.regex(fs.readFileSync('/etc/pcp/pmcd/pmcd.conf', 'utf8'), /^json\s+137\s+pipe\s+binary\s+\S*node \S*dist\/pmda\/main\.js -d 137/m);
+  t.regex(fs.readFileSync('/etc/pcp/pmcd/pmcd.conf', 'utf8'), /^json\s+137\s+pipe\s+binary\s+\S*node --max-semi-space-size=1 \S*dist\/pmda\/main\.js -d 137/m);
 });
 
 // needs root and pmcd: skipped (ava's skip) where that is not so

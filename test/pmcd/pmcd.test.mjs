@@ -37,7 +37,7 @@ function run(script) {
 
   const install = run('Install');
   t.regex(install, /Check json metrics have appeared \.\.\. \d+ metrics and \d+ values/);
-  t.regex(fs.readFileSync('/etc/pcp/pmcd/pmcd.conf', 'utf8'), /^json\s+137\s+pipe\s+binary\s+\S*node \S*dist\/pmda\/main\.js -d 137/m);
+  t.regex(fs.readFileSync('/etc/pcp/pmcd/pmcd.conf', 'utf8'), /^json\s+137\s+pipe\s+binary\s+\S*node --max-semi-space-size=1 \S*dist\/pmda\/main\.js -d 137/m);
 
   const info = pcp('pminfo', ['-dfT', 'json.e2e']);
   t.regex(info, /json\.e2e\.requests\n\s+Data Type: 64-bit int\s+InDom: PM_INDOM_NULL 0xffffffff\n\s+Semantics: counter\s+Units: count\nHelp:\nRequests served\n\s+value 10/);
