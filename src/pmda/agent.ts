@@ -87,7 +87,8 @@ export class Agent {
    * were written or replaced: read them now, and write the records that
    * the last fetch asked for, so that the next fetch finds them ready.
    * The fetch still looks at each file (src/pmda/source.ts, read): it
-   * sees the data as it is then. A source is read here at most once per
+   * sees the data as it is then; and whatever goes wrong here is left for
+   * it to find and log (Source.prefetch). A source is read here at most once per
    * fetch that asked for it, so a file rewritten without pause costs no
    * more than it would at fetch time.
    */
@@ -99,8 +100,7 @@ export class Agent {
     for (const src of due) {
       src.prefetched = this.fetchNo;
       const started = performance.now();
-      this.refreshSource(src);
-      if (src.dataError === undefined) this.prepared.prepare(src, started);
+      if (src.prefetch(this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore))) this.prepared.prepare(src, started);
       this.budgets.chargeTime(src.payer, performance.now() - started);
     }
   }

@@ -365,6 +365,11 @@ export class Source {
       }
       view = new TreeView(doc, this.arrays);
     }
+    this.install(view, where, config);
+  }
+
+  /** The new data is `view`: its instances, and a new version. */
+  private install(view: DataView, where: string, config: Config): void {
     if (this.dataError !== undefined && this.dataError !== 'not read yet') {
       log.resolved(this.key('data'), `${where} is readable again`);
     }
@@ -374,6 +379,38 @@ export class Source {
     if (this.instances) this.rows = this.instances.build(this.arrays, view, where, { maxInstances: config.maxInstances, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
     this.version++;
     Source.epoch++;
+  }
+
+  /**
+   * Between PDUs (src/pmda/agent.ts): read the data file now if it
+   * changed, and only if all goes well: opened as the author, within the
+   * budgets, taken by the query. Anything else (a file being replaced
+   * right now, a link, an error, a document for JavaScript's parser) is
+   * left to the next fetch, which reads, and logs, as always: what is
+   * seen between PDUs never reaches the log. True if it read the file.
+   */
+  prefetch(config: Config, admit: Admit): boolean {
+    if (this.commanded || !this.query || (this.arrays.length > 0 && !this.instances)) return false;
+    let fd = -1;
+    try {
+      fd = openAs(this.author, this.dataPath);
+      const st = fs.fstatSync(fd);
+      const stamp = fileStamp(st);
+      if (st.size === 0 || st.size > config.maxDataBytes || (stamp === this.dataStamp && this.dataError === undefined)) return false;
+      if (admit(st.size, this.stats.dataBytes) !== undefined) return false;
+      const { bytes, length } = readInto(fd, st.size, config.maxDataBytes, PADDING);
+      const view = this.query.run(bytes, length, true);
+      if (!view) return false;
+      this.stats.refreshes++;
+      this.stats.dataBytes = length;
+      this.dataStamp = stamp;
+      this.install(view, `data file ${this.dataPath}`, config);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
   }
 
   /** The instance labels of element `e` of array `a` (its index in `arrays`): numbers, strings, booleans, null. */
