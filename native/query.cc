@@ -421,6 +421,8 @@ Napi::Value QueryRun(const Napi::CallbackInfo &info) {
     text += 3;
     length -= 3;
   }
+  // a second one is not JSON for JavaScript, but simdjson 4 skips it too
+  if (length >= 3 && text[0] == 0xef && text[1] == 0xbb && text[2] == 0xbf) return Napi::Number::New(env, NOT_PARSED);
   if (hasMinusZero(text, length)) return Napi::Number::New(env, NOT_PARSED);
   if (!parser) parser = std::make_unique<simdjson::dom::parser>();
   element doc;

@@ -119,5 +119,8 @@ test('a byte order mark is skipped, and a padded buffer is read in place', (t) =
   text.copy(padded);
   const view = query.run(padded, text.length, true);
   t.is(view?.scalar(/** @type {any} */ ({ slot: 0 })), 9223372036854775807n);
+  // two are not JSON for JavaScript: that document is left to it (simdjson 4 would skip both)
+  const two = Buffer.from('\ufeff\ufeff{"a": 1}');
+  t.is(query.run(two, two.length, false), undefined);
   query.free();
 });
