@@ -211,6 +211,22 @@ constexpr size_t FEW = 16;
 
 void walk(Writer &w, const Query &q, const Node &n, const element &e, size_t base);
 
+// The position of the child of `n` named `key` (children.size() if none).
+// Members usually come in the order of the last document: the child at
+// `next`, after the last one found, is tried first.
+size_t childOf(const Node &n, std::string_view key, size_t next) {
+  size_t k = n.children.size();
+  if (next < k && n.children[next]->token.key == key) return next;
+  if (k > FEW) {
+    auto it = n.byKey.find(key);
+    return it != n.byKey.end() ? it->second : k;
+  }
+  for (size_t i = 0; i < k; i++) {
+    if (n.children[i]->token.key == key) return i;
+  }
+  return k;
+}
+
 // What walk() does for an object when every child of `n` is a leaf: one
 // pass over its members, each written where it goes (a later member of
 // the same name overwrites an earlier one, as JSON.parse has it).
@@ -218,17 +234,7 @@ void leaves(Writer &w, const Node &n, const simdjson::dom::object &o, size_t bas
   size_t k = n.children.size();
   size_t next = 0;
   for (auto field : o) {
-    std::string_view key = field.key;
-    size_t c = k;
-    if (next < k && n.children[next]->token.key == key) c = next;
-    else {
-      for (size_t i = 0; i < k; i++) {
-        if (n.children[i]->token.key == key) {
-          c = i;
-          break;
-        }
-      }
-    }
+    size_t c = childOf(n, field.key, next);
     if (c == k) continue;
     next = c + 1;
     const Node &child = *n.children[c];
@@ -292,24 +298,9 @@ void walk(Writer &w, const Query &q, const Node &n, const element &e, size_t bas
     }
     element *found = k > FEW ? many.data() : few;
     bool *have = k > FEW ? reinterpret_cast<bool *>(haveMany.data()) : haveFew;
-    // members usually come in the order of the last document: try the
-    // child after the last one found first
     size_t next = 0;
     for (auto field : simdjson::dom::object(e)) {
-      std::string_view key = field.key;
-      size_t c = k;
-      if (next < k && n.children[next]->token.key == key) c = next;
-      else if (k > FEW) {
-        auto it = n.byKey.find(key);
-        if (it != n.byKey.end()) c = it->second;
-      } else {
-        for (size_t i = 0; i < k; i++) {
-          if (n.children[i]->token.key == key) {
-            c = i;
-            break;
-          }
-        }
-      }
+      size_t c = childOf(n, field.key, next);
       if (c == k) continue;
       next = c + 1;
       const Node &child = *n.children[c];
