@@ -12,9 +12,15 @@
 //
 // The open never blocks (O_NONBLOCK: a FIFO answers at once) and only a
 // regular file is accepted, as the open descriptor shows it.
+//
+// A data file's open also writes its stamp: what fstat says of the open
+// descriptor, and whether its name was a symbolic link. sameFile compares
+// a descriptor kept open with such a stamp, in one fstat and no change of
+// credentials (src/pmda/datafile.ts says when that is enough).
 #include "access.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <vector>
 
 #include <fcntl.h>
@@ -29,8 +35,43 @@ namespace {
 // What openAs answers for a file that is not a regular file.
 constexpr int NOT_REGULAR = -10000;
 
-// openAs(path, uid, gid, groups, nofollow) => fd, or -errno, or NOT_REGULAR.
-// A uid below 0 opens with the PMDA's own credentials (trusted sources).
+// The stamp's fields, in a BigUint64Array of STAMP_LENGTH.
+enum { ST_DEV, ST_INO, ST_SIZE, ST_MTIME_S, ST_MTIME_NS, ST_CTIME_S, ST_CTIME_NS, ST_NLINK, ST_LINKED, STAMP_LENGTH };
+
+uint64_t *stampOf(const Napi::Value &v) {
+  if (!v.IsTypedArray()) return nullptr;
+  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  if (t.TypedArrayType() != napi_biguint64_array || t.ElementLength() < STAMP_LENGTH) return nullptr;
+  return t.As<Napi::TypedArrayOf<uint64_t>>().Data();
+}
+
+void writeStamp(uint64_t *s, const struct stat &st) {
+  s[ST_DEV] = st.st_dev;
+  s[ST_INO] = st.st_ino;
+  s[ST_SIZE] = (uint64_t)st.st_size;
+  s[ST_MTIME_S] = (uint64_t)st.st_mtim.tv_sec;
+  s[ST_MTIME_NS] = (uint64_t)st.st_mtim.tv_nsec;
+  s[ST_CTIME_S] = (uint64_t)st.st_ctim.tv_sec;
+  s[ST_CTIME_NS] = (uint64_t)st.st_ctim.tv_nsec;
+  s[ST_NLINK] = st.st_nlink;
+}
+
+// With a stamp, a name that is not a link is opened with O_NOFOLLOW, and
+// one that is, again without it: no extra system call for a plain file.
+int openFile(const char *path, int flags, uint64_t *stamp) {
+  if (!stamp || (flags & O_NOFOLLOW)) return open(path, flags);
+  stamp[ST_LINKED] = 0;
+  int fd = open(path, flags | O_NOFOLLOW);
+  if (fd < 0 && errno == ELOOP) {
+    stamp[ST_LINKED] = 1;
+    fd = open(path, flags);
+  }
+  return fd;
+}
+
+// openAs(path, uid, gid, groups, nofollow, stamp?) => fd, or -errno, or
+// NOT_REGULAR. A uid below 0 opens with the PMDA's own credentials
+// (trusted sources).
 Napi::Value OpenAs(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -42,10 +83,11 @@ Napi::Value OpenAs(const Napi::CallbackInfo &info) {
     for (uint32_t i = 0; i < g.Length() && i < 256; i++) groups.push_back((gid_t)g.Get(i).As<Napi::Number>().Uint32Value());
   }
   bool nofollow = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  uint64_t *stamp = stampOf(info[5]);
   int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
   int fd, err = 0;
   if (uid < 0) {
-    fd = open(path.c_str(), flags);
+    fd = openFile(path.c_str(), flags, stamp);
     if (fd < 0) err = errno;
   } else {
     gid_t saved[256];
@@ -55,7 +97,7 @@ Napi::Value OpenAs(const Napi::CallbackInfo &info) {
     setfsuid((uid_t)uid);
     // setfsuid reports the previous value; check that the switch happened
     bool switched = setfsuid((uid_t)uid) == uid;
-    fd = switched ? open(path.c_str(), flags) : -1;
+    fd = switched ? openFile(path.c_str(), flags, stamp) : -1;
     err = switched ? (fd < 0 ? errno : 0) : EPERM;
     setfsuid(0);
     setfsgid(0);
@@ -67,7 +109,24 @@ Napi::Value OpenAs(const Napi::CallbackInfo &info) {
     close(fd);
     return Napi::Number::New(env, NOT_REGULAR);
   }
+  if (stamp) writeStamp(stamp, st);
   return Napi::Number::New(env, fd);
+}
+
+// sameFile(fd, stamp) => 1 if fstat of fd says what the stamp says, 0 if
+// not, -errno if fstat fails.
+Napi::Value SameFile(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  uint64_t *stamp = stampOf(info[1]);
+  if (!stamp) return Napi::Number::New(env, -EINVAL);
+  struct stat st;
+  if (fstat(fd, &st) < 0) return Napi::Number::New(env, -errno);
+  uint64_t now[STAMP_LENGTH];
+  writeStamp(now, st);
+  for (int i = 0; i < ST_LINKED; i++)
+    if (now[i] != stamp[i]) return Napi::Number::New(env, 0);
+  return Napi::Number::New(env, 1);
 }
 
 }  // namespace
@@ -77,6 +136,11 @@ Napi::Value OpenAs(const Napi::CallbackInfo &info) {
 void RegisterAccess(Napi::Env env, Napi::Object exports) {
   exports.Set("openAs", Napi::Function::New(env, OpenAs));
   exports.Set("NOT_REGULAR", Napi::Number::New(env, NOT_REGULAR));
+  exports.Set("sameFile", Napi::Function::New(env, SameFile));
+  exports.Set("STAMP_LENGTH", Napi::Number::New(env, STAMP_LENGTH));
+  exports.Set("STAMP_SIZE", Napi::Number::New(env, ST_SIZE));
+  exports.Set("STAMP_DATA", Napi::Number::New(env, ST_CTIME_S));
+  exports.Set("STAMP_LINKED", Napi::Number::New(env, ST_LINKED));
 }
 
 }  // namespace pmdajson

@@ -127,6 +127,7 @@ void RegisterWatch(Napi::Env env, Napi::Object exports) {
   c.Set("IN_ISDIR", (double)IN_ISDIR);
   c.Set("IN_CLOSE_WRITE", (double)IN_CLOSE_WRITE);
   c.Set("IN_IGNORED", (double)IN_IGNORED);
+  c.Set("IN_Q_OVERFLOW", (double)IN_Q_OVERFLOW);
 }
 
 }  // namespace pmdajson

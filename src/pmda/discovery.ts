@@ -146,6 +146,15 @@ export class Watcher {
   private readonly enabled: boolean;
   /** Watch descriptors held, and their directories: a directory deleted loses its watch (IN_IGNORED). */
   private readonly watched = new Map<number, string>();
+  /** The same, by directory. */
+  private readonly watchOf = new Map<string, number>();
+  /**
+   * Told, as events are read, of the files they name in watched
+   * directories, and whether any event may have changed where other
+   * names lead (src/pmda/datafile.ts): a directory's own event, one
+   * naming a directory or a file describing sources, or a lost event.
+   */
+  onChange: (files: Set<string>, anything: boolean) => void = () => {};
   /** Files (other than metadata) that events named since takeTouched. */
   private touched = new Set<string>();
   /** Set when more directories than MAX_WATCHES were met. */
@@ -159,7 +168,7 @@ export class Watcher {
 
   constructor(
     private readonly api: WatchApi,
-    private readonly bits: { IN_ISDIR: number; IN_CLOSE_WRITE: number; IN_IGNORED: number },
+    private readonly bits: { IN_ISDIR: number; IN_CLOSE_WRITE: number; IN_IGNORED: number; IN_Q_OVERFLOW: number },
   ) {
     this.enabled = api.watchInit() >= 0;
   }
@@ -187,24 +196,45 @@ export class Watcher {
     return t;
   }
 
+  /**
+   * Is `dir` watched, and so is every directory above it up to the
+   * configured ones: does inotify report whatever changes where a name
+   * in `dir` leads?
+   */
+  watches(dir: string): boolean {
+    return this.enabled && this.complete && !this.overflowed && this.watchOf.has(dir);
+  }
+
   /** Read the queued events. */
   drain(): void {
     if (!this.enabled) return;
     const events = this.api.watchRead();
-    if (events) {
-      for (const [mask, name, wd] of events) {
-        if (mask & this.bits.IN_IGNORED) this.watched.delete(wd);
-        // a file other than the two that describe sources (created, written,
-        // renamed, removed) changes nothing a walk finds: walks look for
-        // directories, and readdir's entries for links are not directories
-        const otherFile = name !== '' && (mask & this.bits.IN_ISDIR) === 0 && name !== METADATA && name !== SCHEMA;
-        if (!otherFile) this.pending = true;
-        else {
-          const dir = this.watched.get(wd);
-          if (dir !== undefined && this.touched.size < MAX_WATCHES) this.touched.add(path.join(dir, name));
-        }
+    if (!events) return;
+    const files = new Set<string>();
+    let anything = false;
+    for (const [mask, name, wd] of events) {
+      if (mask & this.bits.IN_IGNORED) this.unwatch(wd);
+      // a file other than the two that describe sources (created, written,
+      // renamed, removed) changes nothing a walk finds: walks look for
+      // directories, and readdir's entries for links are not directories
+      const otherFile = name !== '' && (mask & this.bits.IN_ISDIR) === 0 && name !== METADATA && name !== SCHEMA;
+      const dir = this.watched.get(wd);
+      if (!otherFile || dir === undefined || mask & this.bits.IN_Q_OVERFLOW) {
+        this.pending = true;
+        anything = true;
+        continue;
       }
+      const file = path.join(dir, name);
+      files.add(file);
+      if (this.touched.size < MAX_WATCHES) this.touched.add(file);
     }
+    this.onChange(files, anything);
+  }
+
+  private unwatch(wd: number): void {
+    const dir = this.watched.get(wd);
+    this.watched.delete(wd);
+    if (dir !== undefined && this.watchOf.get(dir) === wd) this.watchOf.delete(dir);
   }
 
   /** A walk starts: directories it visits are watched. */
@@ -231,7 +261,10 @@ export class Watcher {
     // deleted and made again under the same name) gets a new watch
     const wd = this.api.watchAdd(dir);
     if (wd < 0) this.walkComplete = false;
-    else this.watched.set(wd, dir);
+    else {
+      this.watched.set(wd, dir);
+      this.watchOf.set(dir, wd);
+    }
   }
 
   /** The walk is over. */

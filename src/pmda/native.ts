@@ -31,6 +31,7 @@ export interface NativeConstants {
   IN_ISDIR: number;
   IN_CLOSE_WRITE: number;
   IN_IGNORED: number;
+  IN_Q_OVERFLOW: number;
   LOG_ERR: number;
   LOG_WARNING: number;
   LOG_INFO: number;
@@ -97,8 +98,15 @@ export interface Native {
   getConfig(name: string): string | null;
   setDomain(domain: number): void;
   /** Open a file with a user's filesystem credentials (uid < 0: the PMDA's own). */
-  openAs(path: string, uid: number, gid: number, groups: number[], nofollow: boolean): number;
+  openAs(path: string, uid: number, gid: number, groups: number[], nofollow: boolean, stamp?: BigUint64Array): number;
   NOT_REGULAR: number;
+  /** Does fstat of `fd` say what `stamp` (written by openAs) says? 1, 0, or -errno. */
+  sameFile(fd: number, stamp: BigUint64Array): number;
+  STAMP_LENGTH: number;
+  STAMP_SIZE: number;
+  /** The stamp's first STAMP_DATA fields (device, inode, size, mtime) say whether the data is the same. */
+  STAMP_DATA: number;
+  STAMP_LINKED: number;
   /** Start a command under a shepherd; its id, or -errno. */
   execStart(job: ExecStart): number;
   /** Collect finished commands, waiting up to waitMs for all of `ids`. */

@@ -40,6 +40,11 @@ export class Registry {
   ) {
     this.clusters = nameCache(0, MAX_CLUSTER);
     this.clusters.save();
+    // a data file kept open is let go of as soon as an event may concern it
+    this.watcher.onChange = (files, anything) => {
+      if (!anything && files.size === 0) return;
+      for (const src of this.byCluster.values()) if (anything || files.has(src.dataPath)) src.file.release();
+    };
     // active entries are the sources served: none yet
     this.clusters.hideAll();
   }
@@ -184,6 +189,7 @@ export class Registry {
     this.rejected.delete(f.dir);
     log.resolved(`${f.dir}:name`);
     const s = new Source(f.dir, f.trusted, author, name, r.md, r.stamp, f.describedBy, r.validate);
+    if (path.dirname(s.dataPath) === s.dir) s.file.mayKeep = () => this.watcher.watches(s.dir);
     this.onAdd(s);
     const carried = this.reloads.get(f.dir);
     if (carried) {

@@ -11,8 +11,9 @@ import { Query, PADDING } from './query';
 import { DataView, TreeView, Placed } from './view';
 import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
 import type { ExecResult } from './exec';
-import { openAs, Author, ROOT } from './access';
-import { fileStamp, readFileAs, readInto, LimitError } from './read';
+import { Author, ROOT } from './access';
+import { DataFile } from './datafile';
+import { readFileAs, readInto, LimitError } from './read';
 import { newStats, SourceStats } from './control';
 import type { Config } from './config';
 import * as log from './log';
@@ -88,7 +89,8 @@ export class Source {
   private query: Query | undefined;
   /** Why the data is unavailable, when it is. */
   dataError: string | undefined = 'not read yet';
-  private dataStamp = '';
+  /** Its data file, kept open while it is known to be unchanged. */
+  readonly file: DataFile;
   /** The fetch number its data was last looked at with. */
   refreshedAt = -1;
   /** When the data was last looked at (Date.now()). */
@@ -132,6 +134,7 @@ export class Source {
   ) {
     this.metadataFile = path.join(dir, describedBy);
     this.dataPath = md.dataPath ? path.resolve(dir, md.dataPath) : path.join(dir, 'data.json');
+    this.file = new DataFile(this.dataPath, author);
     this.dataExec = md.dataExec;
     this.dataUrl = md.dataExec === undefined ? md.dataUrl : undefined;
   }
@@ -208,6 +211,7 @@ export class Source {
 
   /** Give back what the source holds outside JavaScript (it went away). */
   close(): void {
+    this.file.release();
     this.query?.free();
     this.query = undefined;
   }
@@ -274,7 +278,7 @@ export class Source {
   private drop(why: string): void {
     this.dataError = why;
     this.view = undefined;
-    this.dataStamp = '';
+    this.file.forget();
     this.rows.clear();
     this.version++;
     Source.epoch++;
@@ -302,29 +306,34 @@ export class Source {
       } else log.resolved(this.key('exit'));
       bytes = r.output;
       length = bytes.length;
-      this.dataStamp = '';
       const refused = admit(length, this.stats.dataBytes);
       if (refused) return this.overBudget(refused);
     } else {
+      // kept open since it was last read, and nothing says it changed
+      if (this.file.unchanged() && this.dataError === undefined) return;
       let fd = -1;
       try {
         // opened by the kernel as the author, also to see whether it
         // changed: what they cannot read, or learn of, this cannot either
-        fd = openAs(this.author, this.dataPath);
-        const st = fs.fstatSync(fd);
-        const stamp = fileStamp(st);
+        fd = this.file.open();
+        const size = this.file.size;
         // an unchanged regular file is not parsed again; size 0 (procfs) always is
-        if (st.size > 0 && stamp === this.dataStamp && this.dataError === undefined) return;
-        if (st.size > config.maxDataBytes) return this.fail(`data file ${this.dataPath} is ${st.size} bytes, more than the limit of ${config.maxDataBytes}`);
-        const refused = st.size > 0 ? admit(st.size, this.stats.dataBytes) : undefined;
+        if (this.file.same && this.dataError === undefined) {
+          this.file.adopt(fd);
+          fd = -1;
+          return;
+        }
+        if (size > config.maxDataBytes) return this.fail(`data file ${this.dataPath} is ${size} bytes, more than the limit of ${config.maxDataBytes}`);
+        const refused = size > 0 ? admit(size, this.stats.dataBytes) : undefined;
         if (refused) return this.overBudget(refused);
-        ({ bytes, length } = readInto(fd, st.size, config.maxDataBytes, PADDING));
+        ({ bytes, length } = readInto(fd, size, config.maxDataBytes, PADDING));
         padded = true;
-        if (st.size === 0) {
+        if (size === 0) {
           const late = admit(length, this.stats.dataBytes);
           if (late) return this.overBudget(late);
         }
-        this.dataStamp = stamp;
+        this.file.adopt(fd);
+        fd = -1;
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (err.code === 'ENOTREG') return this.fail(`data file ${this.dataPath} is not a regular file`);
@@ -348,7 +357,6 @@ export class Source {
       try {
         doc = parseJson(text);
       } catch (e) {
-        this.dataStamp = '';
         return this.fail(`cannot parse ${where}: ${(e as Error).message}`);
       }
       if (this.validate) {
@@ -391,19 +399,25 @@ export class Source {
    */
   prefetch(config: Config, admit: Admit): boolean {
     if (this.commanded || !this.query || (this.arrays.length > 0 && !this.instances)) return false;
+    if (this.file.unchanged()) return false;
     let fd = -1;
     try {
-      fd = openAs(this.author, this.dataPath);
-      const st = fs.fstatSync(fd);
-      const stamp = fileStamp(st);
-      if (st.size === 0 || st.size > config.maxDataBytes || (stamp === this.dataStamp && this.dataError === undefined)) return false;
-      if (admit(st.size, this.stats.dataBytes) !== undefined) return false;
-      const { bytes, length } = readInto(fd, st.size, config.maxDataBytes, PADDING);
+      fd = this.file.open();
+      const size = this.file.size;
+      if (this.file.same && this.dataError === undefined) {
+        this.file.adopt(fd);
+        fd = -1;
+        return false;
+      }
+      if (size === 0 || size > config.maxDataBytes) return false;
+      if (admit(size, this.stats.dataBytes) !== undefined) return false;
+      const { bytes, length } = readInto(fd, size, config.maxDataBytes, PADDING);
       const view = this.query.run(bytes, length, true);
       if (!view) return false;
+      this.file.adopt(fd);
+      fd = -1;
       this.stats.refreshes++;
       this.stats.dataBytes = length;
-      this.dataStamp = stamp;
       this.install(view, `data file ${this.dataPath}`, config);
       return true;
     } catch {

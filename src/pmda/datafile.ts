@@ -1,0 +1,102 @@
+// A source's data file: opened as its author whenever its name may lead
+// to another file than the one last read, and otherwise kept open and
+// compared with what was read in one fstat (docs/PARSING.md, "Unchanged
+// files").
+//
+// The name can come to lead elsewhere only through a change to a
+// directory entry, and inotify reports every such change in the source's
+// directory, and in every directory above it up to the configured ones,
+// as it happens: the registry (src/pmda/registry.ts) reads the events at
+// the start of each fetch and lets go of the files they may concern.
+// What inotify does not see (a write through another hard link, or one
+// that does not close the file) changes the inode itself, and the fstat
+// sees that: its size, times and link count. A file is not kept when its
+// name is a symbolic link, when it is not in the source's own directory,
+// or when that directory is not watched.
+import * as fs from 'fs';
+import { native } from './native';
+import { openAs, Author } from './access';
+
+const LENGTH = native.STAMP_LENGTH;
+const SIZE = native.STAMP_SIZE;
+const LINKED = native.STAMP_LINKED;
+const DATA = native.STAMP_DATA;
+
+/** Descriptors kept at most, of the PMDA's limit (node raises it to the hard one). */
+const MAX_KEPT = Math.min(4096, Math.floor(openFileLimit() / 4));
+let kept = 0;
+
+function openFileLimit(): number {
+  try {
+    const line = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    return line ? Number(line[1]) : 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+export class DataFile {
+  /** The descriptor kept, of the file last read; -1 for none. */
+  private fd = -1;
+  /** What fstat said of the file last read, and of the one just opened. */
+  private readonly read = new BigUint64Array(LENGTH);
+  private readonly opened = new BigUint64Array(LENGTH);
+  private hasRead = false;
+  /** May a descriptor be kept now (the registry: is its directory watched)? */
+  mayKeep: () => boolean = () => false;
+
+  constructor(
+    readonly path: string,
+    private readonly author: Author,
+  ) {}
+
+  /** Is the file kept the one last read, unchanged? One fstat, no open. */
+  unchanged(): boolean {
+    if (this.fd < 0) return false;
+    if (native.sameFile(this.fd, this.read) === 1) return true;
+    this.release();
+    return false;
+  }
+
+  /** Open it as the author (throws an OpenError); `size` and `same` describe what was opened. */
+  open(): number {
+    this.release();
+    return openAs(this.author, this.path, false, this.opened);
+  }
+
+  /** The size fstat gave the file just opened (0 for procfs files, whose size is not known). */
+  get size(): number {
+    return Number(this.opened[SIZE]);
+  }
+
+  /** Is the file just opened the one last read, unchanged (and not a procfs file)? */
+  get same(): boolean {
+    if (!this.hasRead || this.opened[SIZE] === 0n) return false;
+    for (let i = 0; i < DATA; i++) if (this.opened[i] !== this.read[i]) return false;
+    return true;
+  }
+
+  /** `fd`, just opened, is what the data now is: remember it, and keep it open if that can be. */
+  adopt(fd: number): void {
+    this.read.set(this.opened);
+    this.hasRead = true;
+    if (this.fd < 0 && kept < MAX_KEPT && this.read[SIZE] !== 0n && this.read[LINKED] === 0n && this.mayKeep()) {
+      this.fd = fd;
+      kept++;
+    } else fs.closeSync(fd);
+  }
+
+  /** The data last read is gone (dropped, or failed): read the file again next time. */
+  forget(): void {
+    this.hasRead = false;
+    this.release();
+  }
+
+  /** Close the descriptor kept: the name may now lead elsewhere. */
+  release(): void {
+    if (this.fd < 0) return;
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    kept--;
+  }
+}

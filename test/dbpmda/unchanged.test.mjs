@@ -1,0 +1,137 @@
+// A data file that did not change is not opened again at each fetch: it
+// is kept open and checked with one fstat, while inotify reports nothing
+// that may make its name lead elsewhere (src/pmda/datafile.ts). Every
+// way of changing the data must still show at the next fetch, and the
+// files kept open must not hold on to what was deleted.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Scratch, metricValues, session } from '../helpers/harness.mjs';
+
+const META = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
+// the same length for every g below 10: a rewrite in place keeps the size
+const text = (g) => `{"v": ${9223372036854775800n + BigInt(g)}}`;
+const value = (g) => ({ null: String(9223372036854775800n + BigInt(g)) });
+
+/** The PMDA of a dbpmda session: the child of dbpmda running main.js. */
+function pmdaPid(s) {
+  const out = execFileSync('pgrep', ['-f', `main.js -l ${s.log}`], { encoding: 'utf8' }).trim();
+  return Number(out.split('\n')[0]);
+}
+
+/** What the PMDA holds open below `dir`, as /proc shows it. */
+function openBelow(pid, dir) {
+  const out = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (target.startsWith(dir)) out.push(target);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return out.sort();
+}
+
+async function refreshes(d, name) {
+  return Number((await metricValues(d, 'json.control.refreshes'))[name]);
+}
+
+test('a file rewritten in place by a writer that keeps it open is seen at the next fetch', async (t) => {
+  const s = new Scratch();
+  const dir = s.source('app', META, text(0));
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(0));
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(0));
+  const fd = fs.openSync(path.join(dir, 'data.json'), 'r+');
+  t.teardown(() => fs.closeSync(fd));
+  for (let g = 1; g <= 5; g++) {
+    // no close, so no IN_CLOSE_WRITE: only the file's own times say it changed
+    fs.writeSync(fd, text(g), 0);
+    t.deepEqual(await metricValues(d, 'json.app.v'), value(g), `write ${g}`);
+  }
+});
+
+test('a file written through a hard link in another directory is seen at the next fetch', async (t) => {
+  const s = new Scratch();
+  const dir = s.source('app', META, text(0));
+  const elsewhere = path.join(s.dir, 'elsewhere');
+  fs.mkdirSync(elsewhere);
+  fs.linkSync(path.join(dir, 'data.json'), path.join(elsewhere, 'data.json'));
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(0));
+  for (let g = 1; g <= 3; g++) {
+    fs.writeFileSync(path.join(elsewhere, 'data.json'), text(g));
+    t.deepEqual(await metricValues(d, 'json.app.v'), value(g), `write ${g} through the other link`);
+  }
+});
+
+test('a data file that is a link is not kept: swapping the directory it leads into is seen', async (t) => {
+  const s = new Scratch();
+  const dir = s.source('app', META);
+  const a = path.join(s.dir, 'a');
+  const b = path.join(s.dir, 'b');
+  fs.mkdirSync(a);
+  fs.mkdirSync(b);
+  fs.writeFileSync(path.join(a, 'data.json'), text(1));
+  fs.writeFileSync(path.join(b, 'data.json'), text(2));
+  fs.symlinkSync(path.join(s.dir, 'current', 'data.json'), path.join(dir, 'data.json'));
+  fs.symlinkSync(a, path.join(s.dir, 'current'));
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(1));
+  // nothing in the source's directory changes: only the link it leads through
+  fs.symlinkSync(b, path.join(s.dir, 'current.new'));
+  fs.renameSync(path.join(s.dir, 'current.new'), path.join(s.dir, 'current'));
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(2));
+  t.deepEqual([...openBelow(pmdaPid(s), a), ...openBelow(pmdaPid(s), b)], [], 'nothing reached through a link is kept open');
+});
+
+test('a source directory replaced by another with the same metadata.json serves the new one\'s data', async (t) => {
+  const s = new Scratch();
+  const dir = s.source('app', META, text(1));
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(1));
+  const next = path.join(s.dir, 'next');
+  fs.mkdirSync(next);
+  // a hard link: the metadata is the same file, so the source is not made again
+  fs.linkSync(path.join(dir, 'metadata.json'), path.join(next, 'metadata.json'));
+  fs.writeFileSync(path.join(next, 'data.json'), text(2));
+  fs.renameSync(dir, path.join(s.dir, 'old'));
+  fs.renameSync(next, dir);
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(2));
+});
+
+test('an unchanged file is read once, and the PMDA keeps one descriptor per source and none of a file replaced', async (t) => {
+  const s = new Scratch();
+  const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
+  for (const n of names) s.source(n, META, text(0));
+  const d = await session(t, s);
+  const all = names.map((n) => `json.${n}.v`);
+  for (let i = 0; i < 5; i++) await d.fetch(...all);
+  const counts = (await metricValues(d, 'json.control.refreshes'));
+  t.deepEqual(names.map((n) => Number(counts[n])), names.map(() => 1), 'five fetches, one read each');
+  const pid = pmdaPid(s);
+  t.is(openBelow(pid, s.src).length, names.length, 'one descriptor per source');
+  // replaced files: the old ones are deleted, and must not stay allocated
+  for (const n of names) {
+    fs.writeFileSync(path.join(s.src, n, 'data.json.tmp'), text(3));
+    fs.renameSync(path.join(s.src, n, 'data.json.tmp'), path.join(s.src, n, 'data.json'));
+  }
+  t.deepEqual(await metricValues(d, 'json.s7.v'), value(3));
+  const held = openBelow(pid, s.src);
+  t.deepEqual(held.filter((f) => f.endsWith('(deleted)')), [], 'no descriptor of a deleted file');
+  t.is(await refreshes(d, 's7'), 2);
+});
+
+// (a file its untrusted author can no longer read: faults.test.mjs, "permissions changed under it")
+test('a file removed is gone at the next fetch, though it was kept open', async (t) => {
+  const s = new Scratch();
+  const dir = s.source('app', META, text(1));
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(1));
+  fs.rmSync(path.join(dir, 'data.json'));
+  const r = await d.fetch('json.app.v');
+  t.truthy(Object.values(r)[0].error, 'no value once the file is gone');
+  t.deepEqual(openBelow(pmdaPid(s), s.src), []);
+});
