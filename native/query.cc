@@ -148,6 +148,13 @@ class Writer {
   // a value of a kind this file does not know was met
   bool unknown = false;
 
+  void clear() {
+    slots.clear();
+    names.clear();
+    strings.clear();
+    unknown = false;
+  }
+
   size_t reserve(size_t n) {
     size_t at = slots.size();
     slots.resize(at + n, Slot{K_MISSING, 0, {0}});
@@ -424,13 +431,22 @@ Napi::Value QueryRun(const Napi::CallbackInfo &info) {
     return Napi::Number::New(env, NOT_PARSED);
   }
 
-  Writer w;
+  // one writer for every run: its buffers are not allocated (and their
+  // pages not faulted in) again for each document
+  static Writer w;
+  w.clear();
   size_t width = 0;
   for (const ArrayQuery &a : q.arrays) width += a.width;
   w.slots.reserve(1 + q.scalars + q.arrays.size() + 1024 * width);
   w.reserve(1 + q.scalars + q.arrays.size());
   walk(w, q, q.root, doc, 0);
   if (shrink) parser.reset();
+  // the buffers of a big document are given back after it
+  struct Shrink {
+    ~Shrink() {
+      if (w.slots.capacity() * sizeof(Slot) + w.names.capacity() + w.strings.capacity() > KEEP_CAPACITY) w = Writer();
+    }
+  } shrinkAfter;
   if (w.unknown) return Napi::Number::New(env, NOT_PARSED);
   w.slots[0].v.u = w.slots.size();
   w.slots[0].length = static_cast<int32_t>(w.names.size());

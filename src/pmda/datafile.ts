@@ -1,7 +1,7 @@
 // A source's data file: opened as its author whenever its name may lead
 // to another file than the one last read, and otherwise kept open and
-// compared with what was read in one fstat (docs/PARSING.md, "Unchanged
-// files").
+// compared with what was read in one fstat, once it has stayed the same
+// for a second (docs/PARSING.md, "Unchanged files").
 //
 // The name can come to lead elsewhere only through a change to a
 // directory entry, and inotify reports every such change in the source's
@@ -25,6 +25,8 @@ const DATA = native.STAMP_DATA;
 /** Descriptors kept at most, of the PMDA's limit (node raises it to the hard one). */
 const MAX_KEPT = Math.min(4096, Math.floor(openFileLimit() / 4));
 let kept = 0;
+/** A file is kept open once it has been seen unchanged this long. */
+const KEEP_AFTER_MS = 1000;
 
 function openFileLimit(): number {
   try {
@@ -42,6 +44,8 @@ export class DataFile {
   private readonly read = new BigUint64Array(LENGTH);
   private readonly opened = new BigUint64Array(LENGTH);
   private hasRead = false;
+  /** When the data last read was read (Date.now()). */
+  private readAt = 0;
   /** May a descriptor be kept now (the registry: is its directory watched)? */
   mayKeep: () => boolean = () => false;
 
@@ -76,11 +80,19 @@ export class DataFile {
     return true;
   }
 
-  /** `fd`, just opened, is what the data now is: remember it, and keep it open if that can be. */
+  /**
+   * `fd`, just opened, is what the data now is: remember it. A file found
+   * unchanged for KEEP_AFTER_MS is kept open if that can be. One replaced
+   * more often is not: its blocks are then freed by the rename that
+   * replaces it, as before, and not by this PMDA's close.
+   */
   adopt(fd: number): void {
+    const now = Date.now();
+    const keep = this.same && now - this.readAt >= KEEP_AFTER_MS;
+    if (!this.same) this.readAt = now;
     this.read.set(this.opened);
     this.hasRead = true;
-    if (this.fd < 0 && kept < MAX_KEPT && this.read[SIZE] !== 0n && this.read[LINKED] === 0n && this.mayKeep()) {
+    if (keep && this.fd < 0 && kept < MAX_KEPT && this.read[SIZE] !== 0n && this.read[LINKED] === 0n && this.mayKeep()) {
       this.fd = fd;
       kept++;
     } else fs.closeSync(fd);
@@ -92,10 +104,14 @@ export class DataFile {
     this.release();
   }
 
-  /** Close the descriptor kept: the name may now lead elsewhere. */
+  /**
+   * Close the descriptor kept: the name may now lead elsewhere. Off the
+   * main thread: when the file was replaced, this close is the last one,
+   * and the file system frees the file's blocks in it.
+   */
   release(): void {
     if (this.fd < 0) return;
-    fs.closeSync(this.fd);
+    fs.close(this.fd, () => {});
     this.fd = -1;
     kept--;
   }

@@ -1,5 +1,5 @@
-// A data file that did not change is not opened again at each fetch: it
-// is kept open and checked with one fstat, while inotify reports nothing
+// A data file that did not change is not opened again at each fetch: once
+// it has stayed the same for a second, it is kept open and checked with one fstat, while inotify reports nothing
 // that may make its name lead elsewhere (src/pmda/datafile.ts). Every
 // way of changing the data must still show at the next fetch, and the
 // files kept open must not hold on to what was deleted.
@@ -7,7 +7,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Scratch, metricValues, session } from '../helpers/harness.mjs';
+import { Scratch, metricValues, session, sleep, waitFor } from '../helpers/harness.mjs';
 
 const META = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
 // the same length for every g below 10: a rewrite in place keeps the size
@@ -34,6 +34,13 @@ function openBelow(pid, dir) {
   return out.sort();
 }
 
+/** Fetch `name` until its file is kept open: once it has stayed the same for a second. */
+async function settle(d, name) {
+  await d.fetch(name);
+  await sleep(1100);
+  return metricValues(d, name);
+}
+
 async function refreshes(d, name) {
   return Number((await metricValues(d, 'json.control.refreshes'))[name]);
 }
@@ -42,8 +49,7 @@ test('a file rewritten in place by a writer that keeps it open is seen at the ne
   const s = new Scratch();
   const dir = s.source('app', META, text(0));
   const d = await session(t, s);
-  t.deepEqual(await metricValues(d, 'json.app.v'), value(0));
-  t.deepEqual(await metricValues(d, 'json.app.v'), value(0));
+  t.deepEqual(await settle(d, 'json.app.v'), value(0));
   const fd = fs.openSync(path.join(dir, 'data.json'), 'r+');
   t.teardown(() => fs.closeSync(fd));
   for (let g = 1; g <= 5; g++) {
@@ -60,7 +66,7 @@ test('a file written through a hard link in another directory is seen at the nex
   fs.mkdirSync(elsewhere);
   fs.linkSync(path.join(dir, 'data.json'), path.join(elsewhere, 'data.json'));
   const d = await session(t, s);
-  t.deepEqual(await metricValues(d, 'json.app.v'), value(0));
+  t.deepEqual(await settle(d, 'json.app.v'), value(0));
   for (let g = 1; g <= 3; g++) {
     fs.writeFileSync(path.join(elsewhere, 'data.json'), text(g));
     t.deepEqual(await metricValues(d, 'json.app.v'), value(g), `write ${g} through the other link`);
@@ -79,7 +85,7 @@ test('a data file that is a link is not kept: swapping the directory it leads in
   fs.symlinkSync(path.join(s.dir, 'current', 'data.json'), path.join(dir, 'data.json'));
   fs.symlinkSync(a, path.join(s.dir, 'current'));
   const d = await session(t, s);
-  t.deepEqual(await metricValues(d, 'json.app.v'), value(1));
+  t.deepEqual(await settle(d, 'json.app.v'), value(1));
   // nothing in the source's directory changes: only the link it leads through
   fs.symlinkSync(b, path.join(s.dir, 'current.new'));
   fs.renameSync(path.join(s.dir, 'current.new'), path.join(s.dir, 'current'));
@@ -91,7 +97,7 @@ test('a source directory replaced by another with the same metadata.json serves 
   const s = new Scratch();
   const dir = s.source('app', META, text(1));
   const d = await session(t, s);
-  t.deepEqual(await metricValues(d, 'json.app.v'), value(1));
+  t.deepEqual(await settle(d, 'json.app.v'), value(1));
   const next = path.join(s.dir, 'next');
   fs.mkdirSync(next);
   // a hard link: the metadata is the same file, so the source is not made again
@@ -108,7 +114,9 @@ test('an unchanged file is read once, and the PMDA keeps one descriptor per sour
   for (const n of names) s.source(n, META, text(0));
   const d = await session(t, s);
   const all = names.map((n) => `json.${n}.v`);
-  for (let i = 0; i < 5; i++) await d.fetch(...all);
+  await d.fetch(...all);
+  await sleep(1100);
+  for (let i = 0; i < 4; i++) await d.fetch(...all);
   const counts = (await metricValues(d, 'json.control.refreshes'));
   t.deepEqual(names.map((n) => Number(counts[n])), names.map(() => 1), 'five fetches, one read each');
   const pid = pmdaPid(s);
@@ -119,8 +127,8 @@ test('an unchanged file is read once, and the PMDA keeps one descriptor per sour
     fs.renameSync(path.join(s.src, n, 'data.json.tmp'), path.join(s.src, n, 'data.json'));
   }
   t.deepEqual(await metricValues(d, 'json.s7.v'), value(3));
-  const held = openBelow(pid, s.src);
-  t.deepEqual(held.filter((f) => f.endsWith('(deleted)')), [], 'no descriptor of a deleted file');
+  // (closed off the main thread: at once, but not within the fetch)
+  await waitFor('no descriptor of a deleted file', () => openBelow(pid, s.src).every((f) => !f.endsWith('(deleted)')), 5000, 50);
   t.is(await refreshes(d, 's7'), 2);
 });
 
@@ -129,9 +137,9 @@ test('a file removed is gone at the next fetch, though it was kept open', async 
   const s = new Scratch();
   const dir = s.source('app', META, text(1));
   const d = await session(t, s);
-  t.deepEqual(await metricValues(d, 'json.app.v'), value(1));
+  t.deepEqual(await settle(d, 'json.app.v'), value(1));
   fs.rmSync(path.join(dir, 'data.json'));
   const r = await d.fetch('json.app.v');
   t.truthy(Object.values(r)[0].error, 'no value once the file is gone');
-  t.deepEqual(openBelow(pmdaPid(s), s.src), []);
+  await waitFor('the descriptor closed', () => openBelow(pmdaPid(s), s.src).length === 0, 5000, 50);
 });
