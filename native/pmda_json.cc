@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "watch.h"
 #include "query.h"
+#include "gather.h"
 #include <uv.h>
 
 extern "C" {
@@ -601,6 +602,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   pmdajson::RegisterExec(env, exports);
   pmdajson::RegisterAccess(env, exports);
   pmdajson::RegisterQuery(env, exports);
+  pmdajson::RegisterGather(env, exports);
   return exports;
 }
 

@@ -263,14 +263,15 @@ void rows(Writer &w, const Query &q, size_t a, const element &e) {
   uint64_t first = w.slots.size();
   if (e.type() == element_type::ARRAY) {
     simdjson::dom::array arr(e);
-    w.slots.reserve(first + arr.size() * aq.width);
+    // every row's slots at once (nothing else is written meanwhile)
+    size_t at = w.reserve(arr.size() * aq.width);
     for (element el : arr) {
-      size_t at = w.reserve(aq.width);
       // the usual element: an object whose members are the leaves wanted
       if (aq.flat && el.type() == element_type::OBJECT) leaves(w, aq.row, simdjson::dom::object(el), at);
       else walk(w, q, aq.row, el, at);
       w.names.push_back(ROW_END);
       count++;
+      at += aq.width;
     }
   } else if (e.type() == element_type::OBJECT) {
     for (auto field : simdjson::dom::object(e)) {

@@ -9,7 +9,7 @@
 //           the record's strings, NUL-terminated, then padding to 4 bytes
 //   value:  int64 | double | uint32 offset, from the record's start, of a string
 // Entries are ordered by instance id, the order pmdaFetch walks them in.
-import { C } from './native';
+import { C, native } from './native';
 import type { JsonValue } from '../format/json';
 import type { ValueType } from '../format/metadata';
 
@@ -105,17 +105,19 @@ export class Encoder {
     this.ensure(16 * n);
   }
 
-  /** A PM_TYPE_64 value given as its two 32-bit halves, low first. */
-  int64(inst: number, lo: number, hi: number): void {
-    this.ensure(16);
-    const w = this.pos >> 2;
-    const i32 = this.i32;
-    i32[w] = inst;
-    i32[w + 1] = 0;
-    i32[w + 2] = lo;
-    i32[w + 3] = hi;
-    this.pos += 16;
-    this.count++;
+  /**
+   * Rows [from, to) of a column of integers, straight from a query's slots
+   * (src/pmda/query.ts): row r is instance insts[r], whose 8 bytes are in
+   * the slot of element elements[r] (by way of `order`, if given), at
+   * 32-bit word first + element * width. Stops at the first slot that is
+   * not of `kind`, and returns the row it stopped at (native/gather.cc).
+   */
+  int64Column(insts: Int32Array, elements: Int32Array, slots: Int32Array, first: number, width: number, order: Int32Array | undefined, kind: number, from: number, to: number): number {
+    this.ensure(16 * (to - from));
+    const r = native.gatherInt64(slots, first, width, order ?? null, elements, insts, from, to, this.i32, this.pos >> 2, kind);
+    this.count += r - from;
+    this.pos += 16 * (r - from);
+    return r;
   }
 
   /** Start the record of the i-th requested pmid. */

@@ -12,9 +12,9 @@ import * as log from './log';
 
 /** The rows of one array in the current data, ordered by instance id. */
 export interface Rows {
-  insts: number[];
+  insts: Int32Array;
   /** Each instance's element: its position in the view's array. */
-  elements: number[];
+  elements: Int32Array;
 }
 
 export interface Limits {
@@ -121,7 +121,7 @@ export class InstanceIndex {
         if (inst !== undefined) pairs.push([inst, el]);
       }
       pairs.sort((x, y) => x[0] - y[0]);
-      rows.set(a.name, { insts: pairs.map((p) => p[0]), elements: pairs.map((p) => p[1]) });
+      rows.set(a.name, { insts: Int32Array.from(pairs, (p) => p[0]), elements: Int32Array.from(pairs, (p) => p[1]) });
     }
     // the next document may name the same instances: then these rows are its rows
     this.lastNames = view.names ? Buffer.from(view.names) : undefined;

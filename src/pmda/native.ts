@@ -122,6 +122,8 @@ export interface Native {
   /** Run a query on bytes [0, length) of a buffer: its slots, or QUERY_NOT_PARSED. */
   queryRun(id: number, buf: Buffer, length: number, padded: boolean): Buffer | number;
   queryFree(id: number): void;
+  /** Copy rows [from, to) of a column of integer slots into a record at word `at` (native/gather.cc); the row it stopped at. */
+  gatherInt64(slots: Int32Array, first: number, width: number, order: Int32Array | null, elements: Int32Array, insts: Int32Array, from: number, to: number, out: Int32Array, at: number, kind: number): number;
   QUERY_NOT_PARSED: number;
   QUERY_PADDING: number;
   constants: NativeConstants;

@@ -94,7 +94,7 @@ export class QueryView implements DataView {
   private readonly stringsAt: number;
   readonly names: Buffer;
   /** Object maps: element order as JSON.parse's object would have it (duplicate keys once). */
-  private readonly order: Array<number[] | undefined>;
+  private readonly order: Array<Int32Array | undefined>;
 
   constructor(
     readonly buf: Buffer,
@@ -138,7 +138,7 @@ export class QueryView implements DataView {
   }
 
   /** The order of an object map's elements, when it is not document order. */
-  orderOf(a: number): number[] | undefined {
+  orderOf(a: number): Int32Array | undefined {
     return this.order[a];
   }
 
@@ -212,7 +212,7 @@ export class QueryView implements DataView {
    * them: array-index keys first, ascending, then the others in document
    * order; a key given twice keeps its first place and its last value.
    */
-  private mapOrder(a: number): number[] | undefined {
+  private mapOrder(a: number): Int32Array | undefined {
     const n = this.i32[this.header(a) * 4 + 1]!;
     const at = new Map<string, number>();
     let plain = true;
@@ -225,6 +225,6 @@ export class QueryView implements DataView {
     const keys = [...at.keys()];
     const indexKeys = keys.filter(isArrayIndex).sort((x, y) => Number(x) - Number(y));
     const others = keys.filter((k) => !isArrayIndex(k));
-    return [...indexKeys, ...others].map((k) => at.get(k)!);
+    return Int32Array.from([...indexKeys, ...others], (k) => at.get(k)!);
   }
 }

@@ -115,27 +115,26 @@ export class Records {
     const order = fast?.orderOf(a);
     const i32 = fast?.i32;
     enc.reserve(n);
-    for (let r = 0; r < n; r++) {
+    for (let r = 0; r < n; ) {
       // a long record looks at the clock now and then
       if ((r & 4095) === 4095 && this.budgets.timeUp(payer, performance.now() - started)) {
         enc.abort(C.PM_ERR_AGAIN);
         log.problem(`${src.dir}:budget:time`, `${src.metadataFile}: ${this.budgets.why('time')}`);
         return false;
       }
-      const e = rows.elements[r]!;
-      // an integer's 8 bytes go from its slot to the record as they are
+      // integers' 8 bytes go from their slots to the record as they are,
+      // up to the next look at the clock or the first value that is not one
+      const end = Math.min(n, (r + 1) | 4095);
       if (i32) {
-        const at = (first + (order ? order[e]! : e) * width) * 4;
-        if (i32[at] === K_INT) {
-          enc.int64(rows.insts[r]!, i32[at + 2]!, i32[at + 3]!);
-          continue;
-        }
+        r = enc.int64Column(rows.insts, rows.elements, i32, first, width, order, K_INT, r, end);
+        if (r === end) continue;
       }
       try {
-        enc.value(rows.insts[r]!, this.value(src, m, view.member(a, e, m)), type);
+        enc.value(rows.insts[r]!, this.value(src, m, view.member(a, rows.elements[r]!, m)), type);
       } catch (e) {
         this.valueProblem(src, m, e as Error);
       }
+      r++;
     }
     return true;
   }
