@@ -110,6 +110,9 @@ Napi::Value ExecStart(const Napi::CallbackInfo &info) {
 
   int p[2], s[2];
   if (pipe2(p, O_CLOEXEC) < 0) return Napi::Number::New(env, -errno);
+  // room for a whole document of up to 1 MiB: the command writes it at
+  // once instead of waiting for the PMDA to read each 64 KiB
+  fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
   if (pipe2(s, O_CLOEXEC) < 0) {
     int e = errno;
     close(p[0]);

@@ -152,6 +152,7 @@ export class Agent {
       this.records.write(i, src, m, started);
       this.budgets.chargeTime(src.payer, performance.now() - started);
     }
+    this.records.keep();
     return enc.finish();
   }
 

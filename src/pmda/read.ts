@@ -50,10 +50,14 @@ export function readInto(fd: number, size: number, max: number, spare: number): 
       scratch.copy(next, 0, 0, length);
       scratch = next;
     }
-    const n = fs.readSync(fd, scratch, length, scratch.length - spare - length, null);
+    const asked = scratch.length - spare - length;
+    const n = fs.readSync(fd, scratch, length, asked, null);
     if (n <= 0) break;
     length += n;
     if (length > max) throw new Error(`more than ${max} bytes`);
+    // a regular file read short, with all fstat promised: its end (no
+    // second read to hear so); procfs files say size 0 and read short
+    if (size > 0 && length >= size && n < asked) break;
   }
   // the spare bytes are zero: nothing of an earlier, longer file
   scratch.fill(0, length, length + spare);

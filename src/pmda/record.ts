@@ -13,6 +13,9 @@ import { QueryView, K_INT } from './query';
 import * as log from './log';
 
 export class Records {
+  /** Records written since the last keep(), to be kept: their metric, version and bytes. */
+  private fresh: Array<[Served, number, number, number]> = [];
+
   constructor(
     private readonly enc: Encoder,
     private readonly budgets: Budgets,
@@ -41,9 +44,27 @@ export class Records {
     if (this.copyKept(i, src, m)) return;
     const complete = this.encode(i, src, m, started);
     const [from, to] = this.enc.end();
-    if (complete) {
-      m.cached = this.enc.slice(from, to);
-      m.cachedVersion = src.version;
+    if (complete) this.fresh.push([m, src.version, from, to]);
+  }
+
+  /**
+   * Keep the records written since the last call, for later fetches to
+   * copy: all in one copy of the encoder's bytes, each a view of it.
+   */
+  keep(): void {
+    const fresh = this.fresh;
+    if (fresh.length === 0) return;
+    this.fresh = [];
+    let from = Infinity;
+    let to = 0;
+    for (const [, , f, t] of fresh) {
+      from = Math.min(from, f);
+      to = Math.max(to, t);
+    }
+    const bytes = this.enc.slice(from, to);
+    for (const [m, version, f, t] of fresh) {
+      m.cached = bytes.subarray(f - from, t - from);
+      m.cachedVersion = version;
     }
   }
 
@@ -70,11 +91,10 @@ export class Records {
    * asked for before (it has a record kept), for its current data.
    */
   prepare(src: Source, started: number): void {
-    for (const m of src.metrics.values()) {
-      if (m.cachedVersion === undefined || m.cachedVersion === src.version) continue;
-      this.enc.begin(1);
-      this.write(0, src, m, started);
-    }
+    const due = [...src.metrics.values()].filter((m) => m.cachedVersion !== undefined && m.cachedVersion !== src.version);
+    this.enc.begin(due.length);
+    for (let i = 0; i < due.length; i++) this.write(i, src, due[i]!, started);
+    this.keep();
   }
 
   /**
