@@ -36,6 +36,7 @@ import { Records } from '../pmda/record';
 import { Budgets } from '../pmda/budget';
 import { Encoder } from '../pmda/fetch';
 import { metricCacheSerial, indomCacheSerial } from '../pmda/numbering';
+import { parseCacheFile } from '../pmda/cachefile';
 import { ROOT } from '../pmda/access';
 import { startCommand, resultOf, ExecLimits } from '../pmda/exec';
 import * as log from '../pmda/log';
@@ -146,19 +147,9 @@ function parseArgs(argv: string[]): Options {
 
 // ---- the PMDA's numbering caches, read, never written --------------------------
 
-/**
- * A pmdaCache file as libpcp_pmda saves it: a header line
- * ("2 0 MAX": version, 0, the largest number), then one line per name,
- * "NUMBER LAST-ACTIVE-TIME NAME", NAME being the rest of the line.
- */
+/** A pmdaCache file's names and numbers (src/pmda/cachefile.ts). */
 function readCacheFile(file: string): Map<string, number> {
-  const names = new Map<string, number>();
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  for (const line of lines.slice(1)) {
-    const m = /^(\d+) (\d+) (.*)$/.exec(line);
-    if (m) names.set(m[3]!, Number(m[1]));
-  }
-  return names;
+  return new Map(parseCacheFile(fs.readFileSync(file, 'utf8')).entries.map((e) => [e.name, e.inst]));
 }
 
 class Numbers {

@@ -15,7 +15,9 @@
 // Unlike pmdajson, lookups consult the loaded cache itself, so numbering
 // survives restarts: a name keeps its number whatever order sources,
 // metrics and instances are found in.
+import * as path from 'path';
 import { native, C } from './native';
+import { CacheFile } from './cachefile';
 
 export const MAX_CLUSTER = 0xfff;
 export const MAX_ITEM = 0x3ff;
@@ -23,8 +25,19 @@ export const MAX_INST = 0x7fffffff;
 
 export class NumberingError extends Error {}
 
+/** A persisted name -> number map. */
+export interface Numbers {
+  readonly size: number;
+  /** The number of `name`, if it has one. */
+  lookup(name: string): number | undefined;
+  /** The number of `name`, allocating the next free one if it is new. */
+  number(name: string): number;
+  /** Write the cache file if anything new was numbered. */
+  save(): void;
+}
+
 /** One persisted name -> number map, backed by a pmdaCache indom. */
-export class NameCache {
+export class NameCache implements Numbers {
   private readonly known = new Map<string, number>();
   private dirty = false;
 
@@ -187,6 +200,53 @@ export class ClusterCache extends NameCache {
       this.number('__internal__');
     }
   }
+}
+
+/**
+ * A source's metric numbers: the file alone, with no pmdaCache indom
+ * behind it (src/pmda/cachefile.ts), as nothing but the numbers is needed.
+ */
+class MetricNumbers implements Numbers {
+  private readonly file: CacheFile;
+
+  constructor(readonly serial: number, max: number) {
+    // where pmdaCache keeps its files, found once as it does
+    cacheDir ??= path.join(native.getConfig('PCP_VAR_DIR') ?? '/var/lib/pcp', 'config', 'pmda');
+    const domain = (native.indom(0) >>> 22) & 0x1ff;
+    this.file = new CacheFile(path.join(cacheDir, `${domain}.${serial}`), max);
+  }
+
+  get size(): number {
+    return this.file.size;
+  }
+
+  lookup(name: string): number | undefined {
+    return this.file.lookup(name);
+  }
+
+  number(name: string): number {
+    const inst = this.file.number(name);
+    if (inst === undefined) throw new NumberingError(`cannot number '${name}' in cache ${this.serial}: no number is left`);
+    return inst;
+  }
+
+  save(): void {
+    this.file.save();
+  }
+}
+
+const metricCaches = new Map<number, MetricNumbers>();
+let cacheDir: string | undefined;
+
+/** The metric numbers of the source in `cluster`, read from their file the first time only. */
+export function metricNumbers(cluster: number): Numbers {
+  const serial = metricCacheSerial(cluster);
+  let c = metricCaches.get(serial);
+  if (!c) {
+    c = new MetricNumbers(serial, MAX_ITEM);
+    metricCaches.set(serial, c);
+  }
+  return c;
 }
 
 const caches = new Map<number, NameCache>();

@@ -9,7 +9,7 @@ import { parseMetadata, Metadata, MetricSpec, ArraySpec } from '../format/metada
 import { InstanceIndex, Rows } from './instances';
 import { Query, PADDING } from './query';
 import { DataView, TreeView, Placed } from './view';
-import { NameCache, metricCacheSerial, indomCacheSerial, MAX_ITEM, MAX_INST, nameCache, NumberingError } from './numbering';
+import { NameCache, Numbers, metricNumbers, indomCacheSerial, MAX_INST, nameCache, NumberingError } from './numbering';
 import type { ExecResult } from './exec';
 import { Author, ROOT } from './access';
 import { DataFile } from './datafile';
@@ -78,7 +78,7 @@ export class Source {
   /** Served metrics by item. */
   readonly metrics = new Map<number, Served>();
   readonly arrays: ArraySpec[] = [];
-  private metricCache!: NameCache;
+  private metricCache!: Numbers;
   /** Only a source with arrays has instances (and an instance cache). */
   private indomCache: NameCache | undefined;
   cluster = -1;
@@ -163,7 +163,7 @@ export class Source {
    */
   attach(cluster: number, maxMetrics: number): void {
     this.cluster = cluster;
-    this.metricCache = nameCache(metricCacheSerial(cluster), MAX_ITEM);
+    this.metricCache = metricNumbers(cluster);
     const serve = (spec: MetricSpec, array?: ArraySpec): boolean => {
       if (this.metrics.size >= maxMetrics) {
         log.problem(this.key('items'), `${this.metadataFile}: serving only the first ${maxMetrics} metrics (max_metrics)`);

@@ -41,23 +41,27 @@ export class Tables {
       if (LONG_HELP[s.name]) this.help.set(pmid, LONG_HELP[s.name]!);
     }
     const sources = registry.sorted();
+    // identifiers in PCP's layout (numbering.ts decodes them the same
+    // way): the domain's bits, then cluster and item, or the indom serial
+    const base = native.pmid(0, 0) >>> 0;
     // a name may not be both a metric and a subtree, across sources too
     // (prefixes may be dotted); the first source, by cluster, keeps it
     const leaves = new Set<string>(names);
     const interior = new Set<string>([root]);
     for (const src of sources) {
+      const prefix = `${root}.${src.name}`;
+      const above = ancestorsOf(prefix);
       for (const m of src.metrics.values()) {
-        const full = `${root}.${src.name}.${m.spec.name}`;
-        const parts = full.split('.');
-        const ancestors = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
+        const full = `${prefix}.${m.spec.name}`;
+        const ancestors = [...above, prefix, ...ancestorsOf(m.spec.name).map((a) => `${prefix}.${a}`)];
         if (leaves.has(full) || interior.has(full) || ancestors.some((a) => leaves.has(a))) {
           log.problem(`${src.dir}:clash:${m.spec.name}`, `${src.metadataFile}: skipping metric '${m.spec.name}': its name clashes with another metric ('${src.name}.${m.spec.name}' would be both a metric and a subtree, or named twice)`);
           continue;
         }
         leaves.add(full);
         for (const a of ancestors) interior.add(a);
-        const pmid = native.pmid(src.cluster, m.item);
-        const indom = m.array ? native.indom(src.indom) : C.PM_INDOM_NULL;
+        const pmid = (base | (src.cluster << 10) | m.item) >>> 0;
+        const indom = m.array ? (base | src.indom) >>> 0 : C.PM_INDOM_NULL;
         if (m.array) {
           this.indoms.add(indom >>> 0);
           const text = src.arrays.map((a) => a.description).filter(Boolean).join('; ');
@@ -87,4 +91,11 @@ export class Tables {
     return table.get(id) ?? '';
   }
 
+}
+
+/** The names above a dotted name, shortest first: a.b.c has a and a.b. */
+function ancestorsOf(name: string): string[] {
+  const out: string[] = [];
+  for (let at = name.indexOf('.'); at >= 0; at = name.indexOf('.', at + 1)) out.push(name.slice(0, at));
+  return out;
 }

@@ -1,0 +1,84 @@
+// The metric caches are read and written in JavaScript (src/pmda/cachefile.ts),
+// without a pmdaCache indom: they must number names exactly as libpcp_pmda's
+// pmdaCache does, including when the numbers run out, and each must load
+// the files of the other.
+import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmda-json-cachefile-'));
+// pmdaCache finds its directory from PCP_VAR_DIR once, at its first save
+process.env.PCP_VAR_DIR = dir;
+const files = path.join(dir, 'config', 'pmda');
+fs.mkdirSync(files, { recursive: true });
+const { native, C } = require('../../dist/pmda/native.js');
+const { CacheFile, parseCacheFile } = require('../../dist/pmda/cachefile.js');
+const DOMAIN = 249;
+native.setDomain(DOMAIN);
+test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+let serial = 100;
+
+/** Number `names` with libpcp's pmdaCache (bounded by `max`), save, and return its numbers and file. */
+function withPmdaCache(names, max, from) {
+  const s = serial++;
+  if (from) fs.writeFileSync(path.join(files, `${DOMAIN}.${s}`), from);
+  native.cacheResize(s, max);
+  native.cacheOp(s, C.PMDA_CACHE_LOAD);
+  const numbers = names.map((n) => native.cacheStore(s, C.PMDA_CACHE_ADD, n));
+  native.cacheOp(s, C.PMDA_CACHE_SAVE);
+  return { numbers, text: fs.readFileSync(path.join(files, `${DOMAIN}.${s}`), 'utf8') };
+}
+
+/** The same with CacheFile. */
+function withCacheFile(names, max, from) {
+  const file = path.join(files, `js.${serial++}`);
+  if (from) fs.writeFileSync(file, from);
+  const c = new CacheFile(file, max);
+  const numbers = names.map((n) => c.number(n) ?? -1);
+  c.save();
+  return { numbers, text: fs.readFileSync(file, 'utf8') };
+}
+
+// the times at which names were first saved differ; everything else must not
+const noStamps = (text) => text.replace(/^(\d+) \d+ /gm, '$1 ');
+
+test('new names get the numbers pmdaCache gives them, in a file of the same text', (t) => {
+  const names = ['m0', 'm1', 'a0.v0', 'a0.v1', 'a0', 'name with spaces', 'é'];
+  const c = withPmdaCache(names, 1023);
+  const js = withCacheFile(names, 1023);
+  t.deepEqual(js.numbers, c.numbers);
+  t.is(noStamps(js.text), noStamps(c.text));
+  t.deepEqual(js.numbers, [0, 1, 2, 3, 4, 5, 6]);
+});
+
+test('each loads the other\'s file and numbers what is new after its numbers', (t) => {
+  const first = ['x', 'y', 'z'];
+  const later = ['y', 'w', 'x', 'v'];
+  const fromC = withPmdaCache(first, 1023);
+  const fromJs = withCacheFile(first, 1023);
+  t.deepEqual(withCacheFile(later, 1023, fromC.text).numbers, withPmdaCache(later, 1023, fromC.text).numbers);
+  t.deepEqual(withPmdaCache(later, 1023, fromJs.text).numbers, [1, 3, 0, 4]);
+  t.deepEqual(withCacheFile(later, 1023, fromJs.text).numbers, [1, 3, 0, 4]);
+});
+
+test('past the largest number, the smallest free one is taken, as pmdaCache does; then none is left', (t) => {
+  // a file whose numbers have gaps, at the top of a small range
+  const gappy = '2 0 7\n0 1700000000 a\n2 1700000000 b\n6 1700000000 c\n7 1700000000 d\n';
+  const names = ['e', 'f', 'g', 'h', 'i', 'j'];
+  const c = withPmdaCache(names, 7, gappy);
+  const js = withCacheFile(names, 7, gappy);
+  t.deepEqual(js.numbers.slice(0, 4), c.numbers.slice(0, 4));
+  t.deepEqual(js.numbers.slice(0, 4), [1, 3, 4, 5]);
+  t.is(js.numbers[4], -1, 'no number is left');
+  t.is(noStamps(js.text).split('\n')[0], noStamps(c.text).split('\n')[0], 'the header says mode 1 in both');
+  t.deepEqual(parseCacheFile(js.text).entries.map((e) => e.inst), [0, 1, 2, 3, 4, 5, 6, 7]);
+});
+
+test('a file pmdaCache would refuse is refused', (t) => {
+  t.throws(() => parseCacheFile('9 0 10\n'), { message: /header/ });
+  t.throws(() => parseCacheFile('2 0 10\nnot a record\n'), { message: /illegal record/ });
+});
