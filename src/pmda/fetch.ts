@@ -120,21 +120,35 @@ export class Encoder {
     return r;
   }
 
-  /** Start the record of the i-th requested pmid. */
+  /** A PM_TYPE_64 value given as its two 32-bit halves, low first. */
+  int64(inst: number, lo: number, hi: number): void {
+    this.ensure(16);
+    const w = this.pos >> 2;
+    const i32 = this.i32;
+    i32[w] = inst;
+    i32[w + 1] = 0;
+    i32[w + 2] = lo;
+    i32[w + 3] = hi;
+    this.pos += 16;
+    this.count++;
+  }
+
+  /** Start the record of the i-th requested pmid (records start at multiples of 4). */
   record(i: number, type: number): void {
     this.ensure(8);
-    this.buf.writeUInt32LE(this.pos, i * 4);
+    const w = this.pos >> 2;
+    this.i32[i] = this.pos;
     this.recordAt = this.pos;
     this.count = 0;
-    this.strings = [];
-    this.buf.writeInt32LE(0, this.pos);
-    this.buf.writeInt32LE(type, this.pos + 4);
+    if (this.strings.length > 0) this.strings = [];
+    this.i32[w] = 0;
+    this.i32[w + 1] = type;
     this.pos += 8;
   }
 
   /** The whole record is this error (PM_ERR_*). */
   error(code: number): void {
-    this.buf.writeInt32LE(code, this.recordAt);
+    this.i32[this.recordAt >> 2] = code;
     this.count = -1;
   }
 
@@ -171,7 +185,8 @@ export class Encoder {
 
   /** Finish the current record: its count and strings. Returns its bytes' range. */
   end(): [number, number] {
-    if (this.count >= 0) this.buf.writeInt32LE(this.count, this.recordAt);
+    if (this.count >= 0) this.i32[this.recordAt >> 2] = this.count;
+    if (this.strings.length === 0) return [this.recordAt, this.pos];
     for (const [at, s] of this.strings) {
       const n = Buffer.byteLength(s, 'utf8');
       this.ensure(n + 1);

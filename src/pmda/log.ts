@@ -12,7 +12,6 @@
 // in all): each line about a source is charged to the source's author;
 // what does not fit is dropped, and the log says so, once a minute per
 // user, with how many lines were dropped.
-import { createHash } from 'crypto';
 import { native, C } from './native';
 
 let debugEnabled = false;
@@ -38,6 +37,8 @@ const MAX_LINE = 4096;
 /** A problem key or message as remembered: long ones by a digest of their tail. */
 function short(text: string): string {
   if (text.length <= MAX_LINE) return text;
+  // node's crypto is loaded only when a line this long comes (a few hundred KiB of memory otherwise)
+  const { createHash } = require('crypto') as typeof import('crypto');
   return `${text.slice(0, MAX_LINE)}#${createHash('sha1').update(text).digest('hex')}`;
 }
 

@@ -118,7 +118,14 @@ export class Records {
     }
     this.budgets.chargeValues(payer, n);
     const view = src.view!;
+    const fast = view instanceof QueryView && type === C.PM_TYPE_64 ? view : undefined;
     if (!m.array) {
+      // an integer's 8 bytes go from its slot to the record as they are
+      const at = (1 + m.slot) * 4;
+      if (fast && fast.i32[at] === K_INT) {
+        enc.int64(C.PM_IN_NULL, fast.i32[at + 2]!, fast.i32[at + 3]!);
+        return true;
+      }
       try {
         enc.value(C.PM_IN_NULL, this.value(src, m, view.scalar(m)), type);
       } catch (e) {
@@ -130,7 +137,6 @@ export class Records {
     const rows = src.rows.get(m.array.name);
     if (!rows) return true;
     const a = m.arrayAt!;
-    const fast = view instanceof QueryView && type === C.PM_TYPE_64 ? view : undefined;
     const [first, width] = fast ? fast.column(a, m.slot) : [0, 0];
     const order = fast?.orderOf(a);
     const i32 = fast?.i32;
