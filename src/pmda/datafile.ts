@@ -105,13 +105,13 @@ export class DataFile {
   }
 
   /**
-   * Close the descriptor kept: the name may now lead elsewhere. Off the
-   * main thread: when the file was replaced, this close is the last one,
-   * and the file system frees the file's blocks in it.
+   * Close the descriptor kept: the name may now lead elsewhere. (When the
+   * file was replaced, this close is its last, and frees its blocks; that
+   * happens at most once a second per file, see adopt.)
    */
   release(): void {
     if (this.fd < 0) return;
-    fs.close(this.fd, () => {});
+    fs.closeSync(this.fd);
     this.fd = -1;
     kept--;
   }

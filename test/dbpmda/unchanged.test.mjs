@@ -127,7 +127,7 @@ test('an unchanged file is read once, and the PMDA keeps one descriptor per sour
     fs.renameSync(path.join(s.src, n, 'data.json.tmp'), path.join(s.src, n, 'data.json'));
   }
   t.deepEqual(await metricValues(d, 'json.s7.v'), value(3));
-  // (closed off the main thread: at once, but not within the fetch)
+  // (closed when the event is read, between PDUs or at the fetch)
   await waitFor('no descriptor of a deleted file', () => openBelow(pid, s.src).every((f) => !f.endsWith('(deleted)')), 5000, 50);
   t.is(await refreshes(d, 's7'), 2);
 });
