@@ -54,10 +54,27 @@ struct Job {
   size_t maxBytes = 0;
   std::string output;
   bool eof = false, exited = false, overflow = false, stopped = false;
+  // the shepherd wrote its report: everything below it is gone, and it is
+  // about to exit (it is reaped afterwards, off the fetch's path)
+  bool reported = false;
   Report report{0, 0, 0};
+  bool done() const { return exited || reported; }
 };
 
 std::unordered_map<int, Job> jobs;
+// shepherds that reported and were not reaped yet
+std::vector<pid_t> unreaped;
+
+void reapReported() {
+  for (size_t i = 0; i < unreaped.size();) {
+    if (waitpid(unreaped[i], nullptr, WNOHANG) == 0) {
+      i++;
+      continue;
+    }
+    unreaped[i] = unreaped.back();
+    unreaped.pop_back();
+  }
+}
 int nextId = 1;
 // native/shepherd.cc, built beside this module
 std::string shepherdPath;
@@ -84,6 +101,7 @@ long long number(Napi::Object o, const char *key, long long dflt) {
 // execStart({argv, cwd, uid, gid, groups, env, timeoutMs, maxBytes,
 //            limits: {as, nofile, nproc, cpu, fsize}}) => id, or -errno
 Napi::Value ExecStart(const Napi::CallbackInfo &info) {
+  reapReported();
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
   std::vector<std::string> args = strings(o.Get("argv"));
@@ -181,6 +199,7 @@ Napi::Value ExecStart(const Napi::CallbackInfo &info) {
   job.deadline = nowMs() + timeoutMs + 1000;
   job.maxBytes = (size_t)number(o, "maxBytes", 16 << 20);
   fcntl(job.out, F_SETFL, O_NONBLOCK);
+  fcntl(job.statusFd, F_SETFL, O_NONBLOCK);
   int id = job.id;
   jobs[id] = std::move(job);
   return Napi::Number::New(env, id);
@@ -206,11 +225,16 @@ void drain(Job &job) {
 }
 
 void reap(Job &job) {
-  if (job.exited) return;
+  if (job.done()) return;
+  Report rep;
+  if (read(job.statusFd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+    job.report = rep;
+    job.reported = true;
+    return;
+  }
   int st;
   if (waitpid(job.pid, &st, WNOHANG) == job.pid) {
     job.exited = true;
-    Report rep;
     if (read(job.statusFd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) job.report = rep;
     else job.report.timedOut = job.stopped ? 1 : 0;
   }
@@ -221,6 +245,7 @@ void reap(Job &job) {
 // those in ids), waiting up to waitMs for all of ids to finish.
 Napi::Value ExecWait(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
+  reapReported();
   std::vector<int> want;
   if (info[0].IsArray()) {
     Napi::Array a = info[0].As<Napi::Array>();
@@ -235,19 +260,20 @@ Napi::Value ExecWait(const Napi::CallbackInfo &info) {
       Job &job = kv.second;
       drain(job);
       reap(job);
-      if (!job.exited && now >= job.deadline) {
+      if (!job.done() && now >= job.deadline) {
         // the shepherd did not finish in time: stop it (it kills the rest)
         kill(job.pid, job.stopped ? SIGKILL : SIGTERM);
         job.stopped = true;
         job.deadline = now + 1000;
       }
       if (!job.eof) fds.push_back({job.out, POLLIN, 0});
-      if (!job.exited && job.pidfd >= 0) fds.push_back({job.pidfd, POLLIN, 0});
+      if (!job.done() && job.pidfd >= 0) fds.push_back({job.pidfd, POLLIN, 0});
+      if (!job.done()) fds.push_back({job.statusFd, POLLIN, 0});
     }
     bool pending = false;
     for (int id : want) {
       auto it = jobs.find(id);
-      if (it != jobs.end() && !(it->second.exited && it->second.eof)) pending = true;
+      if (it != jobs.end() && !(it->second.done() && it->second.eof)) pending = true;
     }
     long long left = until - now;
     if (!pending || left <= 0 || fds.empty()) break;
@@ -259,8 +285,8 @@ Napi::Value ExecWait(const Napi::CallbackInfo &info) {
     Job &job = it->second;
     // a shepherd reports after every process below it is gone, so once it
     // has exited the output is complete: whatever is still unread is read now
-    if (job.exited) drain(job);
-    if (!job.exited) {
+    if (job.done()) drain(job);
+    if (!job.done()) {
       ++it;
       continue;
     }
@@ -278,14 +304,16 @@ Napi::Value ExecWait(const Napi::CallbackInfo &info) {
     close(job.out);
     close(job.statusFd);
     if (job.pidfd >= 0) close(job.pidfd);
+    if (!job.exited) unreaped.push_back(job.pid);
     it = jobs.erase(it);
   }
   return results;
 }
 
-// execRunning() => number of commands not yet collected
+// execRunning() => commands not yet collected, and shepherds not yet reaped
 Napi::Value ExecRunning(const Napi::CallbackInfo &info) {
-  return Napi::Number::New(info.Env(), (double)jobs.size());
+  reapReported();
+  return Napi::Number::New(info.Env(), (double)(jobs.size() + unreaped.size()));
 }
 
 }  // namespace

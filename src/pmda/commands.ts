@@ -92,7 +92,8 @@ export class Commands {
     if (this.running.size > 0 && !this.collector) {
       this.collector = setInterval(() => {
         this.collect([], 0);
-        if (this.running.size === 0 && this.collector) {
+        // (a shepherd is reaped after its report: execRunning counts it until then)
+        if (this.running.size === 0 && native.execRunning() === 0 && this.collector) {
           clearInterval(this.collector);
           this.collector = undefined;
         }

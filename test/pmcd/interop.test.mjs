@@ -308,7 +308,9 @@ test.after.always(() => {
   t.teardown(() => ctx.pmproxy.kill('SIGTERM'));
   const url = (p) => `http://127.0.0.1:${port}${p}`;
   const curl = (p) => execFileSync('curl', ['-sS', '--max-time', '10', url(p)], { encoding: 'utf8' });
-  await waitFor('pmproxy to listen', () => curl('/pmapi/context?hostspec=localhost'));
+  // listening is not enough: until pmproxy has reached pmcd, a context
+  // request answers with an error document ("cannot connect to PMCD")
+  await waitFor('pmproxy to reach pmcd', () => /"context":\s*\d+/.test(curl('/pmapi/context?hostspec=localhost')));
 
   const text = curl('/pmapi/fetch?names=json.iop.big,json.iop.min,json.iop.version,json.iop.disk.util,json.nsources');
   // the raw JSON carries the 64-bit integers exactly (JSON.parse would round them)
