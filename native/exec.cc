@@ -62,6 +62,8 @@ struct Job {
 };
 
 std::unordered_map<int, Job> jobs;
+// room left after a command's output: at least simdjson's padding (64)
+constexpr size_t kOutputPadding = 64;
 // shepherds that reported and were not reaped yet
 std::vector<pid_t> unreaped;
 
@@ -295,7 +297,13 @@ Napi::Value ExecWait(const Napi::CallbackInfo &info) {
     r.Set("id", job.id);
     r.Set("status", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     r.Set("signal", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    r.Set("output", Napi::Buffer<char>::Copy(env, job.output.data(), job.output.size()));
+    // the output with zeroed room after it for simdjson (native/query.cc
+    // parses it where it is): a view of the first `size` bytes
+    size_t size = job.output.size();
+    Napi::ArrayBuffer room = Napi::ArrayBuffer::New(env, size + kOutputPadding);
+    std::memcpy(room.Data(), job.output.data(), size);
+    std::memset(static_cast<char *>(room.Data()) + size, 0, kOutputPadding);
+    r.Set("output", Napi::Uint8Array::New(env, size, room, 0));
     r.Set("timedOut", job.report.timedOut != 0 && !job.overflow);
     r.Set("overflow", job.overflow);
     r.Set("errno", job.report.spawnErrno);

@@ -413,7 +413,9 @@ Napi::Value QueryRun(const Napi::CallbackInfo &info) {
   Napi::Buffer<uint8_t> in = info[1].As<Napi::Buffer<uint8_t>>();
   size_t length = info[2].As<Napi::Number>().Int64Value();
   bool padded = info[3].ToBoolean().Value();
-  if (length > in.Length() || (padded && length + simdjson::SIMDJSON_PADDING > in.Length())) throw Napi::Error::New(env, "queryRun: bad length");
+  // padded: the bytes after `length`, up to the end of the buffer's memory, are simdjson's padding
+  size_t room = in.ArrayBuffer().ByteLength() - in.ByteOffset();
+  if (length > in.Length() || (padded && length + simdjson::SIMDJSON_PADDING > room)) throw Napi::Error::New(env, "queryRun: bad length");
   const uint8_t *text = in.Data();
   // a byte order mark is skipped, as JavaScript's parse does
   if (length >= 3 && text[0] == 0xef && text[1] == 0xbb && text[2] == 0xbf) {

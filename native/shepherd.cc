@@ -76,7 +76,12 @@ void defaultSignals() {
 [[noreturn]] void command(char *const argv[], char *const envp[], const char *cwd, int uid, int gid,
                           const std::vector<gid_t> &groups, const Limits &lim, int out, int devnull, int errfd) {
   setsid();
-  defaultSignals();
+  // every disposition is already the default (the shepherd reset them),
+  // but for the shepherd's own two handlers, which exec resets; signals
+  // were blocked for the vfork, and the command starts with none blocked
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   dup2(devnull, 0);
   dup2(out, 1);
   dup2(devnull, 2);

@@ -116,7 +116,8 @@ export function startCommand(argv: string[], author: Author, cwd: string, limits
  */
 export function resultOf(r: ReturnType<typeof native.execWait>[number], label: string, cwd: string, limits: ExecLimits, url = false): ExecResult {
   let result: ExecResult;
-  const out = url && r.status !== 0 ? r.output.toString('utf8') : '';
+  const bytes = Buffer.from(r.output.buffer, r.output.byteOffset, r.output.length);
+  const out = url && r.status !== 0 ? bytes.toString('utf8') : '';
   if (out.startsWith('error: ')) {
     result = { ok: false, error: `${label}: ${out.slice(7).trim().slice(0, 500)}` };
   } else if (r.errno) {
@@ -128,7 +129,7 @@ export function resultOf(r: ReturnType<typeof native.execWait>[number], label: s
   } else if (r.overflow) {
     result = { ok: false, error: `${label} wrote more than ${limits.maxBytes} bytes` };
   } else {
-    const output = r.output;
+    const output = bytes;
     result = r.status === 0 && r.signal === 0
       ? { ok: true, output }
             : { ok: true, output, warning: `${label} ${r.signal ? `was killed by ${signalName(r.signal)}` : `exited with status ${r.status}`}` };

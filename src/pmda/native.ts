@@ -74,7 +74,8 @@ export interface ExecDone {
   id: number;
   status: number;
   signal: number;
-  output: Buffer;
+  /** The output, with zeroed room after it in its ArrayBuffer (for the query's parse). */
+  output: Uint8Array;
   timedOut: boolean;
   overflow: boolean;
   errno: number;

@@ -306,6 +306,8 @@ export class Source {
       } else log.resolved(this.key('exit'));
       bytes = r.output;
       length = bytes.length;
+      // the output has room after it for the query's parse (native/exec.cc)
+      padded = bytes.buffer.byteLength - bytes.byteOffset >= length + PADDING;
       const refused = admit(length, this.stats.dataBytes);
       if (refused) return this.overBudget(refused);
     } else {
