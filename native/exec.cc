@@ -10,8 +10,9 @@
 // a Node.js process would make it. The shepherd is a child subreaper: it
 // runs the command as its author, and when the command exits, or at its
 // deadline, or when the PMDA asks or goes away, it kills every process
-// left below it, reaps them all, and only then exits and reports. No
-// process of a command outlives its run, or the PMDA.
+// left below it, reaps them all, and only then reports and exits. No
+// process of a command outlives its run, or the PMDA. The report is the
+// end of a command's run; the shepherd is reaped a moment later.
 #include "exec.h"
 #include "shepherd.h"
 

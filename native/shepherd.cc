@@ -9,7 +9,7 @@
 // Whatever the command forks, however often it forks or calls setsid,
 // stays below the shepherd: when the command exits, or at its deadline,
 // or when the PMDA asks (SIGTERM) or goes away, the shepherd kills every
-// process left below it, reaps them all, and only then exits and reports.
+// process left below it, reaps them all, and only then reports and exits.
 //
 //   pmdajson-shepherd PARENT TIMEOUT_MS UID GID GROUPS AS NOFILE NPROC CPU FSIZE CWD NENV ENV... ARGV...
 //
