@@ -314,7 +314,8 @@ test.after.always(() => {
   const text = await waitFor('pmproxy to answer a fetch', () => {
     const answer = curl(`/pmapi/fetch?names=${names}`);
     return answer.includes('"values"') ? answer : undefined;
-  });
+    // pmproxy can take a while to listen (PCP 7 first tries the key-value server)
+  }, 60000);
   // the raw JSON carries the 64-bit integers exactly (JSON.parse would round them)
   t.regex(text, new RegExp(`"name":"json\\.iop\\.big","instances":\\[\\{"instance":null,"value":${BIG}\\}\\]`));
   t.regex(text, new RegExp(`"name":"json\\.iop\\.min","instances":\\[\\{"instance":null,"value":${MIN}\\}\\]`));
