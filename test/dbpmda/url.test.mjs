@@ -35,6 +35,17 @@ async function server(t, { socket, hang = false } = {}) {
   return { seen, base: socket ? `http+unix://${encodeURIComponent(socket)}` : `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (srv.address()).port}` };
 }
 
+/**
+ * A scratch tree whose fetches wait up to 5 s for a data-url (the default
+ * exec_wait is 0.5 s): its helper is a node process, which a loaded
+ * machine starts slowly, and these tests are about what a fetch gets.
+ */
+function patient(extra = {}) {
+  const s = new Scratch();
+  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], exec_wait: 5, log_user_lines: 1000000, log_lines: 1000000, ...extra });
+  return s;
+}
+
 function untrusted(dir) {
   for (const f of fs.readdirSync(dir)) fs.lchownSync(path.join(dir, f), nobody[0], nobody[1]);
   fs.chownSync(dir, nobody[0], nobody[1]);
@@ -42,7 +53,7 @@ function untrusted(dir) {
 
 rootTest('a trusted data-url over TCP is served, int64 exact, with headers from a root-only file', async (t) => {
   const srv = await server(t);
-  const s = new Scratch();
+  const s = patient();
   const headers = path.join(s.dir, 'token.headers');
   fs.writeFileSync(headers, 'Authorization: Bearer s3cret\n# a comment\nX-Extra: 1\n', { mode: 0o600 });
   s.source('web', META(`${srv.base}/stats?x=1`, { 'data-url-headers': headers }), undefined, { under: s.trusted });
@@ -69,7 +80,7 @@ rootTest('a headers file that others can read is refused, with one log line', as
 
 // a served source beside a failing one, fetched three times, like the exec test's (exec.test.mjs), on purpose: each case reads alone
 rootTest('HTTP over a Unix socket (http+unix://%2F...) is served; an HTTP error answers Try again and is logged once', async (t) => {
-  const s = new Scratch();
+  const s = patient();
   const sock = path.join(s.dir, 'api.sock');
   const srv = await server(t, { socket: sock });
   s.source('sock', META(`${srv.base}/containers/json`), undefined, { under: s.trusted });
@@ -97,8 +108,7 @@ rootTest('untrusted sources may not use data-url unless untrusted_urls is "loopb
 
 rootTest('with untrusted_urls "loopback", an untrusted source fetches from this host only, as its author', async (t) => {
   const srv = await server(t);
-  const s = new Scratch();
-  s.config({ directory_list: [s.src], untrusted_urls: 'loopback', log_user_lines: 1000, log_lines: 1000 });
+  const s = patient({ trusted_directory_list: [], untrusted_urls: 'loopback' });
   const local = s.source('local', META(`${srv.base}/`));
   // 192.0.2.1 is a documentation address: refused before any connection is tried
   const far = s.source('far', META('http://192.0.2.1/'));
