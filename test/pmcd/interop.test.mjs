@@ -306,7 +306,9 @@ test.after.always(() => {
     env: { ...process.env, PATH: SYSTEM_PATH }, stdio: 'ignore',
   });
   t.teardown(() => ctx.pmproxy.kill('SIGTERM'));
-  const url = (p) => `http://127.0.0.1:${port}${p}`;
+  // pmcd by address: where "localhost" resolves to ::1 and IPv6 is off
+  // (a platform chroot's own network), pmproxy cannot reach it by name
+  const url = (p) => `http://127.0.0.1:${port}${p}${p.includes('?') ? '&' : '?'}hostspec=127.0.0.1`;
   const curl = (p) => execFileSync('curl', ['-sS', '--max-time', '10', url(p)], { encoding: 'utf8' });
   // listening is not enough: until pmproxy has reached pmcd, requests are
   // answered with an error document ("cannot connect to PMCD: Try again")
