@@ -178,9 +178,11 @@ serial('through pmcd, a metadata.json swapped with a FIFO (RENAME_EXCHANGE) as f
     const r = pminfo('-b', '1', '-f', ...names);
     times.push(Math.round(r.ms));
     const values = (r.out.match(/^\s+value 7$/gm) ?? []).length;
-    // a blocked agent makes pmcd wait its 5 s and give up on it
-    const ok = values === 25 && r.ms < 3000;
-    t.true(ok, `pminfo ${i}: 25 fetches answered 7, together in under 3 s (${values} did, in ${Math.round(r.ms)} ms):\n${r.out.slice(0, 2000)}`);
+    // a blocked agent makes pmcd wait its 5 s for one PDU and give up on
+    // it (values are missing then); the flipper spins on one of the two
+    // CPUs, so 50 PDUs may take seconds on a busy machine, but not 5
+    const ok = values === 25 && r.ms < 4500;
+    t.true(ok, `pminfo ${i}: 25 fetches answered 7, together in under 4.5 s (${values} did, in ${Math.round(r.ms)} ms):\n${r.out.slice(0, 2000)}`);
     if (!ok) break;
   }
   await flipper.stop();
