@@ -311,20 +311,11 @@ export class Source {
       const refused = admit(length, this.stats.dataBytes);
       if (refused) return this.overBudget(refused);
     } else {
-      // kept open since it was last read, and nothing says it changed
-      if (this.file.unchanged() && this.dataError === undefined) return;
       let fd = -1;
       try {
-        // opened by the kernel as the author, also to see whether it
-        // changed: what they cannot read, or learn of, this cannot either
-        fd = this.file.open();
+        fd = this.openIfChanged();
+        if (fd < 0) return;
         const size = this.file.size;
-        // an unchanged regular file is not parsed again; size 0 (procfs) always is
-        if (this.file.same && this.dataError === undefined) {
-          this.file.adopt(fd);
-          fd = -1;
-          return;
-        }
         if (size > config.maxDataBytes) return this.fail(`data file ${this.dataPath} is ${size} bytes, more than the limit of ${config.maxDataBytes}`);
         const refused = size > 0 ? admit(size, this.stats.dataBytes) : undefined;
         if (refused) return this.overBudget(refused);
@@ -401,16 +392,11 @@ export class Source {
    */
   prefetch(config: Config, admit: Admit): boolean {
     if (this.commanded || !this.query || (this.arrays.length > 0 && !this.instances)) return false;
-    if (this.file.unchanged()) return false;
     let fd = -1;
     try {
-      fd = this.file.open();
+      fd = this.openIfChanged();
+      if (fd < 0) return false;
       const size = this.file.size;
-      if (this.file.same && this.dataError === undefined) {
-        this.file.adopt(fd);
-        fd = -1;
-        return false;
-      }
       if (size === 0 || size > config.maxDataBytes) return false;
       if (admit(size, this.stats.dataBytes) !== undefined) return false;
       const { bytes, length } = readInto(fd, size, config.maxDataBytes, PADDING);
@@ -427,6 +413,24 @@ export class Source {
     } finally {
       if (fd >= 0) fs.closeSync(fd);
     }
+  }
+
+  /**
+   * The data file, opened as its author, if it changed since it was read;
+   * -1 if it did not (kept open, or closed). Throws an OpenError.
+   */
+  private openIfChanged(): number {
+    // kept open since it was last read, and nothing says it changed
+    if (this.file.unchanged() && this.dataError === undefined) return -1;
+    // opened by the kernel as the author, also to see whether it changed:
+    // what they cannot read, or learn of, this cannot either
+    const fd = this.file.open();
+    // an unchanged regular file is not parsed again; size 0 (procfs) always is
+    if (this.file.same && this.dataError === undefined) {
+      this.file.adopt(fd);
+      return -1;
+    }
+    return fd;
   }
 
   /** The instance labels of element `e` of array `a` (its index in `arrays`): numbers, strings, booleans, null. */
