@@ -9,6 +9,7 @@
 //   node bench/experiments/inproc.mjs [fetches=2000] [unchanged|churn|wide|many]
 //
 // many: 4,000 small sources, and the time of the first discovery.
+// million: 100 sources of 1,000 × 10, and where the memory is after the fetches.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,8 +32,8 @@ const dir = path.join(work, 'sources');
 fs.mkdirSync(dir, { recursive: true });
 const shapes = mode === 'many'
   ? Array.from({ length: 4000 }, (_, k) => ({ name: `many${k}`, strings: 0, ints: 3, arrays: 0, instances: 0, members: 0, exotic: false }))
-  : mode === 'wide'
-  ? Array.from({ length: 10 }, (_, k) => ({ name: `wide${k}`, strings: 0, ints: 0, arrays: 1, instances: 1000, members: 10, exotic: false }))
+  : mode === 'wide' || mode === 'million'
+  ? Array.from({ length: mode === 'million' ? 100 : 10 }, (_, k) => ({ name: `wide${k}`, strings: 0, ints: 0, arrays: 1, instances: 1000, members: 10, exotic: false }))
   : [{ name: 'big', ...bigShape }];
 const variants = [];
 for (const s of shapes) {
@@ -55,7 +56,7 @@ agent.syncTables();
 console.log(`first discovery of ${shapes.length} sources: ${(performance.now() - t0).toFixed(1)} ms`);
 
 const pmids = [];
-for (let cluster = 1; cluster <= Math.min(shapes.length, 10); cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
+for (let cluster = 1; cluster <= Math.min(shapes.length, mode === 'million' ? 100 : 10); cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
 // many: one metric of the last source, as the many-one workload
 const req = mode === 'many' ? Uint32Array.from([native.pmid(shapes.length, 0)]) : Uint32Array.from(pmids);
 const target = path.join(dir, shapes[0].name, 'data.json');
@@ -72,6 +73,15 @@ for (let i = 0; i < n; i++) {
   const t1 = performance.now();
   agent.fetch(req);
   fetch += performance.now() - t1;
+}
+if (process.env.INPROC_HEAP) (await import('node:v8')).writeHeapSnapshot(process.env.INPROC_HEAP);
+if (process.env.INPROC_MAPS) fs.writeFileSync(process.env.INPROC_MAPS, fs.readFileSync('/proc/self/smaps'));
+if (mode === 'million' || process.env.INPROC_MEMORY) {
+  const m = process.memoryUsage();
+  const roll = fs.readFileSync('/proc/self/smaps_rollup', 'utf8');
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(roll)?.[1] ?? NaN) / 1024;
+  const mib = (b) => (b / 2 ** 20).toFixed(1);
+  console.log(`memory: rss ${mib(m.rss)} MiB (anonymous ${kb('Anonymous').toFixed(1)}, file ${(kb('Rss') - kb('Anonymous')).toFixed(1)}); JS heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}; external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)})`);
 }
 console.log(`${mode}: ${n} fetches, ${(fetch / n).toFixed(3)} ms a fetch (${(write / n).toFixed(3)} ms a write, not counted); rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
 if (!kept) fs.rmSync(work, { recursive: true, force: true });

@@ -12,6 +12,12 @@ import type { JsonValue } from '../format/json';
 import { QueryView, K_INT } from './query';
 import * as log from './log';
 
+/** What became of a record: kept for later fetches, written again from the slots, or a budget spent. */
+type Encoded = typeof KEEP | typeof FROM_SLOTS | typeof SPENT;
+const KEEP = 0;
+const FROM_SLOTS = 1;
+const SPENT = 2;
+
 export class Records {
   /** Records written since the last keep(), to be kept: their metric, version and bytes. */
   private fresh: Array<[Served, number, number, number]> = [];
@@ -42,9 +48,13 @@ export class Records {
   write(i: number, src: Source, m: Served, started: number): void {
     // the values of an unchanged source are the bytes encoded last time
     if (this.copyKept(i, src, m)) return;
-    const complete = this.encode(i, src, m, started);
+    const done = this.encode(i, src, m, started);
     const [from, to] = this.enc.end();
-    if (complete) this.fresh.push([m, src.version, from, to]);
+    // a record whose integers all came from the query's slots is written
+    // again as fast as it is copied: it is not kept (a million values would
+    // be held twice, as slots and as records)
+    if (done === KEEP) this.fresh.push([m, src.version, from, to]);
+    else if (done === FROM_SLOTS) m.cached = m.cachedVersion = undefined;
   }
 
   /**
@@ -98,23 +108,24 @@ export class Records {
   }
 
   /**
-   * Encode the values of metric `m`; false if a budget ran out on the way
-   * (the record then answers "try again", and is not kept).
+   * Encode the values of metric `m`: KEEP, FROM_SLOTS when every value's
+   * 8 bytes came from a query's slots, or SPENT if a budget ran out on the
+   * way (the record then answers "try again", and is not kept).
    */
-  private encode(i: number, src: Source, m: Served, started: number): boolean {
+  private encode(i: number, src: Source, m: Served, started: number): Encoded {
     const enc = this.enc;
     const type = typeCode(m.spec.type);
     enc.record(i, type);
     if (src.dataError !== undefined) {
       enc.error(C.PM_ERR_AGAIN);
-      return true;
+      return KEEP;
     }
     const payer = src.payer;
     const n = m.array ? src.rows.get(m.array.name)?.insts.length ?? 0 : 1;
     if (n > this.budgets.valuesLeft(payer)) {
       enc.error(C.PM_ERR_AGAIN);
       log.problem(`${src.dir}:budget:values`, `${src.metadataFile}: ${this.budgets.why('values')}`);
-      return false;
+      return SPENT;
     }
     this.budgets.chargeValues(payer, n);
     const view = src.view!;
@@ -124,7 +135,7 @@ export class Records {
       const at = (1 + m.slot) * 4;
       if (fast && fast.i32[at] === K_INT) {
         enc.int64(C.PM_IN_NULL, fast.i32[at + 2]!, fast.i32[at + 3]!);
-        return true;
+        return FROM_SLOTS;
       }
       try {
         enc.value(C.PM_IN_NULL, this.value(src, m, view.scalar(m)), type);
@@ -132,21 +143,22 @@ export class Records {
         this.valueProblem(src, m, e as Error);
         enc.error(C.PM_ERR_VALUE);
       }
-      return true;
+      return KEEP;
     }
     const rows = src.rows.get(m.array.name);
-    if (!rows) return true;
+    if (!rows) return KEEP;
     const a = m.arrayAt!;
     const [first, width] = fast ? fast.column(a, m.slot) : [0, 0];
     const order = fast?.orderOf(a);
     const i32 = fast?.i32;
     enc.reserve(n);
+    let done: Encoded = i32 ? FROM_SLOTS : KEEP;
     for (let r = 0; r < n; ) {
       // a long record looks at the clock now and then
       if ((r & 4095) === 4095 && this.budgets.timeUp(payer, performance.now() - started)) {
         enc.abort(C.PM_ERR_AGAIN);
         log.problem(`${src.dir}:budget:time`, `${src.metadataFile}: ${this.budgets.why('time')}`);
-        return false;
+        return SPENT;
       }
       // integers' 8 bytes go from their slots to the record as they are,
       // up to the next look at the clock or the first value that is not one
@@ -155,6 +167,7 @@ export class Records {
         r = enc.int64Column(rows.insts, rows.elements, i32, first, width, order, K_INT, r, end);
         if (r === end) continue;
       }
+      done = KEEP;
       try {
         enc.value(rows.insts[r]!, this.value(src, m, view.member(a, rows.elements[r]!, m)), type);
       } catch (e) {
@@ -162,7 +175,7 @@ export class Records {
       }
       r++;
     }
-    return true;
+    return done;
   }
 
   /** Value `found` of metric `m`, converted, strings cut to the limit. */
