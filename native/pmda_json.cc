@@ -18,6 +18,7 @@
 #include "watch.h"
 #include "query.h"
 #include "gather.h"
+#include "names.h"
 #include <uv.h>
 
 extern "C" {
@@ -27,6 +28,7 @@ extern "C" {
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unistd.h>
@@ -70,7 +72,7 @@ napi_async_context pduContext = nullptr;
 std::unordered_map<pmID, pmDesc> descs;
 
 // ---- namespace ---------------------------------------------------------
-pmdaNameSpace *pmns = nullptr;
+std::unique_ptr<pmdajson::NameTable> pmns;
 
 // ---- values of the fetch in progress ------------------------------------
 // Layout written by src/pmda/fetch.ts (little endian, 4-byte aligned):
@@ -277,19 +279,19 @@ int textCallback(int ident, int type, char **buffer, pmdaExt *) {
 int pmidCallback(const char *name, pmID *pmid, pmdaExt *) {
   refreshFromJs();
   if (pmns == nullptr) return PM_ERR_NAME;
-  return pmdaTreePMID(pmns, name, pmid);
+  return pmns->pmid(name, pmid);
 }
 
 int nameCallback(pmID pmid, char ***names, pmdaExt *) {
   refreshFromJs();
   if (pmns == nullptr) return PM_ERR_PMID;
-  return pmdaTreeName(pmns, pmid, names);
+  return pmns->names(pmid, names);
 }
 
 int childrenCallback(const char *name, int traverse, char ***kids, int **sts, pmdaExt *) {
   refreshFromJs();
   if (pmns == nullptr) return PM_ERR_NAME;
-  return pmdaTreeChildren(pmns, name, traverse, kids, sts);
+  return pmns->children(name, traverse, kids, sts);
 }
 
 // Labels: pmdaLabel does the work (domain and context labels, flags,
@@ -497,17 +499,14 @@ Napi::Value SetNames(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array names = info[0].As<Napi::Array>();
   Napi::Uint32Array ids = info[1].As<Napi::Uint32Array>();
-  pmdaNameSpace *tree = nullptr;
-  int sts = pmdaTreeCreate(&tree);
-  if (sts < 0) throw Napi::Error::New(env, std::string("pmdaTreeCreate: ") + pmErrStr(sts));
+  auto tree = std::make_unique<pmdajson::NameTable>();
+  int sts;
   for (uint32_t i = 0; i < names.Length() && i < ids.ElementLength(); i++) {
     std::string n = names.Get(i).As<Napi::String>().Utf8Value();
-    if ((sts = pmdaTreeInsert(tree, (pmID)ids[i], n.c_str())) < 0)
+    if ((sts = tree->insert(n, (pmID)ids[i])) < 0)
       pmNotifyErr(LOG_WARNING, "cannot add metric name %s: %s", n.c_str(), pmErrStr(sts));
   }
-  pmdaTreeRebuildHash(tree, (int)names.Length());
-  if (pmns != nullptr) pmdaTreeRelease(pmns);
-  pmns = tree;
+  pmns = std::move(tree);
   if (started) pmdaExtSetFlags(dispatch.version.any.ext, PMDA_EXT_NAMES_CHANGE);
   return env.Undefined();
 }

@@ -1,0 +1,124 @@
+// The dynamic namespace as hashed tables (native/names.h): a node per
+// name part, the full name of every node, and the nodes of every PMID.
+// Answers are laid out as libpcp expects to free them: one malloc'd
+// block of pointers followed by the strings, and a malloc'd status array.
+#include "names.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace pmdajson {
+
+int NameTable::insert(const std::string &name, pmID pmid) {
+  int at = 0;
+  size_t from = 0;
+  for (;;) {
+    size_t dot = name.find('.', from);
+    bool last = dot == std::string::npos;
+    std::string upto = last ? name : name.substr(0, dot);
+    auto found = byName_.find(upto);
+    if (found != byName_.end()) {
+      at = found->second;
+      if (last) return nodes_[at].pmid == pmid ? 1 : PM_ERR_PMID;
+      if (nodes_[at].pmid != PM_ID_NULL) return PM_ERR_NAME;  // below a metric
+    } else {
+      int n = static_cast<int>(nodes_.size());
+      nodes_.push_back(Node{last ? name.substr(from) : name.substr(from, dot - from), last ? pmid : PM_ID_NULL, at, {}});
+      nodes_[at].kids.push_back(n);
+      byName_.emplace(std::move(upto), n);
+      at = n;
+      if (last) {
+        byPmid_.emplace(pmid, n);
+        return 0;
+      }
+    }
+    from = dot + 1;
+  }
+}
+
+int NameTable::pmid(const char *name, pmID *out) const {
+  auto found = byName_.find(name);
+  if (found == byName_.end() || nodes_[found->second].pmid == PM_ID_NULL) return PM_ERR_NAME;
+  *out = nodes_[found->second].pmid;
+  return 0;
+}
+
+std::string NameTable::fullName(int n) const {
+  std::string out = nodes_[n].name;
+  for (int p = nodes_[n].parent; p > 0; p = nodes_[p].parent) out = nodes_[p].name + "." + out;
+  return out;
+}
+
+namespace {
+// `strings` as one block: the pointers, then the NUL-terminated strings
+char **block(const std::vector<std::string> &strings) {
+  size_t length = strings.size() * sizeof(char *);
+  for (const auto &s : strings) length += s.size() + 1;
+  char **list = static_cast<char **>(malloc(length));
+  if (list == nullptr) return nullptr;
+  char *p = reinterpret_cast<char *>(&list[strings.size()]);
+  for (size_t i = 0; i < strings.size(); i++) {
+    list[i] = p;
+    memcpy(p, strings[i].c_str(), strings[i].size() + 1);
+    p += strings[i].size() + 1;
+  }
+  return list;
+}
+}  // namespace
+
+int NameTable::names(pmID pmid, char ***out) const {
+  std::vector<std::string> found;
+  auto range = byPmid_.equal_range(pmid);
+  for (auto it = range.first; it != range.second; ++it) found.push_back(fullName(it->second));
+  if (found.empty()) return PM_ERR_PMID;
+  char **list = block(found);
+  if (list == nullptr) return -ENOMEM;
+  *out = list;
+  return static_cast<int>(found.size());
+}
+
+void NameTable::leavesBelow(int n, std::vector<int> &out) const {
+  const Node &node = nodes_[n];
+  if (node.pmid != PM_ID_NULL) {
+    out.push_back(n);
+    return;
+  }
+  for (auto k = node.kids.rbegin(); k != node.kids.rend(); ++k) leavesBelow(*k, out);
+}
+
+int NameTable::children(const char *name, int traverse, char ***kids, int **status) const {
+  auto found = byName_.find(name);
+  if (found == byName_.end()) return PM_ERR_NAME;
+  const Node &node = nodes_[found->second];
+  std::vector<std::string> list;
+  std::vector<int> leaf;
+  if (traverse == 0) {
+    for (auto k = node.kids.rbegin(); k != node.kids.rend(); ++k) {
+      list.push_back(nodes_[*k].name);
+      leaf.push_back(nodes_[*k].pmid == PM_ID_NULL ? PMNS_NONLEAF_STATUS : PMNS_LEAF_STATUS);
+    }
+  } else {
+    std::vector<int> below;
+    leavesBelow(found->second, below);
+    for (int n : below) {
+      list.push_back(fullName(n));
+      leaf.push_back(PMNS_LEAF_STATUS);
+    }
+  }
+  // no children: no arrays, as libpcp_pmda answers
+  if (list.empty()) return 0;
+  char **names = block(list);
+  int *sts = static_cast<int *>(malloc(leaf.size() * sizeof(int)));
+  if (names == nullptr || sts == nullptr) {
+    free(names);
+    free(sts);
+    return -ENOMEM;
+  }
+  memcpy(sts, leaf.data(), leaf.size() * sizeof(int));
+  *kids = names;
+  *status = sts;
+  return static_cast<int>(list.size());
+}
+
+}  // namespace pmdajson

@@ -1,0 +1,51 @@
+// The dynamic namespace: metric names and their PMIDs, looked up by
+// name, by PMID and by subtree for the pmid, name and children PDUs.
+#pragma once
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+extern "C" {
+#include <pcp/pmapi.h>
+}
+
+namespace pmdajson {
+
+/**
+ * What libpcp_pmda's pmdaTree answers, with hashed lookups: pmdaTreeInsert
+ * searches a node's children as a list, so building a tree of n sources or
+ * n metrics under one node took time in n squared (12,000 names under one
+ * node: 0.5 s), and each name lookup walked the siblings.
+ */
+class NameTable {
+ public:
+  /** Add metric `name`: 0, 1 if it is there already, or a PCP error (PM_ERR_PMID, PM_ERR_NAME). */
+  int insert(const std::string &name, pmID pmid);
+  /** The pmid callback: PM_ERR_NAME unless `name` is a metric. */
+  int pmid(const char *name, pmID *out) const;
+  /** The name callback: the metric's names in one malloc'd block, and their number. */
+  int names(pmID pmid, char ***out) const;
+  /**
+   * The children callback: without `traverse`, the names below `name` one
+   * level down and whether each is a leaf; with it, the full names of all
+   * metrics at or below `name`. Both in one malloc'd block each; newest first,
+   * as pmdaTree lists them.
+   */
+  int children(const char *name, int traverse, char ***kids, int **status) const;
+
+ private:
+  struct Node {
+    std::string name;  // this level's part of the name
+    pmID pmid;         // PM_ID_NULL for a subtree
+    int parent;
+    std::vector<int> kids;  // in the order added
+  };
+  std::vector<Node> nodes_{Node{"", PM_ID_NULL, -1, {}}};  // 0 is the root
+  std::unordered_map<std::string, int> byName_;
+  std::unordered_multimap<pmID, int> byPmid_;
+
+  std::string fullName(int n) const;
+  void leavesBelow(int n, std::vector<int> &out) const;
+};
+
+}  // namespace pmdajson
