@@ -779,7 +779,7 @@ function startProducer(w) {
 function startPerf(id, pid, phase) {
   fs.mkdirSync(PERF_DIR, { recursive: true });
   const out = path.join(PERF_DIR, `${phase.name}-${id}.perf.data`);
-  const child = spawn('perf', ['record', '-F', '999', '-g', '-p', String(pid), '-o', out], { stdio: 'ignore' });
+  const child = spawn('perf', ['record', '-F', process.env.BENCH_PERF_HZ ?? '999', '-g', '-p', String(pid), '-o', out], { stdio: 'ignore' });
   log(`  perf record of ${id} (pid ${pid}) into ${out}`);
   return {
     stop: () => new Promise((resolve) => {
@@ -793,7 +793,7 @@ function startPerf(id, pid, phase) {
 function startStrace(id, pid, phase) {
   fs.mkdirSync(STRACE_DIR, { recursive: true });
   const out = path.join(STRACE_DIR, `${phase.name}-${id}.strace`);
-  const child = spawn('strace', ['-c', '-f', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
+  const child = spawn('strace', [...(process.env.BENCH_STRACE_FULL ? ['-tt'] : ['-c']), '-f', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
   return {
     stop: () => new Promise((resolve) => {
       child.on('close', resolve);

@@ -6,7 +6,7 @@
 // the split of a fetch's cost into its steps; not a benchmark (those are
 // bench/run.mjs, against the C floor).
 //
-//   node bench/experiments/inproc.mjs [fetches=2000] [unchanged|churn|wide|many]
+//   node bench/experiments/inproc.mjs [fetches=2000] [unchanged|one|churn|wide|many|million]
 //
 // many: 4,000 small sources, and the time of the first discovery.
 // million: 100 sources of 1,000 × 10, and where the memory is after the fetches.
@@ -58,7 +58,7 @@ console.log(`first discovery of ${shapes.length} sources: ${(performance.now() -
 const pmids = [];
 for (let cluster = 1; cluster <= Math.min(shapes.length, mode === 'million' ? 100 : 10); cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
 // many: one metric of the last source, as the many-one workload
-const req = mode === 'many' ? Uint32Array.from([native.pmid(shapes.length, 0)]) : Uint32Array.from(pmids);
+const req = mode === 'many' ? Uint32Array.from([native.pmid(shapes.length, 0)]) : mode === 'one' ? Uint32Array.from([native.pmid(1, 0)]) : Uint32Array.from(pmids);
 const target = path.join(dir, shapes[0].name, 'data.json');
 const tmp = target + '.tmp';
 let write = 0;
@@ -74,6 +74,7 @@ for (let i = 0; i < n; i++) {
   agent.fetch(req);
   fetch += performance.now() - t1;
 }
+if (process.env.INPROC_GC && globalThis.gc) globalThis.gc();
 if (process.env.INPROC_HEAP) (await import('node:v8')).writeHeapSnapshot(process.env.INPROC_HEAP);
 if (process.env.INPROC_MAPS) fs.writeFileSync(process.env.INPROC_MAPS, fs.readFileSync('/proc/self/smaps'));
 if (mode === 'million' || process.env.INPROC_MEMORY) {

@@ -17,10 +17,12 @@ type Encoded = typeof KEEP | typeof FROM_SLOTS | typeof SPENT;
 const KEEP = 0;
 const FROM_SLOTS = 1;
 const SPENT = 2;
+/** Records written from slots in one fetch (16 bytes a value) are kept up to this size: 65,536 values. */
+const KEEP_FROM_SLOTS_BYTES = 1 << 20;
 
 export class Records {
-  /** Records written since the last keep(), to be kept: their metric, version and bytes. */
-  private fresh: Array<[Served, number, number, number]> = [];
+  /** Records written since the last keep(), to be kept: their metric, version, bytes, and whether they came from slots. */
+  private fresh: Array<[Served, number, number, number, boolean]> = [];
 
   constructor(
     private readonly enc: Encoder,
@@ -50,11 +52,11 @@ export class Records {
     if (this.copyKept(i, src, m)) return;
     const done = this.encode(i, src, m, started);
     const [from, to] = this.enc.end();
-    // a record whose integers all came from the query's slots is written
-    // again as fast as it is copied: it is not kept (a million values would
-    // be held twice, as slots and as records)
-    if (done === KEEP) this.fresh.push([m, src.version, from, to]);
-    else if (done === FROM_SLOTS) m.cached = m.cachedVersion = undefined;
+    // an array's record whose integers all came from the query's slots is
+    // written again from them (src/pmda/fetch.ts, int64Column) in a few
+    // times the time of a copy: keep()
+    // keeps such records only while they are few
+    if (done !== SPENT) this.fresh.push([m, src.version, from, to, done === FROM_SLOTS]);
   }
 
   /**
@@ -62,9 +64,18 @@ export class Records {
    * copy: all in one copy of the encoder's bytes, each a view of it.
    */
   keep(): void {
-    const fresh = this.fresh;
+    let fresh = this.fresh;
     if (fresh.length === 0) return;
     this.fresh = [];
+    // the records written from slots, when they are many, are not kept:
+    // their values would be held twice (a million values: 16 MB more)
+    let fromSlots = 0;
+    for (const [, , f, t, slots] of fresh) if (slots) fromSlots += t - f;
+    if (fromSlots > KEEP_FROM_SLOTS_BYTES) {
+      for (const r of fresh) if (r[4]) r[0].cached = r[0].cachedVersion = undefined;
+      fresh = fresh.filter((r) => !r[4]);
+      if (fresh.length === 0) return;
+    }
     let from = Infinity;
     let to = 0;
     for (const [, , f, t] of fresh) {
@@ -108,8 +119,8 @@ export class Records {
   }
 
   /**
-   * Encode the values of metric `m`: KEEP, FROM_SLOTS when every value's
-   * 8 bytes came from a query's slots, or SPENT if a budget ran out on the
+   * Encode the values of metric `m`: KEEP, FROM_SLOTS when every value of
+   * an array came as 8 bytes from a query's slots, or SPENT if a budget ran out on the
    * way (the record then answers "try again", and is not kept).
    */
   private encode(i: number, src: Source, m: Served, started: number): Encoded {
@@ -135,7 +146,7 @@ export class Records {
       const at = (1 + m.slot) * 4;
       if (fast && fast.i32[at] === K_INT) {
         enc.int64(C.PM_IN_NULL, fast.i32[at + 2]!, fast.i32[at + 3]!);
-        return FROM_SLOTS;
+        return KEEP;
       }
       try {
         enc.value(C.PM_IN_NULL, this.value(src, m, view.scalar(m)), type);
