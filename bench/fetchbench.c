@@ -122,24 +122,25 @@ fail(const char *what, int sts)
 typedef struct {
     double sched_ms;        /* on-CPU time of all threads, /proc/pid/task/N/schedstat */
     double tick_ms;         /* utime + stime, /proc/pid/stat */
-    double child_ms;        /* cutime + cstime: reaped children (data-exec) */
+    double child_ms;        /* cutime + cstime: reaped children (data-exec),
+                             * and all the CPU of children still running
+                             * (pmda-json's command server and what it reaped) */
     long rss_kb, hwm_kb;
     int ok;
 } proc_t;
 
-static void
-read_proc(pid_t pid, proc_t *p)
+/* utime + stime + cutime + cstime of `pid`, in ms; 0 if it is gone */
+static double
+stat_cpu_ms(pid_t pid, double *self_ms, double *children_ms)
 {
-    char path[512], buf[4096], *s;
+    char path[64], buf[4096], *s;
     FILE *f;
-    DIR *d;
-    struct dirent *e;
     double tick = (double)sysconf(_SC_CLK_TCK);
+    int ok = 0;
 
-    memset(p, 0, sizeof(*p));
-    if (pid <= 0) return;
+    *self_ms = *children_ms = 0;
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if ((f = fopen(path, "r")) == NULL) return;
+    if ((f = fopen(path, "r")) == NULL) return 0;
     if (fgets(buf, sizeof(buf), f) && (s = strrchr(buf, ')')) != NULL) {
         unsigned long long v[20];
         int n = 0;
@@ -149,17 +150,42 @@ read_proc(pid_t pid, proc_t *p)
         /* after "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
          * cmajflt utime stime cutime cstime */
         if (n >= 15) {
-            p->tick_ms = (v[11] + v[12]) * 1000.0 / tick;
-            p->child_ms = (v[13] + v[14]) * 1000.0 / tick;
-            p->ok = 1;
+            *self_ms = (v[11] + v[12]) * 1000.0 / tick;
+            *children_ms = (v[13] + v[14]) * 1000.0 / tick;
+            ok = 1;
         }
     }
     fclose(f);
+    return ok;
+}
+
+static void
+read_proc(pid_t pid, proc_t *p)
+{
+    char path[512], buf[4096];
+    FILE *f;
+    DIR *d;
+    struct dirent *e;
+
+    memset(p, 0, sizeof(*p));
+    if (pid <= 0) return;
+    p->ok = stat_cpu_ms(pid, &p->tick_ms, &p->child_ms);
+    if (!p->ok) return;
     snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
     if ((d = opendir(path)) != NULL) {
         while ((e = readdir(d)) != NULL) {
             unsigned long long ns;
+            long child;
             if (e->d_name[0] == '.') continue;
+            /* the children still running, and what they reaped */
+            snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int)pid, e->d_name);
+            if ((f = fopen(path, "r")) != NULL) {
+                while (fscanf(f, "%ld", &child) == 1) {
+                    double self_ms, children_ms;
+                    if (stat_cpu_ms((pid_t)child, &self_ms, &children_ms)) p->child_ms += self_ms + children_ms;
+                }
+                fclose(f);
+            }
             snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
             if ((f = fopen(path, "r")) == NULL) continue;
             if (fscanf(f, "%llu", &ns) == 1) p->sched_ms += ns / 1e6;

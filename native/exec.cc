@@ -5,18 +5,21 @@
 // wait for a command that another user left hanging.
 //
 // Each command runs under a shepherd (native/shepherd.cc), a small root
-// program that this file starts with posix_spawn: a vfork and an exec, so
-// the PMDA's memory is neither copied nor made copy-on-write, as a fork of
-// a Node.js process would make it. The shepherd is a child subreaper: it
-// runs the command as its author, and when the command exits, or at its
-// deadline, or when the PMDA asks or goes away, it kills every process
-// left below it, reaps them all, and only then reports and exits. No
-// process of a command outlives its run, or the PMDA. The report is the
-// end of a command's run; the shepherd is reaped a moment later.
+// program. This file starts it once, with posix_spawn (a vfork and an
+// exec: the PMDA's memory is neither copied nor made copy-on-write, as a
+// fork of a Node.js process would make it), as a server on a socket; for
+// each command the server forks a shepherd and sends back its pidfd. The
+// shepherd is a child subreaper: it runs the command as its author, and
+// when the command exits, or at its deadline, or when the PMDA asks or
+// goes away, it kills every process left below it, reaps them all, and
+// only then reports and exits. No process of a command outlives its run,
+// or the PMDA. The report is the end of a command's run; the server reaps
+// the shepherd a moment later.
 #include "exec.h"
 #include "shepherd.h"
 
 #include <spawn.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <csignal>
@@ -49,14 +52,13 @@ long long nowMs() {
 
 struct Job {
   int id = 0;
-  pid_t pid = -1;  // the shepherd
-  int out = -1, statusFd = -1, pidfd = -1;
+  int out = -1, statusFd = -1, pidfd = -1;  // pidfd: the shepherd's
   long long deadline = 0;
   size_t maxBytes = 0;
   std::string output;
   bool eof = false, exited = false, overflow = false, stopped = false;
   // the shepherd wrote its report: everything below it is gone, and it is
-  // about to exit (it is reaped afterwards, off the fetch's path)
+  // about to exit (the server reaps it, off the fetch's path)
   bool reported = false;
   Report report{0, 0, 0};
   bool done() const { return exited || reported; }
@@ -65,22 +67,127 @@ struct Job {
 std::unordered_map<int, Job> jobs;
 // room left after a command's output: at least simdjson's padding (64)
 constexpr size_t kOutputPadding = 64;
-// shepherds that reported and were not reaped yet
-std::vector<pid_t> unreaped;
+// the server (native/shepherd.cc, serve): its pid, and the PMDA's end of its socket
+pid_t serverPid = -1;
+int serverSock = -1;
 
-void reapReported() {
-  for (size_t i = 0; i < unreaped.size();) {
-    if (waitpid(unreaped[i], nullptr, WNOHANG) == 0) {
-      i++;
-      continue;
-    }
-    unreaped[i] = unreaped.back();
-    unreaped.pop_back();
+void stopServer() {
+  if (serverSock >= 0) close(serverSock);
+  serverSock = -1;
+  if (serverPid > 0) {
+    kill(serverPid, SIGKILL);
+    waitpid(serverPid, nullptr, 0);
+  }
+  serverPid = -1;
+}
+
+// a server that went away is reaped (and started again at the next command)
+void reapServer() {
+  if (serverPid > 0 && waitpid(serverPid, nullptr, WNOHANG) == serverPid) {
+    serverPid = -1;
+    if (serverSock >= 0) close(serverSock);
+    serverSock = -1;
   }
 }
+
+void signalJob(Job &job, int sig) {
+  if (job.pidfd >= 0) syscall(SYS_pidfd_send_signal, job.pidfd, sig, nullptr, 0);
+}
+
 int nextId = 1;
 // native/shepherd.cc, built beside this module
 std::string shepherdPath;
+
+// Start the server, if it is not running: 0-2 on /dev/null, 3 its socket
+int startServer() {
+  reapServer();
+  if (serverSock >= 0) return 0;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return -errno;
+  int theirs = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+  close(sv[1]);
+  if (theirs < 0) {
+    int e = errno;
+    close(sv[0]);
+    return -e;
+  }
+  std::string parent = std::to_string(getpid());
+  char *argv[] = {(char *)shepherdPath.c_str(), (char *)"--serve", (char *)parent.c_str(), nullptr};
+  char *noEnv[] = {nullptr};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_adddup2(&fa, theirs, 3);
+  posix_spawnattr_t sa;
+  posix_spawnattr_init(&sa);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&sa, &none);
+  posix_spawnattr_setsigdefault(&sa, &all);
+  posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int e = posix_spawn(&pid, shepherdPath.c_str(), &fa, &sa, argv, noEnv);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&sa);
+  close(theirs);
+  if (e != 0) {
+    close(sv[0]);
+    return -e;
+  }
+  serverPid = pid;
+  serverSock = sv[0];
+  return 0;
+}
+
+// Ask the server for a shepherd of `words` with these two pipes: its pidfd, or -errno
+int requestShepherd(const std::string &words, int out, int status) {
+  int fds[2] = {out, status};
+  struct iovec iov = {(void *)words.data(), words.size()};
+  union {
+    char buf[CMSG_SPACE(sizeof(fds))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof(u.buf);
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(fds));
+  memcpy(CMSG_DATA(c), fds, sizeof(fds));
+  if (sendmsg(serverSock, &msg, MSG_NOSIGNAL) < 0) return -errno;
+  // the answer: a fork away; a server that does not answer is stopped
+  struct pollfd p = {serverSock, POLLIN, 0};
+  if (poll(&p, 1, 2000) <= 0) return -ETIMEDOUT;
+  int value = 0;
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } r;
+  struct iovec riov = {&value, sizeof(value)};
+  struct msghdr reply;
+  memset(&reply, 0, sizeof(reply));
+  reply.msg_iov = &riov;
+  reply.msg_iovlen = 1;
+  reply.msg_control = r.buf;
+  reply.msg_controllen = sizeof(r.buf);
+  ssize_t n = recvmsg(serverSock, &reply, MSG_CMSG_CLOEXEC);
+  if (n != (ssize_t)sizeof(value)) return n < 0 ? -errno : -EPIPE;
+  int pidfd = -1;
+  struct cmsghdr *rc = CMSG_FIRSTHDR(&reply);
+  if (rc != nullptr && rc->cmsg_level == SOL_SOCKET && rc->cmsg_type == SCM_RIGHTS) memcpy(&pidfd, CMSG_DATA(rc), sizeof(int));
+  if (value < 0) {
+    if (pidfd >= 0) close(pidfd);
+    return value;
+  }
+  return pidfd >= 0 ? pidfd : -ESRCH;
+}
 
 // execShepherd(path): where the shepherd program is
 Napi::Value ExecShepherd(const Napi::CallbackInfo &info) {
@@ -104,7 +211,6 @@ long long number(Napi::Object o, const char *key, long long dflt) {
 // execStart({argv, cwd, uid, gid, groups, env, timeoutMs, maxBytes,
 //            limits: {as, nofile, nproc, cpu, fsize}}) => id, or -errno
 Napi::Value ExecStart(const Napi::CallbackInfo &info) {
-  reapReported();
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
   std::vector<std::string> args = strings(o.Get("argv"));
@@ -140,64 +246,39 @@ Napi::Value ExecStart(const Napi::CallbackInfo &info) {
     close(p[1]);
     return Napi::Number::New(env, -e);
   }
-  // the shepherd's command line (native/shepherd.cc)
+  // the shepherd's words (native/shepherd.cc, run), NUL-separated
   std::string groupList;
   for (gid_t g : groups) groupList += (groupList.empty() ? "" : ",") + std::to_string(g);
-  std::vector<std::string> words = {shepherdPath, std::to_string(getpid()), std::to_string(timeoutMs),
-                                    std::to_string(uid), std::to_string(gid), groupList.empty() ? "-" : groupList,
-                                    std::to_string(lim.as), std::to_string(lim.nofile), std::to_string(lim.nproc),
-                                    std::to_string(lim.cpu), std::to_string(lim.fsize), cwd, std::to_string(envs.size())};
-  for (auto &e : envs) words.push_back(e);
-  for (auto &a : args) words.push_back(a);
-  std::vector<char *> argv;
-  for (auto &w : words) argv.push_back((char *)w.c_str());
-  argv.push_back(nullptr);
-  char *noEnv[] = {nullptr};
-  // the pipes' ends far from 3 and 4, where the shepherd wants them
-  int out = fcntl(p[1], F_DUPFD_CLOEXEC, 10), status = fcntl(s[1], F_DUPFD_CLOEXEC, 10);
-  close(p[1]);
-  close(s[1]);
-  p[1] = out;
-  s[1] = status;
-  if (out < 0 || status < 0) {
-    int e = errno;
-    for (int fd : {p[0], s[0], out, status}) if (fd >= 0) close(fd);
-    return Napi::Number::New(env, -e);
+  std::vector<std::string> list = {std::to_string(timeoutMs), std::to_string(uid), std::to_string(gid), groupList.empty() ? "-" : groupList,
+                                   std::to_string(lim.as), std::to_string(lim.nofile), std::to_string(lim.nproc),
+                                   std::to_string(lim.cpu), std::to_string(lim.fsize), cwd, std::to_string(envs.size())};
+  for (auto &e : envs) list.push_back(e);
+  for (auto &a : args) list.push_back(a);
+  std::string words;
+  for (auto &w : list) {
+    words += w;
+    words.push_back('\0');
   }
-  // posix_spawn: a vfork and an exec, so the PMDA's memory is never copied
-  // (or made copy-on-write); 0-2 on /dev/null, 3 the output, 4 the status
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_adddup2(&fa, p[1], 3);
-  posix_spawn_file_actions_adddup2(&fa, s[1], 4);
-  posix_spawnattr_t sa;
-  posix_spawnattr_init(&sa);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&sa, &none);
-  posix_spawnattr_setsigdefault(&sa, &all);
-  posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  int e = posix_spawn(&pid, shepherdPath.c_str(), &fa, &sa, argv.data(), noEnv);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&sa);
+  // a server that went away since the last command is started again, once
+  int pidfd = startServer();
+  if (pidfd == 0) pidfd = requestShepherd(words, p[1], s[1]);
+  if (pidfd < 0 && pidfd != -E2BIG && pidfd != -EMSGSIZE) {
+    stopServer();
+    pidfd = startServer();
+    if (pidfd == 0) pidfd = requestShepherd(words, p[1], s[1]);
+  }
   close(p[1]);
   close(s[1]);
-  if (e != 0) {
+  if (pidfd < 0) {
     close(p[0]);
     close(s[0]);
-    return Napi::Number::New(env, -e);
+    return Napi::Number::New(env, pidfd);
   }
   Job job;
   job.id = nextId++;
-  job.pid = pid;
   job.out = p[0];
   job.statusFd = s[0];
-  job.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  job.pidfd = pidfd;
   // the PMDA's own deadline is a little later than the shepherd's
   job.deadline = nowMs() + timeoutMs + 1000;
   job.maxBytes = (size_t)number(o, "maxBytes", 16 << 20);
@@ -217,7 +298,7 @@ void drain(Job &job) {
       if (job.output.size() > job.maxBytes && !job.overflow) {
         job.overflow = true;
         job.output.clear();
-        if (!job.stopped) kill(job.pid, SIGTERM);
+        if (!job.stopped) signalJob(job, SIGTERM);
         job.stopped = true;
       }
       continue;
@@ -230,16 +311,17 @@ void drain(Job &job) {
 void reap(Job &job) {
   if (job.done()) return;
   Report rep;
-  if (read(job.statusFd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+  ssize_t n = read(job.statusFd, &rep, sizeof(rep));
+  if (n == (ssize_t)sizeof(rep)) {
     job.report = rep;
     job.reported = true;
     return;
   }
-  int st;
-  if (waitpid(job.pid, &st, WNOHANG) == job.pid) {
+  // only the shepherd holds the status pipe: at its end without a report,
+  // the shepherd is gone (killed)
+  if (n == 0) {
     job.exited = true;
-    if (read(job.statusFd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) job.report = rep;
-    else job.report.timedOut = job.stopped ? 1 : 0;
+    job.report.timedOut = job.stopped ? 1 : 0;
   }
 }
 
@@ -248,7 +330,7 @@ void reap(Job &job) {
 // those in ids), waiting up to waitMs for all of ids to finish.
 Napi::Value ExecWait(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  reapReported();
+  reapServer();
   std::vector<int> want;
   if (info[0].IsArray()) {
     Napi::Array a = info[0].As<Napi::Array>();
@@ -265,7 +347,7 @@ Napi::Value ExecWait(const Napi::CallbackInfo &info) {
       reap(job);
       if (!job.done() && now >= job.deadline) {
         // the shepherd did not finish in time: stop it (it kills the rest)
-        kill(job.pid, job.stopped ? SIGKILL : SIGTERM);
+        signalJob(job, job.stopped ? SIGKILL : SIGTERM);
         job.stopped = true;
         job.deadline = now + 1000;
       }
@@ -313,16 +395,15 @@ Napi::Value ExecWait(const Napi::CallbackInfo &info) {
     close(job.out);
     close(job.statusFd);
     if (job.pidfd >= 0) close(job.pidfd);
-    if (!job.exited) unreaped.push_back(job.pid);
     it = jobs.erase(it);
   }
   return results;
 }
 
-// execRunning() => commands not yet collected, and shepherds not yet reaped
+// execRunning() => commands not yet collected
 Napi::Value ExecRunning(const Napi::CallbackInfo &info) {
-  reapReported();
-  return Napi::Number::New(info.Env(), (double)(jobs.size() + unreaped.size()));
+  reapServer();
+  return Napi::Number::New(info.Env(), (double)jobs.size());
 }
 
 }  // namespace

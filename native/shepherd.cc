@@ -1,17 +1,27 @@
-// The shepherd of a data-exec command: a small program of its own, which
-// the PMDA starts with posix_spawn (a vfork and an exec: no copy of the
-// PMDA's page tables, and no copy-on-write faults in the PMDA afterwards,
-// as a fork of a Node.js process would cost; see native/exec.cc).
+// The shepherd of a data-exec command: a small program of its own. The
+// PMDA (native/exec.cc) starts it once, with posix_spawn (a vfork and an
+// exec: no copy of the PMDA's page tables, and no copy-on-write faults in
+// the PMDA afterwards, as a fork of a Node.js process would cost), as a
+// server on a socket; for each command the server forks, and the child is
+// that command's shepherd (a fork of this small process costs less than
+// starting the program again).
 //
-// It is a child subreaper (PR_SET_CHILD_SUBREAPER). It starts the command (vfork),
-// which takes the author's uid, gid and groups, its own session, the
-// default signal dispositions and the resource limits before exec.
-// Whatever the command forks, however often it forks or calls setsid,
-// stays below the shepherd: when the command exits, or at its deadline,
-// or when the PMDA asks (SIGTERM) or goes away, the shepherd kills every
-// process left below it, reaps them all, and only then reports and exits.
+// A shepherd is a child subreaper (PR_SET_CHILD_SUBREAPER). It starts the
+// command (vfork), which takes the author's uid, gid and groups, its own
+// session, the default signal dispositions and the resource limits before
+// exec. Whatever the command forks, however often it forks or calls
+// setsid, stays below the shepherd: when the command exits, or at its
+// deadline, or when the PMDA asks (SIGTERM) or goes away (and the server
+// with it), the shepherd kills every process left below it, reaps them
+// all, and only then reports and exits.
 //
+//   pmdajson-shepherd --serve PMDA_PID
+//       descriptor 3 is the PMDA's socket (SOCK_SEQPACKET). A request is
+//       the words TIMEOUT_MS ... ARGV below, NUL-separated, with the output
+//       and status pipes (SCM_RIGHTS); the answer is the shepherd's pid,
+//       or -errno, with its pidfd.
 //   pmdajson-shepherd PARENT TIMEOUT_MS UID GID GROUPS AS NOFILE NPROC CPU FSIZE CWD NENV ENV... ARGV...
+//       one command, descriptors 3 and 4 the pipes (bench/experiments/spawn.c)
 //
 // GROUPS is a comma-separated list ("-" for none); a limit of -1 is left
 // as it is; UID -1 keeps root's credentials. Descriptor 3 is the output
@@ -29,6 +39,7 @@
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -238,25 +249,18 @@ long long num(const char *s) {
   return v;
 }
 
-}  // namespace
-
-int main(int argc, char **argv) {
-  // nothing else the PMDA holds (or pmcd left open) reaches the command
-  syscall(SYS_close_range, 5U, ~0U, 0);
-  // and the output and status pipes do not reach it either (the command
-  // gets the output as its standard output, never the status pipe)
-  fcntl(3, F_SETFD, FD_CLOEXEC);
-  fcntl(4, F_SETFD, FD_CLOEXEC);
-  if (argc < 14) {
+// The command line after the program's name, as words: run it as a
+// shepherd whose parent is `parent` (descriptors 3 and 4 in place).
+[[noreturn]] void run(int argc, char **argv, pid_t parent) {
+  if (argc < 13) {
     fprintf(stderr, "pmdajson-shepherd: started by the JSON PMDA only\n");
-    return 2;
+    _exit(2);
   }
-  pid_t parent = (pid_t)num(argv[1]);
-  long long timeoutMs = num(argv[2]);
-  int uid = (int)num(argv[3]), gid = (int)num(argv[4]);
+  long long timeoutMs = num(argv[1]);
+  int uid = (int)num(argv[2]), gid = (int)num(argv[3]);
   std::vector<gid_t> groups;
-  if (strcmp(argv[5], "-") != 0) {
-    for (char *p = argv[5]; *p;) {
+  if (strcmp(argv[4], "-") != 0) {
+    for (char *p = argv[4]; *p;) {
       char *end = nullptr;
       groups.push_back((gid_t)strtoul(p, &end, 10));
       p = *end == ',' ? end + 1 : end;
@@ -264,17 +268,140 @@ int main(int argc, char **argv) {
     }
   }
   Limits lim;
-  lim.as = num(argv[6]);
-  lim.nofile = num(argv[7]);
-  lim.nproc = num(argv[8]);
-  lim.cpu = num(argv[9]);
-  lim.fsize = num(argv[10]);
-  const char *cwd = argv[11];
-  int nenv = (int)num(argv[12]);
-  if (nenv < 0 || 13 + nenv >= argc) return 2;
-  std::vector<char *> envp(argv + 13, argv + 13 + nenv);
+  lim.as = num(argv[5]);
+  lim.nofile = num(argv[6]);
+  lim.nproc = num(argv[7]);
+  lim.cpu = num(argv[8]);
+  lim.fsize = num(argv[9]);
+  const char *cwd = argv[10];
+  int nenv = (int)num(argv[11]);
+  if (nenv < 0 || 12 + nenv >= argc) _exit(2);
+  std::vector<char *> envp(argv + 12, argv + 12 + nenv);
   envp.push_back(nullptr);
-  std::vector<char *> args(argv + 13 + nenv, argv + argc);
+  std::vector<char *> args(argv + 12 + nenv, argv + argc);
   args.push_back(nullptr);
   shepherd(args.data(), envp.data(), cwd, uid, gid, groups, lim, 3, 4, timeoutMs, parent);
+}
+
+volatile sig_atomic_t childExited = 0;
+void onChild(int) { childExited = 1; }
+
+// Send the answer to a request: a pid (or -errno), and the pidfd of the
+// shepherd started, whose process the PMDA then signals and polls.
+void answer(int sock, int value, int pidfd) {
+  struct iovec iov = {&value, sizeof(value)};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (pidfd >= 0) {
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof(u.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+  }
+  ssize_t w = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  (void)w;
+}
+
+// The server: one per PMDA, started once, with the PMDA's socket on
+// descriptor 3. Each request is a shepherd's words and its two pipes;
+// the server forks (a small static process: far cheaper than starting
+// the program again) and the child is that command's shepherd.
+int serve(pid_t pmda) {
+  // the PMDA gone: so is the server, and each shepherd then stops (their
+  // PR_SET_PDEATHSIG), killing all below it
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != pmda) return 0;
+  syscall(SYS_close_range, 4U, ~0U, 0);
+  fcntl(3, F_SETFD, FD_CLOEXEC);
+  struct sigaction chld;
+  memset(&chld, 0, sizeof(chld));
+  chld.sa_handler = onChild;  // no SA_RESTART: recvmsg returns EINTR
+  sigaction(SIGCHLD, &chld, nullptr);
+  const pid_t self = getpid();
+  static char words[1 << 18];
+  for (;;) {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    childExited = 0;
+    struct iovec iov = {words, sizeof(words) - 1};
+    union {
+      char buf[CMSG_SPACE(2 * sizeof(int))];
+      struct cmsghdr align;
+    } u;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof(u.buf);
+    ssize_t n = recvmsg(3, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;  // the PMDA closed its end
+    int fds[2] = {-1, -1};
+    int nfds = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int i = 0; i < k; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (nfds < 2) fds[nfds++] = fd;
+        else close(fd);
+      }
+    }
+    if (nfds != 2 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+      for (int fd : fds) if (fd >= 0) close(fd);
+      answer(3, -EINVAL, -1);
+      continue;
+    }
+    // the words, NUL-separated
+    words[n] = '\0';
+    std::vector<char *> argv;
+    argv.push_back(const_cast<char *>("pmdajson-shepherd"));
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(words + i) + 1) argv.push_back(words + i);
+    pid_t child = fork();
+    if (child == 0) {
+      // the command's shepherd: the two pipes on 3 and 4, nothing else
+      dup2(fds[0], 3);
+      dup2(fds[1], 4);
+      syscall(SYS_close_range, 5U, ~0U, 0);
+      fcntl(3, F_SETFD, FD_CLOEXEC);
+      fcntl(4, F_SETFD, FD_CLOEXEC);
+      run((int)argv.size(), argv.data(), self);
+    }
+    int e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    int pidfd = child > 0 ? (int)syscall(SYS_pidfd_open, child, 0) : -1;
+    answer(3, child > 0 ? (int)child : -e, pidfd);
+    if (pidfd >= 0) close(pidfd);
+  }
+}
+
+}  // namespace
+
+//   pmdajson-shepherd --serve PMDA_PID       (socket on descriptor 3)
+//   pmdajson-shepherd PARENT TIMEOUT_MS ...  (pipes on 3 and 4: one command)
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--serve") == 0) return serve((pid_t)num(argv[2]));
+  // nothing else the PMDA holds (or pmcd left open) reaches the command
+  syscall(SYS_close_range, 5U, ~0U, 0);
+  // and the output and status pipes do not reach it either (the command
+  // gets the output as its standard output, never the status pipe)
+  fcntl(3, F_SETFD, FD_CLOEXEC);
+  fcntl(4, F_SETFD, FD_CLOEXEC);
+  if (argc < 2) {
+    fprintf(stderr, "pmdajson-shepherd: started by the JSON PMDA only\n");
+    return 2;
+  }
+  run(argc - 1, argv + 1, (pid_t)num(argv[1]));
 }
