@@ -50,22 +50,27 @@ export class Tables {
     const interior = new Set<string>([root]);
     for (const src of sources) {
       const prefix = `${root}.${src.name}`;
-      const above = ancestorsOf(prefix);
+      // the names above the source's metrics: the same for all of them
+      const above = [...ancestorsOf(prefix), prefix];
+      const aboveClash = above.some((a) => leaves.has(a));
+      let named = false;
       for (const m of src.metrics.values()) {
         const full = `${prefix}.${m.spec.name}`;
-        const ancestors = [...above, prefix, ...ancestorsOf(m.spec.name).map((a) => `${prefix}.${a}`)];
-        if (leaves.has(full) || interior.has(full) || ancestors.some((a) => leaves.has(a))) {
+        const within = m.spec.name.includes('.') ? ancestorsOf(m.spec.name).map((a) => `${prefix}.${a}`) : [];
+        if (aboveClash || leaves.has(full) || interior.has(full) || within.some((a) => leaves.has(a))) {
           log.problem(`${src.dir}:clash:${m.spec.name}`, `${src.metadataFile}: skipping metric '${m.spec.name}': its name clashes with another metric ('${src.name}.${m.spec.name}' would be both a metric and a subtree, or named twice)`);
           continue;
         }
         leaves.add(full);
-        for (const a of ancestors) interior.add(a);
+        if (!named) for (const a of above) interior.add(a);
+        named = true;
+        for (const a of within) interior.add(a);
         const pmid = (base | (src.cluster << 10) | m.item) >>> 0;
         const indom = m.array ? (base | src.indom) >>> 0 : C.PM_INDOM_NULL;
-        if (m.array) {
-          this.indoms.add(indom >>> 0);
+        if (m.array && !this.indoms.has(indom)) {
+          this.indoms.add(indom);
           const text = src.arrays.map((a) => a.description).filter(Boolean).join('; ');
-          this.indomText.set(indom >>> 0, text || `Instances of the arrays of JSON source ${src.name}`);
+          this.indomText.set(indom, text || `Instances of the arrays of JSON source ${src.name}`);
         }
         descs.push(pmid, typeCode(m.spec.type), indom, m.spec.sem, ...m.spec.units);
         names.push(full);
