@@ -90,3 +90,50 @@ test('a failing command is logged once with its status; its output is still used
   t.is(log.split('exited with status 4').length - 1, 1);
   t.is(log.split("cannot run data-exec command '/nonexistent/cmd'").length - 1, 1);
 });
+
+/** Pids of the command servers (native/shepherd.cc, --serve) of the PMDA below `dbpmda`. */
+function commandServers(dbpmda) {
+  const out = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let argv;
+    try {
+      argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!argv[0]?.endsWith('pmdajson-shepherd') || argv[1] !== '--serve') continue;
+    // its parent, the PMDA, is dbpmda's child
+    let pmdaParent;
+    try {
+      pmdaParent = fs.readFileSync(`/proc/${argv[2]}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1];
+    } catch {
+      continue;
+    }
+    if (Number(pmdaParent) === dbpmda) out.push(Number(pid));
+  }
+  return out;
+}
+
+test('the command server starts at the first command, is started again if it dies, and goes with the PMDA', async (t) => {
+  const s = new Scratch();
+  s.source('seven', { 'data-exec': `echo '{"v": 7}'`, metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] });
+  s.source('plain', { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] }, { v: 1 });
+  const d = await session(t, s);
+  const dbpmda = d.proc.pid;
+  t.is(Object.values(await d.fetch('json.plain.v'))[0].values[0].value, '1');
+  t.deepEqual(commandServers(dbpmda), [], 'no server before the first command');
+  t.is(Object.values(await d.fetch('json.seven.v'))[0].values[0].value, '7');
+  const [first] = commandServers(dbpmda);
+  t.truthy(first, 'one server after the first command');
+  t.deepEqual(commandServers(dbpmda), [first]);
+  process.kill(first, 'SIGKILL');
+  for (let i = 0; i < 50 && fs.existsSync(`/proc/${first}/cmdline`) && fs.readFileSync(`/proc/${first}/cmdline`, 'utf8') !== ''; i++) await new Promise((r) => setTimeout(r, 20));
+  // the next command finds the server gone and starts another
+  t.is(Object.values(await d.fetch('json.seven.v'))[0].values[0].value, '7');
+  const again = commandServers(dbpmda);
+  t.is(again.length, 1);
+  t.not(again[0], first);
+  await d.close();
+  for (let i = 0; i < 100 && fs.existsSync(`/proc/${again[0]}`); i++) await new Promise((r) => setTimeout(r, 20));
+  t.false(fs.existsSync(`/proc/${again[0]}`), 'the server is gone with its PMDA');
+});
