@@ -17,9 +17,9 @@
 // the shepherd a moment later.
 #include "exec.h"
 #include "shepherd.h"
+#include "fdpass.h"
 
 #include <spawn.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <csignal>
@@ -145,43 +145,19 @@ int startServer() {
 // Ask the server for a shepherd of `words` with these two pipes: its pidfd, or -errno
 int requestShepherd(const std::string &words, int out, int status) {
   int fds[2] = {out, status};
-  struct iovec iov = {(void *)words.data(), words.size()};
-  union {
-    char buf[CMSG_SPACE(sizeof(fds))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg;
-  memset(&msg, 0, sizeof(msg));
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof(u.buf);
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(fds));
-  memcpy(CMSG_DATA(c), fds, sizeof(fds));
-  if (sendmsg(serverSock, &msg, MSG_NOSIGNAL) < 0) return -errno;
+  if (sendWithFds(serverSock, words.data(), words.size(), fds, 2) < 0) return -errno;
   // the answer: a fork away; a server that does not answer is stopped
   struct pollfd p = {serverSock, POLLIN, 0};
   if (poll(&p, 1, 2000) <= 0) return -ETIMEDOUT;
-  int value = 0;
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } r;
-  struct iovec riov = {&value, sizeof(value)};
-  struct msghdr reply;
-  memset(&reply, 0, sizeof(reply));
-  reply.msg_iov = &riov;
-  reply.msg_iovlen = 1;
-  reply.msg_control = r.buf;
-  reply.msg_controllen = sizeof(r.buf);
-  ssize_t n = recvmsg(serverSock, &reply, MSG_CMSG_CLOEXEC);
-  if (n != (ssize_t)sizeof(value)) return n < 0 ? -errno : -EPIPE;
-  int pidfd = -1;
-  struct cmsghdr *rc = CMSG_FIRSTHDR(&reply);
-  if (rc != nullptr && rc->cmsg_level == SOL_SOCKET && rc->cmsg_type == SCM_RIGHTS) memcpy(&pidfd, CMSG_DATA(rc), sizeof(int));
+  int value = 0, got[kMaxPassed], ngot = 0;
+  bool cut = false;
+  ssize_t n = recvWithFds(serverSock, &value, sizeof(value), got, &ngot, &cut);
+  if (n != (ssize_t)sizeof(value)) {
+    for (int i = 0; i < ngot; i++) close(got[i]);
+    return n < 0 ? -errno : -EPIPE;
+  }
+  for (int i = 1; i < ngot; i++) close(got[i]);
+  int pidfd = ngot > 0 ? got[0] : -1;
   if (value < 0) {
     if (pidfd >= 0) close(pidfd);
     return value;

@@ -46,11 +46,15 @@
 #include <unistd.h>
 
 #include "shepherd.h"
+#include "fdpass.h"
 
 namespace {
 
+using pmdajson::kMaxPassed;
 using pmdajson::Limits;
+using pmdajson::recvWithFds;
 using pmdajson::Report;
+using pmdajson::sendWithFds;
 
 volatile sig_atomic_t stopNow = 0;
 void onStop(int) { stopNow = 1; }
@@ -283,31 +287,13 @@ long long num(const char *s) {
   shepherd(args.data(), envp.data(), cwd, uid, gid, groups, lim, 3, 4, timeoutMs, parent);
 }
 
-volatile sig_atomic_t childExited = 0;
-void onChild(int) { childExited = 1; }
+// only to interrupt recvmsg, so that the loop reaps
+void onChild(int) {}
 
 // Send the answer to a request: a pid (or -errno), and the pidfd of the
 // shepherd started, whose process the PMDA then signals and polls.
 void answer(int sock, int value, int pidfd) {
-  struct iovec iov = {&value, sizeof(value)};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg;
-  memset(&msg, 0, sizeof(msg));
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (pidfd >= 0) {
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof(u.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
-  }
-  ssize_t w = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  ssize_t w = sendWithFds(sock, &value, sizeof(value), &pidfd, pidfd >= 0 ? 1 : 0);
   (void)w;
 }
 
@@ -331,35 +317,14 @@ int serve(pid_t pmda) {
   for (;;) {
     while (waitpid(-1, nullptr, WNOHANG) > 0) {
     }
-    childExited = 0;
-    struct iovec iov = {words, sizeof(words) - 1};
-    union {
-      char buf[CMSG_SPACE(2 * sizeof(int))];
-      struct cmsghdr align;
-    } u;
-    struct msghdr msg;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof(u.buf);
-    ssize_t n = recvmsg(3, &msg, MSG_CMSG_CLOEXEC);
+    int fds[kMaxPassed] = {-1, -1};
+    int nfds = 0;
+    bool cut = false;
+    ssize_t n = recvWithFds(3, words, sizeof(words) - 1, fds, &nfds, &cut);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return 0;  // the PMDA closed its end
-    int fds[2] = {-1, -1};
-    int nfds = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-      for (int i = 0; i < k; i++) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        if (nfds < 2) fds[nfds++] = fd;
-        else close(fd);
-      }
-    }
-    if (nfds != 2 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-      for (int fd : fds) if (fd >= 0) close(fd);
+    if (nfds != 2 || cut) {
+      for (int i = 0; i < nfds; i++) close(fds[i]);
       answer(3, -EINVAL, -1);
       continue;
     }
