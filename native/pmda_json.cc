@@ -26,6 +26,7 @@ extern "C" {
 #include <pcp/pmda.h>
 }
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -225,11 +226,21 @@ int fetchFromRecords(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) 
   return sts;
 }
 
+// the pmids of a fetch go to JavaScript in one buffer, kept from fetch to
+// fetch (it grows as needed): a view of it per fetch, not a new buffer
+Napi::Reference<Napi::ArrayBuffer> pmidBuffer;
+size_t pmidCapacity = 0;
+
 int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
   Napi::Env env = jsFetch.Env();
   Napi::HandleScope scope(env);
-  Napi::Uint32Array list = Napi::Uint32Array::New(env, numpmid);
-  for (int i = 0; i < numpmid; i++) list[i] = pmids[i];
+  if (pmidBuffer.IsEmpty() || (size_t)numpmid > pmidCapacity) {
+    pmidCapacity = std::max<size_t>((size_t)numpmid, 256);
+    pmidBuffer = Napi::Persistent(Napi::ArrayBuffer::New(env, pmidCapacity * sizeof(uint32_t)));
+  }
+  Napi::ArrayBuffer room = pmidBuffer.Value();
+  memcpy(room.Data(), pmids, (size_t)numpmid * sizeof(uint32_t));
+  Napi::Uint32Array list = Napi::Uint32Array::New(env, numpmid, room, 0);
   Napi::Value out = callJs(jsFetch, "fetch", {list});
   clearFetch();
   if (!out.IsBuffer()) {
