@@ -236,12 +236,14 @@ Napi::Value ExecStart(const Napi::CallbackInfo &info) {
     words.push_back('\0');
   }
   // a server that went away since the last command is started again, once
-  int pidfd = startServer();
-  if (pidfd == 0) pidfd = requestShepherd(words, p[1], s[1]);
+  auto ask = [&]() {
+    int e = startServer();
+    return e < 0 ? e : requestShepherd(words, p[1], s[1]);
+  };
+  int pidfd = ask();
   if (pidfd < 0 && pidfd != -E2BIG && pidfd != -EMSGSIZE) {
     stopServer();
-    pidfd = startServer();
-    if (pidfd == 0) pidfd = requestShepherd(words, p[1], s[1]);
+    pidfd = ask();
   }
   close(p[1]);
   close(s[1]);

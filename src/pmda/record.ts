@@ -52,10 +52,9 @@ export class Records {
     if (this.copyKept(i, src, m)) return;
     const done = this.encode(i, src, m, started);
     const [from, to] = this.enc.end();
-    // an array's record whose integers all came from the query's slots is
-    // written again from them (src/pmda/fetch.ts, int64Column) in a few
-    // times the time of a copy: keep()
-    // keeps such records only while they are few
+    // an array's record whose integers all came from the query's slots can
+    // be written again from them (src/pmda/fetch.ts, int64Column) in a few
+    // times the time of a copy: keep() keeps such records only while few
     if (done !== SPENT) this.fresh.push([m, src.version, from, to, done === FROM_SLOTS]);
   }
 
