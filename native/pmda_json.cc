@@ -18,6 +18,7 @@
 #include "watch.h"
 #include "query.h"
 #include "gather.h"
+#include "memory.h"
 #include "names.h"
 #include <uv.h>
 
@@ -613,6 +614,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   pmdajson::RegisterAccess(env, exports);
   pmdajson::RegisterQuery(env, exports);
   pmdajson::RegisterGather(env, exports);
+  pmdajson::RegisterMemory(env, exports);
   return exports;
 }
 

@@ -9,7 +9,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
-import { Scratch, sleep } from '../helpers/harness.mjs';
+import { Scratch, pmdaPid, sleep } from '../helpers/harness.mjs';
 import { Session } from '../corpus/session.mjs';
 
 const asRoot = process.getuid() === 0;
@@ -290,7 +290,7 @@ test.serial('20,000 empty directories from an untrusted user do not take 20,000 
   for (let i = 0; i < 20000; i++) fs.mkdirSync(path.join(wide, `d${i}`));
   const d = await session(t, s);
   t.regex(await d.run('fetch json.steady.v'), /value 7/);
-  const pid = execFileSync('pgrep', ['-f', `main.js -l ${s.log}`], { encoding: 'utf8' }).trim().split('\n')[0];
+  const pid = pmdaPid(s);
   let watches = 0;
   for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
     try {

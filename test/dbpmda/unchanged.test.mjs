@@ -6,19 +6,12 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { Scratch, metricValues, session, sleep, waitFor } from '../helpers/harness.mjs';
+import { Scratch, metricValues, pmdaPid, session, sleep, waitFor } from '../helpers/harness.mjs';
 
 const META = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
 // the same length for every g below 10: a rewrite in place keeps the size
 const text = (g) => `{"v": ${9223372036854775800n + BigInt(g)}}`;
 const value = (g) => ({ null: String(9223372036854775800n + BigInt(g)) });
-
-/** The PMDA of a dbpmda session: the child of dbpmda running main.js. */
-function pmdaPid(s) {
-  const out = execFileSync('pgrep', ['-f', `main.js -l ${s.log}`], { encoding: 'utf8' }).trim();
-  return Number(out.split('\n')[0]);
-}
 
 /** What the PMDA holds open below `dir`, as /proc shows it. */
 function openBelow(pid, dir) {

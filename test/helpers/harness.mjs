@@ -247,6 +247,12 @@ export async function session(t, s, opts) {
   return d;
 }
 
+/** The PMDA of a dbpmda session: the child of dbpmda running main.js. */
+export function pmdaPid(s) {
+  const out = execFileSync('pgrep', ['-f', `main.js -l ${s.log}`], { encoding: 'utf8' }).trim();
+  return Number(out.split('\n')[0]);
+}
+
 /**
  * { instanceName | null: value } of one metric, through dbpmda (null for
  * a metric without instances); { error } when it answers none.

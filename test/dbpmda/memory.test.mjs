@@ -1,0 +1,57 @@
+// Memory: the pages of node's own code that only start-up used are let go
+// once it is over (native/memory.cc), and the PMDA serves as before, from
+// the pages that come back.
+import test from 'ava';
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { PMDA, Scratch, pmdaPid, session, waitFor } from '../helpers/harness.mjs';
+
+/** Resident MiB of a process: all, and of files (its code and libraries). */
+function resident(pid) {
+  const roll = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(roll)?.[1]);
+  return { rss: kb('Rss') / 1024, file: (kb('Rss') - kb('Anonymous')) / 1024 };
+}
+
+test('node\'s start-up pages are let go after the start, and every value is served as before', async (t) => {
+  // what a node that loaded the PMDA's modules holds of files, and keeps
+  const script = `require(${JSON.stringify(PMDA.replace(/main\.js$/, 'agent.js'))}); process.stdout.write(require('fs').readFileSync('/proc/self/smaps_rollup', 'utf8'))`;
+  const roll = execFileSync(process.execPath, ['--max-semi-space-size=1', '-e', script], { encoding: 'utf8' });
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(roll)?.[1]);
+  const loaded = (kb('Rss') - kb('Anonymous')) / 1024;
+
+  const s = new Scratch();
+  // integers beyond 2^53, exact
+  const rows = Array.from({ length: 500 }, (_, i) => -9223372036854775000n + BigInt(i));
+  const text = `{"n": 9223372036854775807, "rows": [${rows.map((v, i) => `{"id": "r${i}", "v": ${v}}`).join(', ')}]}`;
+  s.source('mem', {
+    metrics: [
+      { name: 'n', pointer: '/n', type: 'integer' },
+      { name: 'rows', pointer: '/rows', type: 'array', index: '/id', metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] },
+    ],
+  }, text);
+  const d = await session(t, s);
+  const pid = pmdaPid(s);
+  const check = async () => {
+    const r = await d.fetch('json.mem.n', 'json.mem.rows.v');
+    const [n, served] = Object.values(r);
+    t.deepEqual(n.values.map((v) => v.value), ['9223372036854775807']);
+    t.is(served.values.length, 500);
+    t.deepEqual(served.values.map((v) => BigInt(v.value)).sort((a, b) => (a < b ? -1 : 1)), rows);
+  };
+  await check();
+  const early = resident(pid);
+  t.log(`node with the PMDA's modules: ${loaded.toFixed(1)} MiB of files; the PMDA at its start: ${early.file.toFixed(1)} of ${early.rss.toFixed(1)} MiB`);
+
+  // five seconds after the first discovery: most of them are gone
+  const later = await waitFor('the start-up pages to go', () => {
+    const r = resident(pid);
+    return r.file < loaded - 10 ? r : undefined;
+  }, 15000, 250);
+  t.log(`after: ${later.file.toFixed(1)} of ${later.rss.toFixed(1)} MiB`);
+  // and the ones a fetch needs come back: the answers are the same
+  for (let i = 0; i < 20; i++) await check();
+  const settled = resident(pid);
+  t.log(`after 20 more fetches: ${settled.file.toFixed(1)} of ${settled.rss.toFixed(1)} MiB`);
+  t.true(settled.file < loaded - 10, `the PMDA holds ${settled.file.toFixed(1)} MiB of files, node with its modules ${loaded.toFixed(1)}`);
+});
