@@ -1,9 +1,11 @@
-// Memory: the pages of node's own code that only its start-up used.
+// Memory given back once start-up is over (src/pmda/memory.ts): what
+// malloc holds free, and the pages of node's own code that only start-up
+// used.
 //
 // Starting node, and compiling the PMDA's modules, touches some 45 MiB of
 // node's binary and libraries (its parser, its snapshot, ICU's tables),
 // and those pages stay in the PMDA's resident set for as long as it runs,
-// though a fetch uses about half of them. shedPages() tells the kernel
+// though a fetch uses about half of them. settle() tells the kernel
 // (madvise MADV_DONTNEED) that this process does not need the resident
 // pages of its read-only file mappings; the ones used again come back
 // from the page cache at their next use, a minor fault each. The pages
@@ -17,6 +19,7 @@
 // private pages is left alone.
 #include "memory.h"
 
+#include <malloc.h>
 #include <sys/mman.h>
 
 #include <cstdio>
@@ -56,8 +59,9 @@ std::vector<Range> sheddable() {
   return out;
 }
 
-// shedPages() => bytes of the mappings whose resident pages were dropped
-Napi::Value ShedPages(const Napi::CallbackInfo &info) {
+// settle() => bytes of the mappings whose resident pages were dropped
+Napi::Value Settle(const Napi::CallbackInfo &info) {
+  malloc_trim(0);
   double bytes = 0;
   for (const Range &r : sheddable())
     if (madvise(reinterpret_cast<void *>(r.from), r.to - r.from, MADV_DONTNEED) == 0) bytes += (double)(r.to - r.from);
@@ -67,7 +71,7 @@ Napi::Value ShedPages(const Napi::CallbackInfo &info) {
 }  // namespace
 
 void RegisterMemory(Napi::Env env, Napi::Object exports) {
-  exports.Set("shedPages", Napi::Function::New(env, ShedPages));
+  exports.Set("settle", Napi::Function::New(env, Settle));
 }
 
 }  // namespace pmdajson

@@ -14,6 +14,7 @@ import { parseOptions, logFileOf, UsageError, USAGE } from './options';
 import { loadConfig } from './config';
 import { Agent } from './agent';
 import * as log from './log';
+import { settle, SETTLE_AFTER_MS } from './memory';
 
 function main(): void {
   let opts;
@@ -68,14 +69,10 @@ function main(): void {
   });
   agent.discover();
   agent.syncTables();
-  // what node and the first discovery touched of node's own code and
-  // libraries (about 45 MiB) stays resident, though a fetch uses about
-  // half: let it go once start-up is over (native/memory.cc)
-  setTimeout(() => native.shedPages(), SHED_AFTER_MS).unref();
+  // start-up leaves garbage, free malloc memory and some 20 MiB of node's
+  // code that a fetch does not use: give them back once it is over
+  setTimeout(settle, SETTLE_AFTER_MS).unref();
 }
-
-/** Start-up is over this long after the first discovery. */
-const SHED_AFTER_MS = 5000;
 
 process.on('uncaughtException', (e) => {
   try {
