@@ -137,8 +137,19 @@ export function hasUnitsParser(): boolean {
  */
 export function parseUnits(text: string): Units {
   if (!unitsParser) throw (noParser ??= new NoUnitsParser("parsing units needs libpcp's pmParseUnitsStr, through the native module build/Release/pmda_json.node (npm run build:native), which is not loaded"));
-  return unitsParser(text);
+  let units = unitsSeen.get(text);
+  if (units) return units;
+  units = unitsParser(text);
+  if (unitsSeen.size < MAX_UNITS_SEEN) unitsSeen.set(text, units);
+  return units;
 }
+
+/**
+ * Units already parsed, by their text: 4,000 sources of metrics in
+ * "count" share one array (a units array is never changed).
+ */
+const unitsSeen = new Map<string, Units>();
+const MAX_UNITS_SEEN = 1000;
 
 interface Common {
   name: string;

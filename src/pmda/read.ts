@@ -5,7 +5,8 @@ import * as fs from 'fs';
 import { openAs, Author } from './access';
 
 export function fileStamp(st: fs.Stats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  // joined, not a template: one flat string kept per source, not a tree of pieces
+  return [st.dev, st.ino, st.size, st.mtimeMs].join(':');
 }
 
 /** Read a whole file, opened as `author`: never blocking, regular files only, at most `maxBytes`. */

@@ -14,6 +14,7 @@ import { Source, readMetadata } from './source';
 import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
 import { validName } from '../format/metadata';
 import { authorOf, ROOT } from './access';
+import { fileStamp } from './read';
 import * as log from './log';
 import { STATIC } from './control';
 
@@ -131,8 +132,7 @@ export class Registry {
 
   private metadataStamp(dir: string, describedBy: string): string {
     try {
-      const st = fs.statSync(path.join(dir, describedBy));
-      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+      return fileStamp(fs.statSync(path.join(dir, describedBy)));
     } catch {
       return '';
     }

@@ -20,6 +20,9 @@ import * as log from './log';
 import { METADATA, SCHEMA } from './discovery';
 import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, SchemaValidator } from '../format/schema';
 
+/** The rows of a source with no data, or no arrays. */
+const NO_ROWS: ReadonlyMap<string, Rows> = new Map();
+
 /** The longest pointer a query is compiled for: simdjson's depth limit. */
 const MAX_QUERY_DEPTH = 1024;
 
@@ -95,7 +98,8 @@ export class Source {
   refreshedAt = -1;
   /** When the data was last looked at (Date.now()). */
   refreshedTime = 0;
-  rows = new Map<string, Rows>();
+  /** Its arrays' rows; the instance index's own map, never changed here (a source without arrays shares one empty map). */
+  rows: ReadonlyMap<string, Rows> = NO_ROWS;
   private instances: InstanceIndex | undefined;
   /** Bumped whenever `data` or `rows` change. */
   version = 0;
@@ -132,7 +136,8 @@ export class Source {
     describedBy = METADATA,
     private readonly validate?: SchemaValidator,
   ) {
-    this.metadataFile = path.join(dir, describedBy);
+    // joined, not path.join's concatenation: one flat string (dir is already normal)
+    this.metadataFile = [dir, describedBy].join('/');
     this.dataPath = md.dataPath ? path.resolve(dir, md.dataPath) : path.join(dir, 'data.json');
     this.file = new DataFile(this.dataPath, author);
     this.dataExec = md.dataExec;
@@ -171,7 +176,8 @@ export class Source {
       }
       try {
         const item = this.metricCache.number(spec.name);
-        this.metrics.set(item, array ? { spec, item, array, arrayAt: this.arrays.length, slot: 0 } : { spec, item, slot: 0 });
+        // every field from the start, so that none is added later, out of the object
+        this.metrics.set(item, array ? { spec, item, array, arrayAt: this.arrays.length, slot: 0, cached: undefined, cachedVersion: undefined } : { spec, item, slot: 0, cached: undefined, cachedVersion: undefined });
         return true;
       } catch (e) {
         log.problem(this.key('items'), `${this.metadataFile}: skipping metric '${spec.name}': ${(e as NumberingError).message}`);
@@ -279,7 +285,9 @@ export class Source {
     this.dataError = why;
     this.view = undefined;
     this.file.forget();
-    this.rows.clear();
+    // not clear(): the map is the instance index's, and a document with
+    // the same names later gets it back
+    this.rows = NO_ROWS;
     this.version++;
     Source.epoch++;
   }

@@ -4,7 +4,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, session } from '../helpers/harness.mjs';
+import { Scratch, metricValues, session } from '../helpers/harness.mjs';
 
 const count = (text, needle) => text.split(needle).length - 1;
 const ok = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
@@ -109,4 +109,17 @@ test('a missing or invalid config.json is logged and the PMDA still answers', as
   const d2 = await session(t, s2);
   t.is(Object.values(await d2.fetch('json.nsources'))[0].values[0].value, '0');
   t.regex(s2.logText(), /cannot read .*config\.json/);
+});
+
+test('after a document that does not parse, the same rows as before are served again', async (t) => {
+  const s = new Scratch();
+  const good = '{"rows": [{"id": "a", "v": 1}, {"id": "b", "v": 9223372036854775807}]}';
+  const dir = s.source('r', { metrics: [{ name: 'rows', pointer: '/rows', type: 'array', index: '/id', metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] }] }, good);
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.r.rows.v'), { a: '1', b: '9223372036854775807' });
+  fs.writeFileSync(path.join(dir, 'data.json'), '{"rows": [');
+  t.regex((await metricValues(d, 'json.r.rows.v')).error, /No values|Try again/i);
+  // the instance names are those of the last good document: the rows come back with them
+  fs.writeFileSync(path.join(dir, 'data.json'), good);
+  t.deepEqual(await metricValues(d, 'json.r.rows.v'), { a: '1', b: '9223372036854775807' });
 });
