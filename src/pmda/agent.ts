@@ -88,7 +88,9 @@ export class Agent {
    * the last fetch asked for, so that the next fetch finds them ready.
    * The fetch still looks at each file (src/pmda/source.ts, read): it
    * sees the data as it is then; and whatever goes wrong here is left for
-   * it to find and log (Source.prefetch). A source is read here at most once per
+   * it to find and log (Source.prefetch). Each author's sources take at
+   * most their share of fetch_max_ms here, as in a fetch; what is left
+   * over is read by the fetch. A source is read here at most once per
    * fetch that asked for it, so a file rewritten without pause costs no
    * more than it would at fetch time.
    */
@@ -98,6 +100,8 @@ export class Agent {
     this.fetchNo++;
     this.budgets.begin(this.registry.byCluster.values(), Source.epoch);
     for (const src of due) {
+      // within its author's share of fetch_max_ms here too; the rest is the fetch's
+      if (this.budgets.timeUp(src.payer)) continue;
       src.prefetched = this.fetchNo;
       const started = performance.now();
       if (src.prefetch(this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore))) this.prepared.prepare(src, started);
