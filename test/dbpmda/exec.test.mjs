@@ -109,7 +109,14 @@ function commandServers(dbpmda) {
     } catch {
       continue;
     }
-    if (Number(pmdaParent) === dbpmda) out.push(Number(pid));
+    // the server is the PMDA's child; a shepherd it forked (same command line) is not
+    let parent;
+    try {
+      parent = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1];
+    } catch {
+      continue;
+    }
+    if (Number(pmdaParent) === dbpmda && parent === argv[2]) out.push(Number(pid));
   }
   return out;
 }

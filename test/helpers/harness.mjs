@@ -141,11 +141,14 @@ export class Dbpmda {
     return parseFetch(await this.run(`fetch ${names.join(' ')}`));
   }
 
+  /** Quit dbpmda, and wait for its PMDA to be gone too (it may still be answering inotify). */
   async close() {
     if (!this.exited) {
+      const agents = children(this.proc.pid);
       this.proc.stdin.end('quit\n');
       await new Promise((r) => { if (this.exited) r(); else this.proc.on('exit', r); setTimeout(r, 5000); });
       if (!this.exited) this.proc.kill('SIGKILL');
+      for (const deadline = Date.now() + 5000; agents.some(alive) && Date.now() < deadline;) await sleep(20);
     }
   }
 }
@@ -248,6 +251,24 @@ export async function session(t, s, opts) {
 }
 
 /** The PMDA of a dbpmda session: the child of dbpmda running main.js. */
+/** The pids of the processes whose parent is `pid`. */
+function children(pid) {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function pmdaPid(s) {
   const out = execFileSync('pgrep', ['-f', `main.js -l ${s.log}`], { encoding: 'utf8' }).trim();
   return Number(out.split('\n')[0]);
