@@ -203,19 +203,27 @@ export class Encoder {
     return [this.recordAt, this.pos];
   }
 
-  /** A copy of bytes [from, to) of the current fetch, for a cache. */
-  slice(from: number, to: number): Buffer {
-    const copy = Buffer.allocUnsafeSlow(to - from);
-    this.buf.copy(copy, 0, from, to);
-    return copy;
+  /** A copy of bytes [from, to) of the current fetch (4-byte aligned), as words, for a cache. */
+  slice(from: number, to: number): Int32Array {
+    return this.i32.slice(from >> 2, to >> 2);
   }
 
-  /** The i-th requested pmid's record is this cached one. */
-  copy(i: number, record: Buffer): void {
-    this.ensure(record.length);
+  /**
+   * The i-th requested pmid's record is a cached one: words [at, end) of
+   * `words` (kept records share one array, so each needs no view of its own).
+   */
+  copy(i: number, words: Int32Array, at: number, end: number): void {
+    this.ensure((end - at) * 4);
     this.i32[i] = this.pos;
-    this.buf.set(record, this.pos);
-    this.pos += record.length;
+    const i32 = this.i32;
+    let w = this.pos >> 2;
+    // a few words one by one; more as one copy, by way of a view
+    if (end - at <= 32) {
+      for (let k = at; k < end; k++) i32[w++] = words[k]!;
+    } else {
+      i32.set(words.subarray(at, end), w);
+    }
+    this.pos += (end - at) * 4;
   }
 
   /** The finished buffer (valid until the next begin). */

@@ -60,7 +60,7 @@ export class Records {
 
   /**
    * Keep the records written since the last call, for later fetches to
-   * copy: all in one copy of the encoder's bytes, each a view of it.
+   * copy: all in one copy of the encoder's bytes, each a range of it.
    */
   keep(): void {
     let fresh = this.fresh;
@@ -81,9 +81,11 @@ export class Records {
       from = Math.min(from, f);
       to = Math.max(to, t);
     }
-    const bytes = this.enc.slice(from, to);
+    const words = this.enc.slice(from, to);
     for (const [m, version, f, t] of fresh) {
-      m.cached = bytes.subarray(f - from, t - from);
+      m.cached = words;
+      m.cachedAt = (f - from) >> 2;
+      m.cachedEnd = (t - from) >> 2;
       m.cachedVersion = version;
     }
   }
@@ -95,14 +97,15 @@ export class Records {
    */
   copyKept(i: number, src: Source, m: Served): boolean {
     if (!m.cached || m.cachedVersion !== src.version) return false;
-    const count = m.cached.readInt32LE(0);
+    // a record starts with its count of values (src/pmda/fetch.ts)
+    const count = m.cached[m.cachedAt]!;
     const payer = src.payer;
     if (count > this.budgets.valuesLeft(payer)) {
       this.overBudget(i, src, m, 'values');
       return true;
     }
     this.budgets.chargeValues(payer, Math.max(0, count));
-    this.enc.copy(i, m.cached);
+    this.enc.copy(i, m.cached, m.cachedAt, m.cachedEnd);
     return true;
   }
 

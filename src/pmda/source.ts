@@ -31,8 +31,14 @@ export interface Served extends Placed {
   spec: MetricSpec;
   item: number;
   array?: ArraySpec;
-  /** The metric's encoded record (src/pmda/fetch.ts) for data version `cachedVersion`. */
-  cached?: Buffer;
+  /**
+   * The metric's encoded record (src/pmda/fetch.ts) for data version
+   * `cachedVersion`: words [cachedAt, cachedEnd) of `cached`, which the
+   * records kept with it share.
+   */
+  cached?: Int32Array;
+  cachedAt: number;
+  cachedEnd: number;
   cachedVersion?: number;
 }
 
@@ -177,7 +183,7 @@ export class Source {
       try {
         const item = this.metricCache.number(spec.name);
         // every field from the start, so that none is added later, out of the object
-        this.metrics.set(item, array ? { spec, item, array, arrayAt: this.arrays.length, slot: 0, cached: undefined, cachedVersion: undefined } : { spec, item, slot: 0, cached: undefined, cachedVersion: undefined });
+        this.metrics.set(item, array ? { spec, item, array, arrayAt: this.arrays.length, slot: 0, cached: undefined, cachedAt: 0, cachedEnd: 0, cachedVersion: undefined } : { spec, item, slot: 0, cached: undefined, cachedAt: 0, cachedEnd: 0, cachedVersion: undefined });
         return true;
       } catch (e) {
         log.problem(this.key('items'), `${this.metadataFile}: skipping metric '${spec.name}': ${(e as NumberingError).message}`);
