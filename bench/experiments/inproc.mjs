@@ -8,6 +8,10 @@
 //
 //   node bench/experiments/inproc.mjs [fetches=2000] [unchanged|one|churn|wide|many|million]
 //
+// INPROC_MEMORY=1 prints where the memory is after the fetches;
+// INPROC_SETTLE=1 settles first (src/pmda/memory.ts) and fetches again;
+// INPROC_ALL=1 makes many fetch all of its 12,000 metrics.
+//
 // many: 4,000 small sources, and the time of the first discovery.
 // million: 100 sources of 1,000 × 10, and where the memory is after the fetches.
 import { createRequire } from 'node:module';
@@ -57,8 +61,9 @@ console.log(`first discovery of ${shapes.length} sources: ${(performance.now() -
 
 const pmids = [];
 for (let cluster = 1; cluster <= Math.min(shapes.length, mode === 'million' ? 100 : 10); cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
-// many: one metric of the last source, as the many-one workload
-const req = mode === 'many' ? Uint32Array.from([native.pmid(shapes.length, 0)]) : mode === 'one' ? Uint32Array.from([native.pmid(1, 0)]) : Uint32Array.from(pmids);
+// many: one metric of the last source, as the many-one workload (INPROC_ALL=1: all 12,000, as many)
+const all = Uint32Array.from(shapes.flatMap((_, k) => [0, 1, 2].map((item) => native.pmid(k + 1, item))));
+const req = mode === 'many' && process.env.INPROC_ALL ? all : mode === 'many' ? Uint32Array.from([native.pmid(shapes.length, 0)]) : mode === 'one' ? Uint32Array.from([native.pmid(1, 0)]) : Uint32Array.from(pmids);
 const target = path.join(dir, shapes[0].name, 'data.json');
 const tmp = target + '.tmp';
 let write = 0;
@@ -75,6 +80,11 @@ for (let i = 0; i < n; i++) {
   fetch += performance.now() - t1;
 }
 if (process.env.INPROC_GC && globalThis.gc) globalThis.gc();
+// INPROC_SETTLE=1: settle as the PMDA does once start-up is over (src/pmda/memory.ts), then fetch as many times again
+if (process.env.INPROC_SETTLE) {
+  require(path.join(ROOT, 'dist', 'pmda', 'memory.js')).settle();
+  for (let i = 0; i < n; i++) agent.fetch(req);
+}
 if (process.env.INPROC_HEAP) (await import('node:v8')).writeHeapSnapshot(process.env.INPROC_HEAP);
 if (process.env.INPROC_MAPS) fs.writeFileSync(process.env.INPROC_MAPS, fs.readFileSync('/proc/self/smaps'));
 if (mode === 'million' || process.env.INPROC_MEMORY) {
