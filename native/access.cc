@@ -35,14 +35,16 @@ namespace {
 // What openAs answers for a file that is not a regular file.
 constexpr int NOT_REGULAR = -10000;
 
-// The stamp's fields, in a BigUint64Array of STAMP_LENGTH.
+// The stamp's fields: STAMP_LENGTH elements of a BigUint64Array, from
+// element `at` (the data files' stamps share one array).
 enum { ST_DEV, ST_INO, ST_SIZE, ST_MTIME_S, ST_MTIME_NS, ST_CTIME_S, ST_CTIME_NS, ST_NLINK, ST_LINKED, STAMP_LENGTH };
 
-uint64_t *stampOf(const Napi::Value &v) {
+uint64_t *stampOf(const Napi::Value &v, const Napi::Value &atArg) {
   if (!v.IsTypedArray()) return nullptr;
   Napi::TypedArray t = v.As<Napi::TypedArray>();
-  if (t.TypedArrayType() != napi_biguint64_array || t.ElementLength() < STAMP_LENGTH) return nullptr;
-  return t.As<Napi::TypedArrayOf<uint64_t>>().Data();
+  int64_t at = atArg.IsNumber() ? atArg.As<Napi::Number>().Int64Value() : 0;
+  if (t.TypedArrayType() != napi_biguint64_array || at < 0 || t.ElementLength() < (size_t)at + STAMP_LENGTH) return nullptr;
+  return t.As<Napi::TypedArrayOf<uint64_t>>().Data() + at;
 }
 
 void writeStamp(uint64_t *s, const struct stat &st) {
@@ -83,7 +85,7 @@ Napi::Value OpenAs(const Napi::CallbackInfo &info) {
     for (uint32_t i = 0; i < g.Length() && i < 256; i++) groups.push_back((gid_t)g.Get(i).As<Napi::Number>().Uint32Value());
   }
   bool nofollow = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
-  uint64_t *stamp = stampOf(info[5]);
+  uint64_t *stamp = stampOf(info[5], info[6]);
   int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
   int fd, err = 0;
   if (uid < 0) {
@@ -113,12 +115,12 @@ Napi::Value OpenAs(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, fd);
 }
 
-// sameFile(fd, stamp) => 1 if fstat of fd says what the stamp says, 0 if
-// not, -errno if fstat fails.
+// sameFile(fd, stamps, at) => 1 if fstat of fd says what the stamp at
+// `at` says, 0 if not, -errno if fstat fails.
 Napi::Value SameFile(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
-  uint64_t *stamp = stampOf(info[1]);
+  uint64_t *stamp = stampOf(info[1], info[2]);
   if (!stamp) return Napi::Number::New(env, -EINVAL);
   struct stat st;
   if (fstat(fd, &st) < 0) return Napi::Number::New(env, -errno);

@@ -109,13 +109,13 @@ const ERRNO: Record<number, [string, string]> = {
 /**
  * Open `file` for reading as `author` (the PMDA's own credentials for
  * ROOT): never blocking, regular files only. With `stamp`, what fstat
- * says of it is written there (src/pmda/datafile.ts). Returns the descriptor;
+ * says of it is written there, from element `stampAt` (src/pmda/datafile.ts). Returns the descriptor;
  * throws an OpenError whose message is what the author could have
  * learnt by trying themselves.
  */
-export function openAs(author: Author, file: string, nofollow = false, stamp?: BigUint64Array): number {
+export function openAs(author: Author, file: string, nofollow = false, stamp?: BigUint64Array, stampAt = 0): number {
   const uid = asRoot ? author.uid : -1;
-  const r = native.openAs(file, uid, author.gid, author.groups, nofollow, stamp);
+  const r = native.openAs(file, uid, author.gid, author.groups, nofollow, stamp, stampAt);
   if (r >= 0) return r;
   if (r === native.NOT_REGULAR) throw new OpenError('not a regular file', 'ENOTREG');
   const [code, text] = ERRNO[-r] ?? [`errno ${-r}`, `error ${-r}`];

@@ -28,6 +28,32 @@ let kept = 0;
 /** A file is kept open once it has been seen unchanged this long. */
 const KEEP_AFTER_MS = 1000;
 
+/**
+ * The stamps of every data file in one array, two a file (what was read,
+ * what was just opened): 4,000 sources, one array, not 8,000 (and their
+ * buffers). A file takes a place when it is made and gives it back when
+ * its source goes; a place given back is used again.
+ */
+const stamps = {
+  all: new BigUint64Array(64 * 2 * LENGTH),
+  used: 0,
+  free: [] as number[],
+  take(): number {
+    const at = this.free.pop();
+    if (at !== undefined) return at;
+    if ((this.used + 1) * 2 * LENGTH > this.all.length) {
+      const bigger = new BigUint64Array(this.all.length * 2);
+      bigger.set(this.all);
+      this.all = bigger;
+    }
+    return this.used++ * 2 * LENGTH;
+  },
+  give(at: number): void {
+    this.all.fill(0n, at, at + 2 * LENGTH);
+    this.free.push(at);
+  },
+};
+
 function openFileLimit(): number {
   try {
     const line = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
@@ -40,9 +66,8 @@ function openFileLimit(): number {
 export class DataFile {
   /** The descriptor kept, of the file last read; -1 for none. */
   private fd = -1;
-  /** What fstat said of the file last read, and of the one just opened (one buffer: 4,000 sources, 4,000 buffers, not 8,000). */
-  private readonly read: BigUint64Array;
-  private readonly opened: BigUint64Array;
+  /** Where in `stamps` what fstat said of the file last read is (what it said of the one just opened follows); -1 once given back. */
+  private read: number;
   private hasRead = false;
   /** When the data last read was read (Date.now()). */
   private readAt = 0;
@@ -53,15 +78,13 @@ export class DataFile {
     readonly path: string,
     private readonly author: Author,
   ) {
-    const stamps = new BigUint64Array(2 * LENGTH);
-    this.read = stamps.subarray(0, LENGTH);
-    this.opened = stamps.subarray(LENGTH);
+    this.read = stamps.take();
   }
 
   /** Is the file kept the one last read, unchanged? One fstat, no open. */
   unchanged(): boolean {
     if (this.fd < 0) return false;
-    if (native.sameFile(this.fd, this.read) === 1) return true;
+    if (native.sameFile(this.fd, stamps.all, this.read) === 1) return true;
     this.release();
     return false;
   }
@@ -69,18 +92,23 @@ export class DataFile {
   /** Open it as the author (throws an OpenError); `size` and `same` describe what was opened. */
   open(): number {
     this.release();
-    return openAs(this.author, this.path, false, this.opened);
+    // a file used after its source went takes a place again
+    if (this.read < 0) this.read = stamps.take();
+    return openAs(this.author, this.path, false, stamps.all, this.read + LENGTH);
   }
 
   /** The size fstat gave the file just opened (0 for procfs files, whose size is not known). */
   get size(): number {
-    return Number(this.opened[SIZE]);
+    return this.read < 0 ? 0 : Number(stamps.all[this.read + LENGTH + SIZE]);
   }
 
   /** Is the file just opened the one last read, unchanged (and not a procfs file)? */
   get same(): boolean {
-    if (!this.hasRead || this.opened[SIZE] === 0n) return false;
-    for (let i = 0; i < DATA; i++) if (this.opened[i] !== this.read[i]) return false;
+    const all = stamps.all;
+    const read = this.read;
+    const opened = read + LENGTH;
+    if (!this.hasRead || read < 0 || all[opened + SIZE] === 0n) return false;
+    for (let i = 0; i < DATA; i++) if (all[opened + i] !== all[read + i]) return false;
     return true;
   }
 
@@ -94,12 +122,21 @@ export class DataFile {
     const now = Date.now();
     const keep = this.same && now - this.readAt >= KEEP_AFTER_MS;
     if (!this.same) this.readAt = now;
-    this.read.set(this.opened);
+    const all = stamps.all;
+    const read = this.read;
+    all.copyWithin(read, read + LENGTH, read + 2 * LENGTH);
     this.hasRead = true;
-    if (keep && this.fd < 0 && kept < MAX_KEPT && this.read[SIZE] !== 0n && this.read[LINKED] === 0n && this.mayKeep()) {
+    if (keep && this.fd < 0 && kept < MAX_KEPT && all[read + SIZE] !== 0n && all[read + LINKED] === 0n && this.mayKeep()) {
       this.fd = fd;
       kept++;
     } else fs.closeSync(fd);
+  }
+
+  /** Its source went: the descriptor is closed and its stamps' place given back. */
+  dispose(): void {
+    this.forget();
+    if (this.read >= 0) stamps.give(this.read);
+    this.read = -1;
   }
 
   /** The data last read is gone (dropped, or failed): read the file again next time. */

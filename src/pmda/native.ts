@@ -99,10 +99,10 @@ export interface Native {
   getConfig(name: string): string | null;
   setDomain(domain: number): void;
   /** Open a file with a user's filesystem credentials (uid < 0: the PMDA's own). */
-  openAs(path: string, uid: number, gid: number, groups: number[], nofollow: boolean, stamp?: BigUint64Array): number;
+  openAs(path: string, uid: number, gid: number, groups: number[], nofollow: boolean, stamp?: BigUint64Array, stampAt?: number): number;
   NOT_REGULAR: number;
-  /** Does fstat of `fd` say what `stamp` (written by openAs) says? 1, 0, or -errno. */
-  sameFile(fd: number, stamp: BigUint64Array): number;
+  /** Does fstat of `fd` say what the stamp at element `at` of `stamps` (written by openAs) says? 1, 0, or -errno. */
+  sameFile(fd: number, stamps: BigUint64Array, at: number): number;
   STAMP_LENGTH: number;
   STAMP_SIZE: number;
   /** The stamp's first STAMP_DATA fields (device, inode, size, mtime) say whether the data is the same. */

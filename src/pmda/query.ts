@@ -86,15 +86,19 @@ function isArrayIndex(k: string): boolean {
   return Number(k) < 4294967295;
 }
 
+const NO_NAMES = Buffer.alloc(0);
+const NO_ORDER: ReadonlyArray<Int32Array | undefined> = [];
+
 export class QueryView implements DataView {
   readonly i32: Int32Array;
-  private readonly f64: Float64Array;
+  /** The slots as doubles, made when a double is first read (most views hold none). */
+  private f64: Float64Array | undefined;
   private readonly slotCount: number;
   private readonly namesAt: number;
   private readonly stringsAt: number;
   readonly names: Buffer;
   /** Object maps: element order as JSON.parse's object would have it (duplicate keys once). */
-  private readonly order: Array<Int32Array | undefined>;
+  private readonly order: ReadonlyArray<Int32Array | undefined>;
 
   constructor(
     readonly buf: Buffer,
@@ -107,13 +111,13 @@ export class QueryView implements DataView {
       this.buf = buf = copy;
     }
     this.i32 = new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
-    this.f64 = new Float64Array(buf.buffer, buf.byteOffset, buf.length >> 3);
     this.slotCount = this.i32[2]!;
     const namesLength = this.i32[1]! >>> 0;
     this.namesAt = this.slotCount * 16;
     this.stringsAt = this.namesAt + namesLength;
-    this.names = buf.subarray(this.namesAt, this.stringsAt);
-    this.order = query.widths.map((_, a) => (this.found(a) === 'map' ? this.mapOrder(a) : undefined));
+    // a view of no arrays shares one empty names buffer and order list
+    this.names = namesLength === 0 ? NO_NAMES : buf.subarray(this.namesAt, this.stringsAt);
+    this.order = query.widths.length === 0 ? NO_ORDER : query.widths.map((_, a) => (this.found(a) === 'map' ? this.mapOrder(a) : undefined));
   }
 
   /** The bytes held: what a source's budget is charged for its view. */
@@ -163,7 +167,7 @@ export class QueryView implements DataView {
         return this.buf.readBigInt64LE(s * 16 + 8);
       }
       case K_UINT: return this.buf.readBigUInt64LE(s * 16 + 8);
-      case K_DOUBLE: return this.f64[s * 2 + 1]!;
+      case K_DOUBLE: return (this.f64 ??= new Float64Array(this.buf.buffer, this.buf.byteOffset, this.buf.length >> 3))[s * 2 + 1]!;
       case K_STRING: return this.text(this.stringsAt, i);
       case K_NAME: return this.text(this.namesAt, i);
       case K_ARRAY: return AN_ARRAY;

@@ -223,7 +223,7 @@ export class Source {
 
   /** Give back what the source holds outside JavaScript (it went away). */
   close(): void {
-    this.file.release();
+    this.file.dispose();
     this.query?.free();
     this.query = undefined;
   }

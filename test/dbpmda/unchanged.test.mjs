@@ -136,3 +136,32 @@ test('a file removed is gone at the next fetch, though it was kept open', async 
   t.truthy(Object.values(r)[0].error, 'no value once the file is gone');
   await waitFor('the descriptor closed', () => openBelow(pmdaPid(s), s.src).length === 0, 5000, 50);
 });
+
+test('sources that go and come take the places of the stamps of those gone: each keeps serving its own file', async (t) => {
+  const s = new Scratch();
+  // text(g) for g of 0-7: 8 and up are beyond INT64_MAX
+  const names = Array.from({ length: 12 }, (_, k) => `s${k}`);
+  for (const [k, n] of names.entries()) s.source(n, META, text(k % 8));
+  const d = await session(t, s);
+  for (const n of names) await d.fetch(`json.${n}.v`);
+  await sleep(1100);
+  for (const [k, n] of names.entries()) t.deepEqual(await metricValues(d, `json.${n}.v`), value(k % 8), n);
+  // half of them go; as many new ones come, and take their places
+  for (const n of names.filter((_, k) => k % 2 === 1)) s.remove(n);
+  await d.fetch('json.s0.v');
+  const fresh = Array.from({ length: 6 }, (_, k) => `n${k}`);
+  for (const [k, n] of fresh.entries()) s.source(n, META, text((k + 3) % 8));
+  for (const [k, n] of fresh.entries()) t.deepEqual(await metricValues(d, `json.${n}.v`), value((k + 3) % 8), n);
+  // every file left changes (in place: the same size): each source shows its own
+  const left = [...names.filter((_, k) => k % 2 === 0), ...fresh];
+  for (const [k, n] of left.entries()) fs.writeFileSync(path.join(s.src, n, 'data.json'), text((k + 5) % 8));
+  for (const [k, n] of left.entries()) t.deepEqual(await metricValues(d, `json.${n}.v`), value((k + 5) % 8), n);
+  // and, unchanged, each is read no more: no two of them share a place
+  const all = left.map((n) => `json.${n}.v`);
+  await sleep(1100);
+  await d.fetch(...all);
+  const before = await metricValues(d, 'json.control.refreshes');
+  for (let i = 0; i < 3; i++) await d.fetch(...all);
+  const after = await metricValues(d, 'json.control.refreshes');
+  t.deepEqual(left.map((n) => after[n]), left.map((n) => before[n]), 'three more fetches, no read');
+});
