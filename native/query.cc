@@ -85,8 +85,8 @@ struct Node {
   // arrays (their index in the query) whose elements are found here
   std::vector<size_t> arrays;
   std::vector<std::unique_ptr<Node>> children;
-  // for many children: their positions by name
-  std::unordered_map<std::string_view, size_t> byKey;
+  // for many children: their positions by name (none for few: most nodes)
+  std::unique_ptr<std::unordered_map<std::string_view, size_t>> byKey;
   bool anyIndex = false;
 };
 
@@ -225,8 +225,8 @@ size_t childOf(const Node &n, std::string_view key, size_t next) {
   size_t k = n.children.size();
   if (next < k && n.children[next]->token.key == key) return next;
   if (k > FEW) {
-    auto it = n.byKey.find(key);
-    return it != n.byKey.end() ? it->second : k;
+    auto it = n.byKey->find(key);
+    return it != n.byKey->end() ? it->second : k;
   }
   for (size_t i = 0; i < k; i++) {
     if (n.children[i]->token.key == key) return i;
@@ -333,11 +333,17 @@ void walk(Writer &w, const Query &q, const Node &n, const element &e, size_t bas
   }
 }
 
-// Index the children of nodes that have many.
+// Index the children of nodes that have many; and, the tree being
+// complete, let its lists hold no more room than they use.
 void index(Node &n) {
   if (n.children.size() > FEW) {
-    for (size_t i = 0; i < n.children.size(); i++) n.byKey.emplace(n.children[i]->token.key, i);
+    n.byKey = std::make_unique<std::unordered_map<std::string_view, size_t>>();
+    for (size_t i = 0; i < n.children.size(); i++) n.byKey->emplace(n.children[i]->token.key, i);
   }
+  n.slots.shrink_to_fit();
+  n.nameSlots.shrink_to_fit();
+  n.arrays.shrink_to_fit();
+  n.children.shrink_to_fit();
   for (auto &c : n.children) index(*c);
 }
 

@@ -59,9 +59,13 @@ export function formatCacheFile(c: { mode: number; maxinst: number; entries: Cac
   return text;
 }
 
+/** Up to this many entries a name is found along the list, with no map (a source's metrics are a few). */
+const FEW = 8;
+
 /** One cache of names and numbers, kept in a file of pmdaCache's format. */
 export class CacheFile {
-  private readonly byName = new Map<string, CacheEntry>();
+  /** By name, once there are more than FEW entries. */
+  private byName: Map<string, CacheEntry> | undefined;
   /** By number, ascending. */
   private entries: CacheEntry[] = [];
   private mode = 0;
@@ -83,20 +87,33 @@ export class CacheFile {
     this.mode = c.mode;
     if (c.maxinst !== undefined) this.maxinst = c.maxinst;
     this.entries = c.entries;
-    for (const e of c.entries) this.byName.set(e.name, e);
+    this.index();
   }
 
   get size(): number {
-    return this.byName.size;
+    return this.entries.length;
   }
 
   lookup(name: string): number | undefined {
-    return this.byName.get(name)?.inst;
+    return this.find(name)?.inst;
+  }
+
+  private find(name: string): CacheEntry | undefined {
+    if (this.byName) return this.byName.get(name);
+    for (const e of this.entries) if (e.name === name) return e;
+    return undefined;
+  }
+
+  /** The map by name, made when the entries become more than a few. */
+  private index(): void {
+    if (this.byName || this.entries.length <= FEW) return;
+    this.byName = new Map();
+    for (const e of this.entries) this.byName.set(e.name, e);
   }
 
   /** The number of `name`, numbering it if it is new; undefined if no number is left. */
   number(name: string): number | undefined {
-    const have = this.byName.get(name);
+    const have = this.find(name);
     if (have) return have.inst;
     const inst = this.next();
     if (inst === undefined) return undefined;
@@ -104,7 +121,8 @@ export class CacheFile {
     let at = this.entries.length;
     while (at > 0 && this.entries[at - 1]!.inst > inst) at--;
     this.entries.splice(at, 0, e);
-    this.byName.set(name, e);
+    this.byName?.set(name, e);
+    this.index();
     this.dirty = true;
     return inst;
   }

@@ -82,3 +82,21 @@ test('a file pmdaCache would refuse is refused', (t) => {
   t.throws(() => parseCacheFile('9 0 10\n'), { message: /header/ });
   t.throws(() => parseCacheFile('2 0 10\nnot a record\n'), { message: /illegal record/ });
 });
+
+test('past a few names (a look along the list, then a map) each name keeps its number, as in pmdaCache', (t) => {
+  const names = Array.from({ length: 20 }, (_, i) => `m${i}`);
+  // each name twice, the second time in another order: the same number again
+  const twice = [...names, ...[...names].reverse()];
+  const c = withPmdaCache(twice, 1023);
+  const js = withCacheFile(twice, 1023);
+  t.deepEqual(js.numbers, c.numbers);
+  t.deepEqual(js.numbers.slice(20), [...Array(20).keys()].reverse());
+  // loaded from a file of more than a few: found by name, new ones after
+  t.deepEqual(withCacheFile(['m3', 'm17', 'new'], 1023, js.text).numbers, [3, 17, 20]);
+  const file = path.join(files, `js.${serial++}`);
+  fs.writeFileSync(file, js.text);
+  const loaded = new CacheFile(file, 1023);
+  t.is(loaded.size, 20);
+  t.is(loaded.lookup('m19'), 19);
+  t.is(loaded.lookup('absent'), undefined);
+});
