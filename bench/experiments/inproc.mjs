@@ -62,8 +62,8 @@ console.log(`first discovery of ${shapes.length} sources: ${(performance.now() -
 const pmids = [];
 for (let cluster = 1; cluster <= Math.min(shapes.length, mode === 'million' ? 100 : 10); cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
 // many: one metric of the last source, as the many-one workload (INPROC_ALL=1: all 12,000, as many)
-const all = Uint32Array.from(shapes.flatMap((_, k) => [0, 1, 2].map((item) => native.pmid(k + 1, item))));
-const req = mode === 'many' && process.env.INPROC_ALL ? all : mode === 'many' ? Uint32Array.from([native.pmid(shapes.length, 0)]) : mode === 'one' ? Uint32Array.from([native.pmid(1, 0)]) : Uint32Array.from(pmids);
+const all = () => Uint32Array.from(shapes.flatMap((_, k) => [0, 1, 2].map((item) => native.pmid(k + 1, item))));
+const req = mode === 'many' && process.env.INPROC_ALL ? all() : mode === 'many' ? Uint32Array.from([native.pmid(shapes.length, 0)]) : mode === 'one' ? Uint32Array.from([native.pmid(1, 0)]) : Uint32Array.from(pmids);
 const target = path.join(dir, shapes[0].name, 'data.json');
 const tmp = target + '.tmp';
 let write = 0;

@@ -99,7 +99,7 @@ export class DataFile {
 
   /** The size fstat gave the file just opened (0 for procfs files, whose size is not known). */
   get size(): number {
-    return this.read < 0 ? 0 : Number(stamps.all[this.read + LENGTH + SIZE]);
+    return Number(stamps.all[this.read + LENGTH + SIZE]);
   }
 
   /** Is the file just opened the one last read, unchanged (and not a procfs file)? */
@@ -107,7 +107,7 @@ export class DataFile {
     const all = stamps.all;
     const read = this.read;
     const opened = read + LENGTH;
-    if (!this.hasRead || read < 0 || all[opened + SIZE] === 0n) return false;
+    if (!this.hasRead || all[opened + SIZE] === 0n) return false;
     for (let i = 0; i < DATA; i++) if (all[opened + i] !== all[read + i]) return false;
     return true;
   }

@@ -16,7 +16,9 @@ import path from 'node:path';
 import os from 'node:os';
 import { spawn, execFileSync } from 'node:child_process';
 import { Session } from '../corpus/session.mjs';
-import { Scratch, sleep } from '../helpers/harness.mjs';
+import { Scratch, sleep, alive, pmdaPid } from '../helpers/harness.mjs';
+
+export { alive, pmdaPid };
 import { tryTakeLock } from '../helpers/pmcd-lock.mjs';
 
 export const IS_ROOT = process.getuid() === 0;
@@ -234,26 +236,10 @@ export const FIFO_FLIP = flipLoop('p', 'path, own, uid, gid = sys.argv[1], sys.a
     os.mkfifo(tmp_o, 0o644)
     os.chown(tmp_o, uid, gid)`);
 
-/** The pid of the PMDA a dbpmda session of scratch `s` started (its argv names the scratch log). */
-export function pmdaPid(s) {
-  const out = sh('pgrep', ['-f', `main.js -l ${s.log}`]).trim();
-  return Number(out.split('\n')[0]);
-}
-
 /** VmRSS of a process, in bytes. */
 export function rss(pid) {
   const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
   return m ? Number(m[1]) * 1024 : 0;
-}
-
-/** Is the process there (a zombie counts as gone)? */
-export function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** Pids of live processes whose command line contains `needle`, not counting this process's. */

@@ -250,7 +250,6 @@ export async function session(t, s, opts) {
   return d;
 }
 
-/** The PMDA of a dbpmda session: the child of dbpmda running main.js. */
 /** The pids of the processes whose parent is `pid`. */
 function children(pid) {
   try {
@@ -260,15 +259,17 @@ function children(pid) {
   }
 }
 
-function alive(pid) {
+/** Is the process there (a zombie counts as gone)? */
+export function alive(pid) {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
 }
 
+/** The PMDA of a dbpmda session: the child of dbpmda running main.js (its argv names the scratch log). */
 export function pmdaPid(s) {
   const out = execFileSync('pgrep', ['-f', `main.js -l ${s.log}`], { encoding: 'utf8' }).trim();
   return Number(out.split('\n')[0]);
