@@ -103,8 +103,11 @@ export class NameCache implements Numbers {
     const now = Date.now();
     if (bound) this.cull(bound.cullSeconds, false);
     const list = [...names];
-    this.active = new Set(list);
-    if (bound) this.makeRoom(list, bound.max);
+    const wanted = new Set(list);
+    // the names that leave the data now were last in it now
+    for (const name of this.known.keys()) if (!wanted.has(name) && !this.idle.has(name)) this.idle.set(name, this.activated ? now : this.loadedAt);
+    this.activated = true;
+    if (bound) this.makeRoom(list, wanted, bound.max);
     native.cacheOp(this.serial, C.PMDA_CACHE_INACTIVE);
     for (const name of list) {
       if (bound && !this.known.has(name) && this.known.size >= bound.max) {
@@ -116,7 +119,7 @@ export class NameCache implements Numbers {
         refused.push([name, native.errStr(inst)]);
         continue;
       }
-      this.seen.set(name, now);
+      this.idle.delete(name);
       if (!this.known.has(name)) {
         this.known.set(name, inst);
         this.dirty = true;
@@ -125,30 +128,40 @@ export class NameCache implements Numbers {
     return refused;
   }
 
-  /** When each name was last in the data (names from the file: loadedAt). */
-  private readonly seen = new Map<string, number>();
-  /** The names of the last activate(). */
-  private active = new Set<string>();
+  /**
+   * The known names that were not in the last activate(), with when they
+   * were last in the data (names from the file: loadedAt). The names of
+   * the last activate() are the other known names: a map of the few that
+   * come and go, not of every name (a million values: 100,000 names).
+   */
+  private readonly idle = new Map<string, number>();
+  /** Whether activate() was called: before it, no name is active. */
+  private activated = false;
   private readonly loadedAt = Date.now();
   private lastCull = Date.now();
+
+  /** When `name` was last in the data (now, if it is in it). */
+  private lastSeen(name: string, now: number): number {
+    return this.idle.get(name) ?? (this.activated ? now : this.loadedAt);
+  }
 
   /**
    * The cache is bounded: when the names of `list` would not fit, the
    * names seen longest ago (and not in `list`) are culled to make room,
    * even within the cull window.
    */
-  private makeRoom(list: string[], max: number): void {
+  private makeRoom(list: string[], wanted: Set<string>, max: number): void {
     let needed = 0;
     for (const n of list) if (!this.known.has(n)) needed++;
     let excess = this.known.size + needed - max;
     if (excess <= 0) return;
-    const wanted = new Set(list);
-    const victims = [...this.known.keys()].filter((n) => !wanted.has(n)).sort((a, b) => (this.seen.get(a) ?? this.loadedAt) - (this.seen.get(b) ?? this.loadedAt));
+    const now = Date.now();
+    const victims = [...this.known.keys()].filter((n) => !wanted.has(n)).sort((a, b) => this.lastSeen(a, now) - this.lastSeen(b, now));
     for (const name of victims) {
       if (excess-- <= 0) break;
       native.cacheStore(this.serial, C.PMDA_CACHE_CULL, name);
       this.known.delete(name);
-      this.seen.delete(name);
+      this.idle.delete(name);
       this.dirty = true;
     }
     // culled entries keep their memory until the cache is reorganised
@@ -168,10 +181,11 @@ export class NameCache implements Numbers {
     const cutoff = now - seconds * 1000;
     let n = 0;
     for (const name of [...this.known.keys()]) {
-      if (this.active.has(name) || (this.seen.get(name) ?? this.loadedAt) >= cutoff) continue;
+      if (this.activated && !this.idle.has(name)) continue; // in the data
+      if ((this.idle.get(name) ?? this.loadedAt) >= cutoff) continue;
       native.cacheStore(this.serial, C.PMDA_CACHE_CULL, name);
       this.known.delete(name);
-      this.seen.delete(name);
+      this.idle.delete(name);
       n++;
     }
     if (n > 0) {
