@@ -79,6 +79,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 8));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.3 : 1));
 const WARMUP = QUICK ? 0.2 : 0.6;
+/** How long after a phase's last fetch its RSS is read (ms). */
+const REST_MS = 1000;
 const STARTUP_REPS = QUICK ? 1 : 3;
 const CHURN_VARIANTS = 8;
 const PRODUCER_MS = Number(process.env.BENCH_PRODUCER_MS ?? 250);
@@ -737,6 +739,10 @@ async function runPhase(phase) {
     log(`  rep ${rep + 1}/${REPS}: ${wls.map((w) => `${w.id} ${active.map((id) => `${id} ${runs[w.id][id].at(-1).p50_ms.toFixed(3)}`).join(' ')}`).join('; ')} ms p50`);
   }
   for (const p of perf) await p.stop();
+  // RSS at rest: a second after the phase's last fetch, as between the
+  // fetches of pmlogger or pmie (a PMDA may give memory back once a burst
+  // of fetches is over); the peak (VmHWM) is reported beside it
+  await sleep(REST_MS);
   const memory = {};
   for (const id of active) memory[id] = procStatus(pids[id]);
   if (NODE_FLAGS.includes('--cpu-prof') && pids.ts) retire('ts', phase);

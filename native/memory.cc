@@ -21,6 +21,9 @@
 
 #include <malloc.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 
 #include <cstdio>
 #include <cstring>
@@ -69,6 +72,14 @@ Napi::Value Settle(const Napi::CallbackInfo &info) {
 }
 
 }  // namespace
+
+void releasePages(void *data, size_t length, size_t keep) {
+  if (length <= keep) return;
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t from = ((uintptr_t)data + keep + page - 1) & ~(page - 1);
+  uintptr_t to = ((uintptr_t)data + length) & ~(page - 1);
+  if (to > from) madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);
+}
 
 void RegisterMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("settle", Napi::Function::New(env, Settle));

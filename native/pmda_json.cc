@@ -232,6 +232,8 @@ int fetchFromRecords(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) 
 Napi::Reference<Napi::ArrayBuffer> pmidBuffer;
 size_t pmidCapacity = 0;
 
+void noteBuffer(const Napi::Buffer<uint8_t> &buf);
+
 int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
   Napi::Env env = jsFetch.Env();
   Napi::HandleScope scope(env);
@@ -268,6 +270,7 @@ int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
       fetchRecords[pmids[i]] = r;
     }
   }
+  noteBuffer(buf);
   // `buf` keeps the buffer alive until pmdaFetch has copied every value
   return fetchFromRecords(numpmid, pmids, resp, pmda);
 }
@@ -363,21 +366,45 @@ int storeCallback(PduResult *result, pmdaExt *) {
 
 // After a result is sent: libpcp_pmda's own clean-up, then, after a big
 // one, hand the freed value blocks back to the system (a fetch of 100,000
-// values mallocs that many small blocks; without a trim the heap keeps them).
-// The trim runs from a timer, after the client has its answer: never on
-// the fetch path, and once for a burst of fetches.
+// values mallocs that many small blocks; without a trim the heap keeps them),
+// and the pages of JavaScript's buffer past its first 64 KiB (a million
+// values: 16 MiB, which the next fetch writes again before it reads them).
+// Both run from a timer, after the client has its answer: never on the
+// fetch path, and once for a burst of fetches. Until then a reference
+// keeps the buffer alive, so the pages given back are still its own.
 pmdaResultCallBack freeResult = nullptr;
 uv_timer_t trimTimer;
 bool trimTimerReady = false;
+constexpr size_t kBufferKept = 64 * 1024;
+Napi::Reference<Napi::ArrayBuffer> bigBuffer;
+uint8_t *bigData = nullptr;
+size_t bigLength = 0;
 
-void trimNow(uv_timer_t *) { malloc_trim(0); }
+void trimNow(uv_timer_t *) {
+  malloc_trim(0);
+  if (bigData != nullptr) pmdajson::releasePages(bigData, bigLength, kBufferKept);
+  bigData = nullptr;
+  bigLength = 0;
+  bigBuffer.Reset();
+}
+
+// a fetch's buffer (the encoder's, reused from fetch to fetch), when it is big
+void noteBuffer(const Napi::Buffer<uint8_t> &buf) {
+  if (buf.Length() <= kBufferKept || !trimTimerReady) return;
+  Napi::ArrayBuffer ab = buf.ArrayBuffer();
+  uint8_t *data = static_cast<uint8_t *>(ab.Data());
+  if (data == bigData) return;
+  bigBuffer = Napi::Persistent(ab);
+  bigData = data;
+  bigLength = ab.ByteLength();
+}
 
 void resultSent(PduResult *result) {
   long values = 0;
   for (int i = 0; i < result->numpmid; i++)
     if (result->vset[i] != nullptr && result->vset[i]->numval > 0) values += result->vset[i]->numval;
   if (freeResult != nullptr) freeResult(result);
-  if (values >= 10000 && trimTimerReady) uv_timer_start(&trimTimer, trimNow, 250, 0);
+  if ((values >= 10000 || bigData != nullptr) && trimTimerReady) uv_timer_start(&trimTimer, trimNow, 250, 0);
 }
 
 void onReadable(uv_poll_t *handle, int status, int events) {
