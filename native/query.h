@@ -1,5 +1,5 @@
 // JSON queries: a data document parsed by simdjson, a fixed list of JSON
-// pointers looked up in it, the values found written as 16-byte slots.
+// pointers looked up in it, the values found written as slots (8 bytes and a kind byte).
 #pragma once
 #include <napi.h>
 

@@ -107,14 +107,14 @@ export class Encoder {
 
   /**
    * Rows [from, to) of a column of integers, straight from a query's slots
-   * (src/pmda/query.ts): row r is instance insts[r], whose 8 bytes are in
-   * the slot of element elements[r] (by way of `order`, if given), at
-   * 32-bit word first + element * width. Stops at the first slot that is
-   * not of `kind`, and returns the row it stopped at (native/gather.cc).
+   * (src/pmda/query.ts): row r is instance insts[r], whose 8 bytes are the
+   * value of slot first + element * width, element being elements[r] (by
+   * way of `order`, if given). Stops at the first slot whose kind is not
+   * `kind`, and returns the row it stopped at (native/gather.cc).
    */
-  int64Column(insts: Int32Array, elements: Int32Array, slots: Int32Array, first: number, width: number, order: Int32Array | undefined, kind: number, from: number, to: number): number {
+  int64Column(insts: Int32Array, elements: Int32Array, values: Int32Array, kinds: Uint8Array, first: number, width: number, order: Int32Array | undefined, kind: number, from: number, to: number): number {
     this.ensure(16 * (to - from));
-    const r = native.gatherInt64(slots, first, width, order ?? null, elements, insts, from, to, this.i32, this.pos >> 2, kind);
+    const r = native.gatherInt64(values, kinds, first, width, order ?? null, elements, insts, from, to, this.i32, this.pos >> 2, kind);
     this.count += r - from;
     this.pos += 16 * (r - from);
     return r;

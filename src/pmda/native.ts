@@ -124,7 +124,7 @@ export interface Native {
   queryRun(id: number, buf: Buffer, length: number, padded: boolean): Buffer | number;
   queryFree(id: number): void;
   /** Copy rows [from, to) of a column of integer slots into a record at word `at` (native/gather.cc); the row it stopped at. */
-  gatherInt64(slots: Int32Array, first: number, width: number, order: Int32Array | null, elements: Int32Array, insts: Int32Array, from: number, to: number, out: Int32Array, at: number, kind: number): number;
+  gatherInt64(values: Int32Array, kinds: Uint8Array, first: number, width: number, order: Int32Array | null, elements: Int32Array, insts: Int32Array, from: number, to: number, out: Int32Array, at: number, kind: number): number;
   /** malloc_trim, then drop the resident pages of read-only file mappings that hold no private page (native/memory.cc); the bytes of those mappings. */
   settle(): number;
   QUERY_NOT_PARSED: number;

@@ -90,8 +90,11 @@ const NO_NAMES = Buffer.alloc(0);
 const NO_ORDER: ReadonlyArray<Int32Array | undefined> = [];
 
 export class QueryView implements DataView {
+  /** The slots' values, two words each (native/query.cc). */
   readonly i32: Int32Array;
-  /** The slots as doubles, made when a double is first read (most views hold none). */
+  /** The slots' kinds, a byte each. */
+  readonly kinds: Uint8Array;
+  /** The slots' values as doubles, made when a double is first read (most views hold none). */
   private f64: Float64Array | undefined;
   private readonly slotCount: number;
   private readonly namesAt: number;
@@ -111,9 +114,10 @@ export class QueryView implements DataView {
       this.buf = buf = copy;
     }
     this.i32 = new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
-    this.slotCount = this.i32[2]!;
+    this.slotCount = this.i32[0]!;
     const namesLength = this.i32[1]! >>> 0;
-    this.namesAt = this.slotCount * 16;
+    this.kinds = new Uint8Array(buf.buffer, buf.byteOffset + this.slotCount * 8, this.slotCount);
+    this.namesAt = this.slotCount * 8 + ((this.slotCount + 7) & ~7);
     this.stringsAt = this.namesAt + namesLength;
     // a view of no arrays shares one empty names buffer and order list
     this.names = namesLength === 0 ? NO_NAMES : buf.subarray(this.namesAt, this.stringsAt);
@@ -132,8 +136,7 @@ export class QueryView implements DataView {
 
   /** The first slot of element `e` (in document order) of array `a`. */
   rowSlot(a: number, e: number): number {
-    const h = this.header(a) * 4;
-    return this.i32[h + 2]! + e * this.query.widths[a]!;
+    return this.i32[this.header(a) * 2]! + e * this.query.widths[a]!;
   }
 
   /** The slot of member `j` of element 0 (in document order) of array `a`, and the slots from one element to the next. */
@@ -154,30 +157,30 @@ export class QueryView implements DataView {
 
   /** The value in slot `s`. */
   value(s: number): JsonValue | undefined {
-    const i = s * 4;
-    switch (this.i32[i]) {
+    const i = s * 2;
+    switch (this.kinds[s]) {
       case K_MISSING: return undefined;
       case K_NULL: return null;
       case K_FALSE: return false;
       case K_TRUE: return true;
       case K_INT: {
-        const lo = this.i32[i + 2]! >>> 0;
-        const hi = this.i32[i + 3]!;
+        const lo = this.i32[i]! >>> 0;
+        const hi = this.i32[i + 1]!;
         if (hi >= -SAFE_HI && hi < SAFE_HI) return hi * TWO32 + lo;
-        return this.buf.readBigInt64LE(s * 16 + 8);
+        return this.buf.readBigInt64LE(s * 8);
       }
-      case K_UINT: return this.buf.readBigUInt64LE(s * 16 + 8);
-      case K_DOUBLE: return (this.f64 ??= new Float64Array(this.buf.buffer, this.buf.byteOffset, this.buf.length >> 3))[s * 2 + 1]!;
+      case K_UINT: return this.buf.readBigUInt64LE(s * 8);
+      case K_DOUBLE: return (this.f64 ??= new Float64Array(this.buf.buffer, this.buf.byteOffset, this.slotCount))[s]!;
       case K_STRING: return this.text(this.stringsAt, i);
       case K_NAME: return this.text(this.namesAt, i);
       case K_ARRAY: return AN_ARRAY;
       case K_OBJECT: return AN_OBJECT;
     }
-    throw new Error(`query slot ${s}: unknown kind ${this.i32[i]}`);
+    throw new Error(`query slot ${s}: unknown kind ${this.kinds[s]}`);
   }
 
   private text(base: number, i: number): string {
-    const at = base + (this.i32[i + 2]! >>> 0);
+    const at = base + (this.i32[i]! >>> 0);
     return this.buf.toString('utf8', at, at + (this.i32[i + 1]! >>> 0));
   }
 
@@ -186,13 +189,13 @@ export class QueryView implements DataView {
   }
 
   found(a: number): Found {
-    const kind = this.i32[this.header(a) * 4];
+    const kind = this.kinds[this.header(a)];
     return kind === K_MISSING ? 'none' : kind === K_ARRAY ? 'array' : kind === K_OBJECT ? 'map' : 'other';
   }
 
   count(a: number): number {
     const o = this.order[a];
-    return o ? o.length : this.i32[this.header(a) * 4 + 1]!;
+    return o ? o.length : this.i32[this.header(a) * 2 + 1]!;
   }
 
   key(a: number, e: number): string {
@@ -217,7 +220,7 @@ export class QueryView implements DataView {
    * order; a key given twice keeps its first place and its last value.
    */
   private mapOrder(a: number): Int32Array | undefined {
-    const n = this.i32[this.header(a) * 4 + 1]!;
+    const n = this.i32[this.header(a) * 2 + 1]!;
     const at = new Map<string, number>();
     let plain = true;
     for (let e = 0; e < n; e++) {

@@ -17,7 +17,7 @@ type Encoded = typeof KEEP | typeof FROM_SLOTS | typeof SPENT;
 const KEEP = 0;
 const FROM_SLOTS = 1;
 const SPENT = 2;
-/** Records written from slots in one fetch (16 bytes a value) are kept up to this size: 65,536 values. */
+/** Records written from slots in one fetch (16 bytes a value in a record) are kept up to this size: 65,536 values. */
 const KEEP_FROM_SLOTS_BYTES = 1 << 20;
 
 export class Records {
@@ -145,9 +145,9 @@ export class Records {
     const fast = view instanceof QueryView && type === C.PM_TYPE_64 ? view : undefined;
     if (!m.array) {
       // an integer's 8 bytes go from its slot to the record as they are
-      const at = (1 + m.slot) * 4;
-      if (fast && fast.i32[at] === K_INT) {
-        enc.int64(C.PM_IN_NULL, fast.i32[at + 2]!, fast.i32[at + 3]!);
+      const at = 1 + m.slot;
+      if (fast && fast.kinds[at] === K_INT) {
+        enc.int64(C.PM_IN_NULL, fast.i32[2 * at]!, fast.i32[2 * at + 1]!);
         return KEEP;
       }
       try {
@@ -164,6 +164,7 @@ export class Records {
     const [first, width] = fast ? fast.column(a, m.slot) : [0, 0];
     const order = fast?.orderOf(a);
     const i32 = fast?.i32;
+    const kinds = fast?.kinds;
     enc.reserve(n);
     let done: Encoded = i32 ? FROM_SLOTS : KEEP;
     for (let r = 0; r < n; ) {
@@ -176,8 +177,8 @@ export class Records {
       // integers' 8 bytes go from their slots to the record as they are,
       // up to the next look at the clock or the first value that is not one
       const end = Math.min(n, (r + 1) | 4095);
-      if (i32) {
-        r = enc.int64Column(rows.insts, rows.elements, i32, first, width, order, K_INT, r, end);
+      if (i32 && kinds) {
+        r = enc.int64Column(rows.insts, rows.elements, i32, kinds, first, width, order, K_INT, r, end);
         if (r === end) continue;
       }
       done = KEEP;
