@@ -412,7 +412,9 @@ function stopAgent(pid) {
 function procStatus(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { rss_kb: Number(s.match(/VmRSS:\s+(\d+)/)?.[1]), hwm_kb: Number(s.match(/VmHWM:\s+(\d+)/)?.[1]) };
+    const kb = (k) => Number(s.match(new RegExp(`${k}:\\s+(\\d+)`))?.[1]);
+    // anonymous: the PMDA's own memory; the rest is files' pages (node's code), shared with the page cache
+    return { rss_kb: kb('VmRSS'), hwm_kb: kb('VmHWM'), anon_kb: kb('RssAnon') };
   } catch {
     return null;
   }
@@ -989,10 +991,10 @@ function renderTable(results) {
     }).join('; ');
     lines.push(`| ${w.label} | ${[...new Set(vals)].join('/')} | ${ids.map((id) => (r[id] ? `${f(r[id].p50_ms)} (${f(r[id].p99_ms)})` : '–')).join(' | ')} | ${f(w.ratios.ts?.p50_vs_c, 2)} | ${f(w.ratios.py?.p50_vs_c, 2)} | ${f(w.ratios.ts?.p50_vs_py, 3)} | ${cpu.join(' | ')} | ${f(w.ratios.ts?.cpu_vs_c, 2)} | ${checks} |`);
   }
-  lines.push('', '| phase | ' + ids.map((id) => `${PMDAS[id].label} startup ms`).join(' | ') + ' | ' + ids.map((id) => `${PMDAS[id].label} RSS MiB (peak)`).join(' | ') + ' |');
+  lines.push('', '| phase | ' + ids.map((id) => `${PMDAS[id].label} startup ms`).join(' | ') + ' | ' + ids.map((id) => `${PMDAS[id].label} RSS MiB (peak; anonymous)`).join(' | ') + ' |');
   lines.push('|' + ' --- |'.repeat(1 + ids.length * 2));
   for (const p of results.phases) {
-    lines.push(`| ${p.name} | ${ids.map((id) => (p.startup[id]?.error ? '**failed**' : f(p.startup[id]?.ms, 0))).join(' | ')} | ${ids.map((id) => (p.memory[id] ? `${f(p.memory[id].rss_kb / 1024, 1)} (${f(p.memory[id].hwm_kb / 1024, 1)})` : '–')).join(' | ')} |`);
+    lines.push(`| ${p.name} | ${ids.map((id) => (p.startup[id]?.error ? '**failed**' : f(p.startup[id]?.ms, 0))).join(' | ')} | ${ids.map((id) => (p.memory[id] ? `${f(p.memory[id].rss_kb / 1024, 1)} (${f(p.memory[id].hwm_kb / 1024, 1)}${p.memory[id].anon_kb ? `; ${f(p.memory[id].anon_kb / 1024, 1)}` : ''})` : '–')).join(' | ')} |`);
   }
   // cost by size: the same kind of fetch, from 3 values to 1,000,000
   const sizes = ['seed', 'big', 'wide', 'million'].map((id) => results.workloads.find((w) => w.id === id)).filter((w) => w?.results.c && w.results.ts);
