@@ -1,7 +1,9 @@
-// pmdaCache for TypeScript: src/pmda/numbering.ts keeps every name -> number
-// map of this PMDA in a pmdaCache indom (the cluster cache, each source's
-// metric and instance caches), so the files under $PCP_VAR_DIR/config/pmda
-// are libpcp_pmda's own; and identifiers are built with PCP's own macros.
+// pmdaCache for TypeScript: src/pmda/numbering.ts keeps the cluster cache
+// (the sources' names -> clusters, also the indom of the control metrics)
+// in a pmdaCache indom, so its file under $PCP_VAR_DIR/config/pmda is
+// libpcp_pmda's own (the sources' metric and instance caches are files of
+// the same format, src/pmda/cachefile.ts); and identifiers are built with
+// PCP's own macros.
 #include "cache.h"
 
 #include <string>

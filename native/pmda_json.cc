@@ -3,7 +3,8 @@
 // Everything PCP-protocol related is done by libpcp_pmda itself: option
 // handling (pmdaDaemon), logging (pmdaOpenLog), PDU decoding and encoding
 // (__pmdaMainPDU), result assembly and profiles (pmdaFetch), instance
-// requests (pmdaInstance over pmdaCache indoms), help text and labels.
+// requests (pmdaInstance over the indom tables of native/indoms.cc and
+// the pmdaCache indom of the sources), help text and labels.
 // This file only
 //   - drives __pmdaMainPDU from libuv when the pmcd pipe is readable,
 //   - keeps three tables that TypeScript hands over whole: metric
@@ -20,6 +21,7 @@
 #include "gather.h"
 #include "memory.h"
 #include "names.h"
+#include "indoms.h"
 #include <uv.h>
 
 extern "C" {
@@ -480,6 +482,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   pmdaInit(&dispatch, nullptr, 0, nullptr, 0);
   if (dispatch.status != 0)
     throw Napi::Error::New(env, std::string("pmdaInit: ") + pmErrStr(dispatch.status));
+  pmdajson::attachIndoms(dispatch.version.any.ext);
   freeResult = dispatch.version.any.ext->e_resultCallBack;
   pmdaSetResultCallBack(&dispatch, resultSent);
   pmdaConnect(&dispatch);
@@ -642,6 +645,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   pmdajson::RegisterQuery(env, exports);
   pmdajson::RegisterGather(env, exports);
   pmdajson::RegisterMemory(env, exports);
+  pmdajson::RegisterIndoms(env, exports);
   return exports;
 }
 

@@ -455,8 +455,7 @@ class Checker {
       for (const [, value] of r.values) mo.values.push({ value });
       return;
     }
-    const names = new Map<number, string>();
-    for (const [inst, n] of native.cacheEntries(src.indom)) names.set(inst, n);
+    const names = src.instanceNames();
     const clusterKnown = this.numbers.known(0, src.name);
     for (const [inst, value] of r.values) {
       const instance = names.get(inst) ?? String(inst);

@@ -1,8 +1,8 @@
-// pmdaCache's file format, read and written here for the caches that only
-// keep numbers across restarts (a source's metric names -> items): these
+// pmdaCache's file format, read and written here for a source's caches
+// (its metric names -> items, its instance names -> instance ids): these
 // need no pmdaCache instance domain, which libpcp_pmda looks up in a list
-// of all its caches on every call, and which 4,000 sources would make
-// long (docs/BENCHMARKS.md, startup).
+// of all its caches on every call (at every instance of a fetch), and
+// which 4,000 sources would make long (docs/BENCHMARKS.md, startup).
 //
 // The file, as libpcp_pmda writes it ($PCP_VAR_DIR/config/pmda/DOMAIN.SERIAL):
 //   VERSION MODE MAXINST        header: 2, the numbering mode, the largest number
@@ -109,6 +109,26 @@ export class CacheFile {
     if (this.byName || this.entries.length <= FEW) return;
     this.byName = new Map();
     for (const e of this.entries) this.byName.set(e.name, e);
+  }
+
+  /** The names, by number. */
+  *names(): IterableIterator<string> {
+    for (const e of this.entries) yield e.name;
+  }
+
+  /** [number, name] of each name, by number. */
+  *pairs(): IterableIterator<[number, string]> {
+    for (const e of this.entries) yield [e.inst, e.name];
+  }
+
+  /** Forget `names`: their numbers may be given out again. */
+  forget(names: ReadonlySet<string>): void {
+    if (names.size === 0) return;
+    const kept = this.entries.filter((e) => !names.has(e.name));
+    if (kept.length === this.entries.length) return;
+    this.entries = kept;
+    if (this.byName) for (const name of names) this.byName.delete(name);
+    this.dirty = true;
   }
 
   /** The number of `name`, numbering it if it is new; undefined if no number is left. */

@@ -6,7 +6,7 @@
 // a new document names the same instances as the last one (a view that
 // can tell, src/pmda/query.ts), the last rows are kept as they are.
 import type { ArraySpec } from '../format/metadata';
-import type { NameCache } from './numbering';
+import type { InstanceNumbers } from './numbering';
 import type { DataView } from './view';
 import * as log from './log';
 
@@ -31,7 +31,7 @@ export class InstanceIndex {
   private lastRows: Map<string, Rows> | undefined;
 
   constructor(
-    private readonly cache: NameCache,
+    private readonly cache: InstanceNumbers,
     /** Prefix of this source's log keys. */
     private readonly keyPrefix: string,
   ) {}

@@ -92,6 +92,7 @@ export interface Native {
   cacheResize(serial: number, max: number): number;
   cacheStore(serial: number, flags: number, name: string): number;
   cacheEntries(serial: number): Array<[number, string, boolean]>;
+  indomSet(serial: number, insts: Int32Array, names: string[]): void;
   indom(serial: number): number;
   pmid(cluster: number, item: number): number;
   log(level: number, message: string): void;

@@ -36,7 +36,7 @@ export interface Numbers {
   save(): void;
 }
 
-/** One persisted name -> number map, backed by a pmdaCache indom. */
+/** One persisted name -> number map, backed by a pmdaCache indom: the sources (clusters). */
 export class NameCache implements Numbers {
   private readonly known = new Map<string, number>();
   private dirty = false;
@@ -91,110 +91,6 @@ export class NameCache implements Numbers {
     native.cacheOp(this.serial, C.PMDA_CACHE_INACTIVE);
   }
 
-  /**
-   * Mark exactly `names` active (pmdaInstance and pmdaFetch walk active
-   * entries), numbering new ones; the others stay in the cache, inactive,
-   * and keep their ids for when they come back. Returns the names
-   * pmdaCache refused, with why (PCP wants instance names unique up to
-   * their first space); the others are active all the same.
-   */
-  activate(names: Iterable<string>, bound?: { max: number; cullSeconds: number }): Array<[string, string]> {
-    const refused: Array<[string, string]> = [];
-    const now = Date.now();
-    if (bound) this.cull(bound.cullSeconds, false);
-    const list = [...names];
-    const wanted = new Set(list);
-    // the names that leave the data now were last in it now
-    for (const name of this.known.keys()) if (!wanted.has(name) && !this.idle.has(name)) this.idle.set(name, this.activated ? now : this.loadedAt);
-    this.activated = true;
-    if (bound) this.makeRoom(list, wanted, bound.max);
-    native.cacheOp(this.serial, C.PMDA_CACHE_INACTIVE);
-    for (const name of list) {
-      if (bound && !this.known.has(name) && this.known.size >= bound.max) {
-        refused.push([name, `the source already has ${bound.max} instance names (max_cached_instances)`]);
-        continue;
-      }
-      const inst = native.cacheStore(this.serial, C.PMDA_CACHE_ADD, name);
-      if (inst < 0) {
-        refused.push([name, native.errStr(inst)]);
-        continue;
-      }
-      this.idle.delete(name);
-      if (!this.known.has(name)) {
-        this.known.set(name, inst);
-        this.dirty = true;
-      }
-    }
-    return refused;
-  }
-
-  /**
-   * The known names that were not in the last activate(), with when they
-   * were last in the data (names from the file: loadedAt). The names of
-   * the last activate() are the other known names: a map of the few that
-   * come and go, not of every name (a million values: 100,000 names).
-   */
-  private readonly idle = new Map<string, number>();
-  /** Whether activate() was called: before it, no name is active. */
-  private activated = false;
-  private readonly loadedAt = Date.now();
-  private lastCull = Date.now();
-
-  /** When `name` was last in the data (now, if it is in it). */
-  private lastSeen(name: string, now: number): number {
-    return this.idle.get(name) ?? (this.activated ? now : this.loadedAt);
-  }
-
-  /**
-   * The cache is bounded: when the names of `list` would not fit, the
-   * names seen longest ago (and not in `list`) are culled to make room,
-   * even within the cull window.
-   */
-  private makeRoom(list: string[], wanted: Set<string>, max: number): void {
-    let needed = 0;
-    for (const n of list) if (!this.known.has(n)) needed++;
-    let excess = this.known.size + needed - max;
-    if (excess <= 0) return;
-    const now = Date.now();
-    const victims = [...this.known.keys()].filter((n) => !wanted.has(n)).sort((a, b) => this.lastSeen(a, now) - this.lastSeen(b, now));
-    for (const name of victims) {
-      if (excess-- <= 0) break;
-      native.cacheStore(this.serial, C.PMDA_CACHE_CULL, name);
-      this.known.delete(name);
-      this.idle.delete(name);
-      this.dirty = true;
-    }
-    // culled entries keep their memory until the cache is reorganised
-    native.cacheOp(this.serial, C.PMDA_CACHE_REORG);
-  }
-
-  /**
-   * Forget the names not in the data for `seconds` (their ids may be
-   * given out again); at most every half window (and every minute)
-   * unless `force`. Names read from the cache file count as seen when the
-   * PMDA started. Returns how many went.
-   */
-  cull(seconds: number, force = true): number {
-    const now = Date.now();
-    if (!force && now - this.lastCull < Math.min(60000, seconds * 500)) return 0;
-    this.lastCull = now;
-    const cutoff = now - seconds * 1000;
-    let n = 0;
-    for (const name of [...this.known.keys()]) {
-      if (this.activated && !this.idle.has(name)) continue; // in the data
-      if ((this.idle.get(name) ?? this.loadedAt) >= cutoff) continue;
-      native.cacheStore(this.serial, C.PMDA_CACHE_CULL, name);
-      this.known.delete(name);
-      this.idle.delete(name);
-      n++;
-    }
-    if (n > 0) {
-      this.dirty = true;
-      native.cacheOp(this.serial, C.PMDA_CACHE_REORG);
-    }
-    return n;
-  }
-
   /** Write the cache file if anything new was numbered. */
   save(): void {
     if (!this.dirty) return;
@@ -224,10 +120,7 @@ class MetricNumbers implements Numbers {
   private readonly file: CacheFile;
 
   constructor(readonly serial: number, max: number) {
-    // where pmdaCache keeps its files, found once as it does
-    cacheDir ??= path.join(native.getConfig('PCP_VAR_DIR') ?? '/var/lib/pcp', 'config', 'pmda');
-    const domain = (native.indom(0) >>> 22) & 0x1ff;
-    this.file = new CacheFile(path.join(cacheDir, `${domain}.${serial}`), max);
+    this.file = cacheFileOf(serial, max);
   }
 
   get size(): number {
@@ -249,8 +142,174 @@ class MetricNumbers implements Numbers {
   }
 }
 
-const metricCaches = new Map<number, MetricNumbers>();
+/** Where pmdaCache keeps its files, found once as it does. */
 let cacheDir: string | undefined;
+
+/** The cache file of `serial`, as pmdaCache names it: $PCP_VAR_DIR/config/pmda/DOMAIN.SERIAL. */
+function cacheFileOf(serial: number, max: number): CacheFile {
+  cacheDir ??= path.join(native.getConfig('PCP_VAR_DIR') ?? '/var/lib/pcp', 'config', 'pmda');
+  const domain = (native.indom(0) >>> 22) & 0x1ff;
+  return new CacheFile(path.join(cacheDir, `${domain}.${serial}`), max);
+}
+
+/**
+ * A source's instance numbers: names numbered and kept in their cache
+ * file (src/pmda/cachefile.ts), the names of the data served to
+ * libpcp_pmda as a table (native/indoms.cc) rather than from a pmdaCache
+ * indom, which it would look up along a list of all its caches at every
+ * instance of every fetch (docs/BENCHMARKS.md).
+ */
+export class InstanceNumbers {
+  private readonly file: CacheFile;
+  /** The names with a space, by their first word (PCP tells instances apart by it). */
+  private readonly words = new Map<string, string>();
+  /**
+   * The names not in the last activate(), with when they were last in
+   * the data (names from the file: loadedAt). The other names are in it.
+   */
+  private readonly idle = new Map<string, number>();
+  /** Whether activate() was called: before it, no name is active. */
+  private activated = false;
+  private readonly loadedAt = Date.now();
+  private lastCull = Date.now();
+
+  constructor(readonly serial: number, readonly max: number) {
+    this.file = cacheFileOf(serial, max);
+    for (const name of this.file.names()) this.noteWords(name);
+    native.indomSet(serial, new Int32Array(0), []);
+  }
+
+  get size(): number {
+    return this.file.size;
+  }
+
+  lookup(name: string): number | undefined {
+    return this.file.lookup(name);
+  }
+
+  /** [number, name] of every name numbered, by number. */
+  entries(): IterableIterator<[number, string]> {
+    return this.file.pairs();
+  }
+
+  private noteWords(name: string): void {
+    const space = name.indexOf(' ');
+    if (space >= 0) this.words.set(name.slice(0, space), name);
+  }
+
+  /** Why `name` cannot be numbered beside the names known: another is the same up to its first space. */
+  private clash(name: string): string | undefined {
+    const space = name.indexOf(' ');
+    const word = space < 0 ? name : name.slice(0, space);
+    const other = space < 0 ? this.words.get(word) : this.file.lookup(word) !== undefined ? word : this.words.get(word);
+    return other !== undefined && other !== name ? `'${other}' is the same up to the first space` : undefined;
+  }
+
+  /**
+   * Make exactly `names` the instances served, numbering new ones; the
+   * others keep their numbers, in the file, for when they come back.
+   * Returns the names that cannot be numbered, with why.
+   */
+  activate(names: Iterable<string>, bound: { max: number; cullSeconds: number }): Array<[string, string]> {
+    const refused: Array<[string, string]> = [];
+    const now = Date.now();
+    this.cull(bound.cullSeconds, false);
+    const list = [...names];
+    const wanted = new Set(list);
+    // the names that leave the data now were last in it now
+    for (const name of this.file.names()) if (!wanted.has(name) && !this.idle.has(name)) this.idle.set(name, this.activated ? now : this.loadedAt);
+    this.activated = true;
+    this.makeRoom(list, wanted, bound.max);
+    const served: Array<[number, string]> = [];
+    for (const name of list) {
+      let inst = this.file.lookup(name);
+      if (inst === undefined) {
+        const why = this.file.size >= bound.max ? `the source already has ${bound.max} instance names (max_cached_instances)` : this.clash(name);
+        if (why !== undefined) {
+          refused.push([name, why]);
+          continue;
+        }
+        inst = this.file.number(name);
+        if (inst === undefined) {
+          refused.push([name, 'no instance number is left']);
+          continue;
+        }
+        this.noteWords(name);
+      }
+      this.idle.delete(name);
+      served.push([inst, name]);
+    }
+    served.sort((a, b) => a[0] - b[0]);
+    native.indomSet(this.serial, Int32Array.from(served, (s) => s[0]), served.map((s) => s[1]));
+    return refused;
+  }
+
+  /** When `name` was last in the data (now, if it is in it). */
+  private lastSeen(name: string, now: number): number {
+    return this.idle.get(name) ?? (this.activated ? now : this.loadedAt);
+  }
+
+  /** Forget `names`. */
+  private forget(names: string[]): void {
+    this.file.forget(new Set(names));
+    for (const name of names) {
+      this.idle.delete(name);
+      const space = name.indexOf(' ');
+      if (space >= 0 && this.words.get(name.slice(0, space)) === name) this.words.delete(name.slice(0, space));
+    }
+  }
+
+  /**
+   * The cache is bounded: when the names of `list` would not fit, the
+   * names seen longest ago (and not in `list`) are forgotten to make
+   * room, even within the cull window.
+   */
+  private makeRoom(list: string[], wanted: Set<string>, max: number): void {
+    let needed = 0;
+    for (const n of list) if (this.file.lookup(n) === undefined) needed++;
+    const excess = this.file.size + needed - max;
+    if (excess <= 0) return;
+    const now = Date.now();
+    const victims = [...this.file.names()].filter((n) => !wanted.has(n)).sort((a, b) => this.lastSeen(a, now) - this.lastSeen(b, now));
+    this.forget(victims.slice(0, excess));
+  }
+
+  /**
+   * Forget the names not in the data for `seconds` (their numbers may be
+   * given out again); at most every half window (and every minute)
+   * unless `force`. Names read from the file count as seen when the PMDA
+   * started. Returns how many went.
+   */
+  cull(seconds: number, force = true): number {
+    const now = Date.now();
+    if (!force && now - this.lastCull < Math.min(60000, seconds * 500)) return 0;
+    this.lastCull = now;
+    const cutoff = now - seconds * 1000;
+    const gone = [...this.file.names()].filter((name) => (this.activated ? this.idle.has(name) && this.idle.get(name)! < cutoff : this.loadedAt < cutoff));
+    this.forget(gone);
+    return gone.length;
+  }
+
+  /** Write the file if anything new was numbered or forgotten. */
+  save(): void {
+    this.file.save();
+  }
+}
+
+const instanceCaches = new Map<number, InstanceNumbers>();
+
+/** The instance numbers of the source in `cluster`, read from their file the first time only. */
+export function instanceNumbers(cluster: number): InstanceNumbers {
+  const serial = indomCacheSerial(cluster);
+  let c = instanceCaches.get(serial);
+  if (!c) {
+    c = new InstanceNumbers(serial, MAX_INST);
+    instanceCaches.set(serial, c);
+  }
+  return c;
+}
+
+const metricCaches = new Map<number, MetricNumbers>();
 
 /** The metric numbers of the source in `cluster`, read from their file the first time only. */
 export function metricNumbers(cluster: number): Numbers {

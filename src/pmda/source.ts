@@ -9,7 +9,7 @@ import { parseMetadata, Metadata, MetricSpec, ArraySpec } from '../format/metada
 import { InstanceIndex, Rows } from './instances';
 import { Query, PADDING } from './query';
 import { DataView, TreeView, Placed } from './view';
-import { NameCache, Numbers, metricNumbers, indomCacheSerial, MAX_INST, nameCache, NumberingError } from './numbering';
+import { InstanceNumbers, Numbers, metricNumbers, indomCacheSerial, instanceNumbers, NumberingError } from './numbering';
 import type { ExecResult } from './exec';
 import { Author, ROOT } from './access';
 import { DataFile } from './datafile';
@@ -89,7 +89,7 @@ export class Source {
   readonly arrays: ArraySpec[] = [];
   private metricCache!: Numbers;
   /** Only a source with arrays has instances (and an instance cache). */
-  private indomCache: NameCache | undefined;
+  private indomCache: InstanceNumbers | undefined;
   cluster = -1;
 
   /** The current data, as its metrics see it. */
@@ -168,6 +168,11 @@ export class Source {
     return indomCacheSerial(this.cluster);
   }
 
+  /** The numbered instance names of this source, by number. */
+  instanceNames(): Map<number, string> {
+    return new Map(this.indomCache?.entries());
+  }
+
   /**
    * Give the source its cluster and number its metrics, in pmdajson's
    * order: entries in file order, an array's members before the array.
@@ -242,7 +247,7 @@ export class Source {
     // pmdaFetch looks up an instance cache for every value it walks, so
     // these go before the caches of metric numbers, which fetches never use
     if (this.arrays.length > 0 && !this.instances) {
-      this.indomCache = nameCache(indomCacheSerial(this.cluster), MAX_INST);
+      this.indomCache = instanceNumbers(this.cluster);
       this.instances = new InstanceIndex(this.indomCache, this.dir);
     }
     this.refreshedTime = Date.now();
