@@ -52,22 +52,27 @@ export function parseCacheFile(text: string): CacheText {
 }
 
 /** The text of a cache file. */
-export function formatCacheFile(c: { mode: number; maxinst: number; entries: CacheEntry[] }): string {
+export function formatCacheFile(c: { mode: number; maxinst: number; entries: Iterable<CacheEntry> }): string {
   const now = Math.floor(Date.now() / 1000);
   let text = `2 ${c.mode} ${c.maxinst}\n`;
   for (const e of c.entries) text += `${e.inst} ${e.stamp || now}${e.key !== undefined ? ` [${e.key}]` : ''} ${e.name}\n`;
   return text;
 }
 
-/** Up to this many entries a name is found along the list, with no map (a source's metrics are a few). */
-const FEW = 8;
-
-/** One cache of names and numbers, kept in a file of pmdaCache's format. */
+/**
+ * One cache of names and numbers, kept in a file of pmdaCache's format.
+ * The entries are columns (numbers, names, stamps), not an object each: a
+ * source's instances may be 100,000.
+ */
 export class CacheFile {
-  /** By name, once there are more than FEW entries. */
-  private byName: Map<string, CacheEntry> | undefined;
-  /** By number, ascending. */
-  private entries: CacheEntry[] = [];
+  /** Number of each name. */
+  private readonly byName = new Map<string, number>();
+  /** By number, ascending: the numbers, and each one's name and stamp. */
+  private insts: number[] = [];
+  private nameList: string[] = [];
+  private stamps: number[] = [];
+  /** The hex keys of the few entries that have one, by number. */
+  private readonly keys = new Map<number, string>();
   private mode = 0;
   private maxinst: number;
   private dirty = false;
@@ -86,80 +91,87 @@ export class CacheFile {
     const c = parseCacheFile(text);
     this.mode = c.mode;
     if (c.maxinst !== undefined) this.maxinst = c.maxinst;
-    this.entries = c.entries;
-    this.index();
+    for (const e of c.entries) {
+      this.insts.push(e.inst);
+      this.nameList.push(e.name);
+      this.stamps.push(e.stamp);
+      if (e.key !== undefined) this.keys.set(e.inst, e.key);
+      this.byName.set(e.name, e.inst);
+    }
   }
 
   get size(): number {
-    return this.entries.length;
+    return this.insts.length;
   }
 
   lookup(name: string): number | undefined {
-    return this.find(name)?.inst;
-  }
-
-  private find(name: string): CacheEntry | undefined {
-    if (this.byName) return this.byName.get(name);
-    for (const e of this.entries) if (e.name === name) return e;
-    return undefined;
-  }
-
-  /** The map by name, made when the entries become more than a few. */
-  private index(): void {
-    if (this.byName || this.entries.length <= FEW) return;
-    this.byName = new Map();
-    for (const e of this.entries) this.byName.set(e.name, e);
+    return this.byName.get(name);
   }
 
   /** The names, by number. */
-  *names(): IterableIterator<string> {
-    for (const e of this.entries) yield e.name;
+  names(): IterableIterator<string> {
+    return this.nameList.values();
   }
 
   /** [number, name] of each name, by number. */
   *pairs(): IterableIterator<[number, string]> {
-    for (const e of this.entries) yield [e.inst, e.name];
+    for (let i = 0; i < this.insts.length; i++) yield [this.insts[i]!, this.nameList[i]!];
   }
 
   /** Forget `names`: their numbers may be given out again. */
   forget(names: ReadonlySet<string>): void {
-    if (names.size === 0) return;
-    const kept = this.entries.filter((e) => !names.has(e.name));
-    if (kept.length === this.entries.length) return;
-    this.entries = kept;
-    if (this.byName) for (const name of names) this.byName.delete(name);
+    const keep: number[] = [];
+    for (let i = 0; i < this.nameList.length; i++) if (!names.has(this.nameList[i]!)) keep.push(i);
+    if (keep.length === this.insts.length) return;
+    for (const name of names) {
+      const inst = this.byName.get(name);
+      if (inst === undefined) continue;
+      this.byName.delete(name);
+      this.keys.delete(inst);
+    }
+    this.insts = keep.map((i) => this.insts[i]!);
+    this.nameList = keep.map((i) => this.nameList[i]!);
+    this.stamps = keep.map((i) => this.stamps[i]!);
     this.dirty = true;
   }
 
   /** The number of `name`, numbering it if it is new; undefined if no number is left. */
   number(name: string): number | undefined {
-    const have = this.find(name);
-    if (have) return have.inst;
+    const have = this.byName.get(name);
+    if (have !== undefined) return have;
     const inst = this.next();
     if (inst === undefined) return undefined;
-    const e: CacheEntry = { inst, stamp: 0, name };
-    let at = this.entries.length;
-    while (at > 0 && this.entries[at - 1]!.inst > inst) at--;
-    this.entries.splice(at, 0, e);
-    this.byName?.set(name, e);
-    this.index();
+    let at = this.insts.length;
+    while (at > 0 && this.insts[at - 1]! > inst) at--;
+    this.insts.splice(at, 0, inst);
+    this.nameList.splice(at, 0, name);
+    this.stamps.splice(at, 0, 0);
+    this.byName.set(name, inst);
     this.dirty = true;
     return inst;
   }
 
   private next(): number | undefined {
-    const last = this.entries[this.entries.length - 1];
+    const n = this.insts.length;
     if (this.mode === 0) {
-      if (!last) return 0;
-      if (last.inst < this.maxinst) return last.inst + 1;
+      if (n === 0) return 0;
+      if (this.insts[n - 1]! < this.maxinst) return this.insts[n - 1]! + 1;
       this.mode = 1;
     }
     let inst = 0;
-    for (const e of this.entries) {
-      if (inst < e.inst) break;
-      inst = e.inst + 1;
+    for (const i of this.insts) {
+      if (inst < i) break;
+      inst = i + 1;
     }
     return inst <= this.maxinst ? inst : undefined;
+  }
+
+  private *entries(): IterableIterator<CacheEntry> {
+    for (let i = 0; i < this.insts.length; i++) {
+      const inst = this.insts[i]!;
+      const key = this.keys.get(inst);
+      yield { inst, stamp: this.stamps[i]!, ...(key !== undefined ? { key } : {}), name: this.nameList[i]! };
+    }
   }
 
   /** Write the file if anything new was numbered (to a new file, renamed over the old one). */
@@ -167,7 +179,7 @@ export class CacheFile {
     if (!this.dirty) return;
     const tmp = `${this.file}.tmp`;
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(tmp, formatCacheFile({ mode: this.mode, maxinst: this.maxinst, entries: this.entries }));
+    fs.writeFileSync(tmp, formatCacheFile({ mode: this.mode, maxinst: this.maxinst, entries: this.entries() }));
     fs.renameSync(tmp, this.file);
     this.dirty = false;
   }
