@@ -78,3 +78,32 @@ test('an array without an index over a JSON array serves no instances, with one 
   }
   t.is(s.logText().split('\n').filter((l) => l.includes("it has no 'index'")).length, 1);
 });
+
+test('a name equal up to the first space to one an earlier document named is not served, and is logged; the earlier name keeps its id', async (t) => {
+  const s = new Scratch();
+  s.source('app', DISKS, { disks: { 'disk one': { stats: { reads: 1 } }, sdb: { stats: { reads: 2 } } } });
+  const d = await session(t, s);
+  t.deepEqual(await byName(d, 'json.app.disks.reads', '137.2'), { 'disk one': '1', sdb: '2' });
+  const id = new Map(parseInstances(await d.run('instance 137.2')).map(([i, n]) => [n, i])).get('disk one');
+  s.data('app', { disks: { 'disk two': { stats: { reads: 3 } }, sdb: { stats: { reads: 4 } } } });
+  t.deepEqual(await byName(d, 'json.app.disks.reads', '137.2'), { sdb: '4' });
+  t.regex(s.logText(), /"disk two" \('disk one' is the same up to the first space\)/);
+  s.data('app', { disks: { 'disk one': { stats: { reads: 5 } } } });
+  t.deepEqual(await byName(d, 'json.app.disks.reads', '137.2'), { 'disk one': '5' });
+  t.is(new Map(parseInstances(await d.run('instance 137.2')).map(([i, n]) => [n, i])).get('disk one'), id);
+});
+
+test("each source's instances are its own: two sources of the same names, each with its values and its indom", async (t) => {
+  const s = new Scratch();
+  s.source('a', DISKS, { disks: { sda: { stats: { reads: 1 } }, sdb: { stats: { reads: 2 } } } });
+  s.source('b', DISKS, { disks: { sdb: { stats: { reads: 3 } }, sdc: { stats: { reads: 4 } } } });
+  const d = await session(t, s);
+  const indoms = new Map();
+  for (const name of ['a', 'b']) {
+    const desc = await d.run(`desc json.${name}.disks.reads`);
+    indoms.set(name, /InDom: (\d+\.\d+)/.exec(desc)?.[1]);
+  }
+  t.not(indoms.get('a'), indoms.get('b'));
+  t.deepEqual(await byName(d, 'json.a.disks.reads', indoms.get('a')), { sda: '1', sdb: '2' });
+  t.deepEqual(await byName(d, 'json.b.disks.reads', indoms.get('b')), { sdb: '3', sdc: '4' });
+});
