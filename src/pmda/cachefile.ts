@@ -59,14 +59,17 @@ export function formatCacheFile(c: { mode: number; maxinst: number; entries: Ite
   return text;
 }
 
+/** Up to this many entries a name is found along the list, with no map. */
+const FEW = 8;
+
 /**
  * One cache of names and numbers, kept in a file of pmdaCache's format.
  * The entries are columns (numbers, names, stamps), not an object each: a
  * source's instances may be 100,000.
  */
 export class CacheFile {
-  /** Number of each name. */
-  private readonly byName = new Map<string, number>();
+  /** Number of each name, once there are more than FEW (a source's metrics are a few: found along the list). */
+  private byName: Map<string, number> | undefined;
   /** By number, ascending: the numbers, and each one's name and stamp. */
   private insts: number[] = [];
   private nameList: string[] = [];
@@ -96,8 +99,15 @@ export class CacheFile {
       this.nameList.push(e.name);
       this.stamps.push(e.stamp);
       if (e.key !== undefined) this.keys.set(e.inst, e.key);
-      this.byName.set(e.name, e.inst);
     }
+    this.index();
+  }
+
+  /** The map by name, made when the entries become more than a few. */
+  private index(): void {
+    if (this.byName || this.insts.length <= FEW) return;
+    this.byName = new Map();
+    for (let i = 0; i < this.insts.length; i++) this.byName.set(this.nameList[i]!, this.insts[i]!);
   }
 
   get size(): number {
@@ -105,7 +115,9 @@ export class CacheFile {
   }
 
   lookup(name: string): number | undefined {
-    return this.byName.get(name);
+    if (this.byName) return this.byName.get(name);
+    const i = this.nameList.indexOf(name);
+    return i < 0 ? undefined : this.insts[i];
   }
 
   /** The names, by number. */
@@ -124,9 +136,9 @@ export class CacheFile {
     for (let i = 0; i < this.nameList.length; i++) if (!names.has(this.nameList[i]!)) keep.push(i);
     if (keep.length === this.insts.length) return;
     for (const name of names) {
-      const inst = this.byName.get(name);
+      const inst = this.lookup(name);
       if (inst === undefined) continue;
-      this.byName.delete(name);
+      this.byName?.delete(name);
       this.keys.delete(inst);
     }
     this.insts = keep.map((i) => this.insts[i]!);
@@ -137,7 +149,7 @@ export class CacheFile {
 
   /** The number of `name`, numbering it if it is new; undefined if no number is left. */
   number(name: string): number | undefined {
-    const have = this.byName.get(name);
+    const have = this.lookup(name);
     if (have !== undefined) return have;
     const inst = this.next();
     if (inst === undefined) return undefined;
@@ -146,7 +158,8 @@ export class CacheFile {
     this.insts.splice(at, 0, inst);
     this.nameList.splice(at, 0, name);
     this.stamps.splice(at, 0, 0);
-    this.byName.set(name, inst);
+    this.byName?.set(name, inst);
+    this.index();
     this.dirty = true;
     return inst;
   }

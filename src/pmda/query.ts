@@ -92,8 +92,10 @@ const NO_ORDER: ReadonlyArray<Int32Array | undefined> = [];
 export class QueryView implements DataView {
   /** The slots' values, two words each (native/query.cc). */
   readonly i32: Int32Array;
-  /** The slots' kinds, a byte each. */
-  readonly kinds: Uint8Array;
+  /** Where the slots' kinds start in `buf`, a byte each. */
+  private readonly kindsAt: number;
+  /** The kinds as an array of their own, made when asked (for native/gather.cc). */
+  private kindView: Uint8Array | undefined;
   /** The slots' values as doubles, made when a double is first read (most views hold none). */
   private f64: Float64Array | undefined;
   private readonly slotCount: number;
@@ -116,12 +118,22 @@ export class QueryView implements DataView {
     this.i32 = new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
     this.slotCount = this.i32[0]!;
     const namesLength = this.i32[1]! >>> 0;
-    this.kinds = new Uint8Array(buf.buffer, buf.byteOffset + this.slotCount * 8, this.slotCount);
+    this.kindsAt = this.slotCount * 8;
     this.namesAt = this.slotCount * 8 + ((this.slotCount + 7) & ~7);
     this.stringsAt = this.namesAt + namesLength;
     // a view of no arrays shares one empty names buffer and order list
     this.names = namesLength === 0 ? NO_NAMES : buf.subarray(this.namesAt, this.stringsAt);
     this.order = query.widths.length === 0 ? NO_ORDER : query.widths.map((_, a) => (this.found(a) === 'map' ? this.mapOrder(a) : undefined));
+  }
+
+  /** The kind of slot `s`. */
+  kind(s: number): number {
+    return this.buf[this.kindsAt + s]!;
+  }
+
+  /** The slots' kinds, a byte each. */
+  get kinds(): Uint8Array {
+    return (this.kindView ??= this.buf.subarray(this.kindsAt, this.kindsAt + this.slotCount));
   }
 
   /** The bytes held: what a source's budget is charged for its view. */
@@ -158,7 +170,7 @@ export class QueryView implements DataView {
   /** The value in slot `s`. */
   value(s: number): JsonValue | undefined {
     const i = s * 2;
-    switch (this.kinds[s]) {
+    switch (this.buf[this.kindsAt + s]) {
       case K_MISSING: return undefined;
       case K_NULL: return null;
       case K_FALSE: return false;
@@ -176,7 +188,7 @@ export class QueryView implements DataView {
       case K_ARRAY: return AN_ARRAY;
       case K_OBJECT: return AN_OBJECT;
     }
-    throw new Error(`query slot ${s}: unknown kind ${this.kinds[s]}`);
+    throw new Error(`query slot ${s}: unknown kind ${this.kind(s)}`);
   }
 
   private text(base: number, i: number): string {
@@ -189,7 +201,7 @@ export class QueryView implements DataView {
   }
 
   found(a: number): Found {
-    const kind = this.kinds[this.header(a)];
+    const kind = this.kind(this.header(a));
     return kind === K_MISSING ? 'none' : kind === K_ARRAY ? 'array' : kind === K_OBJECT ? 'map' : 'other';
   }
 

@@ -146,7 +146,7 @@ export class Records {
     if (!m.array) {
       // an integer's 8 bytes go from its slot to the record as they are
       const at = 1 + m.slot;
-      if (fast && fast.kinds[at] === K_INT) {
+      if (fast && fast.kind(at) === K_INT) {
         enc.int64(C.PM_IN_NULL, fast.i32[2 * at]!, fast.i32[2 * at + 1]!);
         return KEEP;
       }
