@@ -74,8 +74,8 @@ export class CacheFile {
   private insts: number[] = [];
   private nameList: string[] = [];
   private stamps: number[] = [];
-  /** The hex keys of the few entries that have one, by number. */
-  private readonly keys = new Map<number, string>();
+  /** The hex keys of the few entries that have one, by number (none: no map). */
+  private keys: Map<number, string> | undefined;
   private mode = 0;
   private maxinst: number;
   private dirty = false;
@@ -98,7 +98,7 @@ export class CacheFile {
       this.insts.push(e.inst);
       this.nameList.push(e.name);
       this.stamps.push(e.stamp);
-      if (e.key !== undefined) this.keys.set(e.inst, e.key);
+      if (e.key !== undefined) (this.keys ??= new Map()).set(e.inst, e.key);
     }
     this.index();
   }
@@ -139,7 +139,7 @@ export class CacheFile {
       const inst = this.lookup(name);
       if (inst === undefined) continue;
       this.byName?.delete(name);
-      this.keys.delete(inst);
+      this.keys?.delete(inst);
     }
     this.insts = keep.map((i) => this.insts[i]!);
     this.nameList = keep.map((i) => this.nameList[i]!);
@@ -182,7 +182,7 @@ export class CacheFile {
   private *entries(): IterableIterator<CacheEntry> {
     for (let i = 0; i < this.insts.length; i++) {
       const inst = this.insts[i]!;
-      const key = this.keys.get(inst);
+      const key = this.keys?.get(inst);
       yield { inst, stamp: this.stamps[i]!, ...(key !== undefined ? { key } : {}), name: this.nameList[i]! };
     }
   }

@@ -242,10 +242,8 @@ export class Source {
   refresh(fetchNo: number, config: Config, admit: Admit): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
-    // the instance cache is made when the source is first used, not when
-    // it is found: pmdaCache looks caches up in a list, newest first, and
-    // pmdaFetch looks up an instance cache for every value it walks, so
-    // these go before the caches of metric numbers, which fetches never use
+    // the instance numbers are read from their file when the source is
+    // first used, not when it is found
     if (this.arrays.length > 0 && !this.instances) {
       this.indomCache = instanceNumbers(this.cluster);
       this.instances = new InstanceIndex(this.indomCache, this.dir);
