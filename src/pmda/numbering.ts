@@ -296,17 +296,22 @@ export class InstanceNumbers {
   }
 }
 
+/** The cache of `serial` in `map`, made the first time only. */
+function once<T>(map: Map<number, T>, serial: number, make: () => T): T {
+  let c = map.get(serial);
+  if (c === undefined) {
+    c = make();
+    map.set(serial, c);
+  }
+  return c;
+}
+
 const instanceCaches = new Map<number, InstanceNumbers>();
 
 /** The instance numbers of the source in `cluster`, read from their file the first time only. */
 export function instanceNumbers(cluster: number): InstanceNumbers {
   const serial = indomCacheSerial(cluster);
-  let c = instanceCaches.get(serial);
-  if (!c) {
-    c = new InstanceNumbers(serial, MAX_INST);
-    instanceCaches.set(serial, c);
-  }
-  return c;
+  return once(instanceCaches, serial, () => new InstanceNumbers(serial, MAX_INST));
 }
 
 const metricCaches = new Map<number, MetricNumbers>();
@@ -314,12 +319,7 @@ const metricCaches = new Map<number, MetricNumbers>();
 /** The metric numbers of the source in `cluster`, read from their file the first time only. */
 export function metricNumbers(cluster: number): Numbers {
   const serial = metricCacheSerial(cluster);
-  let c = metricCaches.get(serial);
-  if (!c) {
-    c = new MetricNumbers(serial, MAX_ITEM);
-    metricCaches.set(serial, c);
-  }
-  return c;
+  return once(metricCaches, serial, () => new MetricNumbers(serial, MAX_ITEM));
 }
 
 const caches = new Map<number, NameCache>();
@@ -330,12 +330,7 @@ const caches = new Map<number, NameCache>();
  * it twice would duplicate every entry.
  */
 export function nameCache(serial: number, max: number): NameCache {
-  let c = caches.get(serial);
-  if (!c) {
-    c = serial === 0 ? new ClusterCache() : new NameCache(serial, max);
-    caches.set(serial, c);
-  }
-  return c;
+  return once(caches, serial, () => (serial === 0 ? new ClusterCache() : new NameCache(serial, max)));
 }
 
 // PCP's bit layout of identifiers (pmapi.h: pmID_cluster, pmID_item,
