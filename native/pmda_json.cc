@@ -366,33 +366,23 @@ int storeCallback(PduResult *result, pmdaExt *) {
   return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : PM_ERR_GENERIC;
 }
 
-// After a result is sent: libpcp_pmda's own clean-up, then, after a big
-// one, hand the freed value blocks back to the system (a fetch of 100,000
-// values mallocs that many small blocks; without a trim the heap keeps them),
-// and the pages of JavaScript's buffer past its first 64 KiB (a million
-// values: 16 MiB, which the next fetch writes again before it reads them).
-// Both run from a timer, after the client has its answer: never on the
-// fetch path, and once for a burst of fetches. Until then a reference
-// keeps the buffer alive, so the pages given back are still its own.
+// After a result is sent: libpcp_pmda's own clean-up. After a burst of
+// big fetches JavaScript calls rest() (src/pmda/memory.ts), once it has
+// collected its garbage: the freed value blocks go back to the system (a
+// fetch of 100,000 values mallocs that many small blocks; without a trim
+// the heap keeps them), and so do the pages of the fetch buffer past its
+// first 64 KiB (a million values: 16 MiB, which the next fetch writes
+// again before it reads them). Until then a reference keeps the buffer
+// alive, so the pages given back are still its own.
 pmdaResultCallBack freeResult = nullptr;
-uv_timer_t trimTimer;
-bool trimTimerReady = false;
 constexpr size_t kBufferKept = 64 * 1024;
 Napi::Reference<Napi::ArrayBuffer> bigBuffer;
 uint8_t *bigData = nullptr;
 size_t bigLength = 0;
 
-void trimNow(uv_timer_t *) {
-  malloc_trim(0);
-  if (bigData != nullptr) pmdajson::releasePages(bigData, bigLength, kBufferKept);
-  bigData = nullptr;
-  bigLength = 0;
-  bigBuffer.Reset();
-}
-
 // a fetch's buffer (the encoder's, reused from fetch to fetch), when it is big
 void noteBuffer(const Napi::Buffer<uint8_t> &buf) {
-  if (buf.Length() <= kBufferKept || !trimTimerReady) return;
+  if (buf.Length() <= kBufferKept) return;
   Napi::ArrayBuffer ab = buf.ArrayBuffer();
   uint8_t *data = static_cast<uint8_t *>(ab.Data());
   if (data == bigData) return;
@@ -402,11 +392,17 @@ void noteBuffer(const Napi::Buffer<uint8_t> &buf) {
 }
 
 void resultSent(PduResult *result) {
-  long values = 0;
-  for (int i = 0; i < result->numpmid; i++)
-    if (result->vset[i] != nullptr && result->vset[i]->numval > 0) values += result->vset[i]->numval;
   if (freeResult != nullptr) freeResult(result);
-  if ((values >= 10000 || bigData != nullptr) && trimTimerReady) uv_timer_start(&trimTimer, trimNow, 250, 0);
+}
+
+// rest() : malloc_trim, and the big fetch buffer's pages given back
+Napi::Value Rest(const Napi::CallbackInfo &info) {
+  malloc_trim(0);
+  if (bigData != nullptr) pmdajson::releasePages(bigData, bigLength, kBufferKept);
+  bigData = nullptr;
+  bigLength = 0;
+  bigBuffer.Reset();
+  return info.Env().Undefined();
 }
 
 void onReadable(uv_poll_t *handle, int status, int events) {
@@ -504,9 +500,6 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   if (infd < 0) throw Napi::Error::New(env, "__pmdaInFd failed");
   uv_loop_t *loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  uv_timer_init(loop, &trimTimer);
-  uv_unref((uv_handle_t *)&trimTimer);
-  trimTimerReady = true;
   uv_poll_init(loop, &pollHandle, infd);
   uv_poll_start(&pollHandle, UV_READABLE, onReadable);
   started = true;
@@ -602,6 +595,7 @@ Napi::Value GetConfig(const Napi::CallbackInfo &info) {
 Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("start", Napi::Function::New(env, Start));
+  exports.Set("rest", Napi::Function::New(env, Rest));
   exports.Set("setDescs", Napi::Function::New(env, SetDescs));
   exports.Set("setNames", Napi::Function::New(env, SetNames));
   exports.Set("parseUnits", Napi::Function::New(env, ParseUnits));

@@ -14,7 +14,7 @@ import { parseOptions, logFileOf, UsageError, USAGE } from './options';
 import { loadConfig } from './config';
 import { Agent } from './agent';
 import * as log from './log';
-import { settle, SETTLE_AFTER_MS } from './memory';
+import { settle, fetched, SETTLE_AFTER_MS } from './memory';
 
 function main(): void {
   let opts;
@@ -59,7 +59,11 @@ function main(): void {
   // PDU is read (every PDU looks for changes again)
   const agent = new Agent({ root: opts.root, config });
   native.start({
-    fetch: (pmids) => agent.fetch(pmids),
+    fetch: (pmids) => {
+      const answer = agent.fetch(pmids);
+      fetched(answer.length);
+      return answer;
+    },
     refresh: (indom) => agent.refresh(indom),
     text: (ident, type) => agent.text(ident, type),
     exit: () => process.exit(0),

@@ -55,3 +55,41 @@ test('node\'s start-up pages are let go after the start, and every value is serv
   t.log(`after 20 more fetches: ${settled.file.toFixed(1)} of ${settled.rss.toFixed(1)} MiB`);
   t.true(settled.file < loaded - 10, `the PMDA holds ${settled.file.toFixed(1)} MiB of files, node with its modules ${loaded.toFixed(1)}`);
 });
+
+test('after a burst of big fetches, the memory they left goes back once the PMDA rests, and the next fetch is served as before', async (t) => {
+  const s = new Scratch();
+  // 100,000 values a fetch: libpcp_pmda's value blocks, a 2 MiB fetch buffer
+  const n = 10000;
+  const members = Array.from({ length: 10 }, (_, k) => ({ name: `v${k}`, pointer: `/v${k}`, type: 'integer' }));
+  const rows = Array.from({ length: n }, (_, i) => `{"id": "r${i}", ${members.map((m, k) => `"${m.name}": ${9223372036854000000n + BigInt(i * 10 + k)}`).join(', ')}}`);
+  s.source('big', { metrics: [{ name: 'rows', pointer: '/rows', type: 'array', index: '/id', metrics: members }] }, `{"rows": [${rows.join(', ')}]}`);
+  const d = await session(t, s);
+  const pid = pmdaPid(s);
+  const names = members.map((m) => `json.big.rows.${m.name}`);
+  const check = async () => {
+    const r = Object.values(await d.fetch(...names));
+    t.is(r.length, 10);
+    for (const [k, m] of r.entries()) {
+      t.is(m.values.length, n);
+      t.true(m.values.every((v) => (BigInt(v.value) - 9223372036854000000n) % 10n === BigInt(k)), `metric v${k}`);
+    }
+  };
+  const anon = () => Number(/^Anonymous:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1]) / 1024;
+  // after start-up has settled (src/pmda/memory.ts, SETTLE_AFTER_MS), which gives memory back too
+  await check();
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  // the most it held while the fetches were answered (sampled as they run)
+  let busy = 0;
+  const sampler = setInterval(() => (busy = Math.max(busy, anon())), 5);
+  try {
+    for (let i = 0; i < 3; i++) await check();
+  } finally {
+    clearInterval(sampler);
+  }
+  const rested = await waitFor('the memory of the burst to go back', () => {
+    const a = anon();
+    return a < busy - 4 ? a : undefined;
+  }, 10000, 100);
+  t.log(`anonymous memory while three fetches of 100,000 values were answered: up to ${busy.toFixed(1)} MiB; at rest: ${rested.toFixed(1)} MiB`);
+  await check();
+});
