@@ -9,8 +9,8 @@
 // pmdaCache's files, src/pmda/cachefile.ts) and gives this file the
 // active ones, in instance order; a table holds their numbers and one
 // buffer of their names. A table changes only between PDUs (JavaScript
-// runs before pmdaFetch or pmdaInstance reads it), and the array of
-// tables that libpcp_pmda reads is made again after each change.
+// runs before pmdaFetch or pmdaInstance reads it), and so does its entry
+// in the array of tables that libpcp_pmda reads.
 #include "indoms.h"
 
 #include "cache.h"
@@ -25,18 +25,20 @@ namespace {
 struct Table {
   std::vector<pmdaInstid> set;
   std::string names;
+  // its place in `published`
+  size_t at;
 };
 
 std::map<pmInDom, Table> tables;
 std::vector<pmdaIndom> published;
 pmdaExt *attached = nullptr;
 
-void publish() {
-  published.clear();
-  published.reserve(tables.size());
-  for (auto &[indom, t] : tables) published.push_back(pmdaIndom{indom, static_cast<int>(t.set.size()), t.set.data()});
+// libpcp_pmda's view of table `t` made new: its entry, and the array's
+// place (which moves when a table is added)
+void publish(Table &t) {
+  published[t.at] = pmdaIndom{published[t.at].it_indom, static_cast<int>(t.set.size()), t.set.data()};
   if (attached == nullptr) return;
-  attached->e_indoms = published.empty() ? nullptr : published.data();
+  attached->e_indoms = published.data();
   attached->e_nindoms = static_cast<int>(published.size());
 }
 
@@ -50,7 +52,12 @@ Napi::Value IndomSet(const Napi::CallbackInfo &info) {
   if (names.Length() != insts.ElementLength()) throw Napi::RangeError::New(env, "indomSet: as many names as instances");
   // built where it stays (a map's entries do not move): the instances
   // point into its names
-  Table &t = tables[indom];
+  auto [it, added] = tables.try_emplace(indom);
+  Table &t = it->second;
+  if (added) {
+    t.at = published.size();
+    published.push_back(pmdaIndom{indom, 0, nullptr});
+  }
   t.set.clear();
   t.names.clear();
   std::vector<size_t> at(insts.ElementLength());
@@ -63,7 +70,7 @@ Napi::Value IndomSet(const Napi::CallbackInfo &info) {
   t.set.resize(insts.ElementLength());
   t.set.shrink_to_fit();
   for (size_t i = 0; i < t.set.size(); i++) t.set[i] = pmdaInstid{insts[i], t.names.data() + at[i]};
-  publish();
+  publish(t);
   return env.Undefined();
 }
 
@@ -71,7 +78,8 @@ Napi::Value IndomSet(const Napi::CallbackInfo &info) {
 
 void attachIndoms(pmdaExt *ext) {
   attached = ext;
-  publish();
+  attached->e_indoms = published.empty() ? nullptr : published.data();
+  attached->e_nindoms = static_cast<int>(published.size());
 }
 
 void RegisterIndoms(Napi::Env env, Napi::Object exports) {
