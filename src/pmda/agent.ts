@@ -7,7 +7,7 @@
 import { C } from './native';
 import type { Config } from './config';
 import { Registry } from './registry';
-import { Source } from './source';
+import { Source, type Served } from './source';
 import { Tables } from './tables';
 import { Commands } from './commands';
 import { Encoder } from './fetch';
@@ -125,8 +125,7 @@ export class Agent {
       if (src?.commanded) commanded.add(src);
     }
     if (commanded.size > 0) this.commands.run(commanded, this.fetchNo, sources.values());
-    const enc = this.encoder;
-    enc.begin(pmids.length);
+    this.records.begin(pmids.length);
     for (let i = 0; i < pmids.length; i++) {
       const pmid = pmids[i]!;
       const cluster = pmidCluster(pmid);
@@ -144,20 +143,23 @@ export class Agent {
         src.countedFetch = this.fetchNo;
         src.stats.fetches++;
       }
-      // a record kept for data this fetch already looked at is a copy:
-      // no clock, no time budget
-      if (src.refreshedAt === this.fetchNo && this.records.copyKept(i, src, m)) continue;
-      if (this.budgets.timeUp(src.payer)) {
-        this.records.overBudget(i, src, m, 'time');
-        continue;
-      }
-      const started = performance.now();
-      this.refreshSource(src);
-      this.records.write(i, src, m, started);
-      this.budgets.chargeTime(src.payer, performance.now() - started);
+      // nothing a source does can reach the records of another
+      this.records.isolate(i, src, m, () => this.serve(i, src, m));
     }
     this.records.keep();
-    return enc.finish();
+    return this.encoder.finish();
+  }
+
+  /** The i-th record of a fetch: metric `m` of `src`, its data brought up to date first. */
+  private serve(i: number, src: Source, m: Served): void {
+    // a record kept for data this fetch already looked at is a copy:
+    // no clock, no time budget
+    if (src.refreshedAt === this.fetchNo && this.records.copyKept(i, src, m)) return;
+    if (this.budgets.timeUp(src.payer)) return this.records.overBudget(i, src, m, 'time');
+    const started = performance.now();
+    this.refreshSource(src);
+    this.records.write(i, src, m, started);
+    this.budgets.chargeTime(src.payer, performance.now() - started);
   }
 
   /** json.nsources, json.debug and the per-source control metrics. */

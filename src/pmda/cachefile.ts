@@ -11,8 +11,20 @@
 // New names are numbered as pmdaCache numbers them: mode 0 takes the
 // largest number plus one, and turns into mode 1 once that would pass
 // MAXINST; mode 1 takes the smallest number not in use.
+//
+// pmdaCache's line does not give every name back: a newline ends it, a
+// leading blank is skipped, a leading "[" starts a key, and NUL ends the
+// name. A name that it cannot hold byte for byte, or that holds a control
+// character (C0, DEL, C1, U+2028/2029: the file is read in terminals
+// too), is written as a JSON string after the key [6a736f6e] ("json"):
+// pmdajson never wrote keys, so no file of its own has that one, and
+// pmdaCache still reads the line (as a name of its own, harmless). Every
+// other name is written as pmdaCache writes it, so pmdajson's files and
+// ours stay each other's. A line that cannot be read is skipped and
+// reported, never fatal: the file holds what users' data named.
 import * as fs from 'fs';
 import * as path from 'path';
+import * as log from './log';
 
 export interface CacheEntry {
   inst: number;
@@ -27,25 +39,75 @@ export interface CacheText {
   mode: number;
   maxinst: number | undefined;
   entries: CacheEntry[];
+  /** The lines that could not be read, with why (1-based line numbers). */
+  problems: Array<[line: number, why: string]>;
 }
 
-/** Parse a cache file; throws on a header or line pmdaCache would refuse. */
+/** The key of a line whose name is a JSON string. */
+const JSON_KEY = '6a736f6e';
+/** Characters a name written as it is may not hold. */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** C's isspace() for ASCII, which is what pmdaCache skips: not JavaScript's \s. */
+const BLANK = '[ \\t\\v\\f\\r]';
+const LINE = new RegExp(`^${BLANK}*(\\d+)${BLANK}*(\\d*)${BLANK}*(?:\\[([0-9a-fA-F]*)\\]${BLANK}*)?([^]+)$`);
+
+/** Can pmdaCache's line hold `name` as it is, with no control character? */
+function plain(name: string): boolean {
+  if (name === '' || name[0] === ' ' || name[0] === '[' || CONTROLS.test(name)) return false;
+  // a lone surrogate has no UTF-8: it would come back as U+FFFD
+  return Buffer.from(name, 'utf8').toString('utf8') === name;
+}
+
+/** `name` as a JSON string of printable ASCII and whole characters. */
+function quote(name: string): string {
+  return JSON.stringify(name).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The name of a line: as written, or the JSON string after the JSON key. */
+function nameOf(key: string | undefined, text: string): string | undefined {
+  if (key?.toLowerCase() !== JSON_KEY) return text;
+  try {
+    const name: unknown = JSON.parse(text);
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parse a cache file. Lines that cannot be read are skipped and listed in `problems`. */
 export function parseCacheFile(text: string): CacheText {
   const lines = text.split('\n');
   const header = /^\s*(\d+)\s+(\d+)(?:\s+(\d+))?/.exec(lines[0] ?? '');
   const version = header ? Number(header[1]) : 0;
-  if (!header || version < 1 || version > 2 || Number(header[2]) > 1) throw new Error(`illegal cache header record: ${lines[0] ?? ''}`);
-  const out: CacheText = { mode: Number(header[2]), maxinst: version === 2 && header[3] !== undefined ? Number(header[3]) : undefined, entries: [] };
+  const out: CacheText = { mode: 0, maxinst: undefined, entries: [], problems: [] };
+  if (!header || version < 1 || version > 2 || Number(header[2]) > 1) out.problems.push([1, 'illegal header']);
+  else {
+    out.mode = Number(header[2]);
+    if (version === 2 && header[3] !== undefined) out.maxinst = Number(header[3]);
+  }
   const seen = new Set<string>();
+  const taken = new Set<number>();
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line === '' && i === lines.length - 1) break;
-    const m = /^\s*(\d+)\s*(\d*)\s*(?:\[([0-9a-fA-F]*)\]\s*)?(.+)$/.exec(line);
-    if (!m) throw new Error(`illegal record: ${line}`);
+    const m = LINE.exec(line);
+    const name = m ? nameOf(m[3], m[4]!) : undefined;
+    if (!m || name === undefined) {
+      out.problems.push([i + 1, 'illegal record']);
+      continue;
+    }
+    const inst = Number(m[1]);
     // a name given twice keeps its first number, as pmdaCache loads it
-    if (seen.has(m[4]!)) continue;
-    seen.add(m[4]!);
-    out.entries.push({ inst: Number(m[1]), stamp: Number(m[2] || 0), ...(m[3] !== undefined ? { key: m[3] } : {}), name: m[4]! });
+    if (seen.has(name)) continue;
+    if (taken.has(inst)) {
+      out.problems.push([i + 1, `number ${inst} is given twice`]);
+      continue;
+    }
+    seen.add(name);
+    taken.add(inst);
+    const key = m[3] !== undefined && m[3].toLowerCase() !== JSON_KEY ? m[3] : undefined;
+    out.entries.push({ inst, stamp: Number(m[2] || 0), ...(key !== undefined ? { key } : {}), name });
   }
   out.entries.sort((a, b) => a.inst - b.inst);
   return out;
@@ -55,7 +117,10 @@ export function parseCacheFile(text: string): CacheText {
 export function formatCacheFile(c: { mode: number; maxinst: number; entries: Iterable<CacheEntry> }): string {
   const now = Math.floor(Date.now() / 1000);
   let text = `2 ${c.mode} ${c.maxinst}\n`;
-  for (const e of c.entries) text += `${e.inst} ${e.stamp || now}${e.key !== undefined ? ` [${e.key}]` : ''} ${e.name}\n`;
+  for (const e of c.entries) {
+    const [key, name] = plain(e.name) ? [e.key, e.name] : [JSON_KEY, quote(e.name)];
+    text += `${e.inst} ${e.stamp || now}${key !== undefined ? ` [${key}]` : ''} ${name}\n`;
+  }
   return text;
 }
 
@@ -92,6 +157,11 @@ export class CacheFile {
       return; // a missing file is a new cache
     }
     const c = parseCacheFile(text);
+    if (c.problems.length > 0) {
+      const [line, why] = c.problems[0]!;
+      const more = c.problems.length > 1 ? ` (and ${c.problems.length - 1} more)` : '';
+      log.problem(`cache:${file}`, `${file}: line ${line}: ${why}${more}: skipped; its names are numbered again when they come back`);
+    }
     this.mode = c.mode;
     if (c.maxinst !== undefined) this.maxinst = c.maxinst;
     for (const e of c.entries) {

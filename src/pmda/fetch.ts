@@ -152,6 +152,23 @@ export class Encoder {
     this.count = -1;
   }
 
+  /** Where the next record will start: for rewind(). */
+  get mark(): number {
+    return this.pos;
+  }
+
+  /**
+   * Drop everything written since `mark` (whatever record it left half
+   * done), and make the i-th record this error for the whole metric.
+   */
+  rewind(mark: number, i: number, type: number, code: number): void {
+    this.pos = mark;
+    this.strings = [];
+    this.record(i, type);
+    this.error(code);
+    this.end();
+  }
+
   /** Drop the values of the current record: it is this error instead. */
   abort(code: number): void {
     this.pos = this.recordAt + 8;

@@ -30,6 +30,33 @@ export class Records {
     private readonly config: Config,
   ) {}
 
+  /**
+   * A new fetch's records, `numpmid` of them: nothing written for an
+   * earlier one is kept with them, even if that one never finished.
+   */
+  begin(numpmid: number): void {
+    this.fresh = [];
+    this.enc.begin(numpmid);
+  }
+
+  /**
+   * Run `work`, which writes the i-th record, for metric `m` of `src`.
+   * Whatever it throws stays with `src`: what it wrote is dropped, the
+   * record answers "try again", and the source's data is set aside with
+   * the reason (so no record of it is kept for later fetches either).
+   */
+  isolate(i: number, src: Source, m: Served, work: () => void): void {
+    const mark = this.enc.mark;
+    const fresh = this.fresh.length;
+    try {
+      work();
+    } catch (e) {
+      this.fresh.length = fresh;
+      this.enc.rewind(mark, i, typeCode(m.spec.type), C.PM_ERR_AGAIN);
+      src.fail(`${src.metadataFile}: cannot serve metric '${m.spec.name}': ${(e as Error).message}`);
+    }
+  }
+
   /** The i-th record is this error for the whole metric. */
   error(i: number, type: number, code: number): void {
     this.enc.record(i, type);
@@ -115,8 +142,8 @@ export class Records {
    */
   prepare(src: Source, started: number): void {
     const due = [...src.metrics.values()].filter((m) => m.cachedVersion !== undefined && m.cachedVersion !== src.version);
-    this.enc.begin(due.length);
-    for (let i = 0; i < due.length; i++) this.write(i, src, due[i]!, started);
+    this.begin(due.length);
+    for (let i = 0; i < due.length; i++) this.isolate(i, src, due[i]!, () => this.write(i, src, due[i]!, started));
     this.keep();
   }
 

@@ -242,15 +242,15 @@ export class Source {
   refresh(fetchNo: number, config: Config, admit: Admit): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
-    // the instance numbers are read from their file when the source is
-    // first used, not when it is found
-    if (this.arrays.length > 0 && !this.instances) {
-      this.indomCache = instanceNumbers(this.cluster);
-      this.instances = new InstanceIndex(this.indomCache, this.dir);
-    }
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
     try {
+      // the instance numbers are read from their file when the source is
+      // first used, not when it is found
+      if (this.arrays.length > 0 && !this.instances) {
+        this.indomCache = instanceNumbers(this.cluster);
+        this.instances = new InstanceIndex(this.indomCache, this.dir);
+      }
       this.read(config, admit);
       // instance names long gone from the data leave the cache, even while it is unchanged
       if (this.indomCache?.cull(config.instanceCullSeconds, false)) this.indomCache.save();

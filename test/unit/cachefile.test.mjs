@@ -78,9 +78,36 @@ test('past the largest number, the smallest free one is taken, as pmdaCache does
   t.deepEqual(parseCacheFile(js.text).entries.map((e) => e.inst), [0, 1, 2, 3, 4, 5, 6, 7]);
 });
 
-test('a file pmdaCache would refuse is refused', (t) => {
-  t.throws(() => parseCacheFile('9 0 10\n'), { message: /header/ });
-  t.throws(() => parseCacheFile('2 0 10\nnot a record\n'), { message: /illegal record/ });
+test('lines pmdaCache would refuse are skipped and reported, never thrown; the others are read', (t) => {
+  t.deepEqual(parseCacheFile('9 0 10\n').problems, [[1, 'illegal header']]);
+  const c = parseCacheFile('2 0 10\n0 1 a\nnot a record\n1 1 b\n2 1 [6a736f6e] "unclosed\n1 1 c\n');
+  t.deepEqual(c.entries.map((e) => [e.inst, e.name]), [[0, 'a'], [1, 'b']]);
+  t.deepEqual(c.problems, [[3, 'illegal record'], [5, 'illegal record'], [6, 'number 1 is given twice']]);
+});
+
+// names that pmdaCache's line cannot hold as they are (issue 21)
+const HOSTILE = ['x\rA', 'y\u2028B', ' lead', '[0] eth0', '[6a736f6e] "k"', '\ttab', 'end\r', 'nl\nin', 'nul\u0000in', '', 'del\u007f', 'c1\u0085\u009b', 'lone\ud800', 'trail ', '"quoted"', 'é ☃ 𝄞'];
+
+test('every name comes back from the file byte for byte; the file has no control character', (t) => {
+  const js = withCacheFile(HOSTILE, 1023);
+  t.deepEqual(js.numbers, HOSTILE.map((_, i) => i));
+  const back = parseCacheFile(js.text);
+  t.deepEqual(back.problems, []);
+  t.deepEqual(back.entries.map((e) => e.name), HOSTILE);
+  // only the newline that ends each line
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  t.notRegex(js.text.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+  // and a CacheFile reading it numbers them the same
+  t.deepEqual(withCacheFile(HOSTILE, 1023, js.text).numbers, js.numbers);
+});
+
+test('pmdaCache (the python pmdajson) reads a file with escaped names, and keeps the numbers of the plain ones', (t) => {
+  const names = ['eth0', 'x\rA', 'name with spaces', ' lead'];
+  const js = withCacheFile(names, 1023);
+  const c = withPmdaCache(['name with spaces', 'eth0', 'new'], 1023, js.text);
+  t.deepEqual(c.numbers, [2, 0, 4]);
+  // what pmdaCache writes back, this reads, the escaped names included
+  t.deepEqual(withCacheFile([...names, 'new'], 1023, c.text).numbers, [0, 1, 2, 3, 4]);
 });
 
 test('past a few names (a look along the list, then a map) each name keeps its number, as in pmdaCache', (t) => {
