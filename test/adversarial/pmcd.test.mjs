@@ -106,6 +106,37 @@ serial('Install serves the untrusted directory through pmcd', (t) => {
   t.truthy(agentPid(), 'pmcd runs the agent');
 });
 
+serial('through pmcd, an agent restarted after hostile instance names: pminfo -f json answers every other source with its value (issue 21, class 1)', async (t) => {
+  const { s, users } = ctx;
+  const rows = { metrics: [{ name: 'rows', pointer: '/rows', type: 'array', index: '/i', metrics: [{ name: 'x', pointer: '/x', type: 'integer' }] }] };
+  const names = ['x\rA', 'y\u2028B', ' lead', '[0] eth0'];
+  userSource(s, users.bob, 'adv_forger', rows, JSON.stringify({ rows: names.map((i, k) => ({ i, x: 900 + k })) }));
+  userSource(s, users.alice, 'adv_victim', V(), { v: 5 });
+  const before = pminfo('-f', 'json');
+  t.is(shown(before.out, 'json.adv_victim.v'), '5');
+  t.regex(before.out, /json\.adv_forger\.rows\.x[\s\S]*value 900/, 'the forger is served before the restart');
+  const pid = agentPid();
+  t.truthy(pid);
+  // the restart: the agent dies, pmcd starts it again on SIGHUP
+  process.kill(pid, 'SIGKILL');
+  await sleep(300);
+  execFileSync('pkill', ['-HUP', '-x', 'pmcd']);
+  let after;
+  for (let i = 0; i < 50; i++) {
+    await sleep(200);
+    after = pminfo('-f', 'json');
+    if (agentPid() && agentPid() !== pid && /json\.adv_victim\.v/.test(after.out) && !/No PMCD agent/.test(after.out)) break;
+  }
+  ctx.agents.add(agentPid());
+  t.not(agentPid(), pid, 'pmcd runs a new agent');
+  for (let k = 0; k < 3; k++) {
+    const r = k === 0 ? after : pminfo('-f', 'json');
+    t.is(shown(r.out, 'json.adv_victim.v'), '5', `pminfo -f json ${k} after the restart: the victim's value`);
+    t.is(shown(r.out, 'json.adv_steady.v'), '7', `pminfo -f json ${k}: another user's value`);
+    t.regex(r.out, /json\.adv_forger\.rows\.x[\s\S]*value 900/, `pminfo -f json ${k}: the forger's own values, under its names`);
+  }
+});
+
 serial("through pmcd, bob's hung command does not slow pminfo of alice's source, from the first fetch on", async (t) => {
   const { s, users } = ctx;
   userSource(s, users.alice, 'adv_fast', V({ 'data-exec': 'cat data.json' }), { v: 42 });
