@@ -16,7 +16,7 @@
 // A data file's open also writes its stamp: what fstat says of the open
 // descriptor, and whether its name was a symbolic link. sameFile compares
 // a descriptor kept open with such a stamp, in one fstat and no change of
-// credentials (src/pmda/datafile.ts says when that is enough).
+// credentials (src/pmda/sources/datafile.ts says when that is enough).
 #include "access.h"
 
 #include <cerrno>

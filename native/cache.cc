@@ -1,8 +1,8 @@
-// pmdaCache for TypeScript: src/pmda/numbering.ts keeps the cluster cache
+// pmdaCache for TypeScript: src/pmda/numbering/numbering.ts keeps the cluster cache
 // (the sources' names -> clusters, also the indom of the control metrics)
 // in a pmdaCache indom, so its file under $PCP_VAR_DIR/config/pmda is
 // libpcp_pmda's own (the sources' metric and instance caches are files of
-// the same format, src/pmda/cachefile.ts); and identifiers are built with
+// the same format, src/pmda/numbering/cachefile.ts); and identifiers are built with
 // PCP's own macros.
 #include "cache.h"
 

@@ -1,5 +1,5 @@
 // Gather: the integers of one array member, copied from a query's slots
-// (native/query.cc) into the record a fetch is writing (src/pmda/fetch.ts).
+// (native/query.cc) into the record a fetch is writing (src/pmda/records/encoder.ts).
 //
 // JavaScript decides everything: which rows, their instance ids, where
 // each row's slot is (its element, the column, the order of an object

@@ -6,7 +6,7 @@
 // step of a walk of the instances: with 100 sources of 1,000 instances,
 // most of a fetch's time (docs/BENCHMARKS.md). The sources' instances
 // are therefore tables: JavaScript numbers the names (the numbers kept in
-// pmdaCache's files, src/pmda/cachefile.ts) and gives this file the
+// pmdaCache's files, src/pmda/numbering/cachefile.ts) and gives this file the
 // active ones, in instance order; a table holds their numbers and one
 // buffer of their names. A table changes only between PDUs (JavaScript
 // runs before pmdaFetch or pmdaInstance reads it), and so does its entry

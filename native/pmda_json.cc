@@ -79,7 +79,7 @@ std::unordered_map<pmID, pmDesc> descs;
 std::unique_ptr<pmdajson::NameTable> pmns;
 
 // ---- values of the fetch in progress ------------------------------------
-// Layout written by src/pmda/fetch.ts (little endian, 4-byte aligned):
+// Layout written by src/pmda/records/encoder.ts (little endian, 4-byte aligned):
 //   int32 offset[numpmid]                    record offset per requested pmid
 //   record: int32 count-or-error, int32 type,
 //           count x { int32 inst, int32 reserved, 8 bytes value },

@@ -2,7 +2,7 @@
 // libsimdjson) and look up a fixed list of JSON pointers in it, without
 // building a JavaScript object for anything in the document.
 //
-// JavaScript compiles a query once per source (src/pmda/query.ts): the
+// JavaScript compiles a query once per source (src/pmda/data/query.ts): the
 // pointers of its scalar metrics, and per array (or object map) the
 // pointer to it, the pointer to each element's instance name and the
 // pointers of its members and instance labels. Running it on a document

@@ -19,18 +19,18 @@ export { metadataFromSchema, schemaToMetadataJson, compileSchema, schemaGenerati
 export type { SchemaCheck, SchemaValidator } from './format/schema';
 export { pruneInvalid } from './format/schema';
 
-type Fetch = typeof import('./pmda/fetch');
+type Fetch = typeof import('./pmda/records/encoder');
 type ConfigModule = typeof import('./pmda/config');
 
 /** Read a config.json as the PMDA does. */
 export const loadConfig: ConfigModule['loadConfig'] = (...args) => (require('./pmda/config') as ConfigModule).loadConfig(...args);
-type Exec = typeof import('./pmda/exec');
+type Exec = typeof import('./pmda/commands/exec');
 
 /** A JSON value as the PMDA serves it for a metric type (loads the native module). */
-export const convert: Fetch['convert'] = (...args) => (require('./pmda/fetch') as Fetch).convert(...args);
+export const convert: Fetch['convert'] = (...args) => (require('./pmda/records/encoder') as Fetch).convert(...args);
 
 /** Split a data-exec command line as the PMDA does (loads the native module). */
-export const splitCommand: Exec['splitCommand'] = (...args) => (require('./pmda/exec') as Exec).splitCommand(...args);
+export const splitCommand: Exec['splitCommand'] = (...args) => (require('./pmda/commands/exec') as Exec).splitCommand(...args);
 
 /**
  * Parse a metadata.json document. Units are checked by libpcp when the

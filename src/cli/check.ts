@@ -6,12 +6,12 @@
 // any problem, 0 if there is none, 2 for a usage error.
 //
 // Nothing is re-implemented where the PMDA has the code: the PMDA's own
-// registry (src/pmda/registry.ts: discovery, authors, metadata and schema
+// registry (src/pmda/sources/registry.ts: discovery, authors, metadata and schema
 // reading, the name policy, numbering) over the directories given, its
 // Source refresh (parsing, schema validation, array rows), its records of
-// values (src/pmda/record.ts: pointers, conversion, string limits,
+// values (src/pmda/records/records.ts: pointers, conversion, string limits,
 // budgets), decoded from the fetch buffer, its command policy and result
-// words (src/pmda/commands.ts, exec.ts), and its log (src/pmda/log.ts),
+// words (src/pmda/commands/commands.ts, exec.ts), and its log (src/pmda/limits/log.ts),
 // whose lines are caught on their way to pmNotifyErr and given to the
 // source whose directory they name. Commands run to their end, as the
 // user running the checker, under the PMDA's limits and timeout.
@@ -28,18 +28,18 @@ import * as os from 'os';
 import * as path from 'path';
 import { native, C } from '../pmda/native';
 import { DEFAULTS, loadConfig, Config } from '../pmda/config';
-import { discover, Found } from '../pmda/discovery';
-import type { Source, Served, Rows } from '../pmda/source';
-import { Registry } from '../pmda/registry';
-import { commandLineOf, slowMessage } from '../pmda/commands';
-import { Records } from '../pmda/record';
-import { Budgets } from '../pmda/budget';
-import { Encoder } from '../pmda/fetch';
-import { metricCacheSerial, indomCacheSerial } from '../pmda/numbering';
-import { parseCacheFile } from '../pmda/cachefile';
-import { ROOT } from '../pmda/access';
-import { startCommand, resultOf, ExecLimits } from '../pmda/exec';
-import * as log from '../pmda/log';
+import { discover, Found } from '../pmda/sources/discovery';
+import type { Source, Served, Rows } from '../pmda/sources/source';
+import { Registry } from '../pmda/sources/registry';
+import { commandLineOf, slowMessage } from '../pmda/commands/commands';
+import { Records } from '../pmda/records/records';
+import { Budgets } from '../pmda/limits/budget';
+import { Encoder } from '../pmda/records/encoder';
+import { metricCacheSerial, indomCacheSerial } from '../pmda/numbering/numbering';
+import { parseCacheFile } from '../pmda/numbering/cachefile';
+import { ROOT } from '../pmda/sources/access';
+import { startCommand, resultOf, ExecLimits } from '../pmda/commands/exec';
+import * as log from '../pmda/limits/log';
 import { validName, ArraySpec, Units } from '../format/metadata';
 import type { JsonValue } from '../format/json';
 import { stringifyJson, JsonOut } from '../producer/producer';
@@ -147,7 +147,7 @@ function parseArgs(argv: string[]): Options {
 
 // ---- the PMDA's numbering caches, read, never written --------------------------
 
-/** A pmdaCache file's names and numbers (src/pmda/cachefile.ts). */
+/** A pmdaCache file's names and numbers (src/pmda/numbering/cachefile.ts). */
 function readCacheFile(file: string): Map<string, number> {
   return new Map(parseCacheFile(fs.readFileSync(file, 'utf8')).entries.map((e) => [e.name, e.inst]));
 }
@@ -268,7 +268,7 @@ function parseLabelText(text: string | undefined): Record<string, JsonValue> {
 
 // ---- checking ------------------------------------------------------------------------
 
-/** A record of the fetch buffer (src/pmda/fetch.ts's layout): its values, or its error code. */
+/** A record of the fetch buffer (src/pmda/records/encoder.ts's layout): its values, or its error code. */
 function decodeRecord(buf: Buffer, i: number, type: string): { error: number } | { values: Array<[number, number | bigint | string]> } {
   const at = buf.readUInt32LE(i * 4);
   const count = buf.readInt32LE(at);
@@ -318,7 +318,7 @@ class Checker {
   run(): void {
     const dirs: string[] = [];
     for (const dir of this.opts.dirs) {
-      // the usual stat-or-say-why, as src/pmda/discovery.ts's untrustworthy()
+      // the usual stat-or-say-why, as src/pmda/sources/discovery.ts's untrustworthy()
       let st: fs.Stats;
       try {
         st = fs.statSync(dir);
@@ -408,7 +408,7 @@ class Checker {
       src.pendingRun = resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
       break;
     }
-    // what the PMDA logs at its first fetch of a command slower than exec_wait (src/pmda/commands.ts)
+    // what the PMDA logs at its first fetch of a command slower than exec_wait (src/pmda/commands/commands.ts)
     if (src.pendingRun.ok && Date.now() - started > config.execWaitMs) {
       log.problem(`${src.dir}:slow`, slowMessage(src, config.execWaitMs));
     }

@@ -357,8 +357,8 @@ function runJson(command: string, what: string): JsonValue {
   // the command runs as the PMDA runs data-exec commands, in the native
   // module: loaded only here, so the rest of the generator works without it
 
-  const { runCommand } = require('../pmda/exec') as typeof import('../pmda/exec');
-  const { ROOT } = require('../pmda/access') as typeof import('../pmda/access');
+  const { runCommand } = require('../pmda/commands/exec') as typeof import('../pmda/commands/exec');
+  const { ROOT } = require('../pmda/sources/access') as typeof import('../pmda/sources/access');
 
   const r = runCommand(command, ROOT, process.cwd(), { timeoutMs: 60000, maxBytes: 256 * 1024 * 1024, maxMemory: -1, maxFiles: -1, maxProcesses: -1 });
   if (!r.ok) throw new Error(r.error);

@@ -193,7 +193,7 @@ function common(item: Obj, where: string, problems: string[], namePrefix: string
     problems.push(`${where}: skipping metric '${name}': pointer is not a string`);
     return undefined;
   }
-  // parse-or-say-why, the shape src/pmda/source.ts uses for data
+  // parse-or-say-why, the shape src/pmda/sources/source.ts uses for data
   let pointer: Pointer;
   try {
     pointer = parsePointer(rawPointer);

@@ -6,16 +6,16 @@
 // and children PDUs are answered in C.
 import { C } from './native';
 import type { Config } from './config';
-import { Registry } from './registry';
-import { Source, type Served } from './source';
+import { Registry } from './sources/registry';
+import { Source, type Served } from './sources/source';
 import { Tables } from './tables';
-import { Commands } from './commands';
-import { Encoder } from './fetch';
-import { Records } from './record';
-import { Budgets } from './budget';
+import { Commands } from './commands/commands';
+import { Encoder } from './records/encoder';
+import { Records } from './records/records';
+import { Budgets } from './limits/budget';
 import { labelsOf, instanceLabelsOf } from './labels';
-import { pmidCluster, pmidItem, clusterOfIndom } from './numbering';
-import * as log from './log';
+import { pmidCluster, pmidItem, clusterOfIndom } from './numbering/numbering';
+import * as log from './limits/log';
 import { STATIC, RELOAD_ITEM, DEBUG_ITEM } from './control';
 
 export interface AgentOptions {
@@ -86,7 +86,7 @@ export class Agent {
    * Between PDUs, when inotify says that data files of these sources
    * were written or replaced: read them now, and write the records that
    * the last fetch asked for, so that the next fetch finds them ready.
-   * The fetch still looks at each file (src/pmda/source.ts, read): it
+   * The fetch still looks at each file (src/pmda/sources/source.ts, read): it
    * sees the data as it is then; and whatever goes wrong here is left for
    * it to find and log (Source.prefetch). Each author's sources take at
    * most their share of fetch_max_ms here, as in a fetch; what is left

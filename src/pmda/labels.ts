@@ -4,9 +4,9 @@
 // element); the control metrics' instances with their source's name.
 // The domain label (agent) and the rest are libpcp_pmda's (pmdaLabel).
 import { C } from './native';
-import type { Registry } from './registry';
+import type { Registry } from './sources/registry';
 import type { JsonValue } from '../format/json';
-import { pmidCluster, pmidItem, indomSerial, clusterOfIndom } from './numbering';
+import { pmidCluster, pmidItem, indomSerial, clusterOfIndom } from './numbering/numbering';
 
 /**
  * Labels: each source's cluster is labelled with its name and path plus

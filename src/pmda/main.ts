@@ -13,7 +13,7 @@ import { native } from './native';
 import { parseOptions, logFileOf, UsageError, USAGE } from './options';
 import { loadConfig } from './config';
 import { Agent } from './agent';
-import * as log from './log';
+import * as log from './limits/log';
 import { settle, fetched, SETTLE_AFTER_MS } from './memory';
 
 function main(): void {

@@ -5,9 +5,9 @@
 // and a subtree, across sources too (prefixes may be dotted): the first
 // source, by cluster, keeps it.
 import { native, C } from './native';
-import type { Registry } from './registry';
-import { typeCode } from './fetch';
-import * as log from './log';
+import type { Registry } from './sources/registry';
+import { typeCode } from './records/encoder';
+import * as log from './limits/log';
 import { STATIC, LONG_HELP } from './control';
 
 export class Tables {

@@ -1,6 +1,6 @@
 // Discovery shared out by user: a user who makes thousands of directories
 // in the world-writable directory uses up only their own share of a walk
-// (src/pmda/discovery.ts), so another user's source, however deep, is
+// (src/pmda/sources/discovery.ts), so another user's source, however deep, is
 // still found.
 import test from 'ava';
 import fs from 'node:fs';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Scratch, parseDesc, ROOT, SYSTEM_PATH, metricValues, session } from '../helpers/harness.mjs';
 import { parseJson } from '../../dist/format/json.js';
 import { metadataFromData, metadataFromCeph, guessIndex, cephParts, shellQuote } from '../../dist/cli/generate.js';
-import { splitCommand } from '../../dist/pmda/exec.js';
+import { splitCommand } from '../../dist/pmda/commands/exec.js';
 
 /** @typedef {import('../../dist/index.js').ArrayJson} ArrayJson */
 

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseJson, parsePointer, resolve, parseMetadata, validName, convert } from '../../dist/index.js';
 import { PointerError } from '../../dist/format/pointer.js';
-import { ValueError } from '../../dist/pmda/fetch.js';
+import { ValueError } from '../../dist/pmda/records/encoder.js';
 import { Scratch } from '../helpers/harness.mjs';
 import { Session } from '../corpus/session.mjs';
 

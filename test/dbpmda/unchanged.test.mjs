@@ -1,6 +1,6 @@
 // A data file that did not change is not opened again at each fetch: once
 // it has stayed the same for a second, it is kept open and checked with one fstat, while inotify reports nothing
-// that may make its name lead elsewhere (src/pmda/datafile.ts). Every
+// that may make its name lead elsewhere (src/pmda/sources/datafile.ts). Every
 // way of changing the data must still show at the next fetch, and the
 // files kept open must not hold on to what was deleted.
 import test from 'ava';

@@ -1,4 +1,4 @@
-// The metric caches are read and written in JavaScript (src/pmda/cachefile.ts),
+// The metric caches are read and written in JavaScript (src/pmda/numbering/cachefile.ts),
 // without a pmdaCache indom: they must number names exactly as libpcp_pmda's
 // pmdaCache does, including when the numbers run out, and each must load
 // the files of the other.
@@ -15,7 +15,7 @@ process.env.PCP_VAR_DIR = dir;
 const files = path.join(dir, 'config', 'pmda');
 fs.mkdirSync(files, { recursive: true });
 const { native, C } = require('../../dist/pmda/native.js');
-const { CacheFile, parseCacheFile } = require('../../dist/pmda/cachefile.js');
+const { CacheFile, parseCacheFile } = require('../../dist/pmda/numbering/cachefile.js');
 const DOMAIN = 249;
 native.setDomain(DOMAIN);
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
-// The native query (native/query.cc through src/pmda/query.ts) answers
-// as the JavaScript parse does (src/pmda/view.ts's TreeView): for random
+// The native query (native/query.cc through src/pmda/data/query.ts) answers
+// as the JavaScript parse does (src/pmda/data/view.ts's TreeView): for random
 // documents, with duplicate keys, int64 edges, numbers beyond 64 bits,
 // object maps with array-index keys, escapes, and pointers that find
 // nothing; and it leaves to JavaScript what it cannot take.
@@ -7,8 +7,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import { parseJson } from '../../dist/format/json.js';
 import { parsePointer } from '../../dist/format/pointer.js';
-import { Query } from '../../dist/pmda/query.js';
-import { TreeView, AN_ARRAY, AN_OBJECT } from '../../dist/pmda/view.js';
+import { Query } from '../../dist/pmda/data/query.js';
+import { TreeView, AN_ARRAY, AN_OBJECT } from '../../dist/pmda/data/view.js';
 
 const KEYS = ['a', 'b', 'name', 'v', '0', '7', '10', 'x/y', 'm~n', '', 'é', '__proto__'];
 const NUMBERS = ['0', '-0', '1', '-1', '12', '1.5', '-2.25e3', '1e2', '9007199254740991', '9007199254740993', '-9007199254740993', '9223372036854775807', '-9223372036854775808', '9223372036854775808', '18446744073709551615', '123456789012345678901234567890', '1e400', '0.1'];

@@ -8,7 +8,7 @@
 // between the authors that have sources (trusted sources count as one
 // author, root), so whatever one user does, the others keep their share.
 // What does not fit answers PM_ERR_AGAIN, and the log says which budget.
-import type { Config } from './config';
+import type { Config } from '../config';
 
 /** The account a source's costs are charged to. */
 export type Payer = number;

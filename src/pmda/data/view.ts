@@ -1,13 +1,13 @@
 // A view of a source's current data: what its metrics, arrays, instance
 // names and instance labels find in the document. Two kinds give the same
-// answers: a QueryView (src/pmda/query.ts) reads them from the slots the
+// answers: a QueryView (src/pmda/data/query.ts) reads them from the slots the
 // native query wrote, without a JavaScript object for the document; a
 // TreeView reads them from a document JSON.parse built (src/format/json.ts),
 // for what the query leaves to JavaScript: schema sources, and documents
 // simdjson does not take as JSON.parse does (docs/PARSING.md).
-import type { JsonValue } from '../format/json';
-import type { ArraySpec, MetricSpec } from '../format/metadata';
-import { resolve } from '../format/pointer';
+import type { JsonValue } from '../../format/json';
+import type { ArraySpec, MetricSpec } from '../../format/metadata';
+import { resolve } from '../../format/pointer';
 
 /** Where a metric's value is in a view: a scalar's index, or a member's index in its array. */
 export interface Placed {

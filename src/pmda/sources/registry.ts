@@ -4,19 +4,19 @@
 // and drops what went away, and applies the name policy: a source's name
 // is its prefix (or its directory's name), a valid PCP name, not one of
 // this PMDA's own, and not taken by another source. Numbering (clusters)
-// is src/pmda/numbering.ts's; the author of each source, src/pmda/access.ts's.
+// is src/pmda/numbering/numbering.ts's; the author of each source, src/pmda/sources/access.ts's.
 import * as fs from 'fs';
 import * as path from 'path';
-import { native, C } from './native';
-import type { Config } from './config';
+import { native, C } from '../native';
+import type { Config } from '../config';
 import { discover, Found, Watcher, MAX_WATCHES, OVERFLOW_WALK_MS } from './discovery';
 import { Source, readMetadata } from './source';
-import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from './numbering';
-import { validName } from '../format/metadata';
+import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from '../numbering/numbering';
+import { validName } from '../../format/metadata';
 import { authorOf, ROOT } from './access';
 import { fileStamp } from './read';
-import * as log from './log';
-import { STATIC } from './control';
+import * as log from '../limits/log';
+import { STATIC } from '../control';
 
 export class Registry {
   readonly byDir = new Map<string, Source>();

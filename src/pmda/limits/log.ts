@@ -12,7 +12,7 @@
 // in all): each line about a source is charged to the source's author;
 // what does not fit is dropped, and the log says so, once a minute per
 // user, with how many lines were dropped.
-import { native, C } from './native';
+import { native, C } from '../native';
 
 let debugEnabled = false;
 

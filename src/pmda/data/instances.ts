@@ -1,14 +1,14 @@
 // The instances of a source: the elements of each array in its data (or
 // the members of an object, named by their keys), named by their index
-// value, numbered through the source's instance cache (src/pmda/numbering.ts)
+// value, numbered through the source's instance cache (src/pmda/numbering/numbering.ts)
 // and ordered by instance id, as pmdaFetch walks them. Names that cannot
 // be PCP instance names are left out, with one log line per array. When
 // a new document names the same instances as the last one (a view that
-// can tell, src/pmda/query.ts), the last rows are kept as they are.
-import type { ArraySpec } from '../format/metadata';
-import type { InstanceNumbers } from './numbering';
+// can tell, src/pmda/data/query.ts), the last rows are kept as they are.
+import type { ArraySpec } from '../../format/metadata';
+import type { InstanceNumbers } from '../numbering/numbering';
 import type { DataView } from './view';
-import * as log from './log';
+import * as log from '../limits/log';
 
 /** The rows of one array in the current data, ordered by instance id. */
 export interface Rows {

@@ -7,7 +7,7 @@
 // it: the owner of a link, not of what it points to). Every file of an
 // untrusted source is opened by the kernel with the author's credentials
 // (native/access.cc), never checked first and opened as root afterwards;
-// its commands run as the author too (src/pmda/exec.ts).
+// its commands run as the author too (src/pmda/commands/exec.ts).
 //
 // Two corner cases, decided here:
 // - a metadata.json owned by root in an untrusted directory: root never
@@ -16,7 +16,7 @@
 // - an owner uid with no passwd entry: served as that uid, with the
 //   nobody account's group and no supplementary groups.
 import * as fs from 'fs';
-import { native } from './native';
+import { native } from '../native';
 
 /** The credentials a source's files are opened, and its commands run, with. */
 export interface Author {
@@ -109,7 +109,7 @@ const ERRNO: Record<number, [string, string]> = {
 /**
  * Open `file` for reading as `author` (the PMDA's own credentials for
  * ROOT): never blocking, regular files only. With `stamp`, what fstat
- * says of it is written there, from element `stampAt` (src/pmda/datafile.ts). Returns the descriptor;
+ * says of it is written there, from element `stampAt` (src/pmda/sources/datafile.ts). Returns the descriptor;
  * throws an OpenError whose message is what the author could have
  * learnt by trying themselves.
  */

@@ -4,21 +4,21 @@
 // at most once per fetch, and parsed again only when it changed.
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseJson, JsonValue } from '../format/json';
-import { parseMetadata, Metadata, MetricSpec, ArraySpec } from '../format/metadata';
-import { InstanceIndex, Rows } from './instances';
-import { Query, PADDING } from './query';
-import { DataView, TreeView, Placed } from './view';
-import { InstanceNumbers, Numbers, metricNumbers, indomCacheSerial, instanceNumbers, NumberingError } from './numbering';
-import type { ExecResult } from './exec';
+import { parseJson, JsonValue } from '../../format/json';
+import { parseMetadata, Metadata, MetricSpec, ArraySpec } from '../../format/metadata';
+import { InstanceIndex, Rows } from '../data/instances';
+import { Query, PADDING } from '../data/query';
+import { DataView, TreeView, Placed } from '../data/view';
+import { InstanceNumbers, Numbers, metricNumbers, indomCacheSerial, instanceNumbers, NumberingError } from '../numbering/numbering';
+import type { ExecResult } from '../commands/exec';
 import { Author, ROOT } from './access';
 import { DataFile } from './datafile';
 import { readFileAs, readInto, LimitError } from './read';
-import { newStats, SourceStats } from './control';
-import type { Config } from './config';
-import * as log from './log';
+import { newStats, SourceStats } from '../control';
+import type { Config } from '../config';
+import * as log from '../limits/log';
 import { METADATA, SCHEMA } from './discovery';
-import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, SchemaValidator } from '../format/schema';
+import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, SchemaValidator } from '../../format/schema';
 
 /** The rows of a source with no data, or no arrays. */
 const NO_ROWS: ReadonlyMap<string, Rows> = new Map();
@@ -32,7 +32,7 @@ export interface Served extends Placed {
   item: number;
   array?: ArraySpec;
   /**
-   * The metric's encoded record (src/pmda/fetch.ts) for data version
+   * The metric's encoded record (src/pmda/records/encoder.ts) for data version
    * `cachedVersion`: words [cachedAt, cachedEnd) of `cached`, which the
    * records kept with it share.
    */
@@ -42,7 +42,7 @@ export interface Served extends Placed {
   cachedVersion?: number;
 }
 
-export type { Rows } from './instances';
+export type { Rows } from '../data/instances';
 
 /**
  * Asked before data of `bytes` bytes is parsed (replacing `heldBefore`
@@ -124,7 +124,7 @@ export class Source {
 
   /** The output of this source's last command, when it finished since it was used. */
   pendingRun: ExecResult | undefined;
-  /** The id of its command while one runs (src/pmda/exec.ts). */
+  /** The id of its command while one runs (src/pmda/commands/exec.ts). */
   execId: number | undefined;
   /** When its command was started (Date.now()). */
   execStarted = 0;
@@ -150,7 +150,7 @@ export class Source {
     this.dataUrl = md.dataExec === undefined ? md.dataUrl : undefined;
   }
 
-  /** Whose budgets (src/pmda/budget.ts) its costs are charged to. */
+  /** Whose budgets (src/pmda/limits/budget.ts) its costs are charged to. */
   get payer(): number {
     return this.trusted ? 0 : this.author.uid;
   }
@@ -236,7 +236,7 @@ export class Source {
   /**
    * Read the data again if it may have changed; once per fetch at most.
    * For data-exec and data-url sources, the output of a command that
-   * finished (src/pmda/commands.ts collected it); `admit` asks the
+   * finished (src/pmda/commands/commands.ts collected it); `admit` asks the
    * budgets before data is parsed.
    */
   refresh(fetchNo: number, config: Config, admit: Admit): void {
@@ -262,7 +262,7 @@ export class Source {
     }
   }
 
-  /** Does its data come from a process (data-exec, or data-url through src/pmda/url.ts)? */
+  /** Does its data come from a process (data-exec, or data-url through src/pmda/commands/url.ts)? */
   get commanded(): boolean {
     return this.dataExec !== undefined || this.dataUrl !== undefined;
   }
@@ -463,7 +463,7 @@ export class Source {
     return labels;
   }
 
-  /** A budget (src/pmda/budget.ts) has no room for this source's data now. */
+  /** A budget (src/pmda/limits/budget.ts) has no room for this source's data now. */
   private overBudget(why: string): void {
     this.unavailable(why);
     this.stats.lastError = why;

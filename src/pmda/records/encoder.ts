@@ -9,9 +9,9 @@
 //           the record's strings, NUL-terminated, then padding to 4 bytes
 //   value:  int64 | double | uint32 offset, from the record's start, of a string
 // Entries are ordered by instance id, the order pmdaFetch walks them in.
-import { C, native } from './native';
-import type { JsonValue } from '../format/json';
-import type { ValueType } from '../format/metadata';
+import { C, native } from '../native';
+import type { JsonValue } from '../../format/json';
+import type { ValueType } from '../../format/metadata';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -107,7 +107,7 @@ export class Encoder {
 
   /**
    * Rows [from, to) of a column of integers, straight from a query's slots
-   * (src/pmda/query.ts): row r is instance insts[r], whose 8 bytes are the
+   * (src/pmda/data/query.ts): row r is instance insts[r], whose 8 bytes are the
    * value of slot first + element * width, element being elements[r] (by
    * way of `order`, if given). Stops at the first slot whose kind is not
    * `kind`, and returns the row it stopped at (native/gather.cc).

@@ -1,4 +1,4 @@
-// Reading a source's files: opened as its author (src/pmda/access.ts),
+// Reading a source's files: opened as its author (src/pmda/sources/access.ts),
 // never blocking, regular files only, at most a given size; and the
 // stamp (device, inode, size, mtime) that says whether a file changed.
 import * as fs from 'fs';

@@ -6,7 +6,7 @@
 // The name can come to lead elsewhere only through a change to a
 // directory entry, and inotify reports every such change in the source's
 // directory, and in every directory above it up to the configured ones,
-// as it happens: the registry (src/pmda/registry.ts) reads the events at
+// as it happens: the registry (src/pmda/sources/registry.ts) reads the events at
 // the start of each fetch and lets go of the files they may concern.
 // What inotify does not see (a write through another hard link, or one
 // that does not close the file) changes the inode itself, and the fstat
@@ -14,7 +14,7 @@
 // name is a symbolic link, when it is not in the source's own directory,
 // or when that directory is not watched.
 import * as fs from 'fs';
-import { native } from './native';
+import { native } from '../native';
 import { openAs, Author } from './access';
 
 const LENGTH = native.STAMP_LENGTH;

@@ -8,14 +8,14 @@
 // running at the end of a wait loses its standing: no fetch waits for it
 // again until one of its runs is quick, and its author's new sources
 // start without it for ten minutes. Output that arrives between fetches
-// is kept for the next one. Running them is src/pmda/exec.ts's.
+// is kept for the next one. Running them is src/pmda/commands/exec.ts's.
 import * as fs from 'fs';
 import * as path from 'path';
-import { native } from './native';
-import type { Config } from './config';
-import type { Source } from './source';
+import { native } from '../native';
+import type { Config } from '../config';
+import type { Source } from '../sources/source';
 import { startCommand, resultOf, splitCommand, ExecLimits } from './exec';
-import * as log from './log';
+import * as log from '../limits/log';
 
 export class Commands {
   /** Commands running, by id. */
@@ -124,7 +124,7 @@ export class Commands {
 
 /**
  * The command line of a source's command, or why it may not run: a
- * data-url is fetched by src/pmda/url.ts, run like a command, as root
+ * data-url is fetched by src/pmda/commands/url.ts, run like a command, as root
  * for trusted sources; untrusted ones only with untrusted_urls set to
  * "loopback", as their author, and only to this host.
  */

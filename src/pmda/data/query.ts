@@ -1,12 +1,12 @@
 // The query of a source: the JSON pointers of its metrics, arrays, index
 // names and instance labels, compiled once by the native shim
 // (native/query.cc), run on each new document; and the view of the slots
-// it writes (src/pmda/view.ts). The document never becomes JavaScript
+// it writes (src/pmda/data/view.ts). The document never becomes JavaScript
 // objects: a value is read from its slot when a record needs it, and an
-// integer's 8 bytes go to the record as they are (src/pmda/record.ts).
-import { native } from './native';
-import type { JsonValue } from '../format/json';
-import type { ArraySpec } from '../format/metadata';
+// integer's 8 bytes go to the record as they are (src/pmda/records/records.ts).
+import { native } from '../native';
+import type { JsonValue } from '../../format/json';
+import type { ArraySpec } from '../../format/metadata';
 import { DataView, Found, Placed, AN_ARRAY, AN_OBJECT } from './view';
 
 // slot kinds, as native/query.cc writes them

@@ -1,15 +1,15 @@
 // data-exec: run a source's command and take its standard output as the
 // data. Arguments are split like a POSIX shell would (quotes, backslash),
 // with no shell. A command of an untrusted source runs as the source's
-// author (src/pmda/access.ts), with that user's groups; a trusted
+// author (src/pmda/sources/access.ts), with that user's groups; a trusted
 // source's as root. Commands run in the background, each under a root
 // shepherd process that kills everything the command leaves behind
 // (native/exec.cc), with limits on memory, open files, processes, CPU
 // time and file size. The agent decides how long a fetch waits for them.
-import { native } from './native';
+import { native } from '../native';
 import * as fs from 'fs';
 import * as os from 'os';
-import type { Author } from './access';
+import type { Author } from '../sources/access';
 /** Split a command line as python's shlex.split (POSIX mode) does. */
 export function splitCommand(line: string): string[] {
   const args: string[] = [];
@@ -111,7 +111,7 @@ export function startCommand(argv: string[], author: Author, cwd: string, limits
 
 /**
  * What a finished command means for its source; `label` names it
- * ("data-exec command 'X'"). A data-url helper (src/pmda/url.ts) that
+ * ("data-exec command 'X'"). A data-url helper (src/pmda/commands/url.ts) that
  * fails says why on its output, after "error: ".
  */
 export function resultOf(r: ReturnType<typeof native.execWait>[number], label: string, cwd: string, limits: ExecLimits, url = false): ExecResult {

@@ -16,7 +16,7 @@
 // survives restarts: a name keeps its number whatever order sources,
 // metrics and instances are found in.
 import * as path from 'path';
-import { native, C } from './native';
+import { native, C } from '../native';
 import { CacheFile } from './cachefile';
 
 export const MAX_CLUSTER = 0xfff;
@@ -114,7 +114,7 @@ export class ClusterCache extends NameCache {
 
 /**
  * A source's metric numbers: the file alone, with no pmdaCache indom
- * behind it (src/pmda/cachefile.ts), as nothing but the numbers is needed.
+ * behind it (src/pmda/numbering/cachefile.ts), as nothing but the numbers is needed.
  */
 class MetricNumbers implements Numbers {
   private readonly file: CacheFile;
@@ -154,7 +154,7 @@ function cacheFileOf(serial: number, max: number): CacheFile {
 
 /**
  * A source's instance numbers: names numbered and kept in their cache
- * file (src/pmda/cachefile.ts), the names of the data served to
+ * file (src/pmda/numbering/cachefile.ts), the names of the data served to
  * libpcp_pmda as a table (native/indoms.cc) rather than from a pmdaCache
  * indom, which it would look up along a list of all its caches at every
  * instance of every fetch (docs/BENCHMARKS.md).

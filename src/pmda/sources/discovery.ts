@@ -151,7 +151,7 @@ export class Watcher {
   /**
    * Told, as events are read, of the files they name in watched
    * directories, and whether any event may have changed where other
-   * names lead (src/pmda/datafile.ts): a directory's own event, one
+   * names lead (src/pmda/sources/datafile.ts): a directory's own event, one
    * naming a directory or a file describing sources, or a lost event.
    */
   onChange: (files: Set<string>, anything: boolean) => void = () => {};

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The data-url helper: fetch one URL and write the response body to
-// standard output. The PMDA runs it like a data-exec command (src/pmda/exec.ts),
+// standard output. The PMDA runs it like a data-exec command (src/pmda/commands/exec.ts),
 // so a request gets the same timeout, size limit, budgets and isolation
 // as a command, and runs with the source's credentials: as root for a
 // trusted source, as its author for an untrusted one (which matters for

@@ -1,16 +1,16 @@
 // The record of one requested metric in a fetch: its values, resolved by
 // JSON pointer in the source's current data, converted to the metric's
 // type, strings cut to max_string_bytes, charged to the author's budgets
-// and written by the Encoder (src/pmda/fetch.ts). A record of unchanged
+// and written by the Encoder (src/pmda/records/encoder.ts). A record of unchanged
 // data is the one encoded last time, copied as it is.
-import { C } from './native';
-import type { Config } from './config';
-import type { Source, Served } from './source';
-import type { Budgets } from './budget';
-import { Encoder, convert, typeCode } from './fetch';
-import type { JsonValue } from '../format/json';
-import { QueryView, K_INT } from './query';
-import * as log from './log';
+import { C } from '../native';
+import type { Config } from '../config';
+import type { Source, Served } from '../sources/source';
+import type { Budgets } from '../limits/budget';
+import { Encoder, convert, typeCode } from './encoder';
+import type { JsonValue } from '../../format/json';
+import { QueryView, K_INT } from '../data/query';
+import * as log from '../limits/log';
 
 /** What became of a record: kept for later fetches, written again from the slots, or a budget spent. */
 type Encoded = typeof KEEP | typeof FROM_SLOTS | typeof SPENT;
@@ -80,7 +80,7 @@ export class Records {
     const done = this.encode(i, src, m, started);
     const [from, to] = this.enc.end();
     // an array's record whose integers all came from the query's slots can
-    // be written again from them (src/pmda/fetch.ts, int64Column) in a few
+    // be written again from them (src/pmda/records/encoder.ts, int64Column) in a few
     // times the time of a copy: keep() keeps such records only while few
     if (done !== SPENT) this.fresh.push([m, src.version, from, to, done === FROM_SLOTS]);
   }
@@ -124,7 +124,7 @@ export class Records {
    */
   copyKept(i: number, src: Source, m: Served): boolean {
     if (!m.cached || m.cachedVersion !== src.version) return false;
-    // a record starts with its count of values (src/pmda/fetch.ts)
+    // a record starts with its count of values (src/pmda/records/encoder.ts)
     const count = m.cached[m.cachedAt]!;
     const payer = src.payer;
     if (count > this.budgets.valuesLeft(payer)) {

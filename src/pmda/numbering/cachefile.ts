@@ -24,7 +24,7 @@
 // reported, never fatal: the file holds what users' data named.
 import * as fs from 'fs';
 import * as path from 'path';
-import * as log from './log';
+import * as log from '../limits/log';
 
 export interface CacheEntry {
   inst: number;
