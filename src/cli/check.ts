@@ -6,15 +6,17 @@
 // any problem, 0 if there is none, 2 for a usage error.
 //
 // Nothing is re-implemented where the PMDA has the code: the PMDA's own
-// registry (src/pmda/sources/registry.ts: discovery, authors, metadata and schema
-// reading, the name policy, numbering) over the directories given, its
-// Source refresh (parsing, schema validation, array rows), its records of
-// values (src/pmda/records/records.ts: pointers, conversion, string limits,
-// budgets), decoded from the fetch buffer, its command policy and result
-// words (src/pmda/commands/commands.ts, exec.ts), and its log (src/pmda/limits/log.ts),
+// registry (src/pmda/sources/registry.ts: discovery, authors, metadata and
+// schema reading, the name policy, numbering) over the directories given,
+// and one round of its fetch (src/pmda/round.ts: budgets, commands,
+// refresh, records), decoded from the fetch buffer
+// (src/pmda/records/decoder.ts), and its log (src/pmda/limits/log.ts),
 // whose lines are caught on their way to pmNotifyErr and given to the
-// source whose directory they name. Commands run to their end, as the
-// user running the checker, under the PMDA's limits and timeout.
+// source whose directory they name. Every directory given is taken as
+// untrusted, as the PMDA takes directory_list: files are opened, and
+// commands run, as each source's author (the owner of its metadata.json;
+// nobody for root's), under the PMDA's limits. Commands run to their end
+// (exec_timeout).
 //
 // Numbers come from the PMDA's real numbering caches
 // ($PCP_VAR_DIR/config/pmda/DOMAIN.*), which are never written: they are
@@ -31,14 +33,14 @@ import { DEFAULTS, loadConfig, Config } from '../pmda/config';
 import { discover, Found } from '../pmda/sources/discovery';
 import type { Source, Served, Rows } from '../pmda/sources/source';
 import { Registry } from '../pmda/sources/registry';
-import { commandLineOf, slowMessage } from '../pmda/commands/commands';
+import { Commands } from '../pmda/commands/commands';
 import { Records } from '../pmda/records/records';
 import { Budgets } from '../pmda/limits/budget';
 import { Encoder } from '../pmda/records/encoder';
+import { decodeRecord } from '../pmda/records/decoder';
+import { Round } from '../pmda/round';
 import { metricCacheSerial, indomCacheSerial } from '../pmda/numbering/numbering';
 import { parseCacheFile } from '../pmda/numbering/cachefile';
-import { ROOT } from '../pmda/sources/access';
-import { startCommand, resultOf, ExecLimits } from '../pmda/commands/exec';
 import * as log from '../pmda/limits/log';
 import { validName, ArraySpec, Units } from '../format/metadata';
 import type { JsonValue } from '../format/json';
@@ -152,7 +154,7 @@ function readCacheFile(file: string): Map<string, number> {
   return new Map(parseCacheFile(fs.readFileSync(file, 'utf8')).entries.map((e) => [e.name, e.inst]));
 }
 
-class Numbers {
+class CacheCopies {
   /** The real caches by serial; absent: no such file (nothing numbered yet). */
   readonly real = new Map<number, Map<string, number>>();
   readonly notes: string[] = [];
@@ -268,29 +270,6 @@ function parseLabelText(text: string | undefined): Record<string, JsonValue> {
 
 // ---- checking ------------------------------------------------------------------------
 
-/** A record of the fetch buffer (src/pmda/records/encoder.ts's layout): its values, or its error code. */
-function decodeRecord(buf: Buffer, i: number, type: string): { error: number } | { values: Array<[number, number | bigint | string]> } {
-  const at = buf.readUInt32LE(i * 4);
-  const count = buf.readInt32LE(at);
-  if (count < 0) return { error: count };
-  const values: Array<[number, number | bigint | string]> = [];
-  for (let k = 0; k < count; k++) {
-    const e = at + 8 + k * 16;
-    const inst = buf.readInt32LE(e);
-    let v: number | bigint | string;
-    if (type === 'integer') {
-      const b = buf.readBigInt64LE(e + 8);
-      v = b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
-    } else if (type === 'double') v = buf.readDoubleLE(e + 8);
-    else {
-      const from = at + buf.readUInt32LE(e + 8);
-      v = buf.toString('utf8', from, buf.indexOf(0, from));
-    }
-    values.push([inst, v]);
-  }
-  return { values };
-}
-
 class Checker {
   readonly sources: SourceOut[] = [];
   /** Problems not about any one source (a directory, the configuration). */
@@ -301,18 +280,13 @@ class Checker {
   constructor(
     readonly opts: Options,
     readonly config: Config,
-    readonly numbers: Numbers,
+    readonly numbers: CacheCopies,
   ) {
     // every line the PMDA's code logs comes here instead of pmNotifyErr;
     // warnings and errors are the problems, information is not
     native.log = (level: number, text: string): void => {
       if (level <= C.LOG_WARNING) this.lines.push(text);
     };
-  }
-
-  private get limits(): ExecLimits {
-    const c = this.config;
-    return { timeoutMs: c.execTimeoutMs, maxBytes: c.maxDataBytes, maxMemory: c.execMaxMemory, maxFiles: c.execMaxFiles, maxProcesses: c.execMaxProcesses };
   }
 
   run(): void {
@@ -350,20 +324,19 @@ class Checker {
     registry.discover();
     const served = [...registry.byDir.values()];
 
-    // one fetch of every metric of every source: commands first, then the data, then the records
-    const fetchNo = 1;
-    for (const src of served) this.runCommand(src, config);
+    // one round of every metric of every source, as the PMDA's fetch makes
+    // it (src/pmda/round.ts), but for its commands, which run to their end
     const budgets = new Budgets(config);
-    budgets.begin(served);
     const encoder = new Encoder();
     const records = new Records(encoder, budgets, config);
+    const round = new Round(registry, new Commands(config), budgets, config);
+    round.begin();
+    if (this.opts.exec) round.runCommands(served, true);
     const wanted: Array<[Source, Served]> = [];
     for (const src of served) for (const m of src.metrics.values()) wanted.push([src, m]);
-    encoder.begin(wanted.length);
+    records.begin(wanted.length);
     wanted.forEach(([src, m], i) => {
-      if (src.commanded && !this.opts.exec) return;
-      src.refresh(fetchNo, config, (bytes, heldBefore) => budgets.admit(src.payer, bytes, heldBefore));
-      records.write(i, src, m, performance.now());
+      if (!src.commanded || this.opts.exec) round.serve(records, i, src, m);
     });
     const buf = encoder.finish();
 
@@ -384,34 +357,6 @@ class Checker {
       }
     }
     this.attribute();
-  }
-
-  /** Run a source's command (data-exec, or the data-url helper) to its end, as the user running the checker. */
-  private runCommand(src: Source, config: Config): void {
-    if (!src.commanded || !this.opts.exec) return;
-    // the PMDA's policy: the command line, or why it may not run
-    const argv = commandLineOf(src, config);
-    if (typeof argv === 'string') {
-      src.pendingRun = { ok: false, error: `${argv} (in ${src.dir})` };
-      return;
-    }
-    const limits = this.limits;
-    const started = Date.now();
-    const id = startCommand(argv, ROOT, src.dir, limits);
-    if (typeof id !== 'number') {
-      src.pendingRun = id;
-      return;
-    }
-    for (;;) {
-      const done = native.execWait([id], limits.timeoutMs + 2000).find((r) => r.id === id);
-      if (!done) continue;
-      src.pendingRun = resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
-      break;
-    }
-    // what the PMDA logs at its first fetch of a command slower than exec_wait (src/pmda/commands/commands.ts)
-    if (src.pendingRun.ok && Date.now() - started > config.execWaitMs) {
-      log.problem(`${src.dir}:slow`, slowMessage(src, config.execWaitMs));
-    }
   }
 
   private describe(src: Source, out: SourceOut): void {
@@ -620,7 +565,7 @@ function main(): number {
   const loaded = opts.configFile !== undefined ? loadConfig(opts.configFile) : { config: { ...DEFAULTS }, problems: [] };
   const config = loaded.config;
   if (opts.timeoutS !== undefined) config.execTimeoutMs = Math.round(opts.timeoutS * 1000);
-  const numbers = new Numbers(opts.domain);
+  const numbers = new CacheCopies(opts.domain);
   try {
     const checker = new Checker(opts, config, numbers);
     for (const p of loaded.problems) log.warn(p);

@@ -1,13 +1,14 @@
 // The agent: the answers to the PDUs that reach JavaScript. Each handler
-// is short and reads downward: find the sources (the registry), bring
-// their data up to date (sources, commands), write the records (records,
-// encoder). The descriptor and namespace tables are handed to the native
+// is short and reads downward: find the sources (the registry), then one
+// round (src/pmda/round.ts) brings their data up to date and writes the
+// records. The descriptor and namespace tables are handed to the native
 // shim whole whenever the sources change (tables), so desc, pmid, name
 // and children PDUs are answered in C.
 import { C } from './native';
 import type { Config } from './config';
 import { Registry } from './sources/registry';
-import { Source, type Served } from './sources/source';
+import { Source } from './sources/source';
+import { Round } from './round';
 import { Tables } from './tables';
 import { Commands } from './commands/commands';
 import { Encoder } from './records/encoder';
@@ -34,7 +35,7 @@ export class Agent {
   private readonly records: Records;
   /** Records written between PDUs, for the next fetch to copy. */
   private readonly prepared: Records;
-  private fetchNo = 0;
+  private readonly round: Round;
 
   constructor(options: AgentOptions) {
     this.root = options.root;
@@ -44,6 +45,7 @@ export class Agent {
     this.budgets = new Budgets(this.config);
     this.records = new Records(this.encoder, this.budgets, this.config);
     this.prepared = new Records(new Encoder(), this.budgets, this.config);
+    this.round = new Round(this.registry, this.commands, this.budgets, this.config);
     this.registry.onData((sources) => this.prefetch(sources));
     log.setLimits(this.config, (key) => this.registry.whose(key));
   }
@@ -75,10 +77,9 @@ export class Agent {
     const cluster = clusterOfIndom(indom);
     const src = cluster !== undefined ? this.registry.byCluster.get(cluster) : undefined;
     if (src && Date.now() - src.refreshedTime >= 1000) {
-      this.fetchNo++;
-      this.budgets.begin(this.registry.byCluster.values(), Source.epoch);
-      this.commands.run([src], this.fetchNo, this.registry.byCluster.values());
-      this.refreshSource(src);
+      this.round.begin();
+      this.round.runCommands([src]);
+      this.round.refresh(src);
     }
   }
 
@@ -97,34 +98,25 @@ export class Agent {
   private prefetch(sources: Source[]): void {
     const due = sources.filter((s) => !s.commanded && s.countedFetch > s.prefetched);
     if (due.length === 0) return;
-    this.fetchNo++;
-    this.budgets.begin(this.registry.byCluster.values(), Source.epoch);
-    for (const src of due) {
-      // within its author's share of fetch_max_ms here too; the rest is the fetch's
-      if (this.budgets.timeUp(src.payer)) continue;
-      src.prefetched = this.fetchNo;
-      const started = performance.now();
-      if (src.prefetch(this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore))) this.prepared.prepare(src, started);
-      this.budgets.chargeTime(src.payer, performance.now() - started);
-    }
+    this.round.begin();
+    for (const src of due) this.round.prefetch(this.prepared, src);
   }
 
   /** A fetch PDU: current sources, current data, encoded for pmdaFetch. */
   fetch(pmids: Uint32Array): Buffer {
-    this.fetchNo++;
     this.discover();
     this.syncTables();
     // the fetch reads what changed itself
-    this.registry.touched();
+    this.registry.dropTouched();
     const sources = this.registry.byCluster;
-    this.budgets.begin(sources.values(), Source.epoch);
+    this.round.begin();
     // the commands this fetch needs, started together
     const commanded = new Set<Source>();
     for (let i = 0; i < pmids.length; i++) {
       const src = sources.get(pmidCluster(pmids[i]!));
       if (src?.commanded) commanded.add(src);
     }
-    if (commanded.size > 0) this.commands.run(commanded, this.fetchNo, sources.values());
+    if (commanded.size > 0) this.round.runCommands(commanded);
     this.records.begin(pmids.length);
     for (let i = 0; i < pmids.length; i++) {
       const pmid = pmids[i]!;
@@ -139,27 +131,10 @@ export class Agent {
         this.records.error(i, 0, C.PM_ERR_PMID);
         continue;
       }
-      if (src.countedFetch !== this.fetchNo) {
-        src.countedFetch = this.fetchNo;
-        src.stats.fetches++;
-      }
-      // nothing a source does can reach the records of another
-      this.records.isolate(i, src, m, () => this.serve(i, src, m));
+      this.round.serve(this.records, i, src, m);
     }
     this.records.keep();
     return this.encoder.finish();
-  }
-
-  /** The i-th record of a fetch: metric `m` of `src`, its data brought up to date first. */
-  private serve(i: number, src: Source, m: Served): void {
-    // a record kept for data this fetch already looked at is a copy:
-    // no clock, no time budget
-    if (src.refreshedAt === this.fetchNo && this.records.copyKept(i, src, m)) return;
-    if (this.budgets.timeUp(src.payer)) return this.records.overBudget(i, src, m, 'time');
-    const started = performance.now();
-    this.refreshSource(src);
-    this.records.write(i, src, m, started);
-    this.budgets.chargeTime(src.payer, performance.now() - started);
   }
 
   /** json.nsources, json.debug and the per-source control metrics. */
@@ -172,12 +147,6 @@ export class Agent {
     else if (item === DEBUG_ITEM) enc.value(C.PM_IN_NULL, log.isDebug() ? 1 : 0, m.type);
     else for (const src of this.registry.sorted()) enc.value(src.cluster, m.stat!(src.stats), m.type);
     enc.end();
-  }
-
-  /** Refresh one source's data, within its author's budgets. */
-  private refreshSource(src: Source): void {
-    src.refresh(this.fetchNo, this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore));
-    if (src.stale) this.registry.force();
   }
 
   /**

@@ -14,12 +14,30 @@ import * as path from 'path';
 import { native } from '../native';
 import type { Config } from '../config';
 import type { Source } from '../sources/source';
-import { startCommand, resultOf, splitCommand, ExecLimits } from './exec';
+import { startCommand, resultOf, splitCommand, ExecLimits, type ExecResult } from './exec';
 import * as log from '../limits/log';
+
+/** What the scheduler knows of one source's command. */
+interface Run {
+  /** Its id while it runs (src/pmda/commands/exec.ts). */
+  id: number | undefined;
+  /** When it was last started (Date.now()). */
+  started: number;
+  /** How long its last run took, ms. */
+  tookMs: number;
+  /** A fetch waits for it only while it has been quick. */
+  standing: boolean;
+  /** Its output, when it finished since it was last taken. */
+  output: ExecResult | undefined;
+  /** A command that timed out is not run again before this time. */
+  restUntil: number;
+}
 
 export class Commands {
   /** Commands running, by id. */
   private readonly running = new Map<number, Source>();
+  /** Each commanded source's command. */
+  private readonly runs = new Map<Source, Run>();
   /** Drains the output of commands that run on between fetches. */
   private collector: NodeJS.Timeout | undefined;
   /** Payers (uids) whose commands were slow lately, until when. */
@@ -29,12 +47,42 @@ export class Commands {
 
   /** A new source: its author's recent slowness carries over. */
   added(src: Source): void {
-    if (src.commanded && (this.slowPayers.get(src.payer) ?? 0) > Date.now()) src.execStanding = false;
+    if (src.commanded && (this.slowPayers.get(src.payer) ?? 0) > Date.now()) this.runOf(src).standing = false;
   }
 
   /** A source went away: its running command is not collected for it. */
   removed(src: Source): void {
-    if (src.execId !== undefined) this.running.delete(src.execId);
+    const r = this.runs.get(src);
+    if (r?.id !== undefined) this.running.delete(r.id);
+    this.runs.delete(src);
+  }
+
+  private runOf(src: Source): Run {
+    let r = this.runs.get(src);
+    if (!r) {
+      r = { id: undefined, started: 0, tookMs: 0, standing: true, output: undefined, restUntil: 0 };
+      this.runs.set(src, r);
+    }
+    return r;
+  }
+
+  /**
+   * The output of the source's last run, once: undefined while it has
+   * none, 'resting' while a command that timed out rests (its source
+   * keeps what it has).
+   */
+  take(src: Source): ExecResult | undefined | 'resting' {
+    const r = this.runOf(src);
+    if (Date.now() < r.restUntil) return 'resting';
+    const out = r.output;
+    r.output = undefined;
+    if (out) r.restUntil = !out.ok && out.timedOut ? Date.now() + Math.max(5000, 5 * this.config.execTimeoutMs) : 0;
+    return out;
+  }
+
+  /** Should round `round` start this source's command? */
+  private needs(src: Source, r: Run, round: number): boolean {
+    return src.commanded && src.refreshedAt !== round && r.id === undefined && r.output === undefined && Date.now() >= r.restUntil;
   }
 
   private get execLimits(): ExecLimits {
@@ -50,42 +98,18 @@ export class Commands {
    * within exec_wait. Its output, when it comes, is served by the next
    * fetch; it never holds up another source.
    */
-  run(sources: Iterable<Source>, fetchNo: number, all: Iterable<Source>): void {
-    const limits = this.execLimits;
+  run(sources: Iterable<Source>, round: number, all: Iterable<Source>, waitMs = this.config.execWaitMs): void {
     const waitFor: number[] = [];
-    // at most exec_max_running at once, each author its share; those that
-    // waited longest go first
-    const runningOf = new Map<number, number>();
-    for (const src of this.running.values()) runningOf.set(src.payer, (runningOf.get(src.payer) ?? 0) + 1);
-    const payers = new Set<number>();
-    for (const src of all) if (src.commanded) payers.add(src.payer);
-    const share = Math.max(1, Math.floor(this.config.execMaxRunning / Math.max(1, payers.size)));
-    const ready = [...sources].sort((a, b) => a.execStarted - b.execStarted);
-    for (const src of ready) {
-      if (src.needsCommand(fetchNo)) {
-        const mine = runningOf.get(src.payer) ?? 0;
-        if (mine >= share || this.running.size >= this.config.execMaxRunning) {
-          log.problem(`${src.dir}:running`, `${src.metadataFile}: data-exec command not started: its author already runs ${mine} commands, its share of exec_max_running (${this.config.execMaxRunning} shared by ${payers.size} users); try again`);
-          continue;
-        }
-        log.resolved(`${src.dir}:running`);
-        runningOf.set(src.payer, mine + 1);
-        const argv = commandLineOf(src, this.config);
-        const id = typeof argv === 'string' ? { ok: false as const, error: `${argv} (in ${src.dir})` } : startCommand(argv, src.author, src.dir, limits);
-        if (typeof id !== 'number') src.pendingRun = id;
-        else {
-          this.running.set(id, src);
-          src.execId = id;
-          src.execStarted = Date.now();
-        }
-      }
-      if (src.execId !== undefined && src.execStanding) waitFor.push(src.execId);
+    for (const src of this.start(sources, round, all)) {
+      const r = this.runOf(src);
+      if (r.id !== undefined && r.standing) waitFor.push(r.id);
     }
-    this.collect(waitFor, waitFor.length > 0 ? this.config.execWaitMs : 0);
+    this.collect(waitFor, waitFor.length > 0 ? waitMs : 0);
     for (const id of waitFor) {
       const src = this.running.get(id);
-      if (!src || !src.execStanding) continue;
-      src.execStanding = false;
+      const r = src && this.runs.get(src);
+      if (!src || !r?.standing) continue;
+      r.standing = false;
       this.slowPayers.set(src.payer, Date.now() + 10 * 60000);
       log.problem(`${src.dir}:slow`, slowMessage(src, this.config.execWaitMs));
     }
@@ -102,6 +126,60 @@ export class Commands {
     }
   }
 
+  /**
+   * For pmdajson-check: run the commands of `sources` to their end (each
+   * within exec_timeout), and say of those slower than exec_wait what
+   * the PMDA's log would say at its first fetch of them.
+   */
+  runToEnd(sources: Source[], round: number): void {
+    const waitMs = this.config.execTimeoutMs + 2000;
+    for (let pass = 0; pass < sources.length + 1; pass++) {
+      this.start(sources, round, sources);
+      const ids = sources.map((s) => this.runOf(s).id).filter((id): id is number => id !== undefined);
+      if (ids.length === 0) break;
+      while (ids.some((id) => this.running.has(id))) this.collect(ids.filter((id) => this.running.has(id)), waitMs);
+    }
+    for (const src of sources) {
+      const r = this.runOf(src);
+      if (r.output?.ok && r.tookMs > this.config.execWaitMs) log.problem(`${src.dir}:slow`, slowMessage(src, this.config.execWaitMs));
+    }
+  }
+
+  /**
+   * Start the commands of `sources` that need to run: at most
+   * exec_max_running at once, each author its share; those that waited
+   * longest go first. Returns the sources in that order.
+   */
+  private start(sources: Iterable<Source>, round: number, all: Iterable<Source>): Source[] {
+    const limits = this.execLimits;
+    const runningOf = new Map<number, number>();
+    for (const src of this.running.values()) runningOf.set(src.payer, (runningOf.get(src.payer) ?? 0) + 1);
+    const payers = new Set<number>();
+    for (const src of all) if (src.commanded) payers.add(src.payer);
+    const share = Math.max(1, Math.floor(this.config.execMaxRunning / Math.max(1, payers.size)));
+    const ready = [...sources].filter((s) => s.commanded).sort((a, b) => this.runOf(a).started - this.runOf(b).started);
+    for (const src of ready) {
+      const r = this.runOf(src);
+      if (!this.needs(src, r, round)) continue;
+      const mine = runningOf.get(src.payer) ?? 0;
+      if (mine >= share || this.running.size >= this.config.execMaxRunning) {
+        log.problem(`${src.dir}:running`, `${src.metadataFile}: data-exec command not started: its author already runs ${mine} commands, its share of exec_max_running (${this.config.execMaxRunning} shared by ${payers.size} users); try again`);
+        continue;
+      }
+      log.resolved(`${src.dir}:running`);
+      runningOf.set(src.payer, mine + 1);
+      const argv = commandLineOf(src, this.config);
+      const id = typeof argv === 'string' ? { ok: false as const, error: `${argv} (in ${src.dir})` } : startCommand(argv, src.author, src.dir, limits);
+      if (typeof id !== 'number') r.output = id;
+      else {
+        this.running.set(id, src);
+        r.id = id;
+        r.started = Date.now();
+      }
+    }
+    return ready;
+  }
+
   /** Collect finished commands for their sources. */
   private collect(ids: number[], waitMs: number): void {
     if (this.running.size === 0) return;
@@ -109,17 +187,17 @@ export class Commands {
     for (const done of native.execWait(ids, waitMs)) {
       const src = this.running.get(done.id);
       this.running.delete(done.id);
-      if (!src || src.execId !== done.id) continue; // its source went away
-      src.execId = undefined;
-      const took = Date.now() - src.execStarted;
-      src.pendingRun = resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
-      if (!src.execStanding && took <= this.config.execWaitMs && !done.timedOut) {
-        src.execStanding = true;
+      const r = src && this.runs.get(src);
+      if (!src || r?.id !== done.id) continue; // its source went away
+      r.id = undefined;
+      r.tookMs = Date.now() - r.started;
+      r.output = resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
+      if (!r.standing && r.tookMs <= this.config.execWaitMs && !done.timedOut) {
+        r.standing = true;
         log.resolved(`${src.dir}:slow`, `${src.metadataFile}: ${src.commandLabel} is quick again`);
       }
     }
   }
-
 }
 
 /**

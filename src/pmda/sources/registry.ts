@@ -66,13 +66,18 @@ export class Registry {
   onData(fn: (sources: Source[]) => void): boolean {
     return this.watcher.notify(() => {
       this.watcher.drain();
-      const sources = this.touched();
+      const sources = this.takeTouched();
       if (sources.length > 0) fn(sources);
     });
   }
 
-  /** The sources whose data files events named since the last call. */
-  touched(): Source[] {
+  /** The fetch reads what changed itself: the events queued for between PDUs are dropped. */
+  dropTouched(): void {
+    this.watcher.takeTouched();
+  }
+
+  /** The sources whose data files events named since the last call (the queue is emptied). */
+  private takeTouched(): Source[] {
     const files = this.watcher.takeTouched();
     if (files.size === 0) return [];
     const out: Source[] = [];

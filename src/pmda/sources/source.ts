@@ -51,6 +51,9 @@ export type { Rows } from '../data/instances';
  */
 export type Admit = (bytes: number, heldBefore: number) => string | undefined;
 
+/** What a data-exec or data-url source's refresh is given: its command's output, none yet, or a rest after a timeout. */
+export type CommandRun = ExecResult | 'resting';
+
 export interface Description {
   md: Metadata;
   stamp: string;
@@ -113,23 +116,12 @@ export class Source {
   private generation: number | bigint | string | undefined;
   /** The description must be read again (a schema source's generation changed). */
   stale = false;
-  /** A data-exec command that timed out is not run again before this time. */
-  private execRestUntil = 0;
-  /** The fetch that last counted in stats.fetches. */
+  /** The round (src/pmda/round.ts) that last counted it in stats.fetches. */
   countedFetch = -1;
-  /** The fetch number its data was last read with between PDUs (src/pmda/agent.ts, prefetch). */
+  /** The round its data was last read in between PDUs (src/pmda/round.ts, prefetch). */
   prefetched = -1;
   /** What the control metrics report. */
   stats: SourceStats = newStats();
-
-  /** The output of this source's last command, when it finished since it was used. */
-  pendingRun: ExecResult | undefined;
-  /** The id of its command while one runs (src/pmda/commands/exec.ts). */
-  execId: number | undefined;
-  /** When its command was started (Date.now()). */
-  execStarted = 0;
-  /** A fetch waits for this source's command only while it has been quick. */
-  execStanding = true;
 
   constructor(
     readonly dir: string,
@@ -235,11 +227,12 @@ export class Source {
 
   /**
    * Read the data again if it may have changed; once per fetch at most.
-   * For data-exec and data-url sources, the output of a command that
-   * finished (src/pmda/commands/commands.ts collected it); `admit` asks the
-   * budgets before data is parsed.
+   * For data-exec and data-url sources, `run` is the output of a command
+   * that finished (src/pmda/commands/commands.ts collected it), undefined
+   * while there is none, or 'resting' (keep what it has). `admit` asks
+   * the budgets before data is parsed.
    */
-  refresh(fetchNo: number, config: Config, admit: Admit): void {
+  refresh(fetchNo: number, config: Config, admit: Admit, run?: CommandRun): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
     this.refreshedTime = Date.now();
@@ -251,7 +244,7 @@ export class Source {
         this.indomCache = instanceNumbers(this.cluster);
         this.instances = new InstanceIndex(this.indomCache, this.dir);
       }
-      this.read(config, admit);
+      this.read(config, admit, run);
       // instance names long gone from the data leave the cache, even while it is unchanged
       if (this.indomCache?.cull(config.instanceCullSeconds, false)) this.indomCache.save();
     } catch (e) {
@@ -279,11 +272,6 @@ export class Source {
     return this.dataExec !== undefined ? `data-exec command '${this.dataExec}'` : `data-url '${this.dataUrl}'`;
   }
 
-  /** Should fetch `fetchNo` start this source's data-exec command? */
-  needsCommand(fetchNo: number): boolean {
-    return this.commanded && this.refreshedAt !== fetchNo && this.execId === undefined && this.pendingRun === undefined && Date.now() >= this.execRestUntil;
-  }
-
   /** Answer "try again" without counting or logging a problem. */
   private unavailable(why: string): void {
     if (this.dataError !== why) this.drop(why);
@@ -301,22 +289,18 @@ export class Source {
     Source.epoch++;
   }
 
-  private read(config: Config, admit: Admit): void {
+  private read(config: Config, admit: Admit, r: CommandRun | undefined): void {
     let bytes: Buffer;
     let length: number;
     let padded = false;
     if (this.commanded) {
       // a command that timed out rests a while before it is run again
-      if (Date.now() < this.execRestUntil) return;
-      const r = this.pendingRun;
-      this.pendingRun = undefined;
+      if (r === 'resting') return;
       if (!r) return this.unavailable(`${this.commandLabel} (${this.metadataFile}) has not finished`);
       if (!r.ok) {
         this.stats.execErrors++;
-        if (r.timedOut) this.execRestUntil = Date.now() + Math.max(5000, 5 * config.execTimeoutMs);
         return this.fail(r.error, false);
       }
-      this.execRestUntil = 0;
       if (r.warning) {
         this.stats.execErrors++;
         log.problem(this.key('exit'), `${this.metadataFile}: ${r.warning}`);
