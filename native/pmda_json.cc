@@ -100,9 +100,48 @@ std::string textBuffer;
 
 constexpr size_t kEntrySize = 16;
 
+// The log's escaping rule (escape() in src/pmda/log.ts), for the few lines
+// the shim writes itself, whose text may hold what users wrote: C0
+// controls, DEL, C1 controls, U+2028/2029 and the bidirectional controls
+// as \uXXXX (\n \r \t for those three), bytes that are not UTF-8
+// (surrogates included) as \xNN; at most 4096 bytes of it.
+std::string printable(const std::string &s) {
+  std::string out;
+  char esc[16];
+  for (size_t i = 0; i < s.size() && out.size() < 4096;) {
+    unsigned char c = s[i];
+    size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    bool ok = n > 0 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; k++) {
+      unsigned char b = s[i + k];
+      ok = (b & 0xC0) == 0x80;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    // overlong forms, surrogates and code points past U+10FFFF are not UTF-8 either
+    static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (ok && (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
+    if (!ok) {
+      snprintf(esc, sizeof esc, "\\x%02x", c);
+      out += esc;
+      i++;
+      continue;
+    }
+    if (cp == '\n') out += "\\n";
+    else if (cp == '\r') out += "\\r";
+    else if (cp == '\t') out += "\\t";
+    else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) {
+      snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
+      out += esc;
+    } else out.append(s, i, n);
+    i += n;
+  }
+  return out;
+}
+
 void logPendingException(Napi::Env env, const char *where, const Napi::Error &e) {
   (void)env;
-  pmNotifyErr(LOG_ERR, "%s: %s", where, e.Message().c_str());
+  pmNotifyErr(LOG_ERR, "%s: %s", where, printable(e.Message()).c_str());
 }
 
 // Call into JavaScript from a libpcp_pmda callback. We are always inside
@@ -311,6 +350,19 @@ int childrenCallback(const char *name, int traverse, char ***kids, int **sts, pm
   return pmns->children(name, traverse, kids, sts);
 }
 
+// Add a label set that JavaScript bounded to what libpcp takes. Should one
+// still be refused, it is not handed on: pmdaAddLabels logs a refused set
+// whole (64 KiB), at every request. Only its size is logged here.
+int addLabels(pmLabelSet **lpp, const std::string &json, const char *what, unsigned int ident) {
+  if (json.size() + 1 >= PM_MAXLABELJSONLEN) {
+    pmNotifyErr(LOG_WARNING, "%s of %u: %zu bytes of JSON, more than PCP takes: not served", what, ident, json.size());
+    return 0;
+  }
+  int sts = pmdaAddLabels(lpp, "%s", json.c_str());
+  if (sts < 0) pmNotifyErr(LOG_WARNING, "%s of %u: %zu bytes of JSON refused: %s", what, ident, json.size(), pmErrStr(sts));
+  return sts;
+}
+
 // Labels: pmdaLabel does the work (domain and context labels, flags,
 // instance iteration); JavaScript supplies the JSON text of ours.
 int labelCallback(int ident, int type, pmLabelSet **lpp, pmdaExt *pmda) {
@@ -319,11 +371,7 @@ int labelCallback(int ident, int type, pmLabelSet **lpp, pmdaExt *pmda) {
     Napi::Env env = jsLabels.Env();
     Napi::HandleScope scope(env);
     Napi::Value v = callJs(jsLabels, "labels", {Napi::Number::New(env, t), Napi::Number::New(env, (uint32_t)ident)});
-    if (v.IsString()) {
-      std::string json = v.As<Napi::String>().Utf8Value();
-      int sts = pmdaAddLabels(lpp, "%s", json.c_str());
-      if (sts < 0) pmNotifyErr(LOG_WARNING, "labels %s: %s", json.c_str(), pmErrStr(sts));
-    }
+    if (v.IsString()) addLabels(lpp, v.As<Napi::String>().Utf8Value(), "labels", ident);
   }
   return pmdaLabel(ident, type, lpp, pmda);
 }
@@ -334,8 +382,7 @@ int instanceLabelCallback(pmInDom indom, unsigned int inst, pmLabelSet **lp) {
   Napi::HandleScope scope(env);
   Napi::Value v = callJs(jsInstLabels, "instance labels", {Napi::Number::New(env, indom), Napi::Number::New(env, inst)});
   if (!v.IsString()) return 0;
-  std::string json = v.As<Napi::String>().Utf8Value();
-  return pmdaAddLabels(lp, "%s", json.c_str());
+  return addLabels(lp, v.As<Napi::String>().Utf8Value(), "instance labels", inst);
 }
 
 // Store: JavaScript decides what a store means; numeric values are handed
@@ -539,7 +586,7 @@ Napi::Value SetNames(const Napi::CallbackInfo &info) {
   for (uint32_t i = 0; i < names.Length() && i < ids.ElementLength(); i++) {
     std::string n = names.Get(i).As<Napi::String>().Utf8Value();
     if ((sts = tree->insert(n, (pmID)ids[i])) < 0)
-      pmNotifyErr(LOG_WARNING, "cannot add metric name %s: %s", n.c_str(), pmErrStr(sts));
+      pmNotifyErr(LOG_WARNING, "cannot add metric name %s: %s", printable(n).c_str(), pmErrStr(sts));
   }
   pmns = std::move(tree);
   if (started) pmdaExtSetFlags(dispatch.version.any.ext, PMDA_EXT_NAMES_CHANGE);

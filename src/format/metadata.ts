@@ -88,22 +88,78 @@ function isObject(v: JsonValue | undefined): v is Obj {
 const LABEL_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 /**
- * A `labels` object as the JSON text of PCP labels: names as PCP requires
- * them, values strings, numbers, booleans or null. Bad labels are dropped
- * with a problem noted.
+ * What PCP takes in one label set (PCP's pmapi.h, and libpcp's labels.c
+ * and p_label.c): fewer than PM_MAXLABELS (255) labels, as the label PDU
+ * decoder refuses 255 (pmdaAddLabels would take them, clients could not);
+ * names shorter than MAXLABELNAMELEN (255 bytes); JSON text shorter than
+ * PM_MAXLABELJSONLEN - 1 (65533 bytes at most). A set past these is
+ * refused whole by pmdaAddLabels, which logs all of it at every label
+ * request: labels are bounded here instead, when metadata is read.
  */
-export function parseLabels(value: JsonValue, where: string, problems: string[]): string | undefined {
+export const LABEL_LIMITS = { count: 254, nameBytes: 254, jsonBytes: 65533 };
+
+/**
+ * What the PMDA keeps for itself in a source's label set: the labels
+ * `source` and `source_path`, and room for their JSON (a path is at most
+ * PATH_MAX, 4096 bytes, before its escapes).
+ */
+export const SOURCE_LABELS = { names: ['source', 'source_path'], bytes: 8192 };
+
+/** A label name in a problem line: a 100 KB name must not make a 100 KB line. */
+function labelName(k: string): string {
+  return k.length > 64 ? `${k.slice(0, 64)}...` : k;
+}
+
+/** Bytes of JSON text of `text`. */
+function bytesOf(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * A `labels` object as the JSON text of PCP labels: names as PCP requires
+ * them, values strings, numbers, booleans or null, within LABEL_LIMITS
+ * (less what `reserve` keeps for the PMDA's own labels). Bad labels are
+ * dropped with one problem noted each; labels past the count or the size
+ * of a set are dropped in document order, with one problem noted for all
+ * of them -- never the labels themselves.
+ */
+export function parseLabels(value: JsonValue, where: string, problems: string[], reserve = { names: [] as string[], bytes: 0 }): string | undefined {
   if (!isObject(value)) {
     problems.push(`${where}: ignoring 'labels' that is not an object`);
     return undefined;
   }
+  const maxCount = LABEL_LIMITS.count - reserve.names.length;
+  const maxBytes = LABEL_LIMITS.jsonBytes - reserve.bytes;
   const kept: Record<string, JsonValue> = {};
+  let count = 0;
+  let bytes = 2; // {}
+  const over = { count: 0, bytes: 0, first: '' };
   for (const [k, v] of Object.entries(value)) {
-    if (!LABEL_NAME.test(k)) problems.push(`${where}: ignoring label '${k}': names are letters, digits and '_', starting with a letter`);
-    else if (v !== null && typeof v === 'object') problems.push(`${where}: ignoring label '${k}': its value must be a string, number, boolean or null`);
-    else kept[k] = typeof v === 'bigint' ? Number(v) : v;
+    const name = labelName(k);
+    if (!LABEL_NAME.test(k)) problems.push(`${where}: ignoring label '${name}': names are letters, digits and '_', starting with a letter`);
+    else if (k.length > LABEL_LIMITS.nameBytes) problems.push(`${where}: ignoring label '${name}' of ${k.length} characters: PCP takes names of at most ${LABEL_LIMITS.nameBytes}`);
+    else if (reserve.names.includes(k)) problems.push(`${where}: ignoring label '${k}': the PMDA sets it`);
+    else if (v !== null && typeof v === 'object') problems.push(`${where}: ignoring label '${name}': its value must be a string, number, boolean or null`);
+    else {
+      const val = typeof v === 'bigint' ? Number(v) : v;
+      const size = bytesOf(`${JSON.stringify(k)}:${JSON.stringify(val)}`) + (count > 0 ? 1 : 0);
+      const why = count >= maxCount ? 'count' : bytes + size > maxBytes ? 'bytes' : undefined;
+      if (why) {
+        if (over.count + over.bytes === 0) over.first = name;
+        over[why]++;
+        continue;
+      }
+      kept[k] = val;
+      count++;
+      bytes += size;
+    }
   }
-  return Object.keys(kept).length > 0 ? JSON.stringify(kept) : undefined;
+  const dropped = over.count + over.bytes;
+  if (dropped > 0) {
+    const limit = over.count > 0 ? `PCP takes at most ${maxCount} labels here` : `PCP takes at most ${maxBytes} bytes of labels here as JSON`;
+    problems.push(`${where}: ignoring ${dropped} label${dropped > 1 ? 's' : ''} from '${over.first}' on: ${limit}`);
+  }
+  return count > 0 ? JSON.stringify(kept) : undefined;
 }
 
 /** A parser of units text, as libpcp's pmParseUnitsStr. */
@@ -301,15 +357,19 @@ function array(item: Obj, where: string, problems: string[]): ArraySpec | undefi
     if (!isObject(rawInstLabels)) problems.push(`${where}: array '${c.name}': ignoring 'instance-labels' that is not an object`);
     else {
       spec.instanceLabels = [];
+      let over = 0;
       for (const [k, v] of Object.entries(rawInstLabels)) {
         try {
           if (!LABEL_NAME.test(k)) throw new PointerError(`label names are letters, digits and '_', starting with a letter`);
+          if (k.length > LABEL_LIMITS.nameBytes) throw new PointerError(`PCP takes names of at most ${LABEL_LIMITS.nameBytes} characters`);
           if (typeof v !== 'string') throw new PointerError('the value must be a JSON pointer');
-          spec.instanceLabels.push([k, parsePointer(v)]);
+          if (spec.instanceLabels.length >= LABEL_LIMITS.count) over++;
+          else spec.instanceLabels.push([k, parsePointer(v)]);
         } catch (e) {
-          problems.push(`${where}: array '${c.name}': ignoring instance label '${k}': ${(e as Error).message}`);
+          problems.push(`${where}: array '${c.name}': ignoring instance label '${labelName(k)}': ${(e as Error).message}`);
         }
       }
+      if (over > 0) problems.push(`${where}: array '${c.name}': ignoring ${over} instance labels past the first ${LABEL_LIMITS.count}: PCP takes at most ${LABEL_LIMITS.count} labels in a set`);
     }
   }
   return spec;
@@ -351,7 +411,7 @@ export function parseMetadata(doc: JsonValue, file: string): Metadata {
       case 'metrics':
         break;
       case 'labels': {
-        const l = parseLabels(value, file, problems);
+        const l = parseLabels(value, file, problems, SOURCE_LABELS);
         if (l) md.labels = l;
         break;
       }

@@ -17,17 +17,40 @@ import { native, C } from '../native';
 let debugEnabled = false;
 
 /**
- * One message, one line: control characters in what a source contains
- * (a newline in a metric name, a NUL in a key) are written as escapes, so
- * no input can end a log line early or forge one of its own.
+ * The one escaping rule of the log, for everything it prints: what came
+ * from users (names, paths, label keys, messages) may hold characters a
+ * terminal or a log reader acts on. C0 controls (a newline would end the
+ * line early and forge the next), DEL, C1 controls (U+0085 is a newline
+ * to some readers, U+009B opens a CSI sequence as ESC [ does), U+2028 and
+ * U+2029 (line ends to JavaScript), the bidirectional overrides and
+ * isolates (they reorder what a reader sees) and lone surrogates (they
+ * have no UTF-8: the line would carry U+FFFD and hide what was there) are
+ * written as \uXXXX escapes, newline, carriage return and tab as \n, \r
+ * and \t. Text read as UTF-8 has its invalid bytes as U+FFFD already, so
+ * the log is always valid UTF-8. Escaping twice changes nothing.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+export function escape(text: string): string {
+  return text.replace(UNSAFE, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * One message, one line: escaped (see escape), and at most MAX_LINE
+ * characters once escaped, so no input can end a log line early, forge
+ * one of its own, or make a line of megabytes.
  */
 export function oneLine(message: string): string {
-  // a 10 MB metric name must not make a 10 MB log line
-  if (message.length > MAX_LINE) message = `${message.slice(0, MAX_LINE)}... (${message.length - MAX_LINE} more characters)`;
-  // eslint-disable-next-line no-control-regex
-  return message.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, (c) =>
-    c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  // a 10 MB metric name must not make a 10 MB log line, nor take the time to escape it whole
+  const line = escape(message.length > MAX_LINE ? message.slice(0, MAX_LINE) : message);
+  if (line.length <= MAX_LINE && message.length <= MAX_LINE) return line;
+  // cut where no escape is split in two; count what is left out in characters of the message
+  const kept = line.slice(0, MAX_LINE).replace(/\\(u[0-9a-f]{0,3})?$/, '');
+  const escapes = kept.match(/\\(u[0-9a-f]{4}|[nrt])/g) ?? [];
+  const shown = kept.length - escapes.reduce((n, e) => n + e.length - 1, 0);
+  return `${kept}... (${message.length - shown} more characters)`;
 }
 const problems = new Map<string, string>();
 const MAX_PROBLEM_KEYS = 10000;
@@ -86,7 +109,9 @@ function roll(w: Window, now: number): void {
 
 function write(level: number, text: string): void {
   if (full) return;
-  const n = text.length + 48; // the time stamp and program name pmNotifyErr adds
+  // the single write path: whatever a caller built, it is written escaped
+  text = escape(text);
+  const n = Buffer.byteLength(text) + 48; // the time stamp and program name pmNotifyErr adds
   if (written + n > limits.maxBytes) {
     full = true;
     native.log(C.LOG_WARNING, `the log has reached its limit of ${limits.maxBytes} bytes (log_max_bytes): nothing more is logged until the PMDA restarts`);
