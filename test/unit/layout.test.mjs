@@ -4,7 +4,8 @@
 //   pmda/      the agent: may import format/
 //   cli/       tools: may import any of them
 //   index.ts   the library: format/ and producer/; pmda/ only lazily, inside functions
-// and only src/pmda/native.ts loads the native module.
+// and only src/pmda/native.ts loads the native module. Inside pmda/, the
+// folders are layers (PMDA_LAYERS below).
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -48,6 +49,38 @@ test('each folder of src/ imports only what the dependency rule allows', (t) => 
       t.true(ALLOWED[from].includes(to), `${path.relative(ROOT, file)} (${from}/) imports ${imp.to} (${to}/)`);
     }
   }
+});
+
+// Inside src/pmda/, folders by concept, in layers (docs/ARCHITECTURE.md):
+// a file imports values only from its own layer or those below it; types
+// may be imported from anywhere in pmda/ (a type is no dependency at run time).
+const PMDA_LAYERS = [
+  ['native', 'config', 'options', 'control'], // the binding, the configuration, the control metrics' table
+  ['limits'], // budgets and the log
+  ['numbering'], // clusters, items and instance ids, and their cache files
+  ['data'], // what metrics see of a document: query, view, instances
+  ['commands'], // when data-exec and data-url commands run, and running them
+  ['sources'], // a source, its files and its author; discovery and the registry
+  ['records'], // a metric's record: encoder, decoder, records kept
+  ['round', 'agent', 'tables', 'labels', 'memory', 'main'], // the protocol: a fetch round, the PDU handlers, start-up
+];
+const layerOf = (rel) => PMDA_LAYERS.findIndex((names) => names.includes(rel.split(path.sep)[1].replace(/\.ts$/, '')));
+
+test('inside src/pmda/, each folder imports values only from its own layer or below', (t) => {
+  const pmda = files(path.join(SRC, 'pmda'));
+  t.true(pmda.length > 25);
+  for (const file of pmda) {
+    const rel = path.relative(SRC, file);
+    const from = layerOf(rel);
+    t.true(from >= 0, `${rel} is in a layer of PMDA_LAYERS`);
+    for (const imp of importsOf(file)) {
+      if (folderOf(imp.to) !== 'pmda' || imp.typeOnly) continue;
+      const to = layerOf(imp.to);
+      t.true(to >= 0 && to <= from, `${rel} (layer ${from}) imports ${imp.to} (layer ${to})`);
+    }
+  }
+  // the rule can fail
+  t.true(layerOf(path.join('pmda', 'limits', 'log')) < layerOf(path.join('pmda', 'records', 'records')));
 });
 
 test('only src/pmda/native.ts loads the native module', (t) => {
