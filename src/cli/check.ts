@@ -13,8 +13,11 @@
 // budgets), decoded from the fetch buffer, its command policy and result
 // words (src/pmda/commands.ts, exec.ts), and its log (src/pmda/log.ts),
 // whose lines are caught on their way to pmNotifyErr and given to the
-// source whose directory they name. Commands run to their end, as the
-// user running the checker, under the PMDA's limits and timeout.
+// source whose directory they name. Commands run to their end, under the
+// PMDA's limits and timeout, as the PMDA runs those of directory_list: as
+// the source's author when the checker runs as root (an administrator who
+// checks a user's source must not run that user's command as root), as
+// the user running the checker otherwise (src/pmda/exec.ts).
 //
 // Numbers come from the PMDA's real numbering caches
 // ($PCP_VAR_DIR/config/pmda/DOMAIN.*), which are never written: they are
@@ -386,7 +389,7 @@ class Checker {
     this.attribute();
   }
 
-  /** Run a source's command (data-exec, or the data-url helper) to its end, as the user running the checker. */
+  /** Run a source's command (data-exec, or the data-url helper) to its end, as the PMDA would run it. */
   private runCommand(src: Source, config: Config): void {
     if (!src.commanded || !this.opts.exec) return;
     // the PMDA's policy: the command line, or why it may not run
@@ -397,7 +400,8 @@ class Checker {
     }
     const limits = this.limits;
     const started = Date.now();
-    const id = startCommand(argv, ROOT, src.dir, limits);
+    // as its author, as the PMDA runs it: every source checked is untrusted
+    const id = startCommand(argv, src.trusted ? ROOT : src.author, src.dir, limits);
     if (typeof id !== 'number') {
       src.pendingRun = id;
       return;
