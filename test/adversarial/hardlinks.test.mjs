@@ -62,6 +62,7 @@ serial("a hard link to alice's metadata.json in bob's directory: refused, bob's 
   t.is(lines.length, 1, `one log line names ${link}:\n${lines.join('\n')}`);
   t.regex(lines[0] ?? '', REASON);
   t.log(lines[0]);
+  t.log(`the refusal: ${Buffer.byteLength(lines[0] ?? '')} bytes of ${Buffer.byteLength(s.logText())} in the log after 4 fetches`);
 });
 
 serial("a hard link to alice's metadata.json right in the root-owned, world-writable directory: refused too", async (t) => {
@@ -92,7 +93,9 @@ serial("pmdajson-check, run as root on bob's directory with the link, refuses it
   bobScript(u, bobDir, witness);
   const link = path.join(bobDir, 'metadata.json');
   fs.linkSync(aliceMeta, link);
+  const started = Date.now();
   const r = spawnSync(process.execPath, [CHECK, bobDir], { encoding: 'utf8', env: { ...process.env, PCP_VAR_DIR: s.var }, timeout: 60000 });
+  t.log(`pmdajson-check took ${Date.now() - started} ms`);
   t.is(r.status, 1, r.stdout + r.stderr);
   t.false(fs.existsSync(witness), `bob's command never ran: ${fs.existsSync(witness) ? fs.readFileSync(witness, 'utf8') : ''}`);
   t.regex(r.stdout, REASON);
