@@ -14,9 +14,11 @@
 // whose lines are caught on their way to pmNotifyErr and given to the
 // source whose directory they name. Every directory given is taken as
 // untrusted, as the PMDA takes directory_list: files are opened, and
-// commands run, as each source's author (the owner of its metadata.json;
-// nobody for root's), under the PMDA's limits. Commands run to their end
-// (exec_timeout).
+// commands run, as the PMDA does: as each source's author when the
+// checker runs as root (nobody for a root-owned metadata.json: an
+// administrator who checks a user's source must not run that user's
+// command as root), as the user running the checker otherwise. Commands
+// run to their end, under the PMDA's limits and timeout (exec_timeout).
 //
 // Numbers come from the PMDA's real numbering caches
 // ($PCP_VAR_DIR/config/pmda/DOMAIN.*), which are never written: they are

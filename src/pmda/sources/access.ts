@@ -9,6 +9,15 @@
 // (native/access.cc), never checked first and opened as root afterwards;
 // its commands run as the author too (src/pmda/commands/exec.ts).
 //
+// A hard link lends no identity: a link to alice's metadata.json in
+// bob's directory is alice's inode, but bob chose what sits beside it
+// (the run.sh its data-exec names, the data files). So the metadata.json
+// of an untrusted source must have the owner of the directory holding it
+// (sourceAuthor); a source that does not is refused. The number of links
+// is not looked at: anyone may link to anyone's file (where
+// fs.protected_hardlinks is 0), and alice's own source must not go down
+// because bob linked to her file somewhere else.
+//
 // Two corner cases, decided here:
 // - a metadata.json owned by root in an untrusted directory: root never
 //   lends its rights to a world-writable tree, so such a source is served
@@ -16,6 +25,7 @@
 // - an owner uid with no passwd entry: served as that uid, with the
 //   nobody account's group and no supplementary groups.
 import * as fs from 'fs';
+import * as path from 'path';
 import { native } from '../native';
 
 /** The credentials a source's files are opened, and its commands run, with. */
@@ -80,6 +90,31 @@ export function authorOf(uid: number): Author {
   }
   const groups = new Set<number>([user.gid, ...(a.members.get(user.name) ?? [])]);
   return { uid, gid: user.gid, groups: [...groups], name: user.name };
+}
+
+/**
+ * The author of the untrusted source in `dir` described by `file`
+ * (metadata.json or schema.json), or why it has none: the owner of the
+ * file (of the link, if it is one), who must also own `dir`. `dir` is
+ * looked at without following a link unless it is one of the configured
+ * directories (`followDir`): a link swapped in for a source directory
+ * between the two looks belongs to whoever made the link.
+ */
+export function sourceAuthor(dir: string, file: string, followDir = false): Author | { error: string } {
+  const meta = path.join(dir, file);
+  let owner: number;
+  let dirOwner: number;
+  try {
+    owner = fs.lstatSync(meta).uid;
+    dirOwner = (followDir ? fs.statSync(dir) : fs.lstatSync(dir)).uid;
+  } catch (e) {
+    return { error: `cannot read ${meta}: ${(e as Error).message}` };
+  }
+  if (owner !== dirOwner) {
+    const who = (uid: number): string => (uid === 0 ? 'root' : authorOf(uid).name);
+    return { error: `refusing source ${dir}: ${meta} is owned by ${who(owner)}, but its directory ${dir} by ${who(dirOwner)}: a source's ${file} must have the owner of its directory (a hard link to another user's file lends no identity)` };
+  }
+  return authorOf(owner);
 }
 
 /** The PMDA's own credentials, for trusted sources (and a PMDA not run as root). */

@@ -13,7 +13,7 @@ import { discover, Found, Watcher, MAX_WATCHES, OVERFLOW_WALK_MS } from './disco
 import { Source, readMetadata } from './source';
 import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from '../numbering/numbering';
 import { validName } from '../../format/metadata';
-import { authorOf, ROOT } from './access';
+import { authorOf, sourceAuthor, ROOT } from './access';
 import { fileStamp } from './read';
 import * as log from '../limits/log';
 import { STATIC } from '../control';
@@ -145,15 +145,19 @@ export class Registry {
 
   private add(f: Found): void {
     if (this.rejected.has(f.dir) && this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)) return;
-    // the author: the owner of metadata.json (of the link, if it is one)
+    // the author: the owner of metadata.json (of the link, if it is one),
+    // who must own its directory too (src/pmda/access.ts); checked at
+    // every walk that meets the source, so a chown that fixes it counts
     let author = ROOT;
     if (!f.trusted) {
-      try {
-        author = authorOf(fs.lstatSync(path.join(f.dir, f.describedBy)).uid);
-      } catch (e) {
-        log.problem(`${f.dir}:metadata`, `cannot read ${path.join(f.dir, f.describedBy)}: ${(e as Error).message}`);
+      const top = this.config.directoryList.some((d) => path.resolve(d) === f.dir);
+      const a = sourceAuthor(f.dir, f.describedBy, top);
+      if ('error' in a) {
+        log.problem(`${f.dir}:author`, a.error);
         return;
       }
+      log.resolved(`${f.dir}:author`);
+      author = a;
     }
     const r = readMetadata(f.dir, f.describedBy, this.config.maxDataBytes, author);
     log.forget(`${f.dir}:metadata`);
