@@ -4,7 +4,11 @@
 // import `pmda-json/dist/producer` on a machine without PCP's headers.
 //
 // Files are replaced atomically (temporary file in the same directory,
-// fsync, rename), so the PMDA never reads a half-written document.
+// fsync, rename), so the PMDA never reads a half-written document. The
+// source directory is checked before anything is written (not a link,
+// the producer's own, not group- or world-writable) and the files are
+// written inside the directory that was checked: it usually lies in the
+// world-writable source directory, where another user may be first.
 // 64-bit integers stay exact: values may be bigints, and they are written
 // as the digits they hold, not through JSON.stringify's doubles.
 import * as fs from 'fs';
