@@ -11,7 +11,7 @@ export { validName, parseUnits, setUnitsParser, hasUnitsParser, NoUnitsParser } 
 export { escapeToken } from './format/names';
 export type { Metadata, MetricSpec, ArraySpec, Entry, Units, UnitsParser } from './format/metadata';
 // producer API: write a source directory from a Node.js program
-export { Producer, ProducerArray, Metric, ProducerError, stringifyJson, writeFileAtomic, writeFileAtomicAsync, isPcpName, pointerOf } from './producer/producer';
+export { Producer, ProducerArray, Metric, ProducerError, UnsafeDirectoryError, stringifyJson, writeFileAtomic, writeFileAtomicAsync, isPcpName, pointerOf } from './producer/producer';
 export type { MetricOptions, ProducerOptions, ArrayOptions, JsonOut } from './producer/producer';
 export type { Semantics, MetadataJson, MetricJson, ArrayJson } from './format/document';
 // schema sources: JSON Schema -> metadata, validation of data documents

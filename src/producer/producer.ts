@@ -4,7 +4,11 @@
 // import `pmda-json/dist/producer` on a machine without PCP's headers.
 //
 // Files are replaced atomically (temporary file in the same directory,
-// fsync, rename), so the PMDA never reads a half-written document.
+// fsync, rename), so the PMDA never reads a half-written document. The
+// source directory is checked before anything is written (not a link,
+// the producer's own, not group- or world-writable) and the files are
+// written inside the directory that was checked: it usually lies in the
+// world-writable source directory, where another user may be first.
 // 64-bit integers stay exact: values may be bigints, and they are written
 // as the digits they hold, not through JSON.stringify's doubles.
 import * as fs from 'fs';
@@ -60,45 +64,71 @@ export function stringifyJson(value: JsonOut, indent = 0): string {
   return out.join('');
 }
 
+/** A producer was used wrongly (bad name, duplicate, wrong value type) or refused its directory. */
+export class ProducerError extends Error {}
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
+/** A temporary file: always a new inode of ours, never through a link. */
+const TEMP_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+/** A source directory: the directory at that name itself, never a link's target. */
+const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+
+const tempName = (name: string): string => `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+
 /**
- * Replace `file` with `text` atomically: write a temporary file in the same
- * directory, fsync it, rename it over `file`, then fsync the directory.
- * Readers see the old content or the new one, never a mixture.
+ * Replace `name` in directory `dir` with `text`: write a temporary file
+ * there (O_EXCL, O_NOFOLLOW), fsync it, rename it over `name`. A rename
+ * replaces a link at `name` rather than following it.
  */
-export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fd = fs.openSync(tmp, 'wx', mode);
+function replaceIn(dir: string, name: string, text: string, mode: number): void {
+  const tmp = path.join(dir, tempName(name));
+  let fd = fs.openSync(tmp, TEMP_FLAGS, mode);
   try {
     fs.writeSync(fd, text);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = -1;
-    fs.renameSync(tmp, file);
+    fs.renameSync(tmp, path.join(dir, name));
   } catch (e) {
     if (fd >= 0) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  syncDir(dir);
 }
 
-/** Asynchronous {@link writeFileAtomic}. */
-export async function writeFileAtomicAsync(file: string, text: string, mode = 0o644): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await fs.promises.open(tmp, 'wx', mode);
+/** Asynchronous {@link replaceIn}. */
+async function replaceInAsync(dir: string, name: string, text: string, mode: number): Promise<void> {
+  const tmp = path.join(dir, tempName(name));
+  const handle = await fs.promises.open(tmp, TEMP_FLAGS, mode);
   try {
     await handle.writeFile(text);
     await handle.sync();
     await handle.close();
-    await fs.promises.rename(tmp, file);
+    await fs.promises.rename(tmp, path.join(dir, name));
   } catch (e) {
     await handle.close().catch(() => undefined);
     await fs.promises.rm(tmp, { force: true });
     throw e;
   }
-  syncDir(dir);
+}
+
+/**
+ * Replace `file` with `text` atomically: write a temporary file in the same
+ * directory, fsync it, rename it over `file`, then fsync the directory.
+ * Readers see the old content or the new one, never a mixture. Neither
+ * the temporary file nor `file` is written through a symbolic link (the
+ * directories on the way are the caller's to trust: the Producer checks
+ * its own).
+ */
+export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
+  replaceIn(path.dirname(file), path.basename(file), text, mode);
+  syncDir(path.dirname(file));
+}
+
+/** Asynchronous {@link writeFileAtomic}. */
+export async function writeFileAtomicAsync(file: string, text: string, mode = 0o644): Promise<void> {
+  await replaceInAsync(path.dirname(file), path.basename(file), text, mode);
+  syncDir(path.dirname(file));
 }
 
 function syncDir(dir: string): void {
@@ -115,10 +145,131 @@ function syncDir(dir: string): void {
   }
 }
 
-// ---- the producer -----------------------------------------------------------
+function syncFd(fd: number): void {
+  try {
+    fs.fsyncSync(fd);
+  } catch {
+    /* best effort, as syncDir */
+  }
+}
 
-/** A producer was used wrongly: bad name, duplicate, wrong value type. */
-export class ProducerError extends Error {}
+// ---- the source directory, checked --------------------------------------------
+//
+// The source directory usually lies in the world-writable $PCP_TMP_DIR/json,
+// where another user can be first: make the directory, or plant a symbolic
+// link under its name. A producer (root's, above all) must write neither
+// into another user's directory, which that user could then fill with
+// files of their own under the producer's name, nor where a link points.
+// So the directory is opened with O_NOFOLLOW|O_DIRECTORY, its owner and
+// mode are checked on that open descriptor (fstat), and the files are
+// written through /proc/self/fd/N: relative to the directory that was
+// checked, whatever is renamed or linked into its place afterwards (Node
+// has no openat).
+
+/**
+ * The producer refused its source directory: it is a symbolic link, not a
+ * directory, another user's, or writable by group or others. The message
+ * names the directory and the reason.
+ */
+export class UnsafeDirectoryError extends ProducerError {
+  constructor(
+    /** The source directory. */
+    readonly dir: string,
+    /** Why it was refused. */
+    readonly reason: string,
+  ) {
+    super(`source directory ${dir} ${reason}: refusing to write into it`);
+    this.name = 'UnsafeDirectoryError';
+  }
+}
+
+/** Why a directory, as fstat shows it, is not ours to write a source into; undefined if it is. */
+function unsafeReason(st: fs.Stats): string | undefined {
+  if (!st.isDirectory()) return 'is not a directory';
+  const uid = process.geteuid?.();
+  if (uid !== undefined && st.uid !== uid) return `is owned by uid ${st.uid}, not by this process (uid ${uid})`;
+  if ((st.mode & 0o022) !== 0) return `is writable by group or others (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  return undefined;
+}
+
+/** The refusal for an error of opening `dir` with DIR_FLAGS, or the error itself. */
+function openError(dir: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code !== 'ENOTDIR' && code !== 'ELOOP') return e;
+  // Linux answers ENOTDIR for a link (O_DIRECTORY is checked first), and
+  // both codes can come from the directories on the way: lstat tells
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch {
+    return e; // the way there is broken, not the directory
+  }
+  if (st.isSymbolicLink()) return new UnsafeDirectoryError(dir, 'is a symbolic link');
+  if (!st.isDirectory()) return new UnsafeDirectoryError(dir, 'is not a directory');
+  // a directory again: something else had its name a moment ago
+  return new UnsafeDirectoryError(dir, 'was a symbolic link or not a directory when it was opened');
+}
+
+/** Make `dir` (mode 0755, its parents as needed) unless something has that name already. */
+function makeDir(dir: string): void {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    fs.mkdirSync(dir, 0o755);
+  } catch (e) {
+    // whatever is there is checked when it is opened
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
+/** A path that reaches the directory open on `fd` itself, not whatever has its name now. */
+function viaFd(fd: number, dir: string): string {
+  // without /proc (some containers), the name checked a moment ago
+  return PROC_FD ? `/proc/self/fd/${fd}` : dir;
+}
+const PROC_FD = fs.existsSync('/proc/self/fd');
+
+/** Make if needed, open and check the source directory: its descriptor. */
+function openSourceDir(dir: string): number {
+  makeDir(dir);
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, DIR_FLAGS);
+  } catch (e) {
+    throw openError(dir, e);
+  }
+  try {
+    const why = unsafeReason(fs.fstatSync(fd));
+    if (why !== undefined) throw new UnsafeDirectoryError(dir, why);
+    return fd;
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+/** Asynchronous {@link openSourceDir}. */
+async function openSourceDirAsync(dir: string): Promise<fs.promises.FileHandle> {
+  await fs.promises.mkdir(path.dirname(dir), { recursive: true });
+  await fs.promises.mkdir(dir, 0o755).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(dir, DIR_FLAGS);
+  } catch (e) {
+    throw openError(dir, e);
+  }
+  try {
+    const why = unsafeReason(await handle.stat());
+    if (why !== undefined) throw new UnsafeDirectoryError(dir, why);
+    return handle;
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
+
+// ---- the producer -----------------------------------------------------------
 
 /** How a metric is described to PCP. */
 export interface MetricOptions {
@@ -546,21 +697,31 @@ export class Producer {
   /**
    * Write data.json, then metadata.json if the declarations changed, each
    * atomically. Data goes first, so the PMDA never sees a new metric
-   * without its value. Creates the directory if needed.
+   * without its value. Creates the directory (mode 0755) if needed. Throws
+   * {@link UnsafeDirectoryError}, writing nothing, if the directory is a
+   * symbolic link, is not this process's (its effective uid), or is
+   * writable by group or others.
    */
   write(): void {
-    fs.mkdirSync(this.dir, { recursive: true });
-    const mode = this.options.mode ?? 0o644;
-    writeFileAtomic(this.dataFile, stringifyJson(this.data()) + '\n', mode);
-    const md = this.pendingMetadata();
-    if (md !== undefined) {
-      try {
-        writeFileAtomic(this.metadataFile, md, mode);
-      } catch (e) {
-        this.metadataDirty = true;
-        throw e;
+    const fd = openSourceDir(this.dir);
+    try {
+      const at = viaFd(fd, this.dir);
+      const mode = this.options.mode ?? 0o644;
+      replaceIn(at, 'data.json', stringifyJson(this.data()) + '\n', mode);
+      syncFd(fd);
+      const md = this.pendingMetadata();
+      if (md !== undefined) {
+        try {
+          replaceIn(at, 'metadata.json', md, mode);
+        } catch (e) {
+          this.metadataDirty = true;
+          throw e;
+        }
+        syncFd(fd);
+        this.lastMetadata = md;
       }
-      this.lastMetadata = md;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
@@ -569,18 +730,25 @@ export class Producer {
    * (the twin of write(), kept apart so that write() stays synchronous).
    */
   async flush(): Promise<void> {
-    await fs.promises.mkdir(this.dir, { recursive: true });
-    const mode = this.options.mode ?? 0o644;
-    await writeFileAtomicAsync(this.dataFile, stringifyJson(this.data()) + '\n', mode);
-    const md = this.pendingMetadata();
-    if (md !== undefined) {
-      try {
-        await writeFileAtomicAsync(this.metadataFile, md, mode);
-      } catch (e) {
-        this.metadataDirty = true;
-        throw e;
+    const handle = await openSourceDirAsync(this.dir);
+    try {
+      const at = viaFd(handle.fd, this.dir);
+      const mode = this.options.mode ?? 0o644;
+      await replaceInAsync(at, 'data.json', stringifyJson(this.data()) + '\n', mode);
+      await handle.sync().catch(() => undefined);
+      const md = this.pendingMetadata();
+      if (md !== undefined) {
+        try {
+          await replaceInAsync(at, 'metadata.json', md, mode);
+        } catch (e) {
+          this.metadataDirty = true;
+          throw e;
+        }
+        await handle.sync().catch(() => undefined);
+        this.lastMetadata = md;
       }
-      this.lastMetadata = md;
+    } finally {
+      await handle.close();
     }
   }
 }
