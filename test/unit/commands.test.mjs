@@ -1,0 +1,254 @@
+// The command scheduler (src/pmda/commands/commands.ts) alone, with real
+// commands run through the native shepherd: run waits up to exec_wait,
+// take gives an output once, a slow command loses its standing, one
+// killed at exec_timeout rests, exec_max_running is shared per author,
+// and runToEnd runs to the end.
+//
+// The tests are serial: every Commands collects the commands of the
+// process (native execWait answers for all), so one test's scheduler must
+// be done before the next one starts.
+import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const require = createRequire(import.meta.url);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmda-json-commands-'));
+// untrusted commands run as nobody, in their source's directory
+fs.chmodSync(dir, 0o755);
+process.env.PCP_VAR_DIR = dir;
+fs.mkdirSync(path.join(dir, 'config', 'pmda'), { recursive: true });
+const { native } = require('../../dist/pmda/native.js');
+const { DEFAULTS } = require('../../dist/pmda/config.js');
+const { Commands } = require('../../dist/pmda/commands/commands.js');
+const { Source, readMetadata } = require('../../dist/pmda/sources/source.js');
+const { ROOT, nobody } = require('../../dist/pmda/sources/access.js');
+native.setDomain(251);
+const asRoot = process.getuid() === 0;
+
+/** Wait until every command of the process was collected, and the collectors stopped. */
+async function drained() {
+  for (let i = 0; i < 100 && native.execRunning() > 0; i++) await sleep(100);
+  await sleep(250);
+}
+test.afterEach.always(drained);
+test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/**
+ * A source whose data-exec is `sh cmd.sh`, the script `script` in its
+ * directory; trusted (run as root, payer root) unless an author is given.
+ * @param {string} script
+ * @param {{ author?: import('../../dist/pmda/sources/access.js').Author, command?: string }} [opts]
+ */
+function source(script, { author, command = 'sh cmd.sh' } = {}) {
+  const d = path.join(dir, `s${n++}`);
+  fs.mkdirSync(d, { mode: 0o755 });
+  fs.writeFileSync(path.join(d, 'cmd.sh'), script, { mode: 0o644 });
+  fs.writeFileSync(path.join(d, 'metadata.json'), JSON.stringify({ 'data-exec': command, metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] }));
+  const desc = readMetadata(d);
+  if (!('md' in desc)) throw new Error(desc.error);
+  return new Source(d, author === undefined, author ?? ROOT, path.basename(d), desc.md, desc.stamp);
+}
+
+const config = (over = {}) => ({ ...DEFAULTS, execWaitMs: 1000, execTimeoutMs: 5000, ...over });
+const text = (out) => (out && out !== 'resting' && out.ok ? out.output.toString('utf8') : out);
+
+/** Time `f`, ms. */
+function timed(f) {
+  const start = Date.now();
+  f();
+  return Date.now() - start;
+}
+
+/**
+ * Take the source's output once it has come (the collector gathers it between runs), within `ms`.
+ * @returns {Promise<any>}
+ */
+async function outputOf(cmds, src, ms = 5000) {
+  for (const until = Date.now() + ms; Date.now() < until; await sleep(50)) {
+    const out = cmds.take(src);
+    if (out !== undefined) return out;
+  }
+  return undefined;
+}
+
+test.serial('run starts the command and waits for it; take gives its output once, then undefined', (t) => {
+  const cmds = new Commands(config());
+  const src = source('sleep 0.2; echo \'{"v": 1}\'\n');
+  t.is(cmds.take(src), undefined, 'nothing before a run');
+  const ms = timed(() => cmds.run([src], 1, [src]));
+  t.true(ms >= 150, `run waited for the command (${ms} ms)`);
+  const out = /** @type {any} */ (cmds.take(src));
+  t.true(out.ok);
+  t.is(text(out), '{"v": 1}\n');
+  t.is(cmds.take(src), undefined, 'the output is taken once');
+});
+
+test.serial('a source refreshed in a round is not started again in it, nor while its output waits to be taken', (t) => {
+  const cmds = new Commands(config());
+  // counts its runs in a file of its directory
+  const src = source('n=$(cat runs 2>/dev/null || echo 0); n=$((n+1)); echo $n > runs; echo "{\\"v\\": $n}"\n');
+  cmds.run([src], 1, [src]);
+  t.is(text(cmds.take(src)), '{"v": 1}\n');
+  // what Source.refresh does with the output, for round 1
+  src.refreshedAt = 1;
+  cmds.run([src], 1, [src]);
+  t.is(native.execRunning(), 0, 'not started again in the same round');
+  t.is(cmds.take(src), undefined);
+  cmds.run([src], 2, [src]);
+  t.is(text(cmds.take(src)), '{"v": 2}\n');
+  cmds.run([src], 3, [src]);
+  // output not taken: the next round does not run it again
+  cmds.run([src], 4, [src]);
+  t.is(text(cmds.take(src)), '{"v": 3}\n');
+  t.is(cmds.take(src), undefined);
+});
+
+test.serial('a source that is not commanded is never started', (t) => {
+  const cmds = new Commands(config());
+  const d = path.join(dir, 'file-source');
+  fs.mkdirSync(d);
+  fs.writeFileSync(path.join(d, 'metadata.json'), JSON.stringify({ metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] }));
+  const { md, stamp } = /** @type {any} */ (readMetadata(d));
+  const src = new Source(d, true, ROOT, 'file-source', md, stamp);
+  t.is(timed(() => cmds.run([src], 1, [src])) < 500, true);
+  t.is(native.execRunning(), 0);
+  t.is(cmds.take(src), undefined);
+});
+
+test.serial('a command slower than exec_wait loses its standing: later runs do not wait for it, until one of its runs is quick', async (t) => {
+  const cmds = new Commands(config({ execWaitMs: 1000 }));
+  const src = source('sleep $(cat delay); echo \'{"v": 1}\'\n');
+  fs.writeFileSync(path.join(src.dir, 'delay'), '1.6');
+  let ms = timed(() => cmds.run([src], 1, [src]));
+  t.true(ms >= 900, `the first run waited up to exec_wait (${ms} ms)`);
+  t.is(cmds.take(src), undefined, 'not finished');
+  ms = timed(() => cmds.run([src], 2, [src]));
+  t.true(ms < 500, `the next run did not wait (${ms} ms)`);
+  t.is(native.execRunning(), 1, 'and did not start it a second time');
+  // its output comes between runs, for the next one
+  t.is(text(await outputOf(cmds, src)), '{"v": 1}\n');
+  // that run was slow too: a run of 0.3 s is not waited for
+  fs.writeFileSync(path.join(src.dir, 'delay'), '0.3');
+  cmds.run([src], 3, [src]);
+  t.is(cmds.take(src), undefined, 'no standing yet');
+  t.is(text(await outputOf(cmds, src)), '{"v": 1}\n');
+  // that run was quick (within exec_wait): the standing is back, and a run waits for it once more
+  ms = timed(() => cmds.run([src], 4, [src]));
+  t.true(ms >= 250, `waited for it again (${ms} ms)`);
+  t.is(text(cmds.take(src)), '{"v": 1}\n', 'its output is there when the run returns');
+});
+
+test.serial('after a slow command, its author\'s new sources start without standing; another scheduler\'s would be waited for', async (t) => {
+  const cmds = new Commands(config({ execWaitMs: 300 }));
+  const slow = source('sleep 0.8; echo \'{"v": 1}\'\n');
+  cmds.run([slow], 1, [slow]);
+  t.is(cmds.take(slow), undefined);
+  const later = source('sleep 0.3; echo \'{"v": 2}\'\n');
+  cmds.added(later);
+  cmds.run([later], 2, [slow, later]);
+  t.is(cmds.take(later), undefined, 'not waited for');
+  t.is(text(await outputOf(cmds, later)), '{"v": 2}\n');
+  t.is(text(await outputOf(cmds, slow)), '{"v": 1}\n');
+  await drained();
+  // the same source in a scheduler that saw nothing slow
+  const fresh = new Commands(config({ execWaitMs: 1000 }));
+  const other = source('sleep 0.3; echo \'{"v": 3}\'\n');
+  fresh.added(other);
+  fresh.run([other], 1, [other]);
+  t.is(text(fresh.take(other)), '{"v": 3}\n');
+});
+
+test.serial('a command killed at exec_timeout says so once, then take answers \'resting\' and it is not started, until the rest is over', async (t) => {
+  const cmds = new Commands(config({ execWaitMs: 200, execTimeoutMs: 500 }));
+  const src = source('sleep 30\n');
+  const ms = timed(() => cmds.run([src], 1, [src]));
+  t.true(ms < 450, `waited exec_wait, not exec_timeout (${ms} ms)`);
+  const out = await outputOf(cmds, src);
+  t.false(out.ok);
+  t.true(out.timedOut);
+  t.regex(out.error, /^data-exec command 'sh cmd.sh' killed after 500 ms \(in .*\/s\d+\)$/);
+  t.is(cmds.take(src), 'resting');
+  cmds.run([src], 2, [src]);
+  t.is(native.execRunning(), 0, 'a resting command is not started');
+  t.is(cmds.take(src), 'resting');
+  // the rest is max(5 s, 5 exec_timeout)
+  await sleep(5100);
+  t.is(cmds.take(src), undefined);
+  fs.writeFileSync(path.join(src.dir, 'cmd.sh'), 'echo \'{"v": 4}\'\n');
+  cmds.run([src], 3, [src]);
+  t.is(text(await outputOf(cmds, src)), '{"v": 4}\n', 'started again after the rest');
+});
+
+(asRoot ? test.serial : test.skip)('exec_max_running is shared per author: with one author\'s share used, another author\'s command still starts', async (t) => {
+  const cmds = new Commands(config({ execMaxRunning: 2, execWaitMs: 3000 }));
+  const script = 'sleep 0.2; echo "{\\"v\\": $(id -u)}"\n';
+  const r1 = source(script);
+  const r2 = source(script);
+  const u = source(script, { author: nobody() });
+  t.not(u.payer, r1.payer);
+  const all = [r1, r2, u];
+  cmds.run(all, 1, all);
+  t.is(text(cmds.take(r1)), '{"v": 0}\n');
+  t.is(cmds.take(r2), undefined, 'root\'s share (1 of 2) was used by r1');
+  t.is(text(cmds.take(u)), `{"v": ${nobody().uid}}\n`, 'nobody\'s command started, as nobody');
+  // the next round: the one that waited longest (r2) goes first
+  cmds.run(all, 2, all);
+  t.is(text(cmds.take(r2)), '{"v": 0}\n');
+  t.is(cmds.take(r1), undefined);
+  t.truthy(cmds.take(u));
+  // with only root's sources, root has all of exec_max_running
+  cmds.run([r1, r2], 3, [r1, r2]);
+  t.truthy(cmds.take(r1));
+  t.truthy(cmds.take(r2));
+});
+
+test.serial('exec_max_running bounds the commands running at once', (t) => {
+  const cmds = new Commands(config({ execMaxRunning: 2, execWaitMs: 3000 }));
+  const srcs = [0, 1, 2, 3].map(() => source('echo \'{"v": 1}\'\n'));
+  cmds.run(srcs, 1, srcs);
+  t.is(srcs.filter((s) => cmds.take(s) !== undefined).length, 2);
+});
+
+test.serial('runToEnd runs every command to its end, past exec_wait', (t) => {
+  const cmds = new Commands(config({ execWaitMs: 100 }));
+  const a = source('sleep 0.5; echo \'{"v": 1}\'\n');
+  const b = source('sleep 0.2; echo \'{"v": 2}\'\n');
+  const ms = timed(() => cmds.runToEnd([a, b], 1));
+  t.true(ms >= 400, `it waited for the slower one (${ms} ms)`);
+  t.is(text(cmds.take(a)), '{"v": 1}\n');
+  t.is(text(cmds.take(b)), '{"v": 2}\n');
+  t.is(native.execRunning(), 0);
+});
+
+test.serial('runToEnd runs every source even past exec_max_running, a share at a time', (t) => {
+  const cmds = new Commands(config({ execMaxRunning: 1 }));
+  const srcs = [1, 2, 3].map((v) => source(`echo '{"v": ${v}}'\n`));
+  cmds.runToEnd(srcs, 1);
+  t.deepEqual(srcs.map((s) => text(cmds.take(s))), ['{"v": 1}\n', '{"v": 2}\n', '{"v": 3}\n']);
+});
+
+test.serial('a command that cannot start gives its reason as its output', (t) => {
+  const cmds = new Commands(config());
+  const unparsed = source('', { command: 'echo \'unclosed' });
+  const missing = source('', { command: '/nonexistent/program' });
+  cmds.run([unparsed, missing], 1, [unparsed, missing]);
+  const a = /** @type {any} */ (cmds.take(unparsed));
+  t.false(a.ok);
+  t.regex(a.error, /cannot parse data-exec command 'echo 'unclosed': no closing quotation/);
+  const b = /** @type {any} */ (cmds.take(missing));
+  t.false(b.ok);
+  t.regex(b.error, /cannot run data-exec command '\/nonexistent\/program': command not found/);
+});
+
+test.serial('a removed source\'s command is not collected for it', async (t) => {
+  const cmds = new Commands(config({ execWaitMs: 100 }));
+  const src = source('sleep 0.3; echo \'{"v": 1}\'\n');
+  cmds.run([src], 1, [src]);
+  cmds.removed(src);
+  await sleep(600);
+  t.is(cmds.take(src), undefined);
+});
