@@ -28,6 +28,7 @@
 // metrics (pointers /NAME instead of /data/NAME), so a plain schema for a
 // plain data document works too.
 import * as v8 from 'v8';
+import * as vm from 'vm';
 import type Ajv from 'ajv';
 import type { ErrorObject, FuncKeywordDefinition, ValidateFunction } from 'ajv';
 import type { JsonValue } from './json';
@@ -375,8 +376,11 @@ export interface SchemaCheck {
   invalid: string[];
 }
 
-/** A compiled schema; call it with each data document. */
-export type SchemaValidator = (doc: JsonValue) => SchemaCheck;
+/**
+ * A compiled schema; call it with each data document, and the
+ * milliseconds its check may take (by default the bounds' maxMs).
+ */
+export type SchemaValidator = (doc: JsonValue, ms?: number) => SchemaCheck;
 
 /** A schema ajv could not compile. */
 export class SchemaError extends Error {}
@@ -388,7 +392,10 @@ export class SchemaError extends Error {}
 export class SchemaBoundError extends SchemaError {}
 
 /** A check that would cost more than its bounds allow; thrown by a validator. */
-export class CheckBoundError extends Error {}
+export class CheckBoundError extends Error {
+  /** It ran out of time (rather than items or characters). */
+  timedOut = false;
+}
 
 /** What a validator may spend on one data document. */
 export interface CheckBounds {
@@ -396,9 +403,40 @@ export interface CheckBounds {
   maxUniqueItems: number;
   /** The most characters of item text "uniqueItems" compares in one document. */
   maxUniqueChars: number;
+  /** Milliseconds one document's check may take when the caller names none. */
+  maxMs: number;
 }
 
-export const DEFAULT_BOUNDS: CheckBounds = { maxUniqueItems: 100000, maxUniqueChars: 32 * 1024 * 1024 };
+export const DEFAULT_BOUNDS: CheckBounds = { maxUniqueItems: 100000, maxUniqueChars: 16 * 1024 * 1024, maxMs: 2500 };
+
+/** Milliseconds ajv may take to compile one schema. */
+const COMPILE_MS = 2000;
+
+let deadlines: { context: vm.Context; script: vm.Script } | undefined;
+
+/**
+ * `f()`, stopped by V8 when `ms` have passed (a regexp in the middle of
+ * its backtracking too): the vm module's watchdog terminates whatever
+ * this thread runs, and the error says `what` took too long. No schema,
+ * however its keywords combine (allOf over allOf doubles the work at
+ * each level), holds the PMDA longer.
+ */
+function within<T>(ms: number, what: string, f: () => T): T {
+  if (!Number.isFinite(ms)) return f();
+  deadlines ??= { context: vm.createContext({ run: undefined }), script: new vm.Script('run()') };
+  const ctx = deadlines.context as { run: (() => T) | undefined };
+  ctx.run = f;
+  try {
+    return deadlines.script.runInContext(deadlines.context, { timeout: Math.min(2 ** 31 - 1, Math.max(1, Math.floor(ms))) }) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw e;
+    const late = new CheckBoundError(`${what} did not finish in the time it was given`);
+    late.timedOut = true;
+    throw late;
+  } finally {
+    ctx.run = undefined;
+  }
+}
 
 /** A pattern that the linear-time engine refused. */
 class UnboundedPattern extends SchemaBoundError {
@@ -410,24 +448,29 @@ class UnboundedPattern extends SchemaBoundError {
 let linearEngine = false;
 
 /**
- * ajv's RegExp constructor for untrusted patterns: V8's linear-time engine
- * (the 'l' flag), whose time is linear in the text for every pattern it
- * takes. It takes no lookaround, no backreference and no counted
- * repetition beyond 16; those backtrack, and V8's fallback on excessive
- * backtracking cannot run them either (30 characters held the PMDA for
- * more than 20 s), so they are refused.
+ * ajv's RegExp constructor for untrusted patterns: only those that V8's
+ * linear-time engine can run (the 'l' flag takes no lookaround, no
+ * backreference and no counted repetition beyond 16). Such a pattern is
+ * run by the usual backtracking engine, fast on most, and when it
+ * backtracks too much V8 runs it again with the linear-time engine
+ * (main.ts sets that flag, and so does this). A pattern outside that set
+ * would backtrack without end (30 characters held the PMDA for more than
+ * 20 s): refused.
  */
 function linearRegExp(pattern: string, flags: string): RegExp {
   if (!linearEngine) {
     v8.setFlagsFromString('--enable-experimental-regexp-engine');
+    v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
     linearEngine = true;
   }
   try {
-    return new RegExp(pattern, flags + 'l');
+    new RegExp(pattern, flags + 'l');
   } catch (e) {
     if (e instanceof SyntaxError && /linear time/.test(e.message)) throw new UnboundedPattern(pattern);
     throw e;
   }
+  // the linear-time engine is an interpreter, many times slower: only the fallback
+  return new RegExp(pattern, flags);
 }
 linearRegExp.code = 'linearRegExp';
 
@@ -569,9 +612,10 @@ function errorText(e: ErrorObject): string {
  * once per schema and keep the validator. Integers beyond 2^53 (BigInts
  * from parseJson) validate as integers: see {@link withoutBigInts}.
  * Throws a SchemaError when ajv cannot compile the schema, a
- * SchemaBoundError when a pattern cannot be run in linear time. The
- * validator throws a CheckBoundError when a document would cost more
- * than `bounds`.
+ * SchemaBoundError when a pattern cannot be run in linear time or the
+ * compilation takes longer than 2 s. The validator throws a
+ * CheckBoundError when a document would cost more than `bounds`, or
+ * more time than it is given.
  */
 export function compileSchema(schema: JsonValue, bounds: CheckBounds = DEFAULT_BOUNDS): SchemaValidator {
   if (!isObject(schema) && typeof schema !== 'boolean') throw new SchemaError('a schema must be a JSON object');
@@ -585,14 +629,17 @@ export function compileSchema(schema: JsonValue, bounds: CheckBounds = DEFAULT_B
       const { $schema: _draft, ...rest } = s;
       s = rest;
     }
-    validate = ajv.compile(s as object);
+    const compiled = s as object;
+    validate = within(COMPILE_MS, 'compiling the schema', () => ajv.compile(compiled));
   } catch (e) {
     if (e instanceof UnboundedPattern) throw refusedPattern(schema, e);
+    if (e instanceof CheckBoundError) throw new SchemaBoundError(e.message);
     throw new SchemaError(`invalid schema: ${(e as Error).message}`);
   }
-  return (doc: JsonValue): SchemaCheck => {
+  return (doc: JsonValue, ms = bounds.maxMs): SchemaCheck => {
     spent.chars = 0;
-    if (validate(withoutBigInts(doc))) return { ok: true, message: '', invalid: [] };
+    const data = withoutBigInts(doc);
+    if (within(ms, 'checking the document', () => validate(data))) return { ok: true, message: '', invalid: [] };
     const errors = validate.errors ?? [];
     const invalid = [...new Set(errors.map(errorPointer))];
     return { ok: false, message: errors.map(errorText).join(', '), invalid };

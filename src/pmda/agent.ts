@@ -174,7 +174,7 @@ export class Agent {
 
   /** Refresh one source's data, within its author's budgets. */
   private refreshSource(src: Source): void {
-    src.refresh(this.fetchNo, this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore));
+    src.refresh(this.fetchNo, this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore), this.budgets.msLeft(src.payer));
     if (src.stale) this.registry.force();
   }
 

@@ -59,9 +59,9 @@ export interface Description {
 }
 
 /** The limits of config.json a schema source is held to. */
-export type SchemaLimits = Pick<Config, 'maxMetrics' | 'maxInstances' | 'maxDataBytes'>;
+export type SchemaLimits = Pick<Config, 'maxMetrics' | 'maxInstances' | 'maxDataBytes' | 'fetchMaxMs'>;
 
-const NO_LIMITS: SchemaLimits = { maxMetrics: Infinity, maxInstances: Infinity, maxDataBytes: Infinity };
+const NO_LIMITS: SchemaLimits = { maxMetrics: Infinity, maxInstances: Infinity, maxDataBytes: Infinity, fetchMaxMs: Infinity };
 
 /**
  * The validator of a schema source: what its checks may cost is bounded
@@ -70,7 +70,7 @@ const NO_LIMITS: SchemaLimits = { maxMetrics: Infinity, maxInstances: Infinity, 
  */
 function validatorOf(doc: JsonValue, limits: SchemaLimits): SchemaValidator {
   try {
-    return compileSchema(doc, { maxUniqueItems: limits.maxInstances, maxUniqueChars: 2 * limits.maxDataBytes });
+    return compileSchema(doc, { maxUniqueItems: limits.maxInstances, maxUniqueChars: limits.maxDataBytes, maxMs: limits.fetchMaxMs });
   } catch (e) {
     if (!(e instanceof SchemaBoundError)) throw e;
     const why = e.message;
@@ -140,6 +140,8 @@ export class Source {
   private generation: number | bigint | string | undefined;
   /** The description must be read again (a schema source's generation changed). */
   stale = false;
+  /** When (performance.now()) a schema source's check in this refresh must end. */
+  private checkBy = 0;
   /** A data-exec command that timed out is not run again before this time. */
   private execRestUntil = 0;
   /** The fetch that last counted in stats.fetches. */
@@ -264,9 +266,10 @@ export class Source {
    * Read the data again if it may have changed; once per fetch at most.
    * For data-exec and data-url sources, the output of a command that
    * finished (src/pmda/commands.ts collected it); `admit` asks the
-   * budgets before data is parsed.
+   * budgets before data is parsed; a schema source's check must end
+   * within `msLeft` ms from now (its author's time left in this fetch).
    */
-  refresh(fetchNo: number, config: Config, admit: Admit): void {
+  refresh(fetchNo: number, config: Config, admit: Admit, msLeft = config.fetchMaxMs): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
     // the instance numbers are read from their file when the source is
@@ -277,6 +280,7 @@ export class Source {
     }
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
+    this.checkBy = performance.now() + msLeft;
     try {
       this.read(config, admit);
       // instance names long gone from the data leave the cache, even while it is unchanged
@@ -402,11 +406,11 @@ export class Source {
         this.generation = gen;
         let check: SchemaCheck;
         try {
-          check = this.validate(doc);
+          check = this.validate(doc, this.checkBy - performance.now());
         } catch (e) {
           // a check beyond its bounds: nothing of the document is served
-          if (e instanceof CheckBoundError) return this.fail(`${this.metadataFile}: cannot check ${where}: ${e.message}`);
-          throw e;
+          if (!(e instanceof CheckBoundError)) throw e;
+          return this.fail(`${this.metadataFile}: cannot check ${where}: ${e.message}${e.timedOut ? " (its author's share of fetch_max_ms)" : ''}`);
         }
         if (!check.ok) {
           log.problem(this.key('schema'), `${where} does not match ${this.metadataFile}: ${check.message}`);

@@ -8,6 +8,8 @@
 //       V8's linear-time fallback cannot run (lookahead, backreference)
 //   (b) "uniqueItems" over 200,000 untyped items (ajv compares every pair)
 //   (c) $refs that double at every level: 2^20 metrics from 2.5 KB
+//   (d) allOf over allOf, doubling the checks at each level: 2^30 checks
+//       of one integer
 import test from 'ava';
 import path from 'node:path';
 import { IS_ROOT, untrustedWorld, ensureUsers, userSource, session, fetchNames, pmdaPid, rss, pmidOf } from './users.mjs';
@@ -115,4 +117,18 @@ serial('(c) a 2.5 KB schema whose $refs double at every level (2^20 metrics) and
   t.is(linesWith(s, path.join(loop, 'schema.json'), 'recurse').length, 1, `one log line names ${loop}/schema.json and its recursion:\n${s.logText().slice(-2000)}`);
   t.true(peak < 200 * 1024 * 1024, `the PMDA's RSS is ${peak >> 20} MiB`);
   t.log(`start to third answer ${first} ms, fetch times ${ms.join(', ')} ms; the PMDA's RSS ${peak >> 20} MiB`);
+});
+
+serial("(d) allOf that doubles at each of 30 levels (2^30 checks of one integer): each check stops at its author's share of fetch_max_ms; every fetch answers in time, one log line", async (t) => {
+  const u = ensureUsers();
+  const s = world();
+  const bob = steady(s, u);
+  const definitions = { d30: { type: 'integer', minimum: 0 } };
+  for (let i = 0; i < 30; i++) definitions[`d${i}`] = { allOf: [{ $ref: `#/definitions/d${i + 1}` }, { $ref: `#/definitions/d${i + 1}` }] };
+  const dir = schemaSource(s, u.alice, 'fanout', { type: 'object', definitions, properties: { n: { type: 'integer', allOf: definitions.d0.allOf } } }, { n: 1 });
+  const d = await session(t, s);
+  const ms = await underAttack(t, d, bob, ['json.fanout.n']);
+  const lines = linesWith(s, path.join(dir, 'schema.json'), 'did not finish', 'fetch_max_ms');
+  t.is(lines.length, 1, `one log line names ${dir}/schema.json and the time it ran out of:\n${s.logText().slice(-2000)}`);
+  t.log(`fetch times ${ms.join(', ')} ms (alice's share of fetch_max_ms: 1250 ms); the PMDA's RSS ${rss(pmdaPid(s)) >> 20} MiB`);
 });
