@@ -15,7 +15,8 @@ export { Producer, ProducerArray, Metric, ProducerError, UnsafeDirectoryError, s
 export type { MetricOptions, ProducerOptions, ArrayOptions, JsonOut } from './producer/producer';
 export type { Semantics, MetadataJson, MetricJson, ArrayJson } from './format/document';
 // schema sources: JSON Schema -> metadata, validation of data documents
-export { metadataFromSchema, schemaToMetadataJson, compileSchema, schemaGeneration, isInvalid, SchemaError } from './format/schema';
+export { metadataFromSchema, schemaToMetadataJson, compileSchema, schemaGeneration, isInvalid, SchemaError, SchemaBoundError, CheckBoundError, schemaTooLarge } from './format/schema';
+export type { CheckBounds } from './format/schema';
 export type { SchemaCheck, SchemaValidator } from './format/schema';
 export { pruneInvalid } from './format/schema';
 

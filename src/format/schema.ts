@@ -27,8 +27,10 @@
 // When the root schema has no "data" property, its own properties are the
 // metrics (pointers /NAME instead of /data/NAME), so a plain schema for a
 // plain data document works too.
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import type Ajv from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject, FuncKeywordDefinition, ValidateFunction } from 'ajv';
 import type { JsonValue } from './json';
 import { showJson } from './json';
 import { parseMetadata, Metadata } from './metadata';
@@ -78,6 +80,48 @@ class Walker {
       s = isObject(target) ? { ...target, ...rest } : target;
     }
     return s;
+  }
+
+  /**
+   * How many properties the walk from `s` (an object schema) visits, each
+   * $ref counted as often as it is used, without walking: a memo per
+   * schema node, so the cost is the schema's size. Infinity when $refs
+   * recurse (the walk would never end); past `limit` it stops counting.
+   */
+  expansion(s: Obj, limit: number): number {
+    const memo = [new Map<Obj, number>(), new Map<Obj, number>()];
+    const active = new Set<Obj>();
+    const props = (o: Obj, inArray: boolean): number => {
+      const p = o['properties'];
+      if (!isObject(p)) return 0;
+      let n = 0;
+      for (const v of Object.values(p)) {
+        n += 1 + (isObject(v) ? node(v, inArray) : 0);
+        if (n > limit) break;
+      }
+      return n;
+    };
+    // what the walk below one property schema visits, as object() and array() go
+    const node = (raw: Obj, inArray: boolean): number => {
+      const known = memo[inArray ? 1 : 0]!.get(raw);
+      if (known !== undefined) return known;
+      if (active.has(raw)) return Infinity;
+      active.add(raw);
+      let n = 0;
+      const d = this.deref(raw, '');
+      if (isObject(d)) {
+        const type = this.typeOf(d);
+        if (type === 'object') n = props(d, inArray);
+        else if (type === 'array' && !inArray) {
+          const items = this.deref(d['items'], '');
+          if (isObject(items)) n = props(items, true);
+        }
+      }
+      active.delete(raw);
+      memo[inArray ? 1 : 0]!.set(raw, n);
+      return n;
+    };
+    return props(s, false);
   }
 
   problem(where: string, text: string): void {
@@ -240,18 +284,42 @@ function refTarget(root: Obj, ref: string): JsonValue | undefined {
   return v;
 }
 
+/** The most metrics a schema may expand to when the caller names no limit (the generator). */
+export const SCHEMA_MAX_METRICS = 65536;
+
+/**
+ * Why a schema cannot be walked into metrics within `maxMetrics`
+ * properties (its $refs expand beyond it, or recurse), or undefined when
+ * it can. Counted without walking, in time linear in the schema's size:
+ * a 2.5 KB schema whose definitions each use the next one twice would
+ * walk into 2^20 metrics.
+ */
+export function schemaTooLarge(schema: JsonValue, file: string, maxMetrics: number): string | undefined {
+  if (!isObject(schema)) return undefined;
+  const w = new Walker(schema, file);
+  const props = schema['properties'];
+  const data = isObject(props) ? w.deref(props['data'], '') : undefined;
+  const n = w.expansion(isObject(data) && w.typeOf(data) === 'object' ? data : schema, maxMetrics);
+  if (n === Infinity) return `${file}: refused: its properties' $refs recurse, so its metrics would never end`;
+  if (n > maxMetrics) return `${file}: refused: its properties, with their $refs expanded, are more than ${maxMetrics} metrics (max_metrics)`;
+  return undefined;
+}
+
 /**
  * The metadata.json document a JSON Schema stands for (see the mapping at
  * the top of this file), without parsing units; `file` names the schema
- * in problem lines. The generator writes this document out.
+ * in problem lines. The generator writes this document out. A schema
+ * that {@link schemaTooLarge} refuses gives no metrics and that problem.
  */
-export function schemaToMetadataJson(schema: JsonValue, file: string): SchemaMetadata {
+export function schemaToMetadataJson(schema: JsonValue, file: string, maxMetrics = SCHEMA_MAX_METRICS): SchemaMetadata {
   const problems: string[] = [];
   const doc: MetadataJson = { metrics: [] };
   if (!isObject(schema)) {
     problems.push(`${file}: a schema must be a JSON object`);
     return { doc, problems };
   }
+  const tooLarge = schemaTooLarge(schema, file, maxMetrics);
+  if (tooLarge) return { doc, problems: [tooLarge] };
   const w = new Walker(schema, file);
   const prefix = schema['x-pcp-prefix'] ?? schema['title'];
   if (typeof prefix === 'string') {
@@ -285,8 +353,8 @@ export function schemaToMetadataJson(schema: JsonValue, file: string): SchemaMet
  * metric, as described at the top of this file. `file` names the schema
  * in problem lines. Never throws; what cannot be used is in `problems`.
  */
-export function metadataFromSchema(schema: JsonValue, file: string): Metadata {
-  const { doc, problems } = schemaToMetadataJson(schema, file);
+export function metadataFromSchema(schema: JsonValue, file: string, maxMetrics = SCHEMA_MAX_METRICS): Metadata {
+  const { doc, problems } = schemaToMetadataJson(schema, file, maxMetrics);
   const md = parseMetadata(doc as unknown as JsonValue, file);
   md.problems.unshift(...problems);
   return md;
@@ -308,17 +376,180 @@ export interface SchemaCheck {
   invalid: string[];
 }
 
-/** A compiled schema; call it with each data document. */
-export type SchemaValidator = (doc: JsonValue) => SchemaCheck;
+/**
+ * A compiled schema; call it with each data document, and the
+ * milliseconds its check may take (by default the bounds' maxMs).
+ */
+export type SchemaValidator = (doc: JsonValue, ms?: number) => SchemaCheck;
 
 /** A schema ajv could not compile. */
 export class SchemaError extends Error {}
 
-function makeAjv(schema: Obj): Ajv {
+/**
+ * A schema whose checks could not be bounded in time or memory (a pattern
+ * V8's linear-time engine cannot run); its data is not served.
+ */
+export class SchemaBoundError extends SchemaError {}
+
+/** A check that would cost more than its bounds allow; thrown by a validator. */
+export class CheckBoundError extends Error {
+  /** It ran out of time (rather than items or characters). */
+  timedOut = false;
+}
+
+/** What a validator may spend on one data document. */
+export interface CheckBounds {
+  /** The most items "uniqueItems" checks in one array (the PMDA gives max_instances). */
+  maxUniqueItems: number;
+  /** The most characters of item text "uniqueItems" compares in one document. */
+  maxUniqueChars: number;
+  /** Milliseconds one document's check may take when the caller names none. */
+  maxMs: number;
+}
+
+export const DEFAULT_BOUNDS: CheckBounds = { maxUniqueItems: 100000, maxUniqueChars: 16 * 1024 * 1024, maxMs: 2500 };
+
+/** Milliseconds ajv may take to compile one schema. */
+const COMPILE_MS = 2000;
+
+let deadlines: { context: vm.Context; script: vm.Script } | undefined;
+
+/**
+ * `f()`, stopped by V8 when `ms` have passed (a regexp in the middle of
+ * its backtracking too): the vm module's watchdog terminates whatever
+ * this thread runs, and the error says `what` took too long. No schema,
+ * however its keywords combine (allOf over allOf doubles the work at
+ * each level), holds the PMDA longer.
+ */
+function within<T>(ms: number, what: string, f: () => T): T {
+  if (!Number.isFinite(ms)) return f();
+  deadlines ??= { context: vm.createContext({ run: undefined }), script: new vm.Script('run()') };
+  const ctx = deadlines.context as { run: (() => T) | undefined };
+  ctx.run = f;
+  try {
+    return deadlines.script.runInContext(deadlines.context, { timeout: Math.min(2 ** 31 - 1, Math.max(1, Math.floor(ms))) }) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw e;
+    const late = new CheckBoundError(`${what} did not finish in the time it was given`);
+    late.timedOut = true;
+    throw late;
+  } finally {
+    ctx.run = undefined;
+  }
+}
+
+/** A pattern that the linear-time engine refused. */
+class UnboundedPattern extends SchemaBoundError {
+  constructor(readonly pattern: string) {
+    super(pattern);
+  }
+}
+
+let linearEngine = false;
+
+/**
+ * ajv's RegExp constructor for untrusted patterns: only those that V8's
+ * linear-time engine can run (the 'l' flag takes no lookaround, no
+ * backreference and no counted repetition beyond 16). Such a pattern is
+ * run by the usual backtracking engine, fast on most, and when it
+ * backtracks too much V8 runs it again with the linear-time engine
+ * (main.ts sets that flag, and so does this). A pattern outside that set
+ * would backtrack without end (30 characters held the PMDA for more than
+ * 20 s): refused.
+ */
+function linearRegExp(pattern: string, flags: string): RegExp {
+  if (!linearEngine) {
+    v8.setFlagsFromString('--enable-experimental-regexp-engine');
+    v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+    linearEngine = true;
+  }
+  try {
+    new RegExp(pattern, flags + 'l');
+  } catch (e) {
+    if (e instanceof SyntaxError && /linear time/.test(e.message)) throw new UnboundedPattern(pattern);
+    throw e;
+  }
+  // the linear-time engine is an interpreter, many times slower: only the fallback
+  return new RegExp(pattern, flags);
+}
+linearRegExp.code = 'linearRegExp';
+
+/** Where in `schema` the refused `pattern` is: the JSON pointer of its keyword. */
+function patternPlace(schema: JsonValue, pattern: string): string {
+  const seen = new Set<JsonValue>();
+  const find = (v: JsonValue, at: string): string | undefined => {
+    if (typeof v !== 'object' || v === null || seen.has(v)) return undefined;
+    seen.add(v);
+    if (!Array.isArray(v)) {
+      if (v['pattern'] === pattern) return `${at}/pattern`;
+      const pp = v['patternProperties'];
+      if (isObject(pp) && Object.prototype.hasOwnProperty.call(pp, pattern)) return `${at}/patternProperties`;
+    }
+    for (const [k, c] of Object.entries(v)) {
+      const found = find(c, `${at}/${escapeToken(k)}`);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return find(schema, '#') ?? '#';
+}
+
+/** Characters of a pattern shown in the log. */
+const SHOWN = 60;
+
+function refusedPattern(schema: JsonValue, e: UnboundedPattern): SchemaBoundError {
+  const at = patternPlace(schema, e.pattern);
+  const keyword = at.endsWith('/patternProperties') ? 'patternProperties' : 'pattern';
+  const shown = e.pattern.length > SHOWN ? `${e.pattern.slice(0, SHOWN)}...` : e.pattern;
+  return new SchemaBoundError(`"${keyword}" ${showJson(shown)} at ${at} cannot be checked in linear time (lookaround, backreferences and counted repetition beyond 16 are refused)`);
+}
+
+/** JSON text of `v` with each object's members sorted: equal text, equal values (as ajv's equal() says). */
+function canonical(v: JsonValue): string {
+  if (typeof v !== 'object' || v === null) return JSON.stringify(v);
+  if (Array.isArray(v)) {
+    let text = '[';
+    for (let i = 0; i < v.length; i++) text += (i ? ',' : '') + canonical(v[i]!);
+    return text + ']';
+  }
+  let text = '{';
+  for (const k of Object.keys(v).sort()) text += (text.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + canonical(v[k]!);
+  return text + '}';
+}
+
+/**
+ * "uniqueItems" in time linear in the items' size: each item's canonical
+ * text in a hash, not ajv's comparison of every pair (200,000 untyped
+ * items took more than 20 s). More than `maxUniqueItems` items, or more
+ * than `maxUniqueChars` of item text in one document (nested arrays
+ * repeat their text), throw a CheckBoundError.
+ */
+function uniqueItems(bounds: CheckBounds, spent: { chars: number }): FuncKeywordDefinition {
+  const validate = (schema: boolean, data: JsonValue[]): boolean => {
+    if (!schema || data.length < 2) return true;
+    if (data.length > bounds.maxUniqueItems) throw new CheckBoundError(`"uniqueItems" over an array of ${data.length} items, more than ${bounds.maxUniqueItems} (max_instances)`);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < data.length; i++) {
+      const text = canonical(data[i]!);
+      spent.chars += text.length;
+      if (spent.chars > bounds.maxUniqueChars) throw new CheckBoundError(`"uniqueItems" would compare more than ${bounds.maxUniqueChars} characters of items in one document`);
+      const j = seen.get(text);
+      if (j !== undefined) {
+        validate.errors = [{ keyword: 'uniqueItems', message: `must NOT have duplicate items (items ## ${j} and ${i} are identical)`, params: { i, j } }];
+        return false;
+      }
+      seen.set(text, i);
+    }
+    return true;
+  };
+  validate.errors = [] as Partial<ErrorObject>[];
+  return { keyword: 'uniqueItems', type: 'array', schemaType: 'boolean', errors: true, validate };
+}
+
+function makeAjv(schema: Obj, bounds: CheckBounds, spent: { chars: number }): Ajv {
   const draft = typeof schema['$schema'] === 'string' ? schema['$schema'] : '';
-  // unicodeRegExp off: V8's linear-time engine (enabled in pmda.ts for
-  // regexps that backtrack too much) does not take /u expressions
-  const options = { allErrors: true, strict: false, logger: false as const, validateFormats: false, unicodeRegExp: false };
+  // unicodeRegExp off: V8's linear-time engine does not take /u expressions
+  const options = { allErrors: true, strict: false, logger: false as const, validateFormats: false, unicodeRegExp: false, code: { regExp: linearRegExp } };
   // ajv is loaded when the first schema is compiled: a PMDA with no schema
   // sources does not carry it (several MB of resident memory)
   const module = draft.includes('2020-12') ? 'ajv/dist/2020' : draft.includes('2019-09') ? 'ajv/dist/2019' : 'ajv';
@@ -326,6 +557,8 @@ function makeAjv(schema: Obj): Ajv {
   const AjvClass = (require(module) as { default: typeof Ajv }).default;
   const ajv = new AjvClass(options);
   for (const keyword of PCP_KEYWORDS) ajv.addKeyword({ keyword });
+  ajv.removeKeyword('uniqueItems');
+  ajv.addKeyword(uniqueItems(bounds, spent));
   return ajv;
 }
 
@@ -378,25 +611,35 @@ function errorText(e: ErrorObject): string {
  * draft-07 by default, 2019-09 or 2020-12 when "$schema" says so). Do it
  * once per schema and keep the validator. Integers beyond 2^53 (BigInts
  * from parseJson) validate as integers: see {@link withoutBigInts}.
- * Throws a SchemaError when ajv cannot compile the schema.
+ * Throws a SchemaError when ajv cannot compile the schema, a
+ * SchemaBoundError when a pattern cannot be run in linear time or the
+ * compilation takes longer than 2 s. The validator throws a
+ * CheckBoundError when a document would cost more than `bounds`, or
+ * more time than it is given.
  */
-export function compileSchema(schema: JsonValue): SchemaValidator {
+export function compileSchema(schema: JsonValue, bounds: CheckBounds = DEFAULT_BOUNDS): SchemaValidator {
   if (!isObject(schema) && typeof schema !== 'boolean') throw new SchemaError('a schema must be a JSON object');
   let validate: ValidateFunction;
+  const spent = { chars: 0 };
   try {
-    const ajv = makeAjv(isObject(schema) ? schema : {});
+    const ajv = makeAjv(isObject(schema) ? schema : {}, bounds, spent);
     let s = withoutBigInts(schema);
     if (isObject(s) && s['$schema'] !== undefined) {
       // the draft picked the ajv class; an unknown "$schema" (draft-04, say) must not stop compilation
       const { $schema: _draft, ...rest } = s;
       s = rest;
     }
-    validate = ajv.compile(s as object);
+    const compiled = s as object;
+    validate = within(COMPILE_MS, 'compiling the schema', () => ajv.compile(compiled));
   } catch (e) {
+    if (e instanceof UnboundedPattern) throw refusedPattern(schema, e);
+    if (e instanceof CheckBoundError) throw new SchemaBoundError(e.message);
     throw new SchemaError(`invalid schema: ${(e as Error).message}`);
   }
-  return (doc: JsonValue): SchemaCheck => {
-    if (validate(withoutBigInts(doc))) return { ok: true, message: '', invalid: [] };
+  return (doc: JsonValue, ms = bounds.maxMs): SchemaCheck => {
+    spent.chars = 0;
+    const data = withoutBigInts(doc);
+    if (within(ms, 'checking the document', () => validate(data))) return { ok: true, message: '', invalid: [] };
     const errors = validate.errors ?? [];
     const invalid = [...new Set(errors.map(errorPointer))];
     return { ok: false, message: errors.map(errorText).join(', '), invalid };

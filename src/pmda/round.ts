@@ -48,7 +48,7 @@ export class Round {
   refresh(src: Source): void {
     if (src.refreshedAt === this.number) return;
     const run = src.commanded ? this.commands.take(src) : undefined;
-    src.refresh(this.number, this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore), run);
+    src.refresh(this.number, this.config, (bytes, heldBefore) => this.budgets.admit(src.payer, bytes, heldBefore), run, this.budgets.msLeft(src.payer));
     if (src.stale) this.sources.force();
   }
 

@@ -15,6 +15,9 @@ import {
   pruneInvalid,
   withoutBigInts,
   SchemaError,
+  SchemaBoundError,
+  CheckBoundError,
+  schemaTooLarge,
 } from '../../dist/format/schema.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -345,4 +348,67 @@ test('schemaGeneration reads the generation of a data document', (t) => {
   t.is(schemaGeneration({ data: {} }), undefined);
   t.is(schemaGeneration([1]), undefined);
   t.is(schemaGeneration(undefined), undefined);
+});
+
+// ---- bounds on untrusted schemas (issue 21, class 3) ----
+
+test('a pattern the linear-time engine cannot run is refused, naming the keyword and where it is', (t) => {
+  const look = t.throws(() => compileSchema(obj({ s: { type: 'string', pattern: '^(?=a)(a|a)*$' } })), { instanceOf: SchemaBoundError });
+  t.regex(look.message, /"pattern" "\^\(\?=a\)\(a\|a\)\*\$" at #\/properties\/s\/pattern/);
+  const back = t.throws(() => compileSchema({ type: 'object', patternProperties: { '(a)\\1': { type: 'integer' } } }), { instanceOf: SchemaBoundError });
+  t.regex(back.message, /"patternProperties" .* at #\/patternProperties/);
+  t.throws(() => compileSchema(obj({ h: { type: 'string', pattern: '^[0-9a-f]{64}$' } })), { instanceOf: SchemaBoundError }, 'counted repetition beyond 16');
+  t.throws(() => compileSchema(obj({ s: { type: 'string', pattern: '(' } })), { instanceOf: SchemaError }, 'a broken pattern is still an invalid schema');
+});
+
+test('a pattern that backtracks but the linear-time engine can run answers at once', (t) => {
+  const v = compileSchema(obj({ s: { type: 'string', pattern: '^(a|a)*$' }, id: { type: 'string', pattern: '^[0-9a-f]{1,16}$' } }));
+  const started = performance.now();
+  const check = v({ s: 'a'.repeat(30) + '!', id: 'beef' });
+  t.true(performance.now() - started < 1000, `took ${Math.round(performance.now() - started)} ms`);
+  t.deepEqual(check.invalid, ['/s']);
+});
+
+test('uniqueItems finds equal items whatever their members\' order, tells 1 from "1", and refuses more items than its bound', (t) => {
+  const v = compileSchema(obj({ a: { type: 'array', uniqueItems: true } }), { maxUniqueItems: 1000, maxUniqueChars: 1e6, maxMs: 2500 });
+  t.true(v({ a: [1, '1', [1], { x: 1 }, null, true] }).ok);
+  const dup = v({ a: [{ x: 1, y: [2, { z: 3, w: 4 }] }, 5, { y: [2, { w: 4, z: 3 }], x: 1 }] });
+  t.false(dup.ok);
+  t.deepEqual(dup.invalid, ['/a']);
+  t.regex(dup.message, /items ## 0 and 2 are identical/);
+  t.throws(() => v({ a: Array.from({ length: 1001 }, (_, i) => i) }), { instanceOf: CheckBoundError, message: /"uniqueItems" over an array of 1001 items, more than 1000/ });
+  t.throws(() => v({ a: Array.from({ length: 100 }, (_, i) => 'x'.repeat(20000) + i) }), { instanceOf: CheckBoundError, message: /more than 1000000 characters/ });
+});
+
+test('a check that takes longer than it is given stops there, whatever the schema', (t) => {
+  const definitions = { d30: { type: 'integer' } };
+  for (let i = 0; i < 30; i++) definitions[`d${i}`] = { allOf: [{ $ref: `#/definitions/d${i + 1}` }, { $ref: `#/definitions/d${i + 1}` }] };
+  const v = compileSchema({ definitions, ...obj({ n: { $ref: '#/definitions/d0' } }) });
+  const started = performance.now();
+  const e = t.throws(() => v({ n: 1 }, 200), { instanceOf: CheckBoundError });
+  const ms = performance.now() - started;
+  t.true(e.timedOut);
+  t.true(ms < 1000, `stopped after ${Math.round(ms)} ms`);
+  t.true(v({ x: 1 }, 200).ok, 'the validator still works afterwards');
+});
+
+test('$refs are counted before a schema is walked: doubling beyond max_metrics and recursion are refused, sharing is not', (t) => {
+  const definitions = { d20: { type: 'integer' } };
+  for (let i = 0; i < 20; i++) definitions[`d${i}`] = obj({ a: { $ref: `#/definitions/d${i + 1}` }, b: { $ref: `#/definitions/d${i + 1}` } });
+  const bomb = { definitions, ...obj({ x: { $ref: '#/definitions/d0' } }) };
+  const started = performance.now();
+  t.regex(schemaTooLarge(bomb, 'bomb.json', 1023) ?? '', /^bomb\.json: refused: .* more than 1023 metrics \(max_metrics\)/);
+  t.true(performance.now() - started < 100);
+  t.is(schemaTooLarge(bomb, 'bomb.json', 1 << 22), undefined, '2^21 properties fit a limit of 2^22');
+  const { doc, problems } = schemaToMetadataJson(bomb, 'bomb.json', 1023);
+  t.deepEqual(doc.metrics, []);
+  t.is(problems.length, 1);
+  const loop = { definitions: { node: obj({ v: { type: 'integer' }, next: { $ref: '#/definitions/node' } }) }, ...obj({ head: { $ref: '#/definitions/node' } }) };
+  t.regex(schemaTooLarge(loop, 'loop.json', 1023) ?? '', /recurse/);
+  // a tree of arrays is not recursion: arrays inside arrays are not walked
+  const tree = { definitions: { n: { type: 'array', items: obj({ name: { type: 'string' }, kids: { $ref: '#/definitions/n' } }) } }, ...obj({ root: { $ref: '#/definitions/n' } }) };
+  t.is(schemaTooLarge(tree, 'tree.json', 1023), undefined);
+  const shared = { definitions: { c: { type: 'integer' } }, ...obj({ a: { $ref: '#/definitions/c' }, b: { $ref: '#/definitions/c' }, c: { $ref: '#/definitions/c' } }) };
+  t.is(schemaTooLarge(shared, 'shared.json', 3), undefined);
+  t.deepEqual(Object.keys(metrics(metadataFromSchema(shared, 'shared.json', 3))).sort(), ['a', 'b', 'c']);
 });

@@ -93,6 +93,11 @@ export class Budgets {
     return this.of(payer).ms + pendingMs >= this.share(this.config.fetchMaxMs);
   }
 
+  /** Milliseconds left of `payer`'s share of this fetch's time (a schema check may take no more). */
+  msLeft(payer: Payer): number {
+    return this.share(this.config.fetchMaxMs) - this.of(payer).ms;
+  }
+
   chargeTime(payer: Payer, ms: number): void {
     this.of(payer).ms += ms;
   }

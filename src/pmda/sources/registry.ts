@@ -159,7 +159,7 @@ export class Registry {
       log.resolved(`${f.dir}:author`);
       author = a;
     }
-    const r = readMetadata(f.dir, f.describedBy, this.config.maxDataBytes, author);
+    const r = readMetadata(f.dir, f.describedBy, this.config.maxDataBytes, author, this.config);
     log.forget(`${f.dir}:metadata`);
     if ('error' in r) {
       this.rejected.set(f.dir, r.stamp);

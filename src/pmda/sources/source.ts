@@ -18,7 +18,7 @@ import { newStats, SourceStats } from '../control';
 import type { Config } from '../config';
 import * as log from '../limits/log';
 import { METADATA, SCHEMA } from './discovery';
-import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, SchemaValidator } from '../../format/schema';
+import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, schemaTooLarge, SchemaValidator, SchemaBoundError, CheckBoundError, SchemaCheck } from '../../format/schema';
 
 /** The rows of a source with no data, or no arrays. */
 const NO_ROWS: ReadonlyMap<string, Rows> = new Map();
@@ -61,8 +61,33 @@ export interface Description {
   validate?: SchemaValidator;
 }
 
-/** Read a source's metadata.json, or build metadata from its schema.json, as its author. */
-export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Infinity, author: Author = ROOT): Description | { error: string; stamp: string } {
+/** The limits of config.json a schema source is held to. */
+export type SchemaLimits = Pick<Config, 'maxMetrics' | 'maxInstances' | 'maxDataBytes' | 'fetchMaxMs'>;
+
+const NO_LIMITS: SchemaLimits = { maxMetrics: Infinity, maxInstances: Infinity, maxDataBytes: Infinity, fetchMaxMs: Infinity };
+
+/**
+ * The validator of a schema source: what its checks may cost is bounded
+ * by `limits`; a schema whose checks cannot be bounded gives a validator
+ * that refuses every document (its source answers "try again").
+ */
+function validatorOf(doc: JsonValue, limits: SchemaLimits): SchemaValidator {
+  try {
+    return compileSchema(doc, { maxUniqueItems: limits.maxInstances, maxUniqueChars: limits.maxDataBytes, maxMs: limits.fetchMaxMs });
+  } catch (e) {
+    if (!(e instanceof SchemaBoundError)) throw e;
+    const why = e.message;
+    return () => {
+      throw new CheckBoundError(why);
+    };
+  }
+}
+
+/**
+ * Read a source's metadata.json, or build metadata from its schema.json, as its author.
+ * A schema whose $refs expand beyond `limits.maxMetrics` is refused here, before it is walked.
+ */
+export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Infinity, author: Author = ROOT, limits: SchemaLimits = NO_LIMITS): Description | { error: string; stamp: string } {
   const file = path.join(dir, describedBy);
   let stamp = '';
   try {
@@ -70,7 +95,9 @@ export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Inf
     stamp = r.stamp;
     const doc = parseJson(r.text);
     if (describedBy !== SCHEMA) return { md: parseMetadata(doc, file), stamp };
-    return { md: metadataFromSchema(doc, file), stamp, validate: compileSchema(doc) };
+    const tooLarge = schemaTooLarge(doc, file, limits.maxMetrics);
+    if (tooLarge) return { error: tooLarge, stamp };
+    return { md: metadataFromSchema(doc, file, limits.maxMetrics), stamp, validate: validatorOf(doc, limits) };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (e instanceof LimitError) return { error: err.message, stamp };
@@ -116,6 +143,8 @@ export class Source {
   private generation: number | bigint | string | undefined;
   /** The description must be read again (a schema source's generation changed). */
   stale = false;
+  /** When (performance.now()) a schema source's check in this refresh must end. */
+  private checkBy = 0;
   /** The round (src/pmda/round.ts) that last counted it in stats.fetches. */
   countedFetch = -1;
   /** The round its data was last read in between PDUs (src/pmda/round.ts, prefetch). */
@@ -230,13 +259,15 @@ export class Source {
    * For data-exec and data-url sources, `run` is the output of a command
    * that finished (src/pmda/commands/commands.ts collected it), undefined
    * while there is none, or 'resting' (keep what it has). `admit` asks
-   * the budgets before data is parsed.
+   * the budgets before data is parsed; a schema source's check must end
+   * within `msLeft` ms from now (its author's time left in this round).
    */
-  refresh(fetchNo: number, config: Config, admit: Admit, run?: CommandRun): void {
+  refresh(fetchNo: number, config: Config, admit: Admit, run?: CommandRun, msLeft = config.fetchMaxMs): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
+    this.checkBy = performance.now() + msLeft;
     try {
       // the instance numbers are read from their file when the source is
       // first used, not when it is found
@@ -357,7 +388,14 @@ export class Source {
         const gen = schemaGeneration(doc);
         if (this.generation !== undefined && gen !== this.generation) this.stale = true;
         this.generation = gen;
-        const check = this.validate(doc);
+        let check: SchemaCheck;
+        try {
+          check = this.validate(doc, this.checkBy - performance.now());
+        } catch (e) {
+          // a check beyond its bounds: nothing of the document is served
+          if (!(e instanceof CheckBoundError)) throw e;
+          return this.fail(`${this.metadataFile}: cannot check ${where}: ${e.message}${e.timedOut ? " (its author's share of fetch_max_ms)" : ''}`);
+        }
         if (!check.ok) {
           log.problem(this.key('schema'), `${where} does not match ${this.metadataFile}: ${check.message}`);
           const kept = pruneInvalid(doc, check.invalid);
