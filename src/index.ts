@@ -15,10 +15,9 @@ export { Producer, ProducerArray, Metric, ProducerError, UnsafeDirectoryError, s
 export type { MetricOptions, ProducerOptions, ArrayOptions, JsonOut } from './producer/producer';
 export type { Semantics, MetadataJson, MetricJson, ArrayJson } from './format/document';
 // schema sources: JSON Schema -> metadata, validation of data documents
-export { metadataFromSchema, schemaToMetadataJson, compileSchema, schemaGeneration, isInvalid, SchemaError, SchemaBoundError, CheckBoundError, schemaTooLarge } from './format/schema';
-export type { CheckBounds } from './format/schema';
-export type { SchemaCheck, SchemaValidator } from './format/schema';
-export { pruneInvalid } from './format/schema';
+export { metadataFromSchema, schemaToMetadataJson, schemaTooLarge } from './format/schema';
+export { compileSchema, schemaGeneration, isInvalid, pruneInvalid, SchemaError, SchemaBoundError, CheckBoundError } from './format/validate';
+export type { CheckBounds, SchemaCheck, SchemaValidator } from './format/validate';
 
 type Fetch = typeof import('./pmda/records/encoder');
 type ConfigModule = typeof import('./pmda/config');

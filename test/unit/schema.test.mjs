@@ -1,4 +1,4 @@
-// src/format/schema.ts: JSON Schema sources (the stap_json format) as metadata,
+// src/format/schema.ts and validate.ts: JSON Schema sources (the stap_json format) as metadata,
 // and ajv validation of their data documents.
 import test from 'ava';
 import fs from 'node:fs';
@@ -6,9 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { C } from '../../dist/pmda/native.js';
 import { parseJson } from '../../dist/format/json.js';
+import { metadataFromSchema, schemaToMetadataJson, schemaTooLarge } from '../../dist/format/schema.js';
 import {
-  metadataFromSchema,
-  schemaToMetadataJson,
   compileSchema,
   schemaGeneration,
   isInvalid,
@@ -17,8 +16,7 @@ import {
   SchemaError,
   SchemaBoundError,
   CheckBoundError,
-  schemaTooLarge,
-} from '../../dist/format/schema.js';
+} from '../../dist/format/validate.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const seedSchema = parseJson(fs.readFileSync(path.join(FIX, 'seed', 'schema.json'), 'utf8'));

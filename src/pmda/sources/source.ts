@@ -18,7 +18,8 @@ import { newStats, SourceStats } from '../control';
 import type { Config } from '../config';
 import * as log from '../limits/log';
 import { METADATA, SCHEMA } from './discovery';
-import { metadataFromSchema, compileSchema, pruneInvalid, schemaGeneration, schemaTooLarge, SchemaValidator, SchemaBoundError, CheckBoundError, SchemaCheck } from '../../format/schema';
+import { metadataFromSchema, schemaTooLarge } from '../../format/schema';
+import { compileSchema, pruneInvalid, schemaGeneration, SchemaValidator, SchemaBoundError, CheckBoundError, SchemaCheck } from '../../format/validate';
 
 /** The rows of a source with no data, or no arrays. */
 const NO_ROWS: ReadonlyMap<string, Rows> = new Map();
