@@ -11,7 +11,6 @@ import { PCP_KEYWORDS } from './schema';
 import { showJson } from './json';
 import { escapeToken } from './names';
 
-
 type Obj = { [k: string]: JsonValue };
 
 function isObject(v: JsonValue | undefined): v is Obj {
