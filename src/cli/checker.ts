@@ -16,6 +16,7 @@ import { Budgets } from '../pmda/limits/budget';
 import { Encoder } from '../pmda/records/encoder';
 import { decodeRecord } from '../pmda/records/decoder';
 import { Round } from '../pmda/round';
+import { elementLabels } from '../pmda/labels';
 import { metricCacheSerial, indomCacheSerial } from '../pmda/numbering/numbering';
 import { parseCacheFile } from '../pmda/numbering/cachefile';
 import * as log from '../pmda/limits/log';
@@ -230,7 +231,7 @@ export class Checker {
     const out: Record<string, Record<string, JsonValue>> = {};
     const ai = src.arrays.indexOf(a);
     rows.elements.forEach((e, r) => {
-      const labels = src.instanceLabels(ai, e);
+      const labels = elementLabels(src, ai, e);
       if (Object.keys(labels).length > 0) out[names.get(rows.insts[r]!) ?? String(rows.insts[r])] = labels;
     });
     return out;

@@ -65,6 +65,19 @@ export function labelsOf(registry: Registry, type: number, ident: number): strin
   return null;
 }
 
+/** The instance labels of element `e` of `src`'s array `a` (its index in `arrays`): numbers, strings, booleans, null. */
+export function elementLabels(src: Source, a: number, e: number): Record<string, JsonValue> {
+  const labels: Record<string, JsonValue> = {};
+  const spec = src.arrays[a]!.instanceLabels ?? [];
+  if (!src.view) return labels;
+  for (let j = 0; j < spec.length; j++) {
+    const v = src.view.label(a, e, j);
+    if (v === undefined || (v !== null && typeof v === 'object')) continue;
+    labels[spec[j]![0]] = typeof v === 'bigint' ? Number(v) : v;
+  }
+  return labels;
+}
+
 /** Instance labels: the control indom names its sources; arrays use `instance-labels`. */
 export function instanceLabelsOf(registry: Registry, indom: number, inst: number): string | null {
   if (indomSerial(indom) === 0) {
@@ -79,7 +92,7 @@ export function instanceLabelsOf(registry: Registry, indom: number, inst: number
     if (!a.instanceLabels) return;
     const rows = src.rows.get(a.name);
     const at = rows ? rows.insts.indexOf(inst) : -1;
-    if (at >= 0) Object.assign(labels, src.instanceLabels(ai, rows!.elements[at]!));
+    if (at >= 0) Object.assign(labels, elementLabels(src, ai, rows!.elements[at]!));
   });
   if (Object.keys(labels).length === 0) return null;
   // values come from the data: a 100 KB string is only known now

@@ -5,21 +5,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseJson, JsonValue } from '../../format/json';
-import { parseMetadata, Metadata, MetricSpec, ArraySpec } from '../../format/metadata';
+import { Metadata, MetricSpec, ArraySpec } from '../../format/metadata';
 import { InstanceIndex, Rows } from '../data/instances';
 import { Query, PADDING } from '../data/query';
 import { DataView, TreeView, Placed } from '../data/view';
 import { InstanceNumbers, Numbers, metricNumbers, indomCacheSerial, instanceNumbers, NumberingError } from '../numbering/numbering';
 import type { ExecResult } from '../commands/exec';
-import { Author, ROOT } from './access';
+import { Author } from './access';
 import { DataFile } from './datafile';
-import { readFileAs, readInto, LimitError } from './read';
+import { readInto } from './read';
 import { newStats, SourceStats } from '../control';
 import type { Config } from '../config';
 import * as log from '../limits/log';
-import { METADATA, SCHEMA } from './discovery';
-import { metadataFromSchema, schemaTooLarge } from '../../format/schema';
-import { compileSchema, pruneInvalid, schemaGeneration, SchemaValidator, SchemaBoundError, CheckBoundError, SchemaCheck } from '../../format/validate';
+import { METADATA } from './discovery';
+import { pruneInvalid, schemaGeneration, SchemaValidator, CheckBoundError, SchemaCheck } from '../../format/validate';
 
 /** The rows of a source with no data, or no arrays. */
 const NO_ROWS: ReadonlyMap<string, Rows> = new Map();
@@ -54,58 +53,6 @@ export type Admit = (bytes: number, heldBefore: number) => string | undefined;
 
 /** What a data-exec or data-url source's refresh is given: its command's output, none yet, or a rest after a timeout. */
 export type CommandRun = ExecResult | 'resting';
-
-export interface Description {
-  md: Metadata;
-  stamp: string;
-  /** For schema sources: checks each data document. */
-  validate?: SchemaValidator;
-}
-
-/** The limits of config.json a schema source is held to. */
-export type SchemaLimits = Pick<Config, 'maxMetrics' | 'maxInstances' | 'maxDataBytes' | 'fetchMaxMs'>;
-
-const NO_LIMITS: SchemaLimits = { maxMetrics: Infinity, maxInstances: Infinity, maxDataBytes: Infinity, fetchMaxMs: Infinity };
-
-/**
- * The validator of a schema source: what its checks may cost is bounded
- * by `limits`; a schema whose checks cannot be bounded gives a validator
- * that refuses every document (its source answers "try again").
- */
-function validatorOf(doc: JsonValue, limits: SchemaLimits): SchemaValidator {
-  try {
-    return compileSchema(doc, { maxUniqueItems: limits.maxInstances, maxUniqueChars: limits.maxDataBytes, maxMs: limits.fetchMaxMs });
-  } catch (e) {
-    if (!(e instanceof SchemaBoundError)) throw e;
-    const why = e.message;
-    return () => {
-      throw new CheckBoundError(why);
-    };
-  }
-}
-
-/**
- * Read a source's metadata.json, or build metadata from its schema.json, as its author.
- * A schema whose $refs expand beyond `limits.maxMetrics` is refused here, before it is walked.
- */
-export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Infinity, author: Author = ROOT, limits: SchemaLimits = NO_LIMITS): Description | { error: string; stamp: string } {
-  const file = path.join(dir, describedBy);
-  let stamp = '';
-  try {
-    const r = readFileAs(author, file, maxBytes);
-    stamp = r.stamp;
-    const doc = parseJson(r.text);
-    if (describedBy !== SCHEMA) return { md: parseMetadata(doc, file), stamp };
-    const tooLarge = schemaTooLarge(doc, file, limits.maxMetrics);
-    if (tooLarge) return { error: tooLarge, stamp };
-    return { md: metadataFromSchema(doc, file, limits.maxMetrics), stamp, validate: validatorOf(doc, limits) };
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (e instanceof LimitError) return { error: err.message, stamp };
-    if (err.code === 'ENOTREG') return { error: `${file} is not a regular file`, stamp };
-    return { error: err.code ? `cannot read ${file}: ${err.message}` : `cannot parse ${file}: ${err.message}`, stamp };
-  }
-}
 
 export class Source {
   /** Bumped whenever any source's data changes, or sources come and go: what the budgets' sums depend on. */
@@ -471,19 +418,6 @@ export class Source {
       return -1;
     }
     return fd;
-  }
-
-  /** The instance labels of element `e` of array `a` (its index in `arrays`): numbers, strings, booleans, null. */
-  instanceLabels(a: number, e: number): Record<string, JsonValue> {
-    const labels: Record<string, JsonValue> = {};
-    const spec = this.arrays[a]!.instanceLabels ?? [];
-    if (!this.view) return labels;
-    for (let j = 0; j < spec.length; j++) {
-      const v = this.view.label(a, e, j);
-      if (v === undefined || (v !== null && typeof v === 'object')) continue;
-      labels[spec[j]![0]] = typeof v === 'bigint' ? Number(v) : v;
-    }
-    return labels;
   }
 
   /** A budget (src/pmda/limits/budget.ts) has no room for this source's data now. */
