@@ -8,10 +8,10 @@
 // The result goes to standard output, or atomically to -o FILE. What
 // cannot be described is reported on standard error and left out.
 import * as fs from 'fs';
-import { parseJson, JsonValue } from '../format/json';
+import { parseJson, JsonValue, stringifyJson, JsonOut } from '../format/json';
 import { parseMetadata } from '../index';
 import { schemaToMetadataJson } from '../format/schema';
-import { ArrayJson, MetadataJson, MetricJson, escapeToken, isPcpName, stringifyJson, writeFileAtomic, JsonOut } from '../producer/producer';
+import { ArrayJson, MetadataJson, MetricJson, escapeToken, isPcpName, writeFileAtomic } from '../producer/producer';
 
 type Obj = { [k: string]: JsonValue };
 const isObject = (v: JsonValue | undefined): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -22,47 +22,12 @@ import { validName as isPcpName, escapeToken, pointerOf } from '../format/names'
 export type { Semantics, MetricJson, ArrayJson, MetadataJson };
 export { isPcpName, escapeToken, pointerOf };
 
-/** A value `stringifyJson` can write: JSON values plus bigint. */
-export type JsonOut = null | boolean | number | bigint | string | readonly JsonOut[] | { readonly [key: string]: JsonOut | undefined };
+// ---- JSON text, exact for bigints: src/format/json.ts ----------------------
 
-/**
- * JSON text for `value`, like JSON.stringify but exact for bigints (written
- * as their decimal digits). Object members whose value is undefined are
- * left out. Throws on non-finite numbers, which JSON cannot represent.
- * `indent` > 0 pretty-prints with that many spaces per level.
- */
-export function stringifyJson(value: JsonOut, indent = 0): string {
-  const out: string[] = [];
-  const write = (v: JsonOut, depth: number): void => {
-    if (v === null) out.push('null');
-    else if (typeof v === 'bigint') out.push(v.toString());
-    else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw new TypeError(`${v} cannot be written as JSON`);
-      out.push(JSON.stringify(v));
-    } else if (typeof v === 'string' || typeof v === 'boolean') out.push(JSON.stringify(v));
-    else {
-      const open = Array.isArray(v) ? '[' : '{';
-      const close = Array.isArray(v) ? ']' : '}';
-      const items: Array<[string | undefined, JsonOut]> = Array.isArray(v)
-        ? (v as readonly JsonOut[]).map((x) => [undefined, x])
-        : Object.entries(v as { [k: string]: JsonOut | undefined }).filter((e): e is [string, JsonOut] => e[1] !== undefined);
-      if (items.length === 0) {
-        out.push(open + close);
-        return;
-      }
-      const nl = indent > 0 ? '\n' + ' '.repeat(indent * (depth + 1)) : '';
-      out.push(open);
-      items.forEach(([k, x], i) => {
-        out.push(i > 0 ? ',' + nl : nl);
-        if (k !== undefined) out.push(JSON.stringify(k) + (indent > 0 ? ': ' : ':'));
-        write(x, depth + 1);
-      });
-      out.push(indent > 0 ? '\n' + ' '.repeat(indent * depth) : '', close);
-    }
-  };
-  write(value, 0);
-  return out.join('');
-}
+import { stringifyJson } from '../format/json';
+import type { JsonOut } from '../format/json';
+export { stringifyJson };
+export type { JsonOut };
 
 /** A producer was used wrongly (bad name, duplicate, wrong value type) or refused its directory. */
 export class ProducerError extends Error {}
