@@ -21,6 +21,14 @@ const MARK_TEXT = '\\u0000' + TOKEN;
 
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 
+/** A JSON object, as parsed. */
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Whether `v` is a JSON object (not null, not an array). */
+export function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
