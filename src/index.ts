@@ -3,16 +3,16 @@
 // which needs libpcp): the producer API, the generator's schema reader and
 // the metadata parser work on a machine without PCP. The PMDA's own
 // helpers below (convert, splitCommand) load it when first called.
-export { parseJson } from './format/json';
-export type { JsonValue } from './format/json';
+export { parseJson, stringifyJson } from './format/json';
+export type { JsonValue, JsonOut } from './format/json';
 export { parsePointer, resolve } from './format/pointer';
 import * as metadata from './format/metadata';
 export { validName, parseUnits, setUnitsParser, hasUnitsParser, NoUnitsParser } from './format/metadata';
 export { escapeToken } from './format/names';
 export type { Metadata, MetricSpec, ArraySpec, Entry, Units, UnitsParser } from './format/metadata';
 // producer API: write a source directory from a Node.js program
-export { Producer, ProducerArray, Metric, ProducerError, UnsafeDirectoryError, stringifyJson, writeFileAtomic, writeFileAtomicAsync, isPcpName, pointerOf } from './producer/producer';
-export type { MetricOptions, ProducerOptions, ArrayOptions, JsonOut } from './producer/producer';
+export { Producer, ProducerArray, Metric, ProducerError, UnsafeDirectoryError, writeFileAtomic, writeFileAtomicAsync, isPcpName, pointerOf } from './producer/producer';
+export type { MetricOptions, ProducerOptions, ArrayOptions } from './producer/producer';
 export type { Semantics, MetadataJson, MetricJson, ArrayJson } from './format/document';
 // schema sources: JSON Schema -> metadata, validation of data documents
 export { metadataFromSchema, schemaToMetadataJson, schemaTooLarge } from './format/schema';

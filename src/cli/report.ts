@@ -3,8 +3,8 @@
 import { C } from '../pmda/native';
 import * as log from '../pmda/limits/log';
 import type { Units } from '../format/metadata';
-import type { JsonValue } from '../format/json';
-import { stringifyJson, JsonOut } from '../producer/producer';
+import { stringifyJson } from '../format/json';
+import type { JsonValue, JsonOut } from '../format/json';
 import type { Options } from './check';
 import type { Checker } from './checker';
 

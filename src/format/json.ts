@@ -1,4 +1,5 @@
-// JSON parsing that keeps integers exact over the whole int64 range.
+// JSON parsing that keeps integers exact over the whole int64 range, and
+// writing (stringifyJson, at the end) that keeps bigints exact.
 //
 // JSON.parse turns every number into an IEEE double, so 9007199254740993
 // comes back as 9007199254740992. Every document is parsed with JSON.parse
@@ -19,6 +20,14 @@ const MARK = '\u0000' + TOKEN;
 const MARK_TEXT = '\\u0000' + TOKEN;
 
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A JSON object, as parsed. */
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Whether `v` is a JSON object (not null, not an array). */
+export function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -160,4 +169,48 @@ export function showJson(v: unknown, max = 100): string {
     s = Array.isArray(v) ? '[...]' : '{...}';
   }
   return s.length > max ? `${s.slice(0, max)}...` : s;
+}
+
+// ---- writing: JSON text that keeps bigints exact ------------------------------
+
+/** A value `stringifyJson` can write: JSON values plus bigint. */
+export type JsonOut = null | boolean | number | bigint | string | readonly JsonOut[] | { readonly [key: string]: JsonOut | undefined };
+
+/**
+ * JSON text for `value`, like JSON.stringify but exact for bigints (written
+ * as their decimal digits). Object members whose value is undefined are
+ * left out. Throws on non-finite numbers, which JSON cannot represent.
+ * `indent` > 0 pretty-prints with that many spaces per level.
+ */
+export function stringifyJson(value: JsonOut, indent = 0): string {
+  const out: string[] = [];
+  const write = (v: JsonOut, depth: number): void => {
+    if (v === null) out.push('null');
+    else if (typeof v === 'bigint') out.push(v.toString());
+    else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new TypeError(`${v} cannot be written as JSON`);
+      out.push(JSON.stringify(v));
+    } else if (typeof v === 'string' || typeof v === 'boolean') out.push(JSON.stringify(v));
+    else {
+      const open = Array.isArray(v) ? '[' : '{';
+      const close = Array.isArray(v) ? ']' : '}';
+      const items: Array<[string | undefined, JsonOut]> = Array.isArray(v)
+        ? (v as readonly JsonOut[]).map((x) => [undefined, x])
+        : Object.entries(v as { [k: string]: JsonOut | undefined }).filter((e): e is [string, JsonOut] => e[1] !== undefined);
+      if (items.length === 0) {
+        out.push(open + close);
+        return;
+      }
+      const nl = indent > 0 ? '\n' + ' '.repeat(indent * (depth + 1)) : '';
+      out.push(open);
+      items.forEach(([k, x], i) => {
+        out.push(i > 0 ? ',' + nl : nl);
+        if (k !== undefined) out.push(JSON.stringify(k) + (indent > 0 ? ': ' : ':'));
+        write(x, depth + 1);
+      });
+      out.push(indent > 0 ? '\n' + ' '.repeat(indent * depth) : '', close);
+    }
+  };
+  write(value, 0);
+  return out.join('');
 }

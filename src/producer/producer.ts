@@ -3,17 +3,14 @@
 // serves. Nothing here needs libpcp or the native module, so a program may
 // import `pmda-json/dist/producer` on a machine without PCP's headers.
 //
-// Files are replaced atomically (temporary file in the same directory,
-// fsync, rename), so the PMDA never reads a half-written document. The
-// source directory is checked before anything is written (not a link,
-// the producer's own, not group- or world-writable) and the files are
-// written inside the directory that was checked: it usually lies in the
-// world-writable source directory, where another user may be first.
+// This file is the API: Producer, its single-valued Metric handles and its
+// ProducerArray. What a declaration or a value must be, and how each is
+// laid out in the documents, is in declared.ts; how the files are written
+// (atomically, into a directory that was checked) is in files.ts.
 // 64-bit integers stay exact: values may be bigints, and they are written
 // as the digits they hold, not through JSON.stringify's doubles.
 import * as fs from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
 
 // ---- metadata.json, as a document, and the name rules: src/format/ ----------
 
@@ -22,264 +19,23 @@ import { validName as isPcpName, escapeToken, pointerOf } from '../format/names'
 export type { Semantics, MetricJson, ArrayJson, MetadataJson };
 export { isPcpName, escapeToken, pointerOf };
 
-/** A value `stringifyJson` can write: JSON values plus bigint. */
-export type JsonOut = null | boolean | number | bigint | string | readonly JsonOut[] | { readonly [key: string]: JsonOut | undefined };
+// ---- JSON text, exact for bigints: src/format/json.ts ----------------------
 
-/**
- * JSON text for `value`, like JSON.stringify but exact for bigints (written
- * as their decimal digits). Object members whose value is undefined are
- * left out. Throws on non-finite numbers, which JSON cannot represent.
- * `indent` > 0 pretty-prints with that many spaces per level.
- */
-export function stringifyJson(value: JsonOut, indent = 0): string {
-  const out: string[] = [];
-  const write = (v: JsonOut, depth: number): void => {
-    if (v === null) out.push('null');
-    else if (typeof v === 'bigint') out.push(v.toString());
-    else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw new TypeError(`${v} cannot be written as JSON`);
-      out.push(JSON.stringify(v));
-    } else if (typeof v === 'string' || typeof v === 'boolean') out.push(JSON.stringify(v));
-    else {
-      const open = Array.isArray(v) ? '[' : '{';
-      const close = Array.isArray(v) ? ']' : '}';
-      const items: Array<[string | undefined, JsonOut]> = Array.isArray(v)
-        ? (v as readonly JsonOut[]).map((x) => [undefined, x])
-        : Object.entries(v as { [k: string]: JsonOut | undefined }).filter((e): e is [string, JsonOut] => e[1] !== undefined);
-      if (items.length === 0) {
-        out.push(open + close);
-        return;
-      }
-      const nl = indent > 0 ? '\n' + ' '.repeat(indent * (depth + 1)) : '';
-      out.push(open);
-      items.forEach(([k, x], i) => {
-        out.push(i > 0 ? ',' + nl : nl);
-        if (k !== undefined) out.push(JSON.stringify(k) + (indent > 0 ? ': ' : ':'));
-        write(x, depth + 1);
-      });
-      out.push(indent > 0 ? '\n' + ' '.repeat(indent * depth) : '', close);
-    }
-  };
-  write(value, 0);
-  return out.join('');
-}
+import { stringifyJson } from '../format/json';
+import type { JsonOut } from '../format/json';
+export { stringifyJson };
+export type { JsonOut };
 
-/** A producer was used wrongly (bad name, duplicate, wrong value type) or refused its directory. */
-export class ProducerError extends Error {}
+// ---- the parts of the producer: errors, files, declarations -----------------
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
-/** A temporary file: always a new inode of ours, never through a link. */
-const TEMP_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
-/** A source directory: the directory at that name itself, never a link's target. */
-const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
-
-const tempName = (name: string): string => `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-
-/**
- * Replace `name` in directory `dir` with `text`: write a temporary file
- * there (O_EXCL, O_NOFOLLOW), fsync it, rename it over `name`. A rename
- * replaces a link at `name` rather than following it.
- */
-function replaceIn(dir: string, name: string, text: string, mode: number): void {
-  const tmp = path.join(dir, tempName(name));
-  let fd = fs.openSync(tmp, TEMP_FLAGS, mode);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = -1;
-    fs.renameSync(tmp, path.join(dir, name));
-  } catch (e) {
-    if (fd >= 0) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** Asynchronous {@link replaceIn}. */
-async function replaceInAsync(dir: string, name: string, text: string, mode: number): Promise<void> {
-  const tmp = path.join(dir, tempName(name));
-  const handle = await fs.promises.open(tmp, TEMP_FLAGS, mode);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-    await handle.close();
-    await fs.promises.rename(tmp, path.join(dir, name));
-  } catch (e) {
-    await handle.close().catch(() => undefined);
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
-}
-
-/**
- * Replace `file` with `text` atomically: write a temporary file in the same
- * directory, fsync it, rename it over `file`, then fsync the directory.
- * Readers see the old content or the new one, never a mixture. Neither
- * the temporary file nor `file` is written through a symbolic link (the
- * directories on the way are the caller's to trust: the Producer checks
- * its own).
- */
-export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
-  replaceIn(path.dirname(file), path.basename(file), text, mode);
-  syncDir(path.dirname(file));
-}
-
-/** Asynchronous {@link writeFileAtomic}. */
-export async function writeFileAtomicAsync(file: string, text: string, mode = 0o644): Promise<void> {
-  await replaceInAsync(path.dirname(file), path.basename(file), text, mode);
-  syncDir(path.dirname(file));
-}
-
-function syncDir(dir: string): void {
-  // best effort: some file systems cannot fsync a directory
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* ignore */
-  }
-}
-
-function syncFd(fd: number): void {
-  try {
-    fs.fsyncSync(fd);
-  } catch {
-    /* best effort, as syncDir */
-  }
-}
-
-// ---- the source directory, checked --------------------------------------------
-//
-// The source directory usually lies in the world-writable $PCP_TMP_DIR/json,
-// where another user can be first: make the directory, or plant a symbolic
-// link under its name. A producer (root's, above all) must write neither
-// into another user's directory, which that user could then fill with
-// files of their own under the producer's name, nor where a link points.
-// So the directory is opened with O_NOFOLLOW|O_DIRECTORY, its owner and
-// mode are checked on that open descriptor (fstat), and the files are
-// written through /proc/self/fd/N: relative to the directory that was
-// checked, whatever is renamed or linked into its place afterwards (Node
-// has no openat).
-
-/**
- * The producer refused its source directory: it is a symbolic link, not a
- * directory, another user's, or writable by group or others. The message
- * names the directory and the reason.
- */
-export class UnsafeDirectoryError extends ProducerError {
-  constructor(
-    /** The source directory. */
-    readonly dir: string,
-    /** Why it was refused. */
-    readonly reason: string,
-  ) {
-    super(`source directory ${dir} ${reason}: refusing to write into it`);
-    this.name = 'UnsafeDirectoryError';
-  }
-}
-
-/** Why a directory, as fstat shows it, is not ours to write a source into; undefined if it is. */
-function unsafeReason(st: fs.Stats): string | undefined {
-  if (!st.isDirectory()) return 'is not a directory';
-  const uid = process.geteuid?.();
-  if (uid !== undefined && st.uid !== uid) return `is owned by uid ${st.uid}, not by this process (uid ${uid})`;
-  if ((st.mode & 0o022) !== 0) return `is writable by group or others (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
-  return undefined;
-}
-
-/** The refusal for an error of opening `dir` with DIR_FLAGS, or the error itself. */
-function openError(dir: string, e: unknown): unknown {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code !== 'ENOTDIR' && code !== 'ELOOP') return e;
-  // Linux answers ENOTDIR for a link (O_DIRECTORY is checked first), and
-  // both codes can come from the directories on the way: lstat tells
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(dir);
-  } catch {
-    return e; // the way there is broken, not the directory
-  }
-  if (st.isSymbolicLink()) return new UnsafeDirectoryError(dir, 'is a symbolic link');
-  if (!st.isDirectory()) return new UnsafeDirectoryError(dir, 'is not a directory');
-  // a directory again: something else had its name a moment ago
-  return new UnsafeDirectoryError(dir, 'was a symbolic link or not a directory when it was opened');
-}
-
-/** Make `dir` (mode 0755, its parents as needed) unless something has that name already. */
-function makeDir(dir: string): void {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  try {
-    fs.mkdirSync(dir, 0o755);
-  } catch (e) {
-    // whatever is there is checked when it is opened
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
-}
-
-/** A path that reaches the directory open on `fd` itself, not whatever has its name now. */
-function viaFd(fd: number, dir: string): string {
-  // without /proc (some containers), the name checked a moment ago
-  return PROC_FD ? `/proc/self/fd/${fd}` : dir;
-}
-const PROC_FD = fs.existsSync('/proc/self/fd');
-
-/** Make if needed, open and check the source directory: its descriptor. */
-function openSourceDir(dir: string): number {
-  makeDir(dir);
-  let fd: number;
-  try {
-    fd = fs.openSync(dir, DIR_FLAGS);
-  } catch (e) {
-    throw openError(dir, e);
-  }
-  try {
-    const why = unsafeReason(fs.fstatSync(fd));
-    if (why !== undefined) throw new UnsafeDirectoryError(dir, why);
-    return fd;
-  } catch (e) {
-    fs.closeSync(fd);
-    throw e;
-  }
-}
-
-/** Asynchronous {@link openSourceDir}. */
-async function openSourceDirAsync(dir: string): Promise<fs.promises.FileHandle> {
-  await fs.promises.mkdir(path.dirname(dir), { recursive: true });
-  await fs.promises.mkdir(dir, 0o755).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EEXIST') throw e;
-  });
-  let handle: fs.promises.FileHandle;
-  try {
-    handle = await fs.promises.open(dir, DIR_FLAGS);
-  } catch (e) {
-    throw openError(dir, e);
-  }
-  try {
-    const why = unsafeReason(await handle.stat());
-    if (why !== undefined) throw new UnsafeDirectoryError(dir, why);
-    return handle;
-  } catch (e) {
-    await handle.close();
-    throw e;
-  }
-}
+import { ProducerError } from './errors';
+import { UnsafeDirectoryError, writeFileAtomic, writeFileAtomicAsync, replaceIn, replaceInAsync, syncFd, viaFd, openSourceDir, openSourceDirAsync } from './files';
+import { Names, checkValue, addValues, checkOptions, metricJson, place } from './declared';
+import type { Kind, Declared, MetricOptions, ValueOf } from './declared';
+export { ProducerError, UnsafeDirectoryError, writeFileAtomic, writeFileAtomicAsync };
+export type { MetricOptions, ValueOf };
 
 // ---- the producer -----------------------------------------------------------
-
-/** How a metric is described to PCP. */
-export interface MetricOptions {
-  /** Help text, shown by `pminfo -t` and `-T`. */
-  description?: string;
-  /** PCP units as pmParseUnitsStr(3) reads them: "count", "byte", "millisec", "byte / sec"... */
-  units?: string;
-  /** "instant" (the default), "counter" or "discrete". */
-  semantics?: Semantics;
-}
 
 /** Options of {@link Producer}. */
 export interface ProducerOptions {
@@ -294,91 +50,6 @@ export interface ArrayOptions {
   description?: string;
   /** Member of each element holding the instance name; "__id" (systemtap's choice) by default. */
   index?: string;
-}
-
-type Kind = 'integer' | 'double' | 'string';
-/** Values by kind: integers are bigint or safe-integer numbers. */
-export type ValueOf<K extends Kind> = K extends 'integer' ? number | bigint : K extends 'double' ? number : string;
-
-interface Declared {
-  name: string;
-  kind: Kind;
-  options: MetricOptions;
-}
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-function checkValue(kind: Kind, name: string, value: unknown): number | bigint | string {
-  switch (kind) {
-    case 'integer':
-      if (typeof value === 'bigint') {
-        if (value < INT64_MIN || value > INT64_MAX) throw new ProducerError(`metric '${name}': ${value} is outside the 64-bit integer range`);
-        return value;
-      }
-      if (typeof value === 'number') {
-        if (!Number.isInteger(value)) throw new ProducerError(`metric '${name}': ${value} is not an integer`);
-        if (!Number.isSafeInteger(value)) throw new ProducerError(`metric '${name}': ${value} is beyond 2^53 and may have been rounded; pass a bigint`);
-        return value;
-      }
-      throw new ProducerError(`metric '${name}' is an integer metric; got ${typeof value}`);
-    case 'double':
-      if (typeof value === 'number') {
-        if (!Number.isFinite(value)) throw new ProducerError(`metric '${name}': ${value} cannot be written as JSON`);
-        return value;
-      }
-      if (typeof value === 'bigint') return Number(value);
-      throw new ProducerError(`metric '${name}' is a double metric; got ${typeof value}`);
-    case 'string':
-      if (typeof value === 'string') return value;
-      throw new ProducerError(`metric '${name}' is a string metric; got ${typeof value}`);
-  }
-}
-
-/** Names in one namespace: no duplicates, no metric that is also a subtree. */
-class Names {
-  private readonly leaves = new Set<string>();
-  private readonly interior = new Set<string>();
-
-  add(name: string, what: string): void {
-    if (!isPcpName(name)) throw new ProducerError(`${what} '${name}' is not a valid PCP name (letters, digits and '_', each part starting with a letter)`);
-    const parts = name.split('.');
-    const ancestors = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
-    if (this.leaves.has(name) || this.interior.has(name)) throw new ProducerError(`${what} '${name}' is already declared`);
-    const clash = ancestors.find((a) => this.leaves.has(a));
-    if (clash !== undefined) throw new ProducerError(`${what} '${name}' would be below metric '${clash}'`);
-    this.leaves.add(name);
-    for (const a of ancestors) this.interior.add(a);
-  }
-}
-
-/** Put `value` at the dotted `name` inside `obj`, making objects on the way. */
-function place(obj: Record<string, JsonOut>, name: string, value: JsonOut): void {
-  const parts = name.split('.');
-  let o = obj;
-  for (const p of parts.slice(0, -1)) {
-    let next = o[p];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) o[p] = next = {};
-    o = next as Record<string, JsonOut>;
-  }
-  o[parts[parts.length - 1]!] = value;
-}
-
-function metricJson(d: Declared, pointer: string): MetricJson {
-  const m: MetricJson = { name: d.name, pointer, type: d.kind };
-  if (d.options.description) m.description = d.options.description;
-  if (d.options.units) m.units = d.options.units;
-  if (d.options.semantics && d.options.semantics !== 'instant') m.semantics = d.options.semantics;
-  return m;
-}
-
-const SEMANTICS = new Set(['instant', 'counter', 'discrete']);
-
-function checkOptions(name: string, o: MetricOptions): MetricOptions {
-  if (o.semantics !== undefined && !SEMANTICS.has(o.semantics)) throw new ProducerError(`metric '${name}': semantics must be instant, counter or discrete`);
-  if (o.units !== undefined && typeof o.units !== 'string') throw new ProducerError(`metric '${name}': units must be a string`);
-  if (o.description !== undefined && typeof o.description !== 'string') throw new ProducerError(`metric '${name}': description must be a string`);
-  return { ...o };
 }
 
 /**
@@ -544,14 +215,6 @@ export class ProducerArray {
     }
     return out;
   }
-}
-
-function addValues(kind: Kind, name: string, cur: number | bigint | string | undefined, delta: number | bigint): number | bigint {
-  if (kind === 'string') throw new ProducerError(`metric '${name}' is a string metric`);
-  const base = cur ?? 0;
-  if (kind === 'double') return Number(base) + Number(delta);
-  const sum = BigInt(base as number | bigint) + BigInt(checkValue('integer', name, delta) as number | bigint);
-  return sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(sum) : sum;
 }
 
 /**
