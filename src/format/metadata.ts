@@ -58,8 +58,6 @@ export interface Metadata {
 }
 
 export { validName };
-// the label bounds, for the PMDA's label sets: src/format/labels.ts
-export { LABEL_LIMITS, SOURCE_LABELS, parseLabels };
 
 const TYPES: Record<string, ValueType | 'array'> = {
   integer: 'integer',

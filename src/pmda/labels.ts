@@ -14,7 +14,7 @@ import * as log from './limits/log';
 import type { Registry } from './sources/registry';
 import type { Source } from './sources/source';
 import type { JsonValue } from '../format/json';
-import { LABEL_LIMITS } from '../format/metadata';
+import { LABEL_LIMITS } from '../format/labels';
 import { pmidCluster, pmidItem, indomSerial, clusterOfIndom } from './numbering/numbering';
 
 /**
