@@ -1,4 +1,4 @@
-// Lint and format: ESLint with typescript-eslint's recommended rules for
+// Lint and format: ESLint with typescript-eslint's type-checked rules for
 // src/ (type-aware), the recommended JavaScript rules for tests, bench and
 // packaging scripts, and @stylistic for the layout the code is written in.
 // `npm run lint` checks; `npm run lint -- --fix` formats.
@@ -28,7 +28,7 @@ export default tseslint.config(
   { ignores: ['dist/', 'build/', 'node_modules/', 'bench/out/', 'test/fixtures/', 'test/corpus/cases/'] },
   {
     files: ['src/**/*.ts'],
-    extends: [js.configs.recommended, ...tseslint.configs.recommended],
+    extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { project: './tsconfig.json' }, globals: globals.node },
     rules: {
       // native modules and optional parts are loaded with require on purpose

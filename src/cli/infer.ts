@@ -86,7 +86,7 @@ class Inference {
       this.problem(`skipping '${name}': only arrays of objects can be served (an array of scalars has no instance names)`);
       return undefined;
     }
-    const objs = elements as Obj[];
+    const objs = elements;
     const index = guessIndex(objs);
     if (index === undefined) {
       this.problem(`skipping '${name}': no member names every element uniquely (tried ${PREFERRED_INDEX.join(', ')}, then any string member)`);
@@ -126,9 +126,9 @@ export function guessIndex(elements: readonly Obj[]): string | undefined {
     const seen = new Set<string>();
     for (const el of elements) {
       const v = el[key];
-      const ok = kind === 'string' ? typeof v === 'string' && v !== '' : typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
-      if (!ok) return false;
-      const s = String(v);
+      // a string, or an integer: nothing that String() would show as [object Object]
+      const s = kind === 'string' ? (typeof v === 'string' && v !== '' ? v : undefined) : typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v)) ? String(v) : undefined;
+      if (s === undefined) return false;
       if (seen.has(s)) return false;
       seen.add(s);
     }

@@ -31,7 +31,7 @@ export function resolve(p: Pointer, doc: JsonValue | undefined): JsonValue | und
       v = v[Number(t)];
     } else {
       if (!Object.prototype.hasOwnProperty.call(v, t)) return undefined;
-      v = (v as { [k: string]: JsonValue })[t];
+      v = (v)[t];
     }
   }
   return v;

@@ -61,7 +61,7 @@ class Walker {
   deref(schema: JsonValue | undefined, where: string): JsonValue | undefined {
     let s = schema;
     for (let hops = 0; isObject(s) && typeof s['$ref'] === 'string'; hops++) {
-      const ref = s['$ref'] as string;
+      const ref = s['$ref'];
       if (hops > 32 || !ref.startsWith('#')) {
         this.problem(where, hops > 32 ? `too many nested $ref` : `only local $ref ("#/...") is supported, not '${ref}'`);
         return undefined;

@@ -135,7 +135,7 @@ export interface Native {
 }
 
 const RELEASE = path.join(__dirname, '..', '..', 'build', 'Release');
-export const native: Native = require(path.join(RELEASE, 'pmda_json.node'));
+export const native = require(path.join(RELEASE, 'pmda_json.node')) as Native;
 // data-exec commands run under the shepherd built beside the module (native/shepherd.cc)
 native.execShepherd(path.join(RELEASE, 'pmdajson-shepherd'));
 export const C = native.constants;

@@ -106,6 +106,6 @@ export function addValues(kind: Kind, name: string, cur: number | bigint | strin
   if (kind === 'string') throw new ProducerError(`metric '${name}' is a string metric`);
   const base = cur ?? 0;
   if (kind === 'double') return Number(base) + Number(delta);
-  const sum = BigInt(base as number | bigint) + BigInt(checkValue('integer', name, delta) as number | bigint);
+  const sum = BigInt(base) + BigInt(checkValue('integer', name, delta));
   return sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(sum) : sum;
 }

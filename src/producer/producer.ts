@@ -152,7 +152,7 @@ export class ProducerArray {
     const d = this.member(member);
     const v = checkValue(d.kind, `${this.name}.${member}`, value);
     let row = this.rows.get(instance);
-    if (!row) this.rows.set(instance, (row = new Map()));
+    if (!row) this.rows.set(instance, (row = new Map<string, number | bigint | string>()));
     row.set(member, v);
     return this;
   }

@@ -22,7 +22,7 @@ export type Found = 'none' | 'other' | 'array' | 'map';
 
 /** Marks an array or object value in a view: for messages, never for values. */
 export const AN_ARRAY: JsonValue = Object.freeze([]) as unknown as JsonValue;
-export const AN_OBJECT: JsonValue = Object.freeze({}) as JsonValue;
+export const AN_OBJECT: JsonValue = Object.freeze({});
 
 export interface DataView {
   /** The value of a metric that has no array. */
