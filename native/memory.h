@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace pmdajson {
 void RegisterMemory(Napi::Env env, Napi::Object exports);
@@ -11,4 +12,7 @@ void RegisterMemory(Napi::Env env, Napi::Object exports);
 // they read as zeros until written again. For memory this process owns
 // and whose contents it no longer needs.
 void releasePages(void *data, size_t length, size_t keep);
+// A fetch's buffer (the encoder's, reused from fetch to fetch): kept, when
+// it is big, for rest() to give back its pages.
+void noteBuffer(const Napi::Buffer<uint8_t> &buf);
 }
