@@ -1,6 +1,7 @@
 // What PCP defines, for TypeScript: the constants of pmapi.h and pmda.h
-// that src/pmda/native.ts names (a table, one a line), parseUnits()
-// (pmParseUnitsStr) and getConfig() (pmGetOptionalConfig).
+// (and the log's levels) that src/pmda/native.ts names, a table one a
+// line; parseUnits() (pmParseUnitsStr) and getConfig()
+// (pmGetOptionalConfig).
 #include "constants.h"
 
 extern "C" {

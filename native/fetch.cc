@@ -1,6 +1,6 @@
 // A fetch: JavaScript is called once with the pmids of the PDU and
 // answers with one buffer of records; pmdaFetch then asks for each value,
-// which fetchValue finds in the buffer, without a copy.
+// which fetchValue reads straight out of the buffer.
 #include "fetch.h"
 #include "memory.h"
 
@@ -50,7 +50,8 @@ int fetchValue(pmdaMetric *metric, unsigned int inst, pmAtomValue *atom) {
   }
   Record &r = *lastRecord;
   if (r.count < 0) return r.count;
-  // Entries are sorted by instance, as pmdaCache walks them; resume where
+  // Entries are sorted by instance, the order in which pmdaFetch walks an
+  // indom (a table of native/indoms.cc, or a pmdaCache indom); resume where
   // the previous lookup stopped, else binary search.
   const int32_t want = (int32_t)inst;
   auto instAt = [&](int32_t i) {

@@ -1,5 +1,6 @@
-// Resident pages the PMDA no longer needs: node's start-up code, and the
-// part of a big fetch's buffer that the next fetch will write again.
+// Memory the PMDA no longer needs, given back: what malloc holds free,
+// the resident pages of node's start-up code, and the part of a big
+// fetch's buffer that the next fetch will write again.
 #pragma once
 #include <napi.h>
 

@@ -1,16 +1,20 @@
-// pmda-json native shim: the thinnest layer between Node.js and libpcp_pmda.
+// The PDU loop and the module table of the native shim.
 //
-// Everything PCP-protocol related is done by libpcp_pmda itself: option
-// handling (pmdaDaemon), logging (pmdaOpenLog), PDU decoding and encoding
-// (__pmdaMainPDU), result assembly and profiles (pmdaFetch), instance
-// requests (pmdaInstance over the indom tables of native/indoms.cc and
-// the pmdaCache indom of the sources), help text and labels.
-// This file only
-//   - drives __pmdaMainPDU from libuv when the pmcd pipe is readable,
-//   - keeps three tables that TypeScript hands over whole: metric
-//     descriptors, the dynamic namespace and the values of one fetch,
-//   - exposes pmParseUnitsStr, pmdaCache and pmNotifyErr to TypeScript.
-// There is no metric logic here.
+// libpcp_pmda does the protocol: option handling (pmdaDaemon), the log
+// (pmdaOpenLog), decoding and encoding PDUs (__pmdaMainPDU), assembling
+// results and honouring profiles (pmdaFetch), instance requests
+// (pmdaInstance) and labels (pmdaLabel). This file
+//   - starts it: init() (pmdaDaemon, pmdaOpenLog) and start() (the
+//     interface table of callbacks, one a line, pmdaInit, pmdaConnect),
+//   - drives __pmdaMainPDU from libuv whenever the pmcd pipe is readable,
+//     inside one callback scope per PDU, and calls JavaScript back through
+//     callJs (native/pmda_json.h),
+//   - answers the PDUs that need no file of their own: refresh before an
+//     instance or namespace PDU, help text, and the namespace (setNames,
+//     over native/names.h),
+//   - builds the module: its own functions, then each file's Register*.
+// The other callbacks are the files of their concepts: descs.cc,
+// fetch.cc, labels.cc, store.cc. There is no metric logic here.
 
 #include <napi.h>
 #include "access.h"
@@ -37,17 +41,15 @@ extern "C" {
 #include <pcp/pmda.h>
 }
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <unistd.h>
-#include <vector>
 #include <cstdint>
 
 namespace pmdajson {
+// the PMDA's domain (native/cache.h), set by init()
 int domain = 0;
 }
 using namespace pmdajson;
@@ -70,6 +72,7 @@ napi_async_context pduContext = nullptr;
 // ---- namespace ---------------------------------------------------------
 std::unique_ptr<pmdajson::NameTable> pmns;
 
+// the help text last answered, which libpcp_pmda sends after the callback
 std::string textBuffer;
 }  // namespace
 
@@ -139,7 +142,8 @@ int childrenCallback(const char *name, int traverse, char ***kids, int **sts, pm
   return pmns->children(name, traverse, kids, sts);
 }
 
-// After a result is sent: libpcp_pmda's own clean-up.
+// After a result is sent: libpcp_pmda's own clean-up (the result callback
+// pmdaInit set), called through this hook.
 pmdaResultCallBack freeResult = nullptr;
 
 void resultSent(PduResult *result) {
@@ -189,7 +193,8 @@ Napi::Value Init(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// start({ fetch, refresh, text, exit }) : pmdaInit + pmdaConnect + libuv
+// start({ fetch, refresh, text, exit, labels, instanceLabels, store }) :
+// pmdaInit + pmdaConnect + libuv
 Napi::Value Start(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!initialised) throw Napi::Error::New(env, "init() first");
@@ -263,9 +268,9 @@ Napi::Value SetNames(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// The module: this file's functions and constants, one a line (a
-// registration table, the shape of the Register* functions of the other
-// native/*.cc files), then theirs.
+// The module: this file's functions, one a line, then those of the other
+// native/*.cc files (each a registration table of the same shape).
+// Constants come before watch.cc, which adds its own to them.
 Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("start", Napi::Function::New(env, Start));

@@ -1,15 +1,18 @@
-// JSON queries: parse a data document with simdjson (Debian's
-// libsimdjson) and look up a fixed list of JSON pointers in it, without
-// building a JavaScript object for anything in the document.
+// JSON queries, compiled: the JSON pointers a source's metrics read from
+// its data documents, found without building a JavaScript object for
+// anything in a document.
 //
 // JavaScript compiles a query once per source (src/pmda/data/query.ts): the
 // pointers of its scalar metrics, and per array (or object map) the
 // pointer to it, the pointer to each element's instance name and the
-// pointers of its members and instance labels. Running it on a document
-// writes one slot per pointer found (or not found), in the order the
-// query lists them, and the strings they hold after the slots. What a
-// value means to PCP (its conversion, its instance, its record) is
-// decided in JavaScript; this file knows only JSON and pointers.
+// pointers of its members and instance labels. This file makes of them
+// one tree of their tokens (native/query.h), with the slot each pointer
+// writes: in the order the query lists them, the scalars from slot 1,
+// then one header slot per array; in an element's row, its key (object
+// maps) at slot 0, its instance name at slot 1, its members from slot 2.
+// native/queryrun.cc runs the tree on a document. What a value means to
+// PCP (its conversion, its instance, its record) is decided in
+// JavaScript; the query knows only JSON and pointers.
 #include "query.h"
 
 namespace pmdajson {

@@ -1,3 +1,8 @@
+// A JSON query's run: a data document parsed with simdjson (Debian's
+// libsimdjson), the tree of a compiled query (native/query.cc) walked
+// along it, one slot written per pointer found (or not found), and the
+// strings they hold after the slots.
+//
 // A slot is 8 bytes of value and a kind byte: the values of all slots
 // come first, then their kinds (padded to 8 bytes), so that a million
 // values take 9 MB, not 16. A value (little endian) is an int64, a
