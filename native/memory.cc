@@ -1,6 +1,7 @@
-// Memory given back once start-up is over (src/pmda/memory.ts): what
-// malloc holds free, and the pages of node's own code that only start-up
-// used.
+// Memory given back (src/pmda/memory.ts): once start-up is over
+// (settle), what malloc holds free and the pages of node's own code that
+// only start-up used; after a burst of big fetches (rest), what malloc
+// holds free and the pages of the fetch buffer past its first 64 KiB.
 //
 // Starting node, and compiling the PMDA's modules, touches some 45 MiB of
 // node's binary and libraries (its parser, its snapshot, ICU's tables),
@@ -71,7 +72,40 @@ Napi::Value Settle(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), bytes);
 }
 
+// After a burst of big fetches JavaScript calls rest() (src/pmda/memory.ts),
+// once it has collected its garbage: the freed value blocks go back to the
+// system (a fetch of 100,000 values mallocs that many small blocks; without
+// a trim the heap keeps them), and so do the pages of the fetch buffer past
+// its first 64 KiB (a million values: 16 MiB, which the next fetch writes
+// again before it reads them). Until then a reference keeps the buffer
+// alive, so the pages given back are still its own.
+constexpr size_t kBufferKept = 64 * 1024;
+Napi::Reference<Napi::ArrayBuffer> bigBuffer;
+uint8_t *bigData = nullptr;
+size_t bigLength = 0;
+
+// rest() : malloc_trim, and the big fetch buffer's pages given back
+Napi::Value Rest(const Napi::CallbackInfo &info) {
+  malloc_trim(0);
+  if (bigData != nullptr) releasePages(bigData, bigLength, kBufferKept);
+  bigData = nullptr;
+  bigLength = 0;
+  bigBuffer.Reset();
+  return info.Env().Undefined();
+}
+
 }  // namespace
+
+// a fetch's buffer (the encoder's, reused from fetch to fetch), when it is big
+void noteBuffer(const Napi::Buffer<uint8_t> &buf) {
+  if (buf.Length() <= kBufferKept) return;
+  Napi::ArrayBuffer ab = buf.ArrayBuffer();
+  uint8_t *data = static_cast<uint8_t *>(ab.Data());
+  if (data == bigData) return;
+  bigBuffer = Napi::Persistent(ab);
+  bigData = data;
+  bigLength = ab.ByteLength();
+}
 
 void releasePages(void *data, size_t length, size_t keep) {
   if (length <= keep) return;
@@ -83,6 +117,7 @@ void releasePages(void *data, size_t length, size_t keep) {
 
 void RegisterMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("settle", Napi::Function::New(env, Settle));
+  exports.Set("rest", Napi::Function::New(env, Rest));
 }
 
 }  // namespace pmdajson

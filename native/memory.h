@@ -1,9 +1,11 @@
-// Resident pages the PMDA no longer needs: node's start-up code, and the
-// part of a big fetch's buffer that the next fetch will write again.
+// Memory the PMDA no longer needs, given back: what malloc holds free,
+// the resident pages of node's start-up code, and the part of a big
+// fetch's buffer that the next fetch will write again.
 #pragma once
 #include <napi.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace pmdajson {
 void RegisterMemory(Napi::Env env, Napi::Object exports);
@@ -11,4 +13,7 @@ void RegisterMemory(Napi::Env env, Napi::Object exports);
 // they read as zeros until written again. For memory this process owns
 // and whose contents it no longer needs.
 void releasePages(void *data, size_t length, size_t keep);
+// A fetch's buffer (the encoder's, reused from fetch to fetch): kept, when
+// it is big, for rest() to give back its pages.
+void noteBuffer(const Napi::Buffer<uint8_t> &buf);
 }

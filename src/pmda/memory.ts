@@ -50,7 +50,7 @@ let restTimer: NodeJS.Timeout | undefined;
  * once none came for REST_AFTER_MS, the memory they left is given back:
  * the garbage (a compacting collection), what malloc holds free (the
  * value blocks libpcp_pmda made) and the fetch buffer's pages past its
- * first 64 KiB (native/pmda_json.cc). Never on the fetch path, and once
+ * first 64 KiB (native/memory.cc). Never on the fetch path, and once
  * for a burst: a client that fetches every 250 ms or faster keeps it all.
  */
 export function fetched(bytes: number): void {

@@ -1,5 +1,6 @@
-// The native shim (native/pmda_json.cc): libpcp_pmda, pmdaCache,
-// pmParseUnitsStr and pmNotifyErr, with no metric logic of its own.
+// The native shim (native/, its module table in native/pmda_json.cc):
+// libpcp_pmda, pmdaCache, pmParseUnitsStr and pmNotifyErr, with no metric
+// logic of its own.
 import * as path from 'path';
 import { setUnitsParser } from '../format/metadata';
 

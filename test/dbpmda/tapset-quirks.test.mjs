@@ -20,7 +20,7 @@ const AGAIN = 'Try again. Information not currently available';
 const FETCHES = 20;
 // An array's metrics answer "try again" too, also when the data has been
 // invalid since the first read and the array has never had instances
-// (pmdaFetch asks for no value of an empty indom; native/pmda_json.cc
+// (pmdaFetch asks for no value of an empty indom; native/fetch.cc
 // turns such a metric's empty answer into its record's error).
 const ARRAY_AGAIN = 'an array metric of a source whose data is invalid answers "try again" like the others, also before its array ever had instances';
 

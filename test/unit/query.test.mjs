@@ -1,4 +1,4 @@
-// The native query (native/query.cc through src/pmda/data/query.ts) answers
+// The native query (native/query.cc, native/queryrun.cc, through src/pmda/data/query.ts) answers
 // as the JavaScript parse does (src/pmda/data/view.ts's TreeView): for random
 // documents, with duplicate keys, int64 edges, numbers beyond 64 bits,
 // object maps with array-index keys, escapes, and pointers that find

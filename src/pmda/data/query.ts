@@ -1,15 +1,16 @@
 // The query of a source: the JSON pointers of its metrics, arrays, index
 // names and instance labels, compiled once by the native shim
-// (native/query.cc), run on each new document; and the view of the slots
-// it writes (src/pmda/data/view.ts). The document never becomes JavaScript
-// objects: a value is read from its slot when a record needs it, and an
-// integer's 8 bytes go to the record as they are (src/pmda/records/records.ts).
+// (native/query.cc), run on each new document (native/queryrun.cc); and
+// the view of the slots it writes (src/pmda/data/view.ts). The document
+// never becomes JavaScript objects: a value is read from its slot when a
+// record needs it, and an integer's 8 bytes go to the record as they are
+// (src/pmda/records/records.ts).
 import { native } from '../native';
 import type { JsonValue } from '../../format/json';
 import type { ArraySpec } from '../../format/metadata';
 import { DataView, Found, Placed, AN_ARRAY, AN_OBJECT } from './view';
 
-// slot kinds, as native/query.cc writes them
+// slot kinds, as native/queryrun.cc writes them
 export const K_MISSING = 0;
 const K_NULL = 1;
 const K_FALSE = 2;
@@ -90,7 +91,7 @@ const NO_NAMES = Buffer.alloc(0);
 const NO_ORDER: ReadonlyArray<Int32Array | undefined> = [];
 
 export class QueryView implements DataView {
-  /** The slots' values, two words each (native/query.cc). */
+  /** The slots' values, two words each (native/queryrun.cc). */
   readonly i32: Int32Array;
   /** Where the slots' kinds start in `buf`, a byte each. */
   private readonly kindsAt: number;

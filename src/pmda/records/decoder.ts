@@ -1,6 +1,6 @@
 // The decoder: a record of the fetch buffer read back, in the layout the
 // Encoder writes (src/pmda/records/encoder.ts) and the shim reads
-// (native/pmda_json.cc): for pmdajson-check, which shows what a fetch
+// (native/fetch.cc): for pmdajson-check, which shows what a fetch
 // would answer.
 import type { ValueType } from '../../format/metadata';
 

@@ -2,7 +2,7 @@
 // native shim hands, value by value, to libpcp_pmda's pmdaFetch. One
 // crossing from C into JavaScript per fetch PDU, none per value.
 //
-// Layout (little endian), read by native/pmda_json.cc:
+// Layout (little endian), read by native/fetch.cc:
 //   uint32 offset[numpmid]        where each requested pmid's record starts
 //   record: int32 count-or-error, int32 type,
 //           count x { int32 inst, int32 0, 8-byte value },

@@ -37,7 +37,7 @@ let scratch = Buffer.alloc(1 << 16);
 
 /**
  * Read an open descriptor to its end, at most `max` bytes, into a buffer
- * with `spare` bytes left after them (for simdjson: native/query.cc).
+ * with `spare` bytes left after them (for simdjson: native/queryrun.cc).
  * `size` is what fstat said, a guess (0 for procfs files). The buffer is
  * shared: it is good until the next read.
  */

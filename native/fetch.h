@@ -1,0 +1,16 @@
+// A fetch: the pmids asked for handed to JavaScript, the values it
+// answers with (one buffer, src/pmda/records/encoder.ts) decoded for
+// pmdaFetch.
+#pragma once
+#include <napi.h>
+
+#include "pmda_json.h"
+
+namespace pmdajson {
+// Take the fetch function of start()'s object.
+void bindFetch(const Napi::Object &callbacks);
+// The fetch callback of libpcp_pmda's interface table, and pmdaFetch's
+// callback for each value.
+int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda);
+int fetchValue(pmdaMetric *metric, unsigned int inst, pmAtomValue *atom);
+}
