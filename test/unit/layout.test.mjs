@@ -83,6 +83,16 @@ test('inside src/pmda/, each folder imports values only from its own layer or be
   t.true(layerOf(path.join('pmda', 'limits', 'log')) < layerOf(path.join('pmda', 'records', 'records')));
 });
 
+test('src/pmda/ has at most 12 files at its top, and no unit of src/ or native/ is longer than 450 lines', (t) => {
+  const top = fs.readdirSync(path.join(SRC, 'pmda')).filter((f) => f.endsWith('.ts'));
+  t.true(top.length <= 12, `${top.length} files at the top of src/pmda: ${top.join(' ')}`);
+  const native = fs.readdirSync(path.join(ROOT, 'native')).filter((f) => /\.(cc|h)$/.test(f)).map((f) => path.join(ROOT, 'native', f));
+  for (const file of [...files(SRC), ...native]) {
+    const lines = fs.readFileSync(file, 'utf8').split('\n').length - 1;
+    t.true(lines <= 450, `${path.relative(ROOT, file)} has ${lines} lines`);
+  }
+});
+
 test('only src/pmda/native.ts loads the native module', (t) => {
   for (const file of files(SRC)) {
     const loads = /require\(.*pmda_json\.node/.test(fs.readFileSync(file, 'utf8'));
