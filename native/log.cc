@@ -12,7 +12,7 @@ extern "C" {
 
 namespace pmdajson {
 
-// The log's escaping rule (escape() in src/pmda/log.ts), for the few lines
+// The log's escaping rule (escape() in src/pmda/limits/log.ts), for the few lines
 // the shim writes itself, whose text may hold what users wrote: C0
 // controls, DEL, C1 controls, U+2028/2029 and the bidirectional controls
 // as \uXXXX (\n \r \t for those three), bytes that are not UTF-8

@@ -7,7 +7,7 @@
 
 namespace pmdajson {
 void RegisterLog(Napi::Env env, Napi::Object exports);
-// `s` as the log takes it (escape() in src/pmda/log.ts).
+// `s` as the log takes it (escape() in src/pmda/limits/log.ts).
 std::string printable(const std::string &s);
 // Log an exception JavaScript threw in a callback.
 void logPendingException(Napi::Env env, const char *where, const Napi::Error &e);

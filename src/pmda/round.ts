@@ -3,7 +3,7 @@
 // (each at most once), and the records it writes, each isolated from the
 // others. The agent's fetch, its instance PDUs and the reading of changed
 // files between PDUs (src/pmda/agent.ts), and pmdajson-check
-// (src/cli/check.ts), all go through it: the sequence is written here
+// (src/cli/checker.ts), all go through it: the sequence is written here
 // once.
 import type { Config } from './config';
 import { Source, type Served } from './sources/source';

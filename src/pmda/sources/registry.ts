@@ -147,7 +147,7 @@ export class Registry {
   private add(f: Found): void {
     if (this.rejected.has(f.dir) && this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)) return;
     // the author: the owner of metadata.json (of the link, if it is one),
-    // who must own its directory too (src/pmda/access.ts); checked at
+    // who must own its directory too (src/pmda/sources/access.ts); checked at
     // every walk that meets the source, so a chown that fixes it counts
     let author = ROOT;
     if (!f.trusted) {
