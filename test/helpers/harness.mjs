@@ -123,8 +123,12 @@ export class Dbpmda {
     const errStart = this.err.length;
     this.proc.stdin.write(`${command}\n${marker}\n`);
     const deadline = Date.now() + timeoutMs;
+    // where the marker may start: text searched already is not searched
+    // again (a fetch of 100,000 values comes in a hundred chunks)
+    let from = start;
     for (;;) {
-      const at = this.out.indexOf(`${marker}\n`, start);
+      const at = this.out.indexOf(`${marker}\n`, from);
+      from = Math.max(start, this.out.length - marker.length);
       if (at >= 0) {
         let text = this.out.slice(start, at);
         // drop the echo of the command itself; errors come on stderr
