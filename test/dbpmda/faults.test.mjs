@@ -8,7 +8,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { Scratch, pmdaPid, sleep } from '../helpers/harness.mjs';
 import { Session } from '../corpus/session.mjs';
 
@@ -18,12 +18,9 @@ const asRoot = process.getuid() === 0;
 function tmpfsMountable() {
   if (!asRoot) return false;
   const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'faults-probe-'));
+  const runs = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir], { stdio: 'ignore' });
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+    return runs('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]) && runs('umount', [dir]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -34,8 +31,9 @@ if (!canMountTmpfs) console.log('faults: no tmpfs can be mounted here: the full-
 const nobody = /** @type {[number, number]} */ (fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:')).split(':').slice(2, 4).map(Number));
 const V = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
 
-async function session(t, s, args = []) {
-  const d = new Session(s, { args });
+/** A dbpmda session (test/corpus/session.mjs; `opts`: args, inheritFd), closed and cleaned up with the test. */
+async function session(t, s, opts = {}) {
+  const d = new Session(s, opts);
   t.teardown(async () => {
     await d.close();
     s.cleanup();
@@ -250,7 +248,7 @@ test.serial('the log on /dev/full or in a directory that does not exist: the PMD
     const s = new Scratch('faults');
     s.source('steady', V, { v: 7 });
     for (let i = 0; i < 10; i++) s.source(`broken${i}`, V, '{');
-    const d = await session(t, s, ['-l', logfile]);
+    const d = await session(t, s, { args: ['-l', logfile] });
     for (let round = 0; round < 3; round++) {
       t.regex(await d.run('fetch json.steady.v json.broken0.v json.broken9.v json.nsources'), /value 7[\s\S]*Try again[\s\S]*Try again[\s\S]*value 11/, `log ${logfile}, round ${round + 1}`);
     }
@@ -336,12 +334,7 @@ test.serial('a schema.json pattern that backtracks catastrophically cannot hold 
 test.serial('a data-exec command gets no descriptor but stdin, stdout and stderr', async (t) => {
   const s = new Scratch('faults');
   s.source('fds', { 'data-exec': `sh -c 'printf "{\\"s\\": \\""; for f in /proc/$$/fd/*; do printf "%s " "\${f##*/}"; done; printf "\\"}"'`, metrics: [{ name: 's', pointer: '/s', type: 'string' }] });
-  const d = new Session(s, { inheritFd: 200 });
-  t.teardown(async () => {
-    await d.close();
-    s.cleanup();
-  });
-  await d.ready;
+  const d = await session(t, s, { inheritFd: 200 });
   // 3 is the shell reading /proc/$$/fd for the glob
   t.regex(await d.run('fetch json.fds.s'), /value "0 1 2 3 "\n/);
 });
