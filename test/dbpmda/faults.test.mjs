@@ -31,6 +31,13 @@ if (!canMountTmpfs) console.log('faults: no tmpfs can be mounted here: the full-
 const nobody = /** @type {[number, number]} */ (fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:')).split(':').slice(2, 4).map(Number));
 const V = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
 
+/** A Scratch whose source steady serves 7: what a fault elsewhere must leave served. */
+function steadyScratch() {
+  const s = new Scratch('faults');
+  s.source('steady', V, { v: 7 });
+  return s;
+}
+
 /** A dbpmda session (test/corpus/session.mjs; `opts`: args, inheritFd), closed and cleaned up with the test. */
 async function session(t, s, opts = {}) {
   const d = new Session(s, opts);
@@ -245,8 +252,7 @@ test.serial('permissions changed under it: a trusted directory made group-writab
 
 test.serial('the log on /dev/full or in a directory that does not exist: the PMDA keeps answering', async (t) => {
   for (const logfile of ['/dev/full', '/nonexistent/dir/json.log']) {
-    const s = new Scratch('faults');
-    s.source('steady', V, { v: 7 });
+    const s = steadyScratch();
     for (let i = 0; i < 10; i++) s.source(`broken${i}`, V, '{');
     const d = await session(t, s, { args: ['-l', logfile] });
     for (let round = 0; round < 3; round++) {
@@ -281,8 +287,7 @@ test.serial('many sources with hung commands in one fetch cannot hold it beyond 
 // watches, which systemd and other root daemons need. Proposed: watch at
 // most a few thousand directories and walk (with a log line, once) beyond.
 test.serial('20,000 empty directories from an untrusted user do not take 20,000 of root\'s inotify watches', async (t) => {
-  const s = new Scratch('faults');
-  s.source('steady', V, { v: 7 });
+  const s = steadyScratch();
   const wide = path.join(s.src, 'wide');
   fs.mkdirSync(wide);
   for (let i = 0; i < 20000; i++) fs.mkdirSync(path.join(wide, `d${i}`));
@@ -308,8 +313,7 @@ test.serial('20,000 empty directories from an untrusted user do not take 20,000 
 // linear engine does not take /u regexps), or no "pattern" /
 // "patternProperties" for untrusted schemas.
 test.serial('a schema.json pattern that backtracks catastrophically cannot hold a fetch', async (t) => {
-  const s = new Scratch('faults');
-  s.source('steady', V, { v: 7 });
+  const s = steadyScratch();
   const dir = path.join(s.src, 'redos');
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'schema.json'), JSON.stringify({ type: 'object', title: 'redos', properties: { generation: { type: 'integer' }, data: { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' }, n: { type: 'integer' } } } } }));
@@ -347,8 +351,7 @@ test.serial('a data-exec command gets no descriptor but stdin, stdout and stderr
 // line), or walk a bounded slice per fetch and resume at the next.
 test.serial('30,000 empty directories from an untrusted user cannot slow every fetch', async (t) => {
   t.timeout(120000);
-  const s = new Scratch('faults');
-  s.source('steady', V, { v: 7 });
+  const s = steadyScratch();
   for (let k = 0; k < 2; k++) {
     const wide = path.join(s.src, `wide${k}`);
     fs.mkdirSync(wide);
