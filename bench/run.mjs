@@ -52,18 +52,15 @@ import million from './workloads/million.mjs';
 import many from './workloads/many.mjs';
 import { dataText, sourceMetadata } from './data.mjs';
 import { commandLine as processCommandLine, eachProcess, othersMatching, runToEnd, sleepSync, statFields } from './proc.mjs';
+import { CACHE_DIR, PMCD_CONF, PMNS_ROOT, SYSTEM_PATH } from './system.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const OUT = path.join(HERE, 'out');
-const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const SYS_ENV = { ...process.env, PATH: SYSTEM_PATH, PMCD_REQUEST_TIMEOUT: '300', PMCD_CONNECT_TIMEOUT: '60' };
 
-const PMCD_CONF = '/etc/pcp/pmcd/pmcd.conf';
-const PMNS_ROOT = '/var/lib/pcp/pmns/root';
 const PY_CONFIG = '/var/lib/pcp/pmdas/json/config.json';
 const PY_PMDA = '/var/lib/pcp/pmdas/json/pmdajson.python';
-const CACHE_DIR = '/var/lib/pcp/config/pmda';
 const LOG_DIR = '/var/log/pcp/pmcd';
 const BACKUP = path.join(OUT, 'backup');
 

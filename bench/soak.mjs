@@ -22,15 +22,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eachProcess, othersMatching, runToEnd, sleepSync, statFields } from './proc.mjs';
+import { CACHE_DIR, PMCD_CONF, PMNS_ROOT, SYSTEM_PATH } from './system.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const PMDA = path.join(ROOT, 'dist', 'pmda', 'main.js');
-const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const SYS_ENV = { ...process.env, PATH: SYSTEM_PATH };
-const PMCD_CONF = '/etc/pcp/pmcd/pmcd.conf';
-const PMNS_ROOT = '/var/lib/pcp/pmns/root';
-const CACHE_DIR = '/var/lib/pcp/config/pmda';
 const PMCD_LOG = '/var/log/pcp/pmcd/pmcd.log';
 const NAME = 'jsonsoak';
 const DOMAIN = 253;
