@@ -28,13 +28,8 @@ set +u; . "${PCP_DIR:-}/etc/pcp.env"; set -u
 name=pcp-pmda-json
 version=$(node -p 'require("./package.json").version')
 arch=$(dpkg --print-architecture)
-links="$PCP_PMDAS_DIR/json"
-if [ -n "${PCP_PMDASADM_DIR:-}" ] && [ "$PCP_PMDASADM_DIR" != "$PCP_PMDAS_DIR" ]; then
-  tree="$PCP_PMDASADM_DIR/json"
-else
-  tree="$links"
-fi
-case "$tree $links" in *pmdajson*) die "refusing $tree: PCP 7 deletes every pmcd.conf line containing \"pmdajson\"" ;; esac
+# shellcheck source=packaging/tree-dirs.sh
+. packaging/tree-dirs.sh
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
