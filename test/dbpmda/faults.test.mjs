@@ -38,6 +38,14 @@ function steadyScratch() {
   return s;
 }
 
+/** A Scratch with the trusted source tr serving 5, then steady: { s, dir } (tr's directory). */
+function trustedScratch() {
+  const s = new Scratch('faults');
+  const dir = s.source('tr', V, { v: 5 }, { under: s.trusted });
+  s.source('steady', V, { v: 7 });
+  return { s, dir };
+}
+
 /** A dbpmda session (test/corpus/session.mjs; `opts`: args, inheritFd), closed and cleaned up with the test. */
 async function session(t, s, opts = {}) {
   const d = new Session(s, opts);
@@ -159,9 +167,7 @@ test.serial('source directories deleted and recreated mid-fetch: every fetch ans
 });
 
 test.serial('permissions changed under it: a trusted directory made group-writable is dropped, and served again when fixed', async (t) => {
-  const s = new Scratch('faults');
-  const dir = s.source('tr', V, { v: 5 }, { under: s.trusted });
-  s.source('steady', V, { v: 7 });
+  const { s, dir } = trustedScratch();
   const d = await session(t, s);
   const pmid = (await d.run('fetch json.tr.v')).match(/PMID\(s\): (\S+)/)[1];
   const steady = (await d.run('fetch json.steady.v')).match(/PMID\(s\): (\S+)/)[1];
@@ -178,12 +184,9 @@ test.serial('permissions changed under it: a trusted directory made group-writab
 });
 
 // discovery's problem keys survive the removal of the source they concern
-// (the setup is the test above's, on purpose: each scenario reads alone)
 // needs root: skipped (ava's skip) where that is not so
 (asRoot ? test.serial : test.serial.skip)('a trusted directory turning unsafe is logged once, also when a name lookup and a fetch follow', async (t) => {
-  const s = new Scratch('faults');
-  const dir = s.source('tr', V, { v: 5 }, { under: s.trusted });
-  s.source('steady', V, { v: 7 });
+  const { s, dir } = trustedScratch();
   const d = await session(t, s);
   t.regex(await d.run('fetch json.tr.v'), /value 5/);
   fs.chmodSync(dir, 0o775);
