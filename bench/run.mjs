@@ -64,6 +64,7 @@ const PY_PMDA = '/var/lib/pcp/pmdas/json/pmdajson.python';
 const LOG_DIR = '/var/log/pcp/pmcd';
 const BACKUP = path.join(OUT, 'backup');
 
+// this run's own scratch layout; bench/soak.mjs lays out its own alike, on purpose (each tool cleans up only its own)
 const WORK = '/tmp/pmda-json-bench';
 const SRC = path.join(WORK, 'sources');
 const EXEC_DIR = path.join(WORK, 'exec');

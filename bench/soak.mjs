@@ -31,6 +31,7 @@ const SYS_ENV = { ...process.env, PATH: SYSTEM_PATH };
 const PMCD_LOG = '/var/log/pcp/pmcd/pmcd.log';
 const NAME = 'jsonsoak';
 const DOMAIN = 253;
+// the soak's own scratch layout; bench/run.mjs lays out its own alike, on purpose (each tool cleans up only its own)
 const WORK = '/tmp/pmda-json-soak';
 const SRC = path.join(WORK, 'src');
 const TRUSTED = path.join(WORK, 'trusted');
@@ -281,6 +282,7 @@ async function writeSlowly(file, text) {
   }
 }
 
+// shaped like test/unit/records.test.mjs's METRICS only by chance: each covers the types it exercises
 const goodMeta = {
   metrics: [
     { name: 'n', pointer: '/n', type: 'integer', semantics: 'counter' },

@@ -127,6 +127,8 @@ Description: Performance Co-Pilot JSON PMDA (pmda-json)
 EOF
 if [ ${#conffiles[@]} -gt 0 ]; then printf '%s\n' "${conffiles[@]}" > "$root/DEBIAN/conffiles"; fi
 
+# Each maintainer script is written out whole, ending as postrm does (esac,
+# exit 0), on purpose: dpkg runs each alone, with nothing to source.
 cat > "$root/DEBIAN/preinst" <<EOF
 #!/bin/sh
 # $name: keep the python pmdajson's files (PCP 6's pcp package) aside
@@ -184,6 +186,7 @@ esac
 exit 0
 EOF
 
+# written out whole, ending as preinst does, on purpose: dpkg runs it alone
 cat > "$root/DEBIAN/postrm" <<EOF
 #!/bin/sh
 # $name: give the python pmdajson's files back
