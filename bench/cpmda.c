@@ -438,6 +438,9 @@ main(int argc, char **argv)
         }
     }
 
+    /* The PMDA set-up of native/pmda_json.cc, alike on purpose: this is the
+     * C floor, a PMDA on libpcp_pmda alone that the benchmark compares with,
+     * so it shares no code with the PMDA it measures. */
     dispatch.version.seven.fetch = do_fetch;
     dispatch.version.seven.pmid = do_pmid;
     dispatch.version.seven.name = do_name;

@@ -32,10 +32,8 @@ const IDLE = new Set(['(idle)', '(program)', '(garbage collector)']);
 
 const self = new Map();
 const incl = new Map();
-let busy = 0;
-let idle = 0;
-let gc = 0;
-let program = 0;
+// milliseconds: busy (of which GC and native "program"), and idle
+let busy = 0, gc = 0, program = 0, idle = 0;
 for (let i = 0; i < prof.samples.length; i++) {
   const dt = (prof.timeDeltas[i] ?? 0) / 1000; // ms
   const n = byId.get(prof.samples[i]);

@@ -51,21 +51,20 @@ import wide from './workloads/wide.mjs';
 import million from './workloads/million.mjs';
 import many from './workloads/many.mjs';
 import { dataText, sourceMetadata } from './data.mjs';
+import { commandLine as processCommandLine, eachProcess, othersMatching, runToEnd, sleepSync, statFields } from './proc.mjs';
+import { CACHE_DIR, PMCD_CONF, PMNS_ROOT, SYSTEM_PATH } from './system.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const OUT = path.join(HERE, 'out');
-const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const SYS_ENV = { ...process.env, PATH: SYSTEM_PATH, PMCD_REQUEST_TIMEOUT: '300', PMCD_CONNECT_TIMEOUT: '60' };
 
-const PMCD_CONF = '/etc/pcp/pmcd/pmcd.conf';
-const PMNS_ROOT = '/var/lib/pcp/pmns/root';
 const PY_CONFIG = '/var/lib/pcp/pmdas/json/config.json';
 const PY_PMDA = '/var/lib/pcp/pmdas/json/pmdajson.python';
-const CACHE_DIR = '/var/lib/pcp/config/pmda';
 const LOG_DIR = '/var/log/pcp/pmcd';
 const BACKUP = path.join(OUT, 'backup');
 
+// this run's own scratch layout; bench/soak.mjs lays out its own alike, on purpose (each tool cleans up only its own)
 const WORK = '/tmp/pmda-json-bench';
 const SRC = path.join(WORK, 'sources');
 const EXEC_DIR = path.join(WORK, 'exec');
@@ -368,16 +367,11 @@ function writePmns() {
 function agentPids() {
   const pmcd = pmcdPid();
   const procs = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (after[0] === 'Z') continue;
-      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
-      procs.push({ pid: Number(d), ppid: Number(after[1]), cmd });
-    } catch { /* gone */ }
-  }
+  eachProcess((pid) => {
+    const [state, ppid] = statFields(pid);
+    if (state === 'Z') return;
+    procs.push({ pid, ppid: Number(ppid), cmd: processCommandLine(pid) });
+  });
   const parents = new Set([pmcd, ...procs.filter((p) => p.ppid === pmcd && p.cmd.includes('pmdaroot')).map((p) => p.pid)]);
   const out = {};
   for (const p of procs) {
@@ -391,8 +385,7 @@ function agentPids() {
 
 function alive(pid) {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    return statFields(pid)[0] !== 'Z';
   } catch {
     return false;
   }
@@ -425,44 +418,22 @@ function procStatus(pid) {
 let currentChild = null;
 let aborted = null;
 
-function fetchbench(args, timeoutMs = 600000) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(OUT, 'fetchbench'), args, { env: SYS_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    currentChild = child;
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      currentChild = null;
-      if (aborted) return reject(new Error(aborted));
-      try {
-        const r = JSON.parse(out);
-        if (code !== 0 && r.ready_ms === undefined) throw new Error('exit status');
-        resolve(r);
-      } catch {
-        reject(new Error(`fetchbench ${args.join(' ')}: ${signal ?? `status ${code}`}\n${err}${out}`));
-      }
-    });
-  });
+async function fetchbench(args, timeoutMs = 600000) {
+  const { out, err, code, signal } = await runToEnd(path.join(OUT, 'fetchbench'), args, { env: SYS_ENV, timeoutMs, started: (child) => { currentChild = child; } });
+  currentChild = null;
+  if (aborted) throw new Error(aborted);
+  try {
+    const r = JSON.parse(out);
+    if (code !== 0 && r.ready_ms === undefined) throw new Error('exit status');
+    return r;
+  } catch {
+    throw new Error(`fetchbench ${args.join(' ')}: ${signal ?? `status ${code}`}\n${err}${out}`);
+  }
 }
 
 /** Test runs and Install/Remove scripts that reconfigure pmcd too. */
-function othersUsingPmcd() {
-  const out = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
-      if (/node_modules\/\.bin\/ava|node_modules\/ava\/|pmdaproc\.sh|\/Install\b|\/Remove\b|bench\/soak\.mjs/.test(cmd)) out.push(`${d} ${cmd.slice(0, 80)}`);
-    } catch { /* gone */ }
-  }
-  return out;
-}
+const othersUsingPmcd = () => othersMatching(/node_modules\/\.bin\/ava|node_modules\/ava\/|pmdaproc\.sh|\/Install\b|\/Remove\b|bench\/soak\.mjs/, 80);
 
-const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The tests that reconfigure the live pmcd take this lock (see
@@ -783,12 +754,9 @@ function startProducer(w) {
   });
 }
 
-/** perf record of one PMDA during the measurements (BENCH_PERF=dir). */
-function startPerf(id, pid, phase) {
-  fs.mkdirSync(PERF_DIR, { recursive: true });
-  const out = path.join(PERF_DIR, `${phase.name}-${id}.perf.data`);
-  const child = spawn('perf', ['record', '-F', process.env.BENCH_PERF_HZ ?? '999', '-g', '-p', String(pid), '-o', out], { stdio: 'ignore' });
-  log(`  perf record of ${id} (pid ${pid}) into ${out}`);
+/** A tracer of one PMDA during the measurements; stop() interrupts it and waits for it to write its file. */
+function startTracer(cmd, args) {
+  const child = spawn(cmd, args, { stdio: 'ignore' });
   return {
     stop: () => new Promise((resolve) => {
       child.on('close', resolve);
@@ -797,17 +765,20 @@ function startPerf(id, pid, phase) {
   };
 }
 
+/** perf record of one PMDA during the measurements (BENCH_PERF=dir). */
+function startPerf(id, pid, phase) {
+  fs.mkdirSync(PERF_DIR, { recursive: true });
+  const out = path.join(PERF_DIR, `${phase.name}-${id}.perf.data`);
+  const tracer = startTracer('perf', ['record', '-F', process.env.BENCH_PERF_HZ ?? '999', '-g', '-p', String(pid), '-o', out]);
+  log(`  perf record of ${id} (pid ${pid}) into ${out}`);
+  return tracer;
+}
+
 /** strace -c of one PMDA during the measurements (BENCH_STRACE=dir): system calls per fetch. */
 function startStrace(id, pid, phase) {
   fs.mkdirSync(STRACE_DIR, { recursive: true });
   const out = path.join(STRACE_DIR, `${phase.name}-${id}.strace`);
-  const child = spawn('strace', [...(process.env.BENCH_STRACE_FULL ? ['-tt'] : ['-c']), '-f', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
-  return {
-    stop: () => new Promise((resolve) => {
-      child.on('close', resolve);
-      child.kill('SIGINT');
-    }),
-  };
+  return startTracer('strace', [...(process.env.BENCH_STRACE_FULL ? ['-tt'] : ['-c']), '-f', '-o', out, '-p', String(pid)]);
 }
 
 /** Take one agent out of pmcd.conf and HUP: pmcd closes its pipe and it exits by itself (writing a --cpu-prof profile). */

@@ -17,22 +17,21 @@
 // progress. A benchmark waits for a running soak; the tests wait for the
 // lock only while the soak edits pmcd's configuration.
 import { PMCD_LOCK, tryTakePmcdLock } from '../test/helpers/pmcd-lock.mjs';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eachProcess, othersMatching, runToEnd, sleepSync, statFields } from './proc.mjs';
+import { CACHE_DIR, PMCD_CONF, PMNS_ROOT, SYSTEM_PATH } from './system.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const PMDA = path.join(ROOT, 'dist', 'pmda', 'main.js');
-const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const SYS_ENV = { ...process.env, PATH: SYSTEM_PATH };
-const PMCD_CONF = '/etc/pcp/pmcd/pmcd.conf';
-const PMNS_ROOT = '/var/lib/pcp/pmns/root';
-const CACHE_DIR = '/var/lib/pcp/config/pmda';
 const PMCD_LOG = '/var/log/pcp/pmcd/pmcd.log';
 const NAME = 'jsonsoak';
 const DOMAIN = 253;
+// the soak's own scratch layout; bench/run.mjs lays out its own alike, on purpose (each tool cleans up only its own)
 const WORK = '/tmp/pmda-json-soak';
 const SRC = path.join(WORK, 'src');
 const TRUSTED = path.join(WORK, 'trusted');
@@ -47,7 +46,6 @@ const SAMPLE_MS = Math.max(5000, Math.min(30000, MINUTES * 60000 / 40));
 function say(msg) {
   process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
-const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- pmcd configuration: our lines only ---------------------------------
@@ -125,17 +123,7 @@ function pmcdPid() {
  * tests take the pmcd lock, and a benchmark waits for a soak to finish:
  * waiting for them here would deadlock.)
  */
-function othersReconfiguring() {
-  const out = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
-      if (/pmdaproc\.sh|\/Install\b|\/Remove\b|pmnsadd|pmnsdel/.test(cmd)) out.push(`${d} ${cmd.slice(0, 100)}`);
-    } catch { /* gone */ }
-  }
-  return out;
-}
+const othersReconfiguring = () => othersMatching(/pmdaproc\.sh|\/Install\b|\/Remove\b|pmnsadd|pmnsdel/, 100);
 
 async function waitForQuiet() {
   const end = Date.now() + 20 * 60000;
@@ -246,17 +234,13 @@ function processInfo(pid) {
     out.threads = Number(status.match(/^Threads:\s+(\d+)/m)?.[1]);
     out.fds = fs.readdirSync(`/proc/${pid}/fd`).length;
   } catch { /* the agent is gone */ }
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid) {
-        out.children++;
-        if (fields[0] === 'Z') out.zombies++;
-      }
-    } catch { /* gone */ }
-  }
+  eachProcess((child) => {
+    const [state, ppid] = statFields(child);
+    if (Number(ppid) === pid) {
+      out.children++;
+      if (state === 'Z') out.zombies++;
+    }
+  });
   return out;
 }
 
@@ -298,6 +282,7 @@ async function writeSlowly(file, text) {
   }
 }
 
+// shaped like test/unit/records.test.mjs's METRICS only by chance: each covers the types it exercises
 const goodMeta = {
   metrics: [
     { name: 'n', pointer: '/n', type: 'integer', semantics: 'counter' },
@@ -404,20 +389,7 @@ async function mutate(stats) {
 
 // ---- fetching --------------------------------------------------------------
 
-function runClient(cmd, argv, timeoutMs) {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const p = spawn(cmd, argv, { env: SYS_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ out, code, signal, ms: Date.now() - started });
-    });
-  });
-}
+const runClient = (cmd, argv, timeoutMs) => runToEnd(cmd, argv, { env: SYS_ENV, timeoutMs, merge: true });
 
 /** pmprobe -v over the whole subtree: a traversal, then one fetch of everything. */
 async function probe(stats) {

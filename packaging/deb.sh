@@ -28,13 +28,8 @@ set +u; . "${PCP_DIR:-}/etc/pcp.env"; set -u
 name=pcp-pmda-json
 version=$(node -p 'require("./package.json").version')
 arch=$(dpkg --print-architecture)
-links="$PCP_PMDAS_DIR/json"
-if [ -n "${PCP_PMDASADM_DIR:-}" ] && [ "$PCP_PMDASADM_DIR" != "$PCP_PMDAS_DIR" ]; then
-  tree="$PCP_PMDASADM_DIR/json"
-else
-  tree="$links"
-fi
-case "$tree $links" in *pmdajson*) die "refusing $tree: PCP 7 deletes every pmcd.conf line containing \"pmdajson\"" ;; esac
+# shellcheck source=packaging/tree-dirs.sh
+. packaging/tree-dirs.sh
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -132,6 +127,8 @@ Description: Performance Co-Pilot JSON PMDA (pmda-json)
 EOF
 if [ ${#conffiles[@]} -gt 0 ]; then printf '%s\n' "${conffiles[@]}" > "$root/DEBIAN/conffiles"; fi
 
+# Each maintainer script is written out whole, ending as postrm does (esac,
+# exit 0), on purpose: dpkg runs each alone, with nothing to source.
 cat > "$root/DEBIAN/preinst" <<EOF
 #!/bin/sh
 # $name: keep the python pmdajson's files (PCP 6's pcp package) aside
@@ -189,6 +186,7 @@ esac
 exit 0
 EOF
 
+# written out whole, ending as preinst does, on purpose: dpkg runs it alone
 cat > "$root/DEBIAN/postrm" <<EOF
 #!/bin/sh
 # $name: give the python pmdajson's files back

@@ -29,15 +29,8 @@ die() { echo "install-tree: $*" >&2; exit 1; }
 set +u; . "${PCP_DIR:-}/etc/pcp.env"; set -u
 [ -n "${PCP_PMDAS_DIR:-}" ] || die "PCP_PMDAS_DIR is not set by ${PCP_DIR:-}/etc/pcp.conf"
 
-links="$PCP_PMDAS_DIR/json"
-if [ -n "${PCP_PMDASADM_DIR:-}" ] && [ "$PCP_PMDASADM_DIR" != "$PCP_PMDAS_DIR" ]; then
-  tree="$PCP_PMDASADM_DIR/json"
-else
-  tree="$links"
-fi
-case "$tree $links" in
-  *pmdajson*) die "refusing $tree: PCP 7 deletes every pmcd.conf line containing \"pmdajson\"" ;;
-esac
+# shellcheck source=packaging/tree-dirs.sh
+. packaging/tree-dirs.sh
 
 entries=(dist build node_modules Install Remove README pmns domain.h help package.json)
 

@@ -165,10 +165,7 @@ export function metadataFromData(sample: JsonValue): Generated {
 // ---- from a ceph perf-counter schema ----------------------------------------------
 
 // Bits of a ceph perf counter's "type" (ceph's perf_counters.h).
-const CEPH_TIME = 0x1;
-const CEPH_U64 = 0x2;
-const CEPH_LONGRUNAVG = 0x4;
-const CEPH_COUNTER = 0x8;
+const CEPH = { TIME: 0x1, U64: 0x2, LONGRUNAVG: 0x4, COUNTER: 0x8 } as const;
 
 interface CephPart {
   /** Member of the counter's value object, when the counter is an object. */
@@ -182,14 +179,14 @@ export function cephParts(type: number): CephPart[] | undefined {
   if (!Number.isInteger(type) || type <= 0 || (type & ~0xf) !== 0) return undefined;
   const parts: CephPart[] = [];
   let counterUsed = false;
-  if (type & CEPH_TIME) parts.push({ member: 'sum', type: 'double' });
-  if (type & CEPH_U64) {
+  if (type & CEPH.TIME) parts.push({ member: 'sum', type: 'double' });
+  if (type & CEPH.U64) {
     // a U64 counter's value is one integer, counting something
-    counterUsed = (type & CEPH_COUNTER) !== 0;
+    counterUsed = (type & CEPH.COUNTER) !== 0;
     parts.push(counterUsed ? { member: 'sum', type: 'integer', units: 'count' } : { member: 'sum', type: 'integer' });
   }
-  if (type & CEPH_LONGRUNAVG) parts.push({ member: 'avgcount', type: 'integer' });
-  if (type & CEPH_COUNTER && !counterUsed) parts.push({ member: 'count', type: 'integer', units: 'count' });
+  if (type & CEPH.LONGRUNAVG) parts.push({ member: 'avgcount', type: 'integer' });
+  if (type & CEPH.COUNTER && !counterUsed) parts.push({ member: 'count', type: 'integer', units: 'count' });
   return parts;
 }
 

@@ -37,6 +37,18 @@ function bobScript(u, dir, witness) {
   writeAs(u.bob, path.join(dir, 'run.sh'), `id -u > ${witness}\nprintf '{"v": 666}'\n`);
 }
 
+/**
+ * bobScript in `dir` (its witness `witnessName` in the drop box), and a
+ * hard link to alice's metadata.json beside it: { witness, link }.
+ */
+function linkAliceInto(u, { drop, aliceMeta }, dir, witnessName) {
+  const witness = path.join(drop, witnessName);
+  bobScript(u, dir, witness);
+  const link = path.join(dir, 'metadata.json');
+  fs.linkSync(aliceMeta, link);
+  return { witness, link };
+}
+
 /** The log lines that name `file`. */
 const linesNaming = (s, file) => logBody(s.logText()).filter((l) => l.includes(file));
 
@@ -44,13 +56,11 @@ const REASON = /is owned by pjx_alice, but its directory .* by (pjx_bob|root): a
 
 serial("a hard link to alice's metadata.json in bob's directory: refused, bob's command never runs as alice, alice keeps her name", async (t) => {
   const u = ensureUsers();
-  const { s, drop, aliceMeta } = world(u);
+  const w = world(u);
+  const { s } = w;
   // bob's directory sorts first: the first come would take alice's name
   const bobDir = mkdirAs(u.bob, path.join(s.src, 'aa_bob'));
-  const witness = path.join(drop, 'aa_bob-ran-as');
-  bobScript(u, bobDir, witness);
-  const link = path.join(bobDir, 'metadata.json');
-  fs.linkSync(aliceMeta, link);
+  const { witness, link } = linkAliceInto(u, w, bobDir, 'aa_bob-ran-as');
   t.is(fs.lstatSync(link).uid, u.alice.uid, 'the link is alice\'s inode');
   const d = await session(t, s);
   const r = await fetchUntil(d, ['json.alice_app.v'], (a) => a['json.alice_app.v']?.values?.length > 0);
@@ -67,12 +77,10 @@ serial("a hard link to alice's metadata.json in bob's directory: refused, bob's 
 
 serial("a hard link to alice's metadata.json right in the root-owned, world-writable directory: refused too", async (t) => {
   const u = ensureUsers();
-  const { s, drop, aliceMeta } = world(u);
+  const w = world(u);
+  const { s } = w;
   // the configured directory itself is a source when it holds a metadata.json
-  const witness = path.join(drop, 'top-ran-as');
-  bobScript(u, s.src, witness);
-  const link = path.join(s.src, 'metadata.json');
-  fs.linkSync(aliceMeta, link);
+  const { witness, link } = linkAliceInto(u, w, s.src, 'top-ran-as');
   const d = await session(t, s);
   const r = await fetchUntil(d, ['json.alice_app.v'], (a) => a['json.alice_app.v']?.values?.length > 0);
   t.is(one(r['json.alice_app.v']), '7', r._out);
@@ -86,13 +94,11 @@ serial("a hard link to alice's metadata.json right in the root-owned, world-writ
 
 serial("pmdajson-check, run as root on bob's directory with the link, refuses it the same way and runs nothing", (t) => {
   const u = ensureUsers();
-  const { s, drop, aliceMeta } = world(u);
+  const w = world(u);
+  const { s } = w;
   t.teardown(() => s.cleanup());
   const bobDir = mkdirAs(u.bob, path.join(s.src, 'aa_bob'));
-  const witness = path.join(drop, 'checked-ran-as');
-  bobScript(u, bobDir, witness);
-  const link = path.join(bobDir, 'metadata.json');
-  fs.linkSync(aliceMeta, link);
+  const { witness } = linkAliceInto(u, w, bobDir, 'checked-ran-as');
   const started = Date.now();
   const r = spawnSync(process.execPath, [CHECK, bobDir], { encoding: 'utf8', env: { ...process.env, PCP_VAR_DIR: s.var }, timeout: 60000 });
   t.log(`pmdajson-check took ${Date.now() - started} ms`);

@@ -11,7 +11,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { ROOT, Scratch, SYSTEM_PATH, sleep, lockPmcd } from '../helpers/harness.mjs';
+import { ROOT, SYSTEM_PATH, sleep, pmcdScratch, restorePmcdScratch } from '../helpers/harness.mjs';
 import { IS_ROOT, ensureUsers, userSource, median, python, EXCHANGE, alive, processesMatching, hangingCommand } from './users.mjs';
 
 const serial = IS_ROOT ? test.serial : test.serial.skip;
@@ -61,13 +61,7 @@ function agentPid() {
 test.before(async () => {
   if (!IS_ROOT) return;
   ctx.users = ensureUsers();
-  ctx.release = await lockPmcd();
-  const s = new Scratch('adv-pmcd');
-  ctx.s = s;
-  fs.chmodSync(s.src, 0o1777);
-  ctx.saved = fs.existsSync(CONFIG) ? fs.readFileSync(CONFIG) : null;
-  fs.mkdirSync(path.dirname(CONFIG), { recursive: true });
-  fs.writeFileSync(CONFIG, JSON.stringify({ directory_list: [s.src] }));
+  const s = await pmcdScratch(ctx, CONFIG, 'adv-pmcd', 0o1777);
   userSource(s, ctx.users.carol, 'adv_steady', V(), { v: 7 });
   ctx.install = script('Install');
   ctx.agents = new Set([agentPid()].filter(Boolean));
@@ -83,10 +77,7 @@ test.after.always(async () => {
     await sleep(500);
     for (const pid of ctx.agents ?? []) if (alive(pid)) process.kill(pid, 'SIGKILL');
   } finally {
-    if (ctx.saved) fs.writeFileSync(CONFIG, ctx.saved);
-    else fs.rmSync(CONFIG, { force: true });
-    ctx.s?.cleanup();
-    ctx.release();
+    restorePmcdScratch(ctx, CONFIG);
   }
 });
 

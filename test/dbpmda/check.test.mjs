@@ -12,6 +12,7 @@ import { parseJson } from '../../dist/format/json.js';
 const CHECK = path.join(ROOT, 'dist', 'cli', 'check.js');
 const MAX = '9223372036854775807';
 
+// a metadata literal shaped like pmcd/scaleout.test.mjs's META, on purpose: each file describes its own source
 /** @type {import('../../dist/index.js').MetadataJson} */
 const GOOD = {
   prefix: 'shop',

@@ -16,11 +16,17 @@ const META = {
 };
 const DATA = { ops: 5, disks: [{ name: 'sda', model: 'X1', ssd: true, busy: 0.5 }, { name: 'sdb', model: 'Y2', ssd: false, busy: 0.25 }] };
 
-test('labels: agent, source name and path, metadata labels, metric labels, instance labels', async (t) => {
+/** A session serving app (META, DATA), fetched once: { s, dir, d }. */
+async function appSession(t) {
   const s = new Scratch();
   const dir = s.source('app', META, DATA);
   const d = await session(t, s);
   await d.fetch('json.app.ops');
+  return { s, dir, d };
+}
+
+test('labels: agent, source name and path, metadata labels, metric labels, instance labels', async (t) => {
+  const { dir, d } = await appSession(t);
   t.regex(await d.run('label domain'), /agent="json"/);
   const cluster = parseDesc(await d.run('desc json.app.ops')).pmid.split('.').slice(0, 2).join('.');
   const cl = await d.run(`label cluster ${cluster}`);
@@ -69,12 +75,8 @@ test('control metrics count fetches, refreshes and errors per source, and show t
   t.true(Number(byName(await d.fetch('json.control.refresh_time')).app) >= 0);
 });
 
-// set up as the labels test is, on purpose: each test reads alone
 test('pmstore to control.reload re-reads metadata; to debug turns debug logging on', async (t) => {
-  const s = new Scratch();
-  const dir = s.source('app', META, DATA);
-  const d = await session(t, s);
-  await d.fetch('json.app.ops');
+  const { s, dir, d } = await appSession(t);
   // a metadata change that keeps size and mtime would go unnoticed without a reload
   const file = path.join(dir, 'metadata.json');
   const st = fs.statSync(file);

@@ -8,7 +8,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { Scratch, pmdaPid, sleep } from '../helpers/harness.mjs';
 import { Session } from '../corpus/session.mjs';
 
@@ -18,12 +18,9 @@ const asRoot = process.getuid() === 0;
 function tmpfsMountable() {
   if (!asRoot) return false;
   const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'faults-probe-'));
+  const runs = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir], { stdio: 'ignore' });
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+    return runs('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]) && runs('umount', [dir]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -34,8 +31,24 @@ if (!canMountTmpfs) console.log('faults: no tmpfs can be mounted here: the full-
 const nobody = /** @type {[number, number]} */ (fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:')).split(':').slice(2, 4).map(Number));
 const V = { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] };
 
-async function session(t, s, args = []) {
-  const d = new Session(s, { args });
+/** A Scratch whose source steady serves 7: what a fault elsewhere must leave served. */
+function steadyScratch() {
+  const s = new Scratch('faults');
+  s.source('steady', V, { v: 7 });
+  return s;
+}
+
+/** A Scratch with the trusted source tr serving 5, then steady: { s, dir } (tr's directory). */
+function trustedScratch() {
+  const s = new Scratch('faults');
+  const dir = s.source('tr', V, { v: 5 }, { under: s.trusted });
+  s.source('steady', V, { v: 7 });
+  return { s, dir };
+}
+
+/** A dbpmda session (test/corpus/session.mjs; `opts`: args, inheritFd), closed and cleaned up with the test. */
+async function session(t, s, opts = {}) {
+  const d = new Session(s, opts);
   t.teardown(async () => {
     await d.close();
     s.cleanup();
@@ -154,9 +167,7 @@ test.serial('source directories deleted and recreated mid-fetch: every fetch ans
 });
 
 test.serial('permissions changed under it: a trusted directory made group-writable is dropped, and served again when fixed', async (t) => {
-  const s = new Scratch('faults');
-  const dir = s.source('tr', V, { v: 5 }, { under: s.trusted });
-  s.source('steady', V, { v: 7 });
+  const { s, dir } = trustedScratch();
   const d = await session(t, s);
   const pmid = (await d.run('fetch json.tr.v')).match(/PMID\(s\): (\S+)/)[1];
   const steady = (await d.run('fetch json.steady.v')).match(/PMID\(s\): (\S+)/)[1];
@@ -173,12 +184,9 @@ test.serial('permissions changed under it: a trusted directory made group-writab
 });
 
 // discovery's problem keys survive the removal of the source they concern
-// (the setup is the test above's, on purpose: each scenario reads alone)
 // needs root: skipped (ava's skip) where that is not so
 (asRoot ? test.serial : test.serial.skip)('a trusted directory turning unsafe is logged once, also when a name lookup and a fetch follow', async (t) => {
-  const s = new Scratch('faults');
-  const dir = s.source('tr', V, { v: 5 }, { under: s.trusted });
-  s.source('steady', V, { v: 7 });
+  const { s, dir } = trustedScratch();
   const d = await session(t, s);
   t.regex(await d.run('fetch json.tr.v'), /value 5/);
   fs.chmodSync(dir, 0o775);
@@ -247,10 +255,9 @@ test.serial('permissions changed under it: a trusted directory made group-writab
 
 test.serial('the log on /dev/full or in a directory that does not exist: the PMDA keeps answering', async (t) => {
   for (const logfile of ['/dev/full', '/nonexistent/dir/json.log']) {
-    const s = new Scratch('faults');
-    s.source('steady', V, { v: 7 });
+    const s = steadyScratch();
     for (let i = 0; i < 10; i++) s.source(`broken${i}`, V, '{');
-    const d = await session(t, s, ['-l', logfile]);
+    const d = await session(t, s, { args: ['-l', logfile] });
     for (let round = 0; round < 3; round++) {
       t.regex(await d.run('fetch json.steady.v json.broken0.v json.broken9.v json.nsources'), /value 7[\s\S]*Try again[\s\S]*Try again[\s\S]*value 11/, `log ${logfile}, round ${round + 1}`);
     }
@@ -283,8 +290,7 @@ test.serial('many sources with hung commands in one fetch cannot hold it beyond 
 // watches, which systemd and other root daemons need. Proposed: watch at
 // most a few thousand directories and walk (with a log line, once) beyond.
 test.serial('20,000 empty directories from an untrusted user do not take 20,000 of root\'s inotify watches', async (t) => {
-  const s = new Scratch('faults');
-  s.source('steady', V, { v: 7 });
+  const s = steadyScratch();
   const wide = path.join(s.src, 'wide');
   fs.mkdirSync(wide);
   for (let i = 0; i < 20000; i++) fs.mkdirSync(path.join(wide, `d${i}`));
@@ -310,8 +316,7 @@ test.serial('20,000 empty directories from an untrusted user do not take 20,000 
 // linear engine does not take /u regexps), or no "pattern" /
 // "patternProperties" for untrusted schemas.
 test.serial('a schema.json pattern that backtracks catastrophically cannot hold a fetch', async (t) => {
-  const s = new Scratch('faults');
-  s.source('steady', V, { v: 7 });
+  const s = steadyScratch();
   const dir = path.join(s.src, 'redos');
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'schema.json'), JSON.stringify({ type: 'object', title: 'redos', properties: { generation: { type: 'integer' }, data: { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' }, n: { type: 'integer' } } } } }));
@@ -336,12 +341,7 @@ test.serial('a schema.json pattern that backtracks catastrophically cannot hold 
 test.serial('a data-exec command gets no descriptor but stdin, stdout and stderr', async (t) => {
   const s = new Scratch('faults');
   s.source('fds', { 'data-exec': `sh -c 'printf "{\\"s\\": \\""; for f in /proc/$$/fd/*; do printf "%s " "\${f##*/}"; done; printf "\\"}"'`, metrics: [{ name: 's', pointer: '/s', type: 'string' }] });
-  const d = new Session(s, { inheritFd: 200 });
-  t.teardown(async () => {
-    await d.close();
-    s.cleanup();
-  });
-  await d.ready;
+  const d = await session(t, s, { inheritFd: 200 });
   // 3 is the shell reading /proc/$$/fd for the glob
   t.regex(await d.run('fetch json.fds.s'), /value "0 1 2 3 "\n/);
 });
@@ -354,8 +354,7 @@ test.serial('a data-exec command gets no descriptor but stdin, stdout and stderr
 // line), or walk a bounded slice per fetch and resume at the next.
 test.serial('30,000 empty directories from an untrusted user cannot slow every fetch', async (t) => {
   t.timeout(120000);
-  const s = new Scratch('faults');
-  s.source('steady', V, { v: 7 });
+  const s = steadyScratch();
   for (let k = 0; k < 2; k++) {
     const wide = path.join(s.src, `wide${k}`);
     fs.mkdirSync(wide);

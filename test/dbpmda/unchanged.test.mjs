@@ -34,15 +34,21 @@ async function settle(d, name) {
   return metricValues(d, name);
 }
 
+/** A session with one source, app, serving text(g), its file settled (checked to serve value(g)). */
+async function settledApp(t, g) {
+  const s = new Scratch();
+  const dir = s.source('app', META, text(g));
+  const d = await session(t, s);
+  t.deepEqual(await settle(d, 'json.app.v'), value(g));
+  return { s, dir, d };
+}
+
 async function refreshes(d, name) {
   return Number((await metricValues(d, 'json.control.refreshes'))[name]);
 }
 
 test('a file rewritten in place by a writer that keeps it open is seen at the next fetch', async (t) => {
-  const s = new Scratch();
-  const dir = s.source('app', META, text(0));
-  const d = await session(t, s);
-  t.deepEqual(await settle(d, 'json.app.v'), value(0));
+  const { dir, d } = await settledApp(t, 0);
   const fd = fs.openSync(path.join(dir, 'data.json'), 'r+');
   t.teardown(() => fs.closeSync(fd));
   for (let g = 1; g <= 5; g++) {
@@ -87,10 +93,7 @@ test('a data file that is a link is not kept: swapping the directory it leads in
 });
 
 test('a source directory replaced by another with the same metadata.json serves the new one\'s data', async (t) => {
-  const s = new Scratch();
-  const dir = s.source('app', META, text(1));
-  const d = await session(t, s);
-  t.deepEqual(await settle(d, 'json.app.v'), value(1));
+  const { s, dir, d } = await settledApp(t, 1);
   const next = path.join(s.dir, 'next');
   fs.mkdirSync(next);
   // a hard link: the metadata is the same file, so the source is not made again
@@ -127,10 +130,7 @@ test('an unchanged file is read once, and the PMDA keeps one descriptor per sour
 
 // (a file its untrusted author can no longer read: faults.test.mjs, "permissions changed under it")
 test('a file removed is gone at the next fetch, though it was kept open', async (t) => {
-  const s = new Scratch();
-  const dir = s.source('app', META, text(1));
-  const d = await session(t, s);
-  t.deepEqual(await settle(d, 'json.app.v'), value(1));
+  const { s, dir, d } = await settledApp(t, 1);
   fs.rmSync(path.join(dir, 'data.json'));
   const r = await d.fetch('json.app.v');
   t.truthy(Object.values(r)[0].error, 'no value once the file is gone');

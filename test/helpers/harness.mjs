@@ -329,3 +329,29 @@ export async function lockPmcd(timeoutMs = 600000) {
   }
   return releasePmcdLock;
 }
+
+/**
+ * For a test file that serves a Scratch through the live pmcd: take the
+ * pmcd lock (ctx.release), make a Scratch `name` (ctx.s) whose src has
+ * `mode`, and point the agent's `config` (its config.json) at that src,
+ * keeping what the file held (ctx.saved). Returns the Scratch;
+ * restorePmcdScratch(ctx, config) undoes it, in the file's after hook.
+ */
+export async function pmcdScratch(ctx, config, name, mode) {
+  ctx.release = await lockPmcd();
+  const s = new Scratch(name);
+  ctx.s = s;
+  fs.chmodSync(s.src, mode);
+  ctx.saved = fs.existsSync(config) ? fs.readFileSync(config) : null;
+  fs.mkdirSync(path.dirname(config), { recursive: true });
+  fs.writeFileSync(config, JSON.stringify({ directory_list: [s.src] }));
+  return s;
+}
+
+/** Put back what pmcdScratch took: the agent's config.json, the Scratch, the pmcd lock. */
+export function restorePmcdScratch(ctx, config) {
+  if (ctx.saved) fs.writeFileSync(config, ctx.saved);
+  else fs.rmSync(config, { force: true });
+  ctx.s?.cleanup();
+  ctx.release?.();
+}

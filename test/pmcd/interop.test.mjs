@@ -9,7 +9,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { ROOT, Scratch, SYSTEM_PATH, pcp, sleep, lockPmcd, waitFor, pcpConf, freePort } from '../helpers/harness.mjs';
+import { ROOT, SYSTEM_PATH, pcp, sleep, pmcdScratch, restorePmcdScratch, waitFor, pcpConf, freePort } from '../helpers/harness.mjs';
 
 const PMDAS = '/var/lib/pcp/pmdas/json';
 const CONFIG = path.join(PMDAS, 'config.json');
@@ -99,16 +99,9 @@ const CLOCK = {
 
 const ctx = {};
 
-// the save-config-and-install steps of adversarial/pmcd.test.mjs's before(), on purpose: each file sets up its own pmcd world
 test.before(async () => {
   if (!IS_ROOT) return;
-  ctx.release = await lockPmcd();
-  const s = new Scratch('interop');
-  ctx.s = s;
-  fs.chmodSync(s.src, 0o755);
-  ctx.saved = fs.existsSync(CONFIG) ? fs.readFileSync(CONFIG) : null;
-  fs.mkdirSync(PMDAS, { recursive: true });
-  fs.writeFileSync(CONFIG, JSON.stringify({ directory_list: [s.src] }));
+  const s = await pmcdScratch(ctx, CONFIG, 'interop', 0o755);
   ctx.iop = s.source('iop', META, DATA);
   ctx.clock = s.source('clock', CLOCK);
   ctx.install = script('Install');
@@ -120,10 +113,7 @@ test.after.always(() => {
     ctx.pmproxy?.kill('SIGTERM');
     if (/^json\s/m.test(fs.readFileSync('/etc/pcp/pmcd/pmcd.conf', 'utf8'))) script('Remove');
   } finally {
-    if (ctx.saved) fs.writeFileSync(CONFIG, ctx.saved);
-    else fs.rmSync(CONFIG, { force: true });
-    ctx.s?.cleanup();
-    ctx.release?.();
+    restorePmcdScratch(ctx, CONFIG);
   }
 });
 

@@ -159,6 +159,7 @@ test('names read from the file count as seen when it was loaded: a cull before a
   t.is(back.size, 0);
 });
 
+// numbered name by name like the NameCache test below, on purpose: each kind of cache spells out its own numbers
 test('metricNumbers: one per cluster, a name keeps its item, saved to the cluster\'s metric cache file', (t) => {
   const cluster = 300;
   const m = metricNumbers(cluster);
@@ -185,6 +186,7 @@ test('metricNumbers: items run out past MAX_ITEM with a NumberingError; numbered
   t.is(m.lookup('one.too.many'), undefined);
 });
 
+// numbered name by name like the metricNumbers test above, on purpose: each kind of cache spells out its own numbers
 test('NameCache (pmdaCache): a name keeps its number; past its max a NumberingError', (t) => {
   const s = next() + 1;
   const c = new NameCache(s, 2);

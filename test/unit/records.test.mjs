@@ -27,6 +27,7 @@ native.setDomain(252);
 const NULL = C.PM_IN_NULL | 0;
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+// shaped like bench/soak.mjs's goodMeta only by chance: each covers the types it exercises
 const METRICS = [
   { name: 'v', pointer: '/v', type: 'integer' },
   { name: 's', pointer: '/s', type: 'string' },

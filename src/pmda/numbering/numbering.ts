@@ -58,13 +58,7 @@ export class NameCache implements Numbers {
 
   /** The number of `name`, allocating the next free one if it is new. */
   number(name: string): number {
-    const have = this.known.get(name);
-    if (have !== undefined) return have;
-    const inst = native.cacheStore(this.serial, C.PMDA_CACHE_ADD, name);
-    if (inst < 0) throw new NumberingError(`cannot number '${name}' in cache ${this.serial}: ${native.errStr(inst)}`);
-    this.known.set(name, inst);
-    this.dirty = true;
-    return inst;
+    return this.known.get(name) ?? this.show(name);
   }
 
   /**
@@ -112,12 +106,9 @@ export class ClusterCache extends NameCache {
   }
 }
 
-/**
- * A source's metric numbers: the file alone, with no pmdaCache indom
- * behind it (src/pmda/numbering/cachefile.ts), as nothing but the numbers is needed.
- */
-class MetricNumbers implements Numbers {
-  private readonly file: CacheFile;
+/** Names numbered in their cache file alone (src/pmda/numbering/cachefile.ts), with no pmdaCache indom behind them. */
+abstract class FileNumbers {
+  protected readonly file: CacheFile;
 
   constructor(readonly serial: number, max: number) {
     this.file = cacheFileOf(serial, max);
@@ -127,18 +118,23 @@ class MetricNumbers implements Numbers {
     return this.file.size;
   }
 
+  /** The number of `name`, if it has one. */
   lookup(name: string): number | undefined {
     return this.file.lookup(name);
   }
 
+  /** Write the file if anything new was numbered (or forgotten). */
+  save(): void {
+    this.file.save();
+  }
+}
+
+/** A source's metric numbers: the file alone, as nothing but the numbers is needed. */
+class MetricNumbers extends FileNumbers implements Numbers {
   number(name: string): number {
     const inst = this.file.number(name);
     if (inst === undefined) throw new NumberingError(`cannot number '${name}' in cache ${this.serial}: no number is left`);
     return inst;
-  }
-
-  save(): void {
-    this.file.save();
   }
 }
 
@@ -159,8 +155,7 @@ function cacheFileOf(serial: number, max: number): CacheFile {
  * indom, which it would look up along a list of all its caches at every
  * instance of every fetch (docs/BENCHMARKS.md).
  */
-export class InstanceNumbers {
-  private readonly file: CacheFile;
+export class InstanceNumbers extends FileNumbers {
   /** The names with a space, by their first word (PCP tells instances apart by it). */
   private readonly words = new Map<string, string>();
   /**
@@ -173,18 +168,10 @@ export class InstanceNumbers {
   private readonly loadedAt = Date.now();
   private lastCull = Date.now();
 
-  constructor(readonly serial: number, readonly max: number) {
-    this.file = cacheFileOf(serial, max);
+  constructor(serial: number, readonly max: number) {
+    super(serial, max);
     for (const name of this.file.names()) this.noteWords(name);
     native.indomSet(serial, new Int32Array(0), []);
-  }
-
-  get size(): number {
-    return this.file.size;
-  }
-
-  lookup(name: string): number | undefined {
-    return this.file.lookup(name);
   }
 
   /** [number, name] of every name numbered, by number. */
@@ -290,10 +277,6 @@ export class InstanceNumbers {
     return gone.length;
   }
 
-  /** Write the file if anything new was numbered or forgotten. */
-  save(): void {
-    this.file.save();
-  }
 }
 
 /** The cache of `serial` in `map`, made the first time only. */
