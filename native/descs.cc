@@ -42,7 +42,8 @@ Napi::Value SetDescs(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
-// What this file adds to the module, one name a line.
+// What this file adds to the module, one name a line: the shape of every
+// native/*.cc's Register function (gather.cc's, ...), a table, not logic.
 void RegisterDescs(Napi::Env env, Napi::Object exports) {
   exports.Set("setDescs", Napi::Function::New(env, SetDescs));
 }

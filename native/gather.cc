@@ -63,6 +63,8 @@ Napi::Value GatherInt64(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
+// What this file adds to the module, one name a line: the shape of every
+// native/*.cc's Register function (descs.cc's, ...), a table, not logic.
 void RegisterGather(Napi::Env env, Napi::Object exports) {
   exports.Set("gatherInt64", Napi::Function::New(env, GatherInt64));
 }

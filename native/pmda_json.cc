@@ -170,7 +170,8 @@ void onReadable(uv_poll_t *handle, int status, int events) {
 
 // ---- exported functions --------------------------------------------------
 
-// init({ name, domain, logfile }) : pmdaDaemon + pmdaOpenLog
+// init({ name, domain, logfile }) : pmdaDaemon + pmdaOpenLog (an N-API
+// function's shape, as start and setNames have it)
 Napi::Value Init(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
@@ -207,7 +208,9 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   bindStore(o);
   napi_async_init(env, nullptr, Napi::String::New(env, "pmda-json:pdu"), &pduContext);
 
-  // libpcp_pmda's interface table, one callback a line (PDU type -> handler)
+  // libpcp_pmda's interface table, one callback a line (PDU type -> handler);
+  // bench/cpmda.c, the C floor, fills the same table its own way: it
+  // shares no code with what it measures, on purpose
   dispatch.version.seven.fetch = fetchCallback;
   dispatch.version.seven.desc = descCallback;
   dispatch.version.seven.instance = instanceCallback;
@@ -251,7 +254,9 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// setNames(names: string[], pmids: Uint32Array): rebuild the dynamic PMNS
+// setNames(names: string[], pmids: Uint32Array): rebuild the dynamic PMNS.
+// (It opens as init and start do, and every N-API function here: that
+// shape is N-API's, not logic written twice.)
 Napi::Value SetNames(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array names = info[0].As<Napi::Array>();

@@ -162,17 +162,28 @@ size_t childOf(const Node &n, std::string_view key, size_t next) {
 // What walk() does for an object when every child of `n` is a leaf: one
 // pass over its members, each written where it goes (a later member of
 // the same name overwrites an earlier one, as JSON.parse has it).
-void leaves(Writer &w, const Node &n, const simdjson::dom::object &o, size_t base) {
+// Call f(c, value) for each member of `o` that child c of `n` names, in
+// the members' order (the lookup of each resumes after the last found).
+template <typename F>
+inline void eachChild(const Node &n, const simdjson::dom::object &o, F f) {
   size_t k = n.children.size();
   size_t next = 0;
   for (auto field : o) {
     size_t c = childOf(n, field.key, next);
     if (c == k) continue;
     next = c + 1;
-    const Node &child = *n.children[c];
-    for (size_t s : child.slots) w.value(base + s, field.value);
-    for (size_t s : child.nameSlots) w.name(base + s, &field.value, {});
+    f(c, field.value);
   }
+}
+
+// A leaf's slots: what it found.
+inline void writeLeaf(Writer &w, const Node &leaf, const element &v, size_t base) {
+  for (size_t s : leaf.slots) w.value(base + s, v);
+  for (size_t s : leaf.nameSlots) w.name(base + s, &v, {});
+}
+
+void leaves(Writer &w, const Node &n, const simdjson::dom::object &o, size_t base) {
+  eachChild(n, o, [&](size_t c, const element &v) { writeLeaf(w, *n.children[c], v, base); });
 }
 
 // The rows of array `a` of the query, from `e` (an array, or an object map).
@@ -231,21 +242,13 @@ void walk(Writer &w, const Query &q, const Node &n, const element &e, size_t bas
     }
     element *found = k > FEW ? many.data() : few;
     bool *have = k > FEW ? reinterpret_cast<bool *>(haveMany.data()) : haveFew;
-    size_t next = 0;
-    for (auto field : simdjson::dom::object(e)) {
-      size_t c = childOf(n, field.key, next);
-      if (c == k) continue;
-      next = c + 1;
+    eachChild(n, simdjson::dom::object(e), [&](size_t c, const element &v) {
       const Node &child = *n.children[c];
-      if (child.children.empty() && child.arrays.empty()) {
-        // a leaf: a later member of the same name overwrites its slots
-        for (size_t s : child.slots) w.value(base + s, field.value);
-        for (size_t s : child.nameSlots) w.name(base + s, &field.value, {});
-        continue;
-      }
-      found[c] = field.value;
+      // a leaf: a later member of the same name overwrites its slots
+      if (child.children.empty() && child.arrays.empty()) return writeLeaf(w, child, v, base);
+      found[c] = v;
       have[c] = true;
-    }
+    });
     for (size_t c = 0; c < k; c++) if (have[c]) walk(w, q, *n.children[c], found[c], base);
     return;
   }

@@ -59,6 +59,15 @@ using pmdajson::sendWithFds;
 volatile sig_atomic_t stopNow = 0;
 void onStop(int) { stopNow = 1; }
 
+// Catch `sig` with `fn`, without SA_RESTART: the call it interrupts
+// (waitpid, recvmsg) returns EINTR.
+void catchSignal(int sig, void (*fn)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = fn;
+  sigaction(sig, &sa, nullptr);
+}
+
 void setLimit(int resource, long long value) {
   if (value < 0) return;
   struct rlimit rl;
@@ -185,11 +194,8 @@ void killChildren() {
     (void)w;
     _exit(0);
   }
-  struct sigaction stop;
-  memset(&stop, 0, sizeof(stop));
-  stop.sa_handler = onStop;  // no SA_RESTART: waitpid returns EINTR
-  sigaction(SIGTERM, &stop, nullptr);
-  sigaction(SIGALRM, &stop, nullptr);
+  catchSignal(SIGTERM, onStop);  // waitpid returns EINTR
+  catchSignal(SIGALRM, onStop);
   if (getppid() != parent) stopNow = 1;
   struct itimerval it;
   memset(&it, 0, sizeof(it));
@@ -308,10 +314,7 @@ int serve(pid_t pmda) {
   if (getppid() != pmda) return 0;
   syscall(SYS_close_range, 4U, ~0U, 0);
   fcntl(3, F_SETFD, FD_CLOEXEC);
-  struct sigaction chld;
-  memset(&chld, 0, sizeof(chld));
-  chld.sa_handler = onChild;  // no SA_RESTART: recvmsg returns EINTR
-  sigaction(SIGCHLD, &chld, nullptr);
+  catchSignal(SIGCHLD, onChild);  // recvmsg returns EINTR
   const pid_t self = getpid();
   static char words[1 << 18];
   for (;;) {
