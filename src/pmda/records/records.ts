@@ -45,11 +45,12 @@ export class Records {
    * record answers "try again", and the source's data is set aside with
    * the reason (so no record of it is kept for later fetches either).
    */
-  isolate(i: number, src: Source, m: Served, work: () => void): void {
+  isolate(i: number, src: Source, m: Served, work: (records: Records, i: number, src: Source, m: Served) => void): void {
     const mark = this.enc.mark;
     const fresh = this.fresh.length;
     try {
-      work();
+      // the work is handed what it needs: no closure made per record
+      work(this, i, src, m);
     } catch (e) {
       this.fresh.length = fresh;
       this.enc.rewind(mark, i, typeCode(m.spec.type), C.PM_ERR_AGAIN);
@@ -143,7 +144,8 @@ export class Records {
   prepare(src: Source, started: number): void {
     const due = [...src.metrics.values()].filter((m) => m.cachedVersion !== undefined && m.cachedVersion !== src.version);
     this.begin(due.length);
-    for (let i = 0; i < due.length; i++) this.isolate(i, src, due[i]!, () => this.write(i, src, due[i]!, started));
+    const write = (records: Records, i: number, src: Source, m: Served): void => records.write(i, src, m, started);
+    for (let i = 0; i < due.length; i++) this.isolate(i, src, due[i]!, write);
     this.keep();
   }
 
