@@ -53,9 +53,11 @@ serial('a restart after hostile instance names: the victim keeps its value in ev
 
   // the restart: a new PMDA reads the caches written by the first
   d = await start(t, s);
+  const times = [];
   for (let n = 0; n < 4; n++) {
     // the victim's metric first, then the attacker's, then the victim's again: one PDU
     const r = await fetchNames(d, ['json.vic.v', 'json.atk.rows.x', 'json.vic.v']);
+    times.push(Math.round(r._ms));
     t.is(one(r['json.vic.v']), '111', `fetch ${n} after the restart: the victim's metric answers its own value (${r._out?.slice(0, 400)})`);
     t.falsy(r['json.vic.v']?.error, `fetch ${n}: the victim's metric answers no error`);
   }
@@ -67,6 +69,7 @@ serial('a restart after hostile instance names: the victim keeps its value in ev
   const log = fs.readFileSync(s.log);
   t.false(log.includes(0x0d), 'no raw carriage return in the log');
   t.false(log.includes(Buffer.from('\u2028')), 'no raw U+2028 in the log');
+  t.log(`fetches after the restart: ${times.join(', ')} ms; json.log ${log.length} bytes`);
   const lines = log.toString('utf8').split('\n').filter((l) => /137\.\d+/.test(l) && /illegal|cannot read|skipp/i.test(l));
   t.true(lines.length <= 1, `at most one line about the cache file: ${JSON.stringify(lines)}`);
 });
@@ -118,6 +121,7 @@ serial('a cache file with a line that cannot be read: logged once, skipped, the 
   const after = await idsByValue(d);
   for (let k = 0; k < HOSTILE.length; k++) t.is(after[String(1000 + k)], before[String(1000 + k)], `${JSON.stringify(HOSTILE[k])} keeps its id`);
   const log = fs.readFileSync(s.log, 'utf8');
+  t.log(`json.log ${Buffer.byteLength(log)} bytes after 4 fetches`);
   const about = log.split('\n').filter((l) => l.includes(file));
   t.is(about.length, 1, `one log line names the cache file: ${JSON.stringify(about)}`);
   t.false(Buffer.from(log).includes(0x0d), 'the bad line is logged escaped');
