@@ -195,7 +195,8 @@ Napi::Value Init(const Napi::CallbackInfo &info) {
 }
 
 // start({ fetch, refresh, text, exit, labels, instanceLabels, store }) :
-// pmdaInit + pmdaConnect + libuv
+// pmdaInit + pmdaConnect + libuv (it opens and ends as init and setNames
+// do: N-API's shape, not logic written twice)
 Napi::Value Start(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!initialised) throw Napi::Error::New(env, "init() first");
