@@ -69,6 +69,12 @@ export class NameCache implements Numbers {
   show(name: string): number {
     const inst = native.cacheStore(this.serial, C.PMDA_CACHE_ADD, name);
     if (inst < 0) throw new NumberingError(`cannot number '${name}' in cache ${this.serial}: ${native.errStr(inst)}`);
+    // PCP 7's pmdaCache numbers past the maximum pmdaCacheResize set (PCP 6's
+    // refuses): a number past it (a cluster past 0xfff) is taken back here
+    if (inst > this.max) {
+      native.cacheStore(this.serial, C.PMDA_CACHE_CULL, name);
+      throw new NumberingError(`cannot number '${name}' in cache ${this.serial}: no number up to ${this.max} is left`);
+    }
     if (!this.known.has(name)) {
       this.known.set(name, inst);
       this.dirty = true;
