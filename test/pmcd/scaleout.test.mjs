@@ -232,7 +232,9 @@ if (why) {
     await waitFor('pmproxy to load the archives into redis', () => {
       const a = Object.values(seriesValues(pmseries('json.app.requests{hostname=="alpha"}[samples:20]')))[0] ?? [];
       const b = Object.values(seriesValues(pmseries('json.app.requests{hostname=="bravo"}[samples:20]')))[0] ?? [];
-      return a.some((v) => v.value === '25') && b.length > 0;
+      // and bravo's array too: pmproxy loads an archive's series one after another
+      const disk = sids(pmseries('json.app.disk.reads{hostname=="bravo"}'));
+      return a.some((v) => v.value === '25') && b.length > 0 && disk.length > 0;
     }, 20000).catch((e) => {
       const listing = tryRun('find', [ctx.archives, '-ls']).stdout;
       throw new Error(`${e.message}\n${tail(ctx.pmproxyLog)}\n${listing}\n${tryRun('pmseries', ['-h', '127.0.0.1', '-p', String(ctx.redisPort), 'json.app.requests']).stdout}`);
