@@ -215,7 +215,8 @@ export class Source {
     this.refreshedAt = fetchNo;
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
-    this.checkBy = performance.now() + msLeft;
+    // only a schema source checks its documents against a deadline
+    if (this.validate) this.checkBy = performance.now() + msLeft;
     try {
       // the instance numbers are read from their file when the source is
       // first used, not when it is found
