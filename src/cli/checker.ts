@@ -140,7 +140,7 @@ export class Checker {
     const budgets = new Budgets(config);
     const encoder = new Encoder();
     const records = new Records(encoder, budgets, config);
-    const round = new Round(registry, new Commands(config), budgets, config);
+    const round = new Round(registry, new Commands(config, () => registry.byCluster.values()), budgets, config);
     round.begin();
     if (this.opts.exec) round.runCommands(served, true);
     const wanted: Array<[Source, Served]> = [];

@@ -40,6 +40,8 @@ export interface MetadataJson {
   'data-exec'?: string;
   'data-url'?: string;
   'data-url-headers'?: string;
+  /** Seconds: a command's last output is served while the next runs, at most this old. */
+  'data-max-age'?: number;
   /** PCP labels of every metric of the source. */
   labels?: Record<string, string | number | boolean | null>;
   metrics: Array<MetricJson | ArrayJson>;

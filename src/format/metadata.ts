@@ -52,6 +52,8 @@ export interface Metadata {
   dataUrlHeaders?: string;
   /** PCP labels of the whole source (the `labels` key), as JSON object text. */
   labels?: string;
+  /** `data-max-age`: its command's last output is served at most this old (ms), within config.json's data_max_age. */
+  dataMaxAgeMs?: number;
   entries: Entry[];
   /** One line per problem found, for the log. */
   problems: string[];
@@ -325,6 +327,10 @@ export function parseMetadata(doc: JsonValue, file: string): Metadata {
       case 'data-url-headers':
         if (typeof value === 'string') md.dataUrlHeaders = value;
         else problems.push(`${file}: ignoring 'data-url-headers' that is not a string`);
+        break;
+      case 'data-max-age':
+        if (typeof value === 'number' && value > 0 && Number.isFinite(value)) md.dataMaxAgeMs = Math.round(value * 1000);
+        else problems.push(`${file}: ignoring 'data-max-age' that is not a positive number of seconds`);
         break;
       case 'metrics':
         break;

@@ -40,7 +40,7 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.root = options.root;
     this.config = options.config;
-    this.commands = new Commands(this.config);
+    this.commands = new Commands(this.config, () => this.registry.byCluster.values());
     this.registry = new Registry(this.root, this.config, (s) => this.commands.added(s), (s) => this.commands.removed(s));
     this.budgets = new Budgets(this.config);
     this.records = new Records(this.encoder, this.budgets, this.config);
@@ -145,7 +145,12 @@ export class Agent {
     enc.record(i, m.type);
     if (item === 0) enc.value(C.PM_IN_NULL, this.nsources, m.type);
     else if (item === DEBUG_ITEM) enc.value(C.PM_IN_NULL, log.isDebug() ? 1 : 0, m.type);
-    else for (const src of this.registry.sorted()) enc.value(src.cluster, m.stat!(src.stats), m.type);
+    else {
+      for (const src of this.registry.sorted()) {
+        const v = m.stat!(src.stats);
+        if (v !== undefined) enc.value(src.cluster, v, m.type);
+      }
+    }
     enc.end();
   }
 

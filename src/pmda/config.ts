@@ -22,6 +22,10 @@ export interface Config {
   maxStringBytes: number;
   /** How long a fetch waits for the commands it started (ms). */
   execWaitMs: number;
+  /** While a command runs, its last output is served until it is this old (ms). */
+  dataMaxAgeMs: number;
+  /** pmdajson's way: every fetch runs the commands it asks for and waits for them (up to exec_timeout). */
+  execBlock: boolean;
   /** Per command: address space, open files, processes of its user. */
   execMaxMemory: number;
   execMaxFiles: number;
@@ -58,6 +62,8 @@ export const DEFAULTS: Config = {
   maxInstances: 100000,
   maxStringBytes: 65536,
   execWaitMs: 500,
+  dataMaxAgeMs: 600000,
+  execBlock: false,
   execMaxMemory: 4 * 1024 * 1024 * 1024,
   execMaxFiles: 64,
   execMaxProcesses: 256,
@@ -157,6 +163,15 @@ export function loadConfig(file: string): { config: Config; problems: string[] }
         if (v !== undefined) config.execWaitMs = Math.round(v * 1000);
         break;
       }
+      case 'data_max_age': {
+        const v = positive(value, key, problems);
+        if (v !== undefined) config.dataMaxAgeMs = Math.round(v * 1000);
+        break;
+      }
+      case 'exec_block':
+        if (typeof value === 'boolean') config.execBlock = value;
+        else problems.push(`invalid 'exec_block': expected true or false`);
+        break;
       default: {
         // own keys only: "constructor" or "__proto__" are not options
         const field = Object.prototype.hasOwnProperty.call(LIMITS, key) ? LIMITS[key] : undefined;

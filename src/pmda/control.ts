@@ -21,10 +21,12 @@ export interface SourceStats {
   lastError: string;
   /** Reloads of the metadata requested with pmstore. */
   reloads: number;
+  /** When the data served was current (Date.now()): a command's output when it was collected, a file when it was last looked at; 0 with no data. */
+  dataTime: number;
 }
 
 export const newStats = (): SourceStats => ({
-  fetches: 0, refreshes: 0, parseErrors: 0, execErrors: 0, refreshMs: 0, dataBytes: 0, lastError: '', reloads: 0,
+  fetches: 0, refreshes: 0, parseErrors: 0, execErrors: 0, refreshMs: 0, dataBytes: 0, lastError: '', reloads: 0, dataTime: 0,
 });
 
 export interface StaticMetric {
@@ -35,14 +37,15 @@ export interface StaticMetric {
   /** pmUnits fields: dimSpace, dimTime, dimCount, scaleSpace, scaleTime, scaleCount. */
   units: [number, number, number, number, number, number];
   help: string;
-  /** Per-source metrics: the value from a source's stats. */
-  stat?: (s: SourceStats) => number | string;
+  /** Per-source metrics: the value from a source's stats (undefined: none for that source). */
+  stat?: (s: SourceStats) => number | string | undefined;
 }
 
 const NONE: StaticMetric['units'] = [0, 0, 0, 0, 0, 0];
 const COUNT: StaticMetric['units'] = [0, 0, 1, 0, 0, 0];
 const MSEC: StaticMetric['units'] = [0, 1, 0, 0, 2, 0];
 const BYTE: StaticMetric['units'] = [1, 0, 0, 0, 0, 0];
+const SEC: StaticMetric['units'] = [0, 1, 0, 0, 3, 0];
 
 /** Item 9, control.reload: storing any value reloads that source's metadata. */
 export const RELOAD_ITEM = 9;
@@ -59,9 +62,11 @@ export const STATIC: StaticMetric[] = [
   { item: 7, name: 'control.data_bytes', type: C.PM_TYPE_64, sem: C.PM_SEM_INSTANT, units: BYTE, help: 'Size of the data last read for each source', stat: (s) => s.dataBytes },
   { item: 8, name: 'control.last_error', type: C.PM_TYPE_STRING, sem: C.PM_SEM_INSTANT, units: NONE, help: 'The last problem with each source\'s data, empty when there is none', stat: (s) => s.lastError },
   { item: RELOAD_ITEM, name: 'control.reload', type: C.PM_TYPE_64, sem: C.PM_SEM_COUNTER, units: COUNT, help: 'Metadata reloads of each source; pmstore any value to reload it', stat: (s) => s.reloads },
+  { item: 10, name: 'control.data_age', type: C.PM_TYPE_DOUBLE, sem: C.PM_SEM_INSTANT, units: SEC, help: 'Age of the data served for each source', stat: (s) => (s.dataTime > 0 ? Math.max(0, Date.now() - s.dataTime) / 1000 : undefined) },
 ];
 
 export const LONG_HELP: Record<string, string> = {
+  'control.data_age': 'Seconds since the data served for each source was current: for a\ndata-exec or data-url source, since the output served was collected\n(while the next run is under way, the last output is served, up to\ndata_max_age); for a data file, since the file was last looked at.\nNo value for a source that has no data.',
   'control.last_error': 'The last problem met reading each source\'s data: a file that cannot be\nread or parsed, a command that failed. Empty once the data is good again.',
   'control.reload': 'How many times each source\'s metadata was reloaded on request.\npmstore json.control.reload with any value, for one instance or all,\nto read the source\'s metadata.json again at the next fetch.',
 };

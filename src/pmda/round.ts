@@ -41,7 +41,7 @@ export class Round {
    */
   runCommands(sources: Iterable<Source>, toEnd = false): void {
     if (toEnd) this.commands.runToEnd([...sources], this.number);
-    else this.commands.run(sources, this.number, this.sources.byCluster.values());
+    else this.commands.run(sources, this.number);
   }
 
   /** Bring `src`'s data up to date, once in this round, within its author's budgets. */

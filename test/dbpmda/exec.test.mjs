@@ -123,12 +123,13 @@ function commandServers(dbpmda) {
 
 test('the command server starts at the first command, is started again if it dies, and goes with the PMDA', async (t) => {
   const s = new Scratch();
-  s.source('seven', { 'data-exec': `echo '{"v": 7}'`, metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] });
   s.source('plain', { metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] }, { v: 1 });
   const d = await session(t, s);
   const dbpmda = d.proc.pid;
   t.is(Object.values(await d.fetch('json.plain.v'))[0].values[0].value, '1');
   t.deepEqual(commandServers(dbpmda), [], 'no server before the first command');
+  // a source's command first runs when the source is found
+  s.source('seven', { 'data-exec': `echo '{"v": 7}'`, metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] });
   t.is(Object.values(await d.fetch('json.seven.v'))[0].values[0].value, '7');
   const [first] = commandServers(dbpmda);
   t.truthy(first, 'one server after the first command');

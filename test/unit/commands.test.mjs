@@ -55,6 +55,12 @@ function source(script, { author, command = 'sh cmd.sh' } = {}) {
 }
 
 const config = (over = {}) => ({ ...DEFAULTS, execWaitMs: 1000, execTimeoutMs: 5000, ...over });
+/** The sources a scheduler shares exec_max_running between: what the registry would hold. */
+let everyone = [];
+const scheduler = (cfg) => new Commands(cfg, () => everyone);
+test.beforeEach(() => {
+  everyone = [];
+});
 const text = (out) => (out && out !== 'resting' && out.ok ? out.output.toString('utf8') : out);
 
 /** Time `f`, ms. */
@@ -77,10 +83,10 @@ async function outputOf(cmds, src, ms = 5000) {
 }
 
 test.serial('run starts the command and waits for it; take gives its output once, then undefined', (t) => {
-  const cmds = new Commands(config());
+  const cmds = scheduler(config());
   const src = source('sleep 0.2; echo \'{"v": 1}\'\n');
   t.is(cmds.take(src), undefined, 'nothing before a run');
-  const ms = timed(() => cmds.run([src], 1, [src]));
+  const ms = timed(() => cmds.run([src], 1));
   t.true(ms >= 150, `run waited for the command (${ms} ms)`);
   const out = /** @type {any} */ (cmds.take(src));
   t.true(out.ok);
@@ -88,134 +94,162 @@ test.serial('run starts the command and waits for it; take gives its output once
   t.is(cmds.take(src), undefined, 'the output is taken once');
 });
 
-test.serial('a source refreshed in a round is not started again in it, nor while its output waits to be taken', (t) => {
-  const cmds = new Commands(config());
+test.serial('a source refreshed in a round is not started again in it, nor, while it is quick, while its output waits to be taken', (t) => {
+  const cmds = scheduler(config());
   // counts its runs in a file of its directory
   const src = source('n=$(cat runs 2>/dev/null || echo 0); n=$((n+1)); echo $n > runs; echo "{\\"v\\": $n}"\n');
-  cmds.run([src], 1, [src]);
+  cmds.run([src], 1);
   t.is(text(cmds.take(src)), '{"v": 1}\n');
   // what Source.refresh does with the output, for round 1
   src.refreshedAt = 1;
-  cmds.run([src], 1, [src]);
+  cmds.run([src], 1);
   t.is(native.execRunning(), 0, 'not started again in the same round');
   t.is(cmds.take(src), undefined);
-  cmds.run([src], 2, [src]);
+  cmds.run([src], 2);
   t.is(text(cmds.take(src)), '{"v": 2}\n');
-  cmds.run([src], 3, [src]);
+  cmds.run([src], 3);
   // output not taken: the next round does not run it again
-  cmds.run([src], 4, [src]);
+  cmds.run([src], 4);
   t.is(text(cmds.take(src)), '{"v": 3}\n');
   t.is(cmds.take(src), undefined);
 });
 
 test.serial('a source that is not commanded is never started', (t) => {
-  const cmds = new Commands(config());
+  const cmds = scheduler(config());
   const d = path.join(dir, 'file-source');
   fs.mkdirSync(d);
   fs.writeFileSync(path.join(d, 'metadata.json'), JSON.stringify({ metrics: [{ name: 'v', pointer: '/v', type: 'integer' }] }));
   const { md, stamp } = /** @type {any} */ (readMetadata(d));
   const src = new Source(d, true, ROOT, 'file-source', md, stamp);
-  t.is(timed(() => cmds.run([src], 1, [src])) < 500, true);
+  t.is(timed(() => cmds.run([src], 1)) < 500, true);
   t.is(native.execRunning(), 0);
   t.is(cmds.take(src), undefined);
 });
 
 test.serial('a command slower than exec_wait loses its standing: later runs do not wait for it, until one of its runs is quick', async (t) => {
-  const cmds = new Commands(config({ execWaitMs: 1000 }));
+  const cmds = scheduler(config({ execWaitMs: 1000 }));
   const src = source('sleep $(cat delay); echo \'{"v": 1}\'\n');
   fs.writeFileSync(path.join(src.dir, 'delay'), '1.6');
-  let ms = timed(() => cmds.run([src], 1, [src]));
+  let ms = timed(() => cmds.run([src], 1));
   t.true(ms >= 900, `the first run waited up to exec_wait (${ms} ms)`);
   t.is(cmds.take(src), undefined, 'not finished');
-  ms = timed(() => cmds.run([src], 2, [src]));
+  ms = timed(() => cmds.run([src], 2));
   t.true(ms < 500, `the next run did not wait (${ms} ms)`);
   t.is(native.execRunning(), 1, 'and did not start it a second time');
   // its output comes between runs, for the next one
   t.is(text(await outputOf(cmds, src)), '{"v": 1}\n');
   // that run was slow too: a run of 0.3 s is not waited for
   fs.writeFileSync(path.join(src.dir, 'delay'), '0.3');
-  cmds.run([src], 3, [src]);
+  cmds.run([src], 3);
   t.is(cmds.take(src), undefined, 'no standing yet');
   t.is(text(await outputOf(cmds, src)), '{"v": 1}\n');
   // that run was quick (within exec_wait): the standing is back, and a run waits for it once more
-  ms = timed(() => cmds.run([src], 4, [src]));
+  ms = timed(() => cmds.run([src], 4));
   t.true(ms >= 250, `waited for it again (${ms} ms)`);
   t.is(text(cmds.take(src)), '{"v": 1}\n', 'its output is there when the run returns');
 });
 
 test.serial('after a slow command, its author\'s new sources start without standing; another scheduler\'s would be waited for', async (t) => {
-  const cmds = new Commands(config({ execWaitMs: 300 }));
+  const cmds = scheduler(config({ execWaitMs: 300 }));
   const slow = source('sleep 0.8; echo \'{"v": 1}\'\n');
-  cmds.run([slow], 1, [slow]);
+  cmds.run([slow], 1);
   t.is(cmds.take(slow), undefined);
   const later = source('sleep 0.3; echo \'{"v": 2}\'\n');
+  everyone = [slow, later];
   cmds.added(later);
-  cmds.run([later], 2, [slow, later]);
+  cmds.run([later], 2);
   t.is(cmds.take(later), undefined, 'not waited for');
   t.is(text(await outputOf(cmds, later)), '{"v": 2}\n');
   t.is(text(await outputOf(cmds, slow)), '{"v": 1}\n');
   await drained();
   // the same source in a scheduler that saw nothing slow
-  const fresh = new Commands(config({ execWaitMs: 1000 }));
+  const fresh = scheduler(config({ execWaitMs: 1000 }));
   const other = source('sleep 0.3; echo \'{"v": 3}\'\n');
   fresh.added(other);
-  fresh.run([other], 1, [other]);
+  fresh.run([other], 1);
   t.is(text(fresh.take(other)), '{"v": 3}\n');
 });
 
+test.serial('a slow command runs again as soon as its output is collected if a fetch asked for it meanwhile, and a fetch starts it though an output waits', async (t) => {
+  const cmds = scheduler(config({ execWaitMs: 100 }));
+  // counts its runs in a file of its directory, and takes 0.4 s
+  const src = source('n=$(cat runs 2>/dev/null || echo 0); n=$((n+1)); echo $n > runs; sleep 0.4; echo "{\\"v\\": $n}"\n');
+  const runs = () => Number(fs.readFileSync(path.join(src.dir, 'runs'), 'utf8'));
+  cmds.run([src], 1);
+  t.is(cmds.take(src), undefined, 'slower than exec_wait');
+  // a fetch while run 1 is under way: run 2 starts when run 1 is collected
+  cmds.run([src], 2);
+  await sleep(650);
+  t.is(runs(), 2, 'run 2 started without another fetch');
+  t.is(text(cmds.take(src)), '{"v": 1}\n');
+  // run 2 ends with its output waiting; a fetch starts run 3 all the same, and takes run 2's
+  await sleep(400);
+  cmds.run([src], 3);
+  t.is(text(cmds.take(src)), '{"v": 2}\n');
+  for (let i = 0; i < 20 && runs() < 3; i++) await sleep(20);
+  t.is(runs(), 3, 'run 3 started');
+  // no fetch asked during run 3: nothing runs after it
+  t.is(text(await outputOf(cmds, src)), '{"v": 3}\n');
+  await sleep(600);
+  t.is(runs(), 3);
+});
+
 test.serial('a command killed at exec_timeout says so once, then take answers \'resting\' and it is not started, until the rest is over', async (t) => {
-  const cmds = new Commands(config({ execWaitMs: 200, execTimeoutMs: 500 }));
+  const cmds = scheduler(config({ execWaitMs: 200, execTimeoutMs: 500 }));
   const src = source('sleep 30\n');
-  const ms = timed(() => cmds.run([src], 1, [src]));
+  const ms = timed(() => cmds.run([src], 1));
   t.true(ms < 450, `waited exec_wait, not exec_timeout (${ms} ms)`);
   const out = await outputOf(cmds, src);
   t.false(out.ok);
   t.true(out.timedOut);
   t.regex(out.error, /^data-exec command 'sh cmd.sh' killed after 500 ms \(in .*\/s\d+\)$/);
   t.is(cmds.take(src), 'resting');
-  cmds.run([src], 2, [src]);
+  cmds.run([src], 2);
   t.is(native.execRunning(), 0, 'a resting command is not started');
   t.is(cmds.take(src), 'resting');
   // the rest is max(5 s, 5 exec_timeout)
   await sleep(5100);
   t.is(cmds.take(src), undefined);
   fs.writeFileSync(path.join(src.dir, 'cmd.sh'), 'echo \'{"v": 4}\'\n');
-  cmds.run([src], 3, [src]);
+  cmds.run([src], 3);
   t.is(text(await outputOf(cmds, src)), '{"v": 4}\n', 'started again after the rest');
 });
 
 (asRoot ? test.serial : test.skip)('exec_max_running is shared per author: with one author\'s share used, another author\'s command still starts', async (t) => {
-  const cmds = new Commands(config({ execMaxRunning: 2, execWaitMs: 3000 }));
+  const cmds = scheduler(config({ execMaxRunning: 2, execWaitMs: 3000 }));
   const script = 'sleep 0.2; echo "{\\"v\\": $(id -u)}"\n';
   const r1 = source(script);
   const r2 = source(script);
   const u = source(script, { author: nobody() });
   t.not(u.payer, r1.payer);
   const all = [r1, r2, u];
-  cmds.run(all, 1, all);
+  everyone = all;
+  cmds.run(all, 1);
   t.is(text(cmds.take(r1)), '{"v": 0}\n');
   t.is(cmds.take(r2), undefined, 'root\'s share (1 of 2) was used by r1');
   t.is(text(cmds.take(u)), `{"v": ${nobody().uid}}\n`, 'nobody\'s command started, as nobody');
   // the next round: the one that waited longest (r2) goes first
-  cmds.run(all, 2, all);
+  cmds.run(all, 2);
   t.is(text(cmds.take(r2)), '{"v": 0}\n');
   t.is(cmds.take(r1), undefined);
   t.truthy(cmds.take(u));
   // with only root's sources, root has all of exec_max_running
-  cmds.run([r1, r2], 3, [r1, r2]);
+  everyone = [r1, r2];
+  cmds.run([r1, r2], 3);
   t.truthy(cmds.take(r1));
   t.truthy(cmds.take(r2));
 });
 
 test.serial('exec_max_running bounds the commands running at once', (t) => {
-  const cmds = new Commands(config({ execMaxRunning: 2, execWaitMs: 3000 }));
+  const cmds = scheduler(config({ execMaxRunning: 2, execWaitMs: 3000 }));
   const srcs = [0, 1, 2, 3].map(() => source('echo \'{"v": 1}\'\n'));
-  cmds.run(srcs, 1, srcs);
+  everyone = srcs;
+  cmds.run(srcs, 1);
   t.is(srcs.filter((s) => cmds.take(s) !== undefined).length, 2);
 });
 
 test.serial('runToEnd runs every command to its end, past exec_wait', (t) => {
-  const cmds = new Commands(config({ execWaitMs: 100 }));
+  const cmds = scheduler(config({ execWaitMs: 100 }));
   const a = source('sleep 0.5; echo \'{"v": 1}\'\n');
   const b = source('sleep 0.2; echo \'{"v": 2}\'\n');
   const ms = timed(() => cmds.runToEnd([a, b], 1));
@@ -226,17 +260,17 @@ test.serial('runToEnd runs every command to its end, past exec_wait', (t) => {
 });
 
 test.serial('runToEnd runs every source even past exec_max_running, a share at a time', (t) => {
-  const cmds = new Commands(config({ execMaxRunning: 1 }));
+  const cmds = scheduler(config({ execMaxRunning: 1 }));
   const srcs = [1, 2, 3].map((v) => source(`echo '{"v": ${v}}'\n`));
   cmds.runToEnd(srcs, 1);
   t.deepEqual(srcs.map((s) => text(cmds.take(s))), ['{"v": 1}\n', '{"v": 2}\n', '{"v": 3}\n']);
 });
 
 test.serial('a command that cannot start gives its reason as its output', (t) => {
-  const cmds = new Commands(config());
+  const cmds = scheduler(config());
   const unparsed = source('', { command: 'echo \'unclosed' });
   const missing = source('', { command: '/nonexistent/program' });
-  cmds.run([unparsed, missing], 1, [unparsed, missing]);
+  cmds.run([unparsed, missing], 1);
   const a = /** @type {any} */ (cmds.take(unparsed));
   t.false(a.ok);
   t.regex(a.error, /cannot parse data-exec command 'echo 'unclosed': no closing quotation/);
@@ -246,9 +280,9 @@ test.serial('a command that cannot start gives its reason as its output', (t) =>
 });
 
 test.serial('a removed source\'s command is not collected for it', async (t) => {
-  const cmds = new Commands(config({ execWaitMs: 100 }));
+  const cmds = scheduler(config({ execWaitMs: 100 }));
   const src = source('sleep 0.3; echo \'{"v": 1}\'\n');
-  cmds.run([src], 1, [src]);
+  cmds.run([src], 1);
   cmds.removed(src);
   await sleep(600);
   t.is(cmds.take(src), undefined);

@@ -8,7 +8,13 @@
 // running at the end of a wait loses its standing: no fetch waits for it
 // again until one of its runs is quick, and its author's new sources
 // start without it for ten minutes. Output that arrives between fetches
-// is kept for the next one. Running them is src/pmda/commands/exec.ts's.
+// is kept for the next one, and a command a fetch asked for while it ran
+// is run again as soon as its output is collected: a slow source always
+// has a run under way while it is fetched, and its source serves the last
+// output meanwhile (src/pmda/sources/source.ts, data_max_age). With
+// exec_block, pmdajson's way, every fetch runs the commands it asks for
+// and waits for them, up to exec_timeout. Running them is
+// src/pmda/commands/exec.ts's.
 import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../native';
@@ -31,6 +37,10 @@ interface Run {
   output: ExecResult | undefined;
   /** A command that timed out is not run again before this time. */
   restUntil: number;
+  /** A fetch asked for its source while it ran: it runs again once collected. */
+  wanted: boolean;
+  /** The start() call that started it. */
+  startCall: number;
 }
 
 export class Commands {
@@ -42,12 +52,26 @@ export class Commands {
   private collector: NodeJS.Timeout | undefined;
   /** Payers (uids) whose commands were slow lately, until when. */
   private readonly slowPayers = new Map<number, number>();
+  /** start() calls so far: runs started by the last one are this fetch's own. */
+  private startCalls = 0;
 
-  constructor(private readonly config: Config) {}
+  constructor(
+    private readonly config: Config,
+    /** Every source: their authors share exec_max_running. */
+    private readonly everyone: () => Iterable<Source> = () => [],
+  ) {}
 
-  /** A new source: its author's recent slowness carries over. */
+  /**
+   * A new source: its author's recent slowness carries over, and its
+   * command starts now, if there is room (quietly if there is not), so
+   * that its first fetch can find its output.
+   */
   added(src: Source): void {
-    if (src.commanded && (this.slowPayers.get(src.payer) ?? 0) > Date.now()) this.runOf(src).standing = false;
+    if (!src.commanded) return;
+    if ((this.slowPayers.get(src.payer) ?? 0) > Date.now()) this.runOf(src).standing = false;
+    if (this.config.execBlock) return;
+    this.start([src], undefined, true);
+    this.keepCollecting();
   }
 
   /** A source went away: its running command is not collected for it. */
@@ -60,7 +84,7 @@ export class Commands {
   private runOf(src: Source): Run {
     let r = this.runs.get(src);
     if (!r) {
-      r = { id: undefined, started: 0, tookMs: 0, standing: true, output: undefined, restUntil: 0 };
+      r = { id: undefined, started: 0, tookMs: 0, standing: true, output: undefined, restUntil: 0, wanted: false, startCall: 0 };
       this.runs.set(src, r);
     }
     return r;
@@ -80,9 +104,13 @@ export class Commands {
     return out;
   }
 
-  /** Should round `round` start this source's command? */
-  private needs(src: Source, r: Run, round: number): boolean {
-    return src.commanded && src.refreshedAt !== round && r.id === undefined && r.output === undefined && Date.now() >= r.restUntil;
+  /**
+   * Should round `round` start this source's command? Not while an output
+   * waits to be taken, if it is quick (the fetch waits for its run); if
+   * it is slow, the output is served and the new run's replaces it later.
+   */
+  private needs(src: Source, r: Run, round: number | undefined): boolean {
+    return src.commanded && (round === undefined || src.refreshedAt !== round) && r.id === undefined && (r.output === undefined || !r.standing) && Date.now() >= r.restUntil;
   }
 
   private get execLimits(): ExecLimits {
@@ -96,16 +124,21 @@ export class Commands {
    * source whose command was still running at the end of a wait loses
    * it, and no fetch waits for it again until one of its runs finishes
    * within exec_wait. Its output, when it comes, is served by the next
-   * fetch; it never holds up another source.
+   * fetch; it never holds up another source. With exec_block, it waits
+   * for every one of them, up to exec_timeout.
    */
-  run(sources: Iterable<Source>, round: number, all: Iterable<Source>, waitMs = this.config.execWaitMs): void {
+  run(sources: Iterable<Source>, round: number, waitMs = this.config.execWaitMs): void {
+    const block = this.config.execBlock;
     const waitFor: number[] = [];
-    for (const src of this.start(sources, round, all)) {
+    for (const src of this.start(sources, round)) {
       const r = this.runOf(src);
-      if (r.id !== undefined && r.standing) waitFor.push(r.id);
+      if (r.id === undefined) continue;
+      if (block || r.standing) waitFor.push(r.id);
+      // still running from before: run again when it is collected
+      if (r.startCall !== this.startCalls) r.wanted = true;
     }
-    this.collect(waitFor, waitFor.length > 0 ? waitMs : 0);
-    for (const id of waitFor) {
+    this.collect(waitFor, waitFor.length > 0 ? (block ? this.config.execTimeoutMs + 1000 : waitMs) : 0);
+    for (const id of block ? [] : waitFor) {
       const src = this.running.get(id);
       const r = src && this.runs.get(src);
       if (!src || !r?.standing) continue;
@@ -113,6 +146,11 @@ export class Commands {
       this.slowPayers.set(src.payer, Date.now() + 10 * 60000);
       log.problem(`${src.dir}:slow`, slowMessage(src, this.config.execWaitMs));
     }
+    this.keepCollecting();
+  }
+
+  /** While commands run, collect them every 100 ms between fetches. */
+  private keepCollecting(): void {
     if (this.running.size > 0 && !this.collector) {
       this.collector = setInterval(() => {
         this.collect([], 0);
@@ -134,7 +172,7 @@ export class Commands {
   runToEnd(sources: Source[], round: number): void {
     const waitMs = this.config.execTimeoutMs + 2000;
     for (let pass = 0; pass < sources.length + 1; pass++) {
-      this.start(sources, round, sources);
+      this.start(sources, round);
       const ids = sources.map((s) => this.runOf(s).id).filter((id): id is number => id !== undefined);
       if (ids.length === 0) break;
       while (ids.some((id) => this.running.has(id))) this.collect(ids.filter((id) => this.running.has(id)), waitMs);
@@ -148,21 +186,24 @@ export class Commands {
   /**
    * Start the commands of `sources` that need to run: at most
    * exec_max_running at once, each author its share; those that waited
-   * longest go first. Returns the sources in that order.
+   * longest go first; one that cannot start now is logged, unless
+   * `quiet`. Returns the sources in that order.
    */
-  private start(sources: Iterable<Source>, round: number, all: Iterable<Source>): Source[] {
+  private start(sources: Iterable<Source>, round: number | undefined, quiet = false): Source[] {
     const limits = this.execLimits;
+    const call = ++this.startCalls;
     const runningOf = new Map<number, number>();
     for (const src of this.running.values()) runningOf.set(src.payer, (runningOf.get(src.payer) ?? 0) + 1);
-    const payers = new Set<number>();
-    for (const src of all) if (src.commanded) payers.add(src.payer);
-    const share = Math.max(1, Math.floor(this.config.execMaxRunning / Math.max(1, payers.size)));
     const ready = [...sources].filter((s) => s.commanded).sort((a, b) => this.runOf(a).started - this.runOf(b).started);
+    const payers = new Set<number>(ready.map((s) => s.payer));
+    for (const src of this.everyone()) if (src.commanded) payers.add(src.payer);
+    const share = Math.max(1, Math.floor(this.config.execMaxRunning / payers.size));
     for (const src of ready) {
       const r = this.runOf(src);
       if (!this.needs(src, r, round)) continue;
       const mine = runningOf.get(src.payer) ?? 0;
       if (mine >= share || this.running.size >= this.config.execMaxRunning) {
+        if (quiet) continue;
         log.problem(`${src.dir}:running`, `${src.metadataFile}: data-exec command not started: its author already runs ${mine} commands, its share of exec_max_running (${this.config.execMaxRunning} shared by ${payers.size} users); try again`);
         continue;
       }
@@ -175,15 +216,18 @@ export class Commands {
         this.running.set(id, src);
         r.id = id;
         r.started = Date.now();
+        r.startCall = call;
+        r.wanted = false;
       }
     }
     return ready;
   }
 
-  /** Collect finished commands for their sources. */
+  /** Collect finished commands for their sources; run again those a fetch asked for meanwhile. */
   private collect(ids: number[], waitMs: number): void {
     if (this.running.size === 0) return;
     const limits = this.execLimits;
+    const again: Source[] = [];
     for (const done of native.execWait(ids, waitMs)) {
       const src = this.running.get(done.id);
       this.running.delete(done.id);
@@ -191,11 +235,19 @@ export class Commands {
       if (!src || r?.id !== done.id) continue; // its source went away
       r.id = undefined;
       r.tookMs = Date.now() - r.started;
-      r.output = resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
+      const out = resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
+      if (out.ok) out.at = Date.now();
+      r.output = out;
       if (!r.standing && r.tookMs <= this.config.execWaitMs && !done.timedOut) {
         r.standing = true;
         log.resolved(`${src.dir}:slow`, `${src.metadataFile}: ${src.commandLabel} is quick again`);
       }
+      if (r.wanted && out.ok) again.push(src);
+    }
+    // (whatever round the sources were refreshed in)
+    if (again.length > 0) {
+      this.start(again, undefined);
+      this.keepCollecting();
     }
   }
 }

@@ -60,7 +60,7 @@ export function splitCommand(line: string): string[] {
   return args;
 }
 
-export type ExecResult = { ok: true; output: Buffer; warning?: string } | { ok: false; error: string; timedOut?: boolean };
+export type ExecResult = { ok: true; output: Buffer; warning?: string; /** When it was collected (Date.now()). */ at?: number } | { ok: false; error: string; timedOut?: boolean };
 
 /** Limits on every command (config.json keys exec_max_*). */
 export interface ExecLimits {

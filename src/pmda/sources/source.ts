@@ -18,7 +18,8 @@ import { newStats, SourceStats } from '../control';
 import type { Config } from '../config';
 import * as log from '../limits/log';
 import { METADATA } from './discovery';
-import { pruneInvalid, schemaGeneration, SchemaValidator, CheckBoundError, SchemaCheck } from '../../format/validate';
+import type { SchemaValidator } from '../../format/validate';
+import { SchemaGate } from './schemagate';
 
 /** The rows of a source with no data, or no arrays. */
 const NO_ROWS: ReadonlyMap<string, Rows> = new Map();
@@ -87,12 +88,10 @@ export class Source {
   private instances: InstanceIndex | undefined;
   /** Bumped whenever `data` or `rows` change. */
   version = 0;
-  /** Schema sources: the data's generation; a new one means a new schema. */
-  private generation: number | bigint | string | undefined;
+  /** Schema sources' check of each document. */
+  private readonly schema: SchemaGate | undefined;
   /** The description must be read again (a schema source's generation changed). */
   stale = false;
-  /** When (performance.now()) a schema source's check in this refresh must end. */
-  private checkBy = 0;
   /** The round (src/pmda/round.ts) that last counted it in stats.fetches. */
   countedFetch = -1;
   /** The round its data was last read in between PDUs (src/pmda/round.ts, prefetch). */
@@ -109,8 +108,9 @@ export class Source {
     readonly md: Metadata,
     readonly metadataStamp: string,
     describedBy = METADATA,
-    private readonly validate?: SchemaValidator,
+    validate?: SchemaValidator,
   ) {
+    this.schema = validate && new SchemaGate(validate, this.key('schema'));
     // joined, not path.join's concatenation: one flat string (dir is already normal)
     this.metadataFile = [dir, describedBy].join('/');
     this.dataPath = md.dataPath ? path.resolve(dir, md.dataPath) : path.join(dir, 'data.json');
@@ -192,7 +192,7 @@ export class Source {
     // a pointer deeper than simdjson's documents go (1024) can only find
     // something in a document left to JavaScript anyway
     const pointers = [...served.map((m) => m.spec.pointer), ...this.arrays.flatMap((a) => [a.pointer, ...(a.index ? [a.index] : []), ...(a.instanceLabels ?? []).map(([, p]) => p)])];
-    if (!this.validate && pointers.every((p) => p.tokens.length <= MAX_QUERY_DEPTH)) this.query = new Query(scalars, arrays);
+    if (!this.schema && pointers.every((p) => p.tokens.length <= MAX_QUERY_DEPTH)) this.query = new Query(scalars, arrays);
   }
 
   /** Give back what the source holds outside JavaScript (it went away). */
@@ -216,7 +216,7 @@ export class Source {
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
     // only a schema source checks its documents against a deadline
-    if (this.validate) this.checkBy = performance.now() + msLeft;
+    this.schema?.deadline(msLeft);
     try {
       // the instance numbers are read from their file when the source is
       // first used, not when it is found
@@ -265,6 +265,7 @@ export class Source {
     // not clear(): the map is the instance index's, and a document with
     // the same names later gets it back
     this.rows = NO_ROWS;
+    this.stats.dataTime = 0;
     this.version++;
     Source.epoch++;
   }
@@ -276,7 +277,7 @@ export class Source {
     if (this.commanded) {
       // a command that timed out rests a while before it is run again
       if (r === 'resting') return;
-      if (!r) return this.unavailable(`${this.commandLabel} (${this.metadataFile}) has not finished`);
+      if (!r) return this.stillRunning(config);
       if (!r.ok) {
         this.stats.execErrors++;
         return this.fail(r.error, false);
@@ -295,7 +296,10 @@ export class Source {
       let fd = -1;
       try {
         fd = this.openIfChanged();
-        if (fd < 0) return;
+        if (fd < 0) {
+          if (this.view) this.stats.dataTime = Date.now();
+          return;
+        }
         const size = this.file.size;
         if (size > config.maxDataBytes) return this.fail(`data file ${this.dataPath} is ${size} bytes, more than the limit of ${config.maxDataBytes}`);
         const refused = size > 0 ? admit(size, this.stats.dataBytes) : undefined;
@@ -317,6 +321,7 @@ export class Source {
         if (fd >= 0) fs.closeSync(fd);
       }
     }
+    const at = this.commanded && r && r !== 'resting' && r.ok ? r.at : undefined;
     const where = this.dataExec !== undefined ? `output of data-exec command '${this.dataExec}' (${this.metadataFile})` : this.dataUrl !== undefined ? `response of data-url '${this.dataUrl}' (${this.metadataFile})` : `data file ${this.dataPath}`;
     this.stats.refreshes++;
     // the query reads the document where it is; what it leaves to
@@ -333,37 +338,39 @@ export class Source {
       } catch (e) {
         return this.fail(`cannot parse ${where}: ${(e as Error).message}`);
       }
-      if (this.validate) {
-        const gen = schemaGeneration(doc);
-        if (this.generation !== undefined && gen !== this.generation) this.stale = true;
-        this.generation = gen;
-        let check: SchemaCheck;
-        try {
-          check = this.validate(doc, this.checkBy - performance.now());
-        } catch (e) {
-          // a check beyond its bounds: nothing of the document is served
-          if (!(e instanceof CheckBoundError)) throw e;
-          return this.fail(`${this.metadataFile}: cannot check ${where}: ${e.message}${e.timedOut ? " (its author's share of fetch_max_ms)" : ''}`);
-        }
-        if (!check.ok) {
-          log.problem(this.key('schema'), `${where} does not match ${this.metadataFile}: ${check.message}`);
-          const kept = pruneInvalid(doc, check.invalid);
-          if (kept === undefined) return this.fail(`${where} does not match ${this.metadataFile}: ${check.message}`);
-          doc = kept;
-        } else log.resolved(this.key('schema'));
+      if (this.schema) {
+        const passed = this.schema.pass(doc, where, this.metadataFile, () => (this.stale = true));
+        if (typeof passed === 'string') return this.fail(passed);
+        doc = passed.doc;
       }
       view = new TreeView(doc, this.arrays);
     }
-    this.install(view, where, config);
+    this.install(view, where, config, at);
+  }
+
+  /**
+   * No new output of its command yet: the last one is served while it is
+   * younger than data_max_age (and the source's own data-max-age), unless
+   * fetches wait for commands (exec_block).
+   */
+  private stillRunning(config: Config): void {
+    const maxAge = Math.min(config.dataMaxAgeMs, this.md.dataMaxAgeMs ?? Infinity);
+    const age = Date.now() - this.stats.dataTime;
+    if (this.view && !config.execBlock && age <= maxAge) return;
+    if (!this.view) return this.unavailable(`${this.commandLabel} (${this.metadataFile}) has not finished`);
+    // what json.control.last_error says: the output it had is too old
+    this.unavailable(`${this.commandLabel} (${this.metadataFile}) has not finished; its last output is ${(age / 1000).toFixed(1)} s old, older than ${maxAge / 1000} s (data_max_age)`);
+    this.stats.lastError = this.dataError!;
   }
 
   /** The new data is `view`: its instances, and a new version. */
-  private install(view: DataView, where: string, config: Config): void {
+  private install(view: DataView, where: string, config: Config, at = Date.now()): void {
     if (this.dataError !== undefined && this.dataError !== 'not read yet') {
       log.resolved(this.key('data'), `${where} is readable again`);
     }
     this.dataError = undefined;
     this.stats.lastError = '';
+    this.stats.dataTime = at;
     this.view = view;
     if (this.instances) this.rows = this.instances.build(this.arrays, view, where, { maxInstances: config.maxInstances, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
     this.version++;
