@@ -52,11 +52,11 @@ Options:
   --data-path PATH     data file, when it is not data.json beside metadata.json
   --samples N          with --data-exec alone: run CMD N times (default ${DEFAULT_SAMPLES})
   --interval S         ... S seconds apart (default ${DEFAULT_INTERVAL})
-With two samples or more, an integer that never goes down and goes up in
-one is given counter semantics; with one, nothing is guessed.
   -o, --output FILE    write FILE (atomically) instead of standard output
   -q, --quiet          do not list what was left out
   -h, --help           this text
+With two samples or more, an integer that never goes down and goes up in
+one is given counter semantics; with one, nothing is guessed.
 `;
 
 class UsageError extends Error {}
