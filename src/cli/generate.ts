@@ -1,24 +1,30 @@
 #!/usr/bin/env node
 // pmdajson-generate: write a source's metadata.json from
-//   --from-data FILE    a sample data document (types inferred),
+//   --from-data FILE    sample data documents (types inferred; repeatable),
 //   --from-schema FILE  a JSON Schema (stap_json's format, see schema.ts),
 //   --from-ceph FILE    a ceph perf-counter schema ("perf schema" output),
 //   --ceph-socket SOCK  the same, asked of a running ceph daemon,
-//   --data-exec CMD     alone: the command's output is the sample.
+//   --data-exec CMD     alone: the command's outputs are the samples.
 // The result goes to standard output, or atomically to -o FILE. What
 // cannot be described is reported on standard error and left out.
 // This file is the command (arguments, input, output); the inference from
-// sample data and from ceph schemas is infer.ts.
+// sample data and from ceph schemas is in infer/.
 import * as fs from 'fs';
 import { parseJson, JsonValue, stringifyJson, JsonOut } from '../format/json';
 import { parseMetadata } from '../index';
 import { schemaToMetadataJson } from '../format/schema';
-import { MetadataJson, isPcpName, writeFileAtomic } from '../producer/producer';
-import { metadataFromData, metadataFromCeph } from './infer';
-import type { Generated } from './infer';
-// what infer.ts does, as dist/cli/generate.js exported it
-export { pcpComponent, PREFERRED_INDEX, guessIndex, metadataFromData, cephParts, cephName, metadataFromCeph } from './infer';
-export type { Generated } from './infer';
+import { isPcpName, writeFileAtomic } from '../producer/producer';
+import { metadataFromSamples } from './infer/data';
+import { metadataFromCeph } from './infer/ceph';
+import { parseSample } from './infer/sample';
+import type { GenDoc, Generated } from './infer/common';
+// what infer/ does, as dist/cli/generate.js exported it
+export { pcpComponent } from './infer/common';
+export { PREFERRED_INDEX, guessIndex } from './infer/index-key';
+export { metadataFromData, metadataFromSamples, TOP_NAME } from './infer/data';
+export { cephParts, cephName, metadataFromCeph } from './infer/ceph';
+export { parseSample } from './infer/sample';
+export type { Generated, GenDoc, GenArray, GenMetric } from './infer/common';
 
 /** A command-line word quoted for data-exec (split like a POSIX shell does). */
 export function shellQuote(word: string): string {
@@ -27,29 +33,40 @@ export function shellQuote(word: string): string {
 
 // ---- the command ----------------------------------------------------------------
 
+const DEFAULT_SAMPLES = 3;
+const DEFAULT_INTERVAL = 1;
+
 export const USAGE = `Usage: pmdajson-generate SOURCE [options]
 Write a JSON PMDA metadata.json describing some JSON data.
 SOURCE, one of:
-  --from-data FILE     infer metrics from a sample data document ('-' reads stdin)
+  --from-data FILE     infer metrics from a sample data document ('-' reads stdin);
+                       give it again for each further sample of the same program
   --from-schema FILE   translate a JSON Schema (stap_json format: {"generation", "data"})
   --from-ceph FILE     translate a ceph perf counter schema ('ceph daemon NAME perf schema')
   --ceph-socket PATH   ask the ceph daemon at this admin socket for its perf schema;
                        its 'perf dump' becomes the data-exec command
-  --data-exec CMD      alone: run CMD and infer metrics from its output
+  --data-exec CMD      alone: run CMD (as you) and infer metrics from its outputs
 Options:
   --prefix NAME        source name: metrics are json.NAME.*
   --data-exec CMD      command whose output is the data (written to metadata.json)
   --data-path PATH     data file, when it is not data.json beside metadata.json
+  --samples N          with --data-exec alone: run CMD N times (default ${DEFAULT_SAMPLES})
+  --interval S         ... S seconds apart (default ${DEFAULT_INTERVAL})
   -o, --output FILE    write FILE (atomically) instead of standard output
   -q, --quiet          do not list what was left out
   -h, --help           this text
+With two samples or more, an integer that never goes down and goes up in
+one is given counter semantics; with one, nothing is guessed.
 `;
 
 class UsageError extends Error {}
 
 interface Args {
   mode?: 'data' | 'schema' | 'ceph' | 'ceph-socket';
-  input?: string;
+  /** The --from-* file(s): several only for --from-data. */
+  inputs: string[];
+  samples?: number;
+  interval?: number;
   prefix?: string;
   dataExec?: string;
   dataPath?: string;
@@ -59,7 +76,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { quiet: false, help: false };
+  const a: Args = { inputs: [], quiet: false, help: false };
   const modes: Record<string, Args['mode']> = { '--from-data': 'data', '--from-schema': 'schema', '--from-ceph': 'ceph', '--ceph-socket': 'ceph-socket' };
   // The argv walk of src/cli/check.ts too (--opt=value or --opt value):
   // two small tools, two small parsers, alike on purpose.
@@ -78,9 +95,17 @@ function parseArgs(argv: readonly string[]): Args {
       return v;
     };
     if (opt in modes) {
-      if (a.mode) throw new UsageError('give only one of --from-data, --from-schema, --from-ceph, --ceph-socket');
+      if (a.mode && !(a.mode === 'data' && modes[opt] === 'data')) throw new UsageError('give only one of --from-data, --from-schema, --from-ceph, --ceph-socket (--from-data may be repeated)');
       a.mode = modes[opt];
-      a.input = arg();
+      a.inputs.push(arg());
+    } else if (opt === '--samples') {
+      const v = arg();
+      a.samples = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+      if (!(a.samples >= 1 && a.samples <= 1000)) throw new UsageError(`--samples '${v}': give a number of samples from 1 to 1000`);
+    } else if (opt === '--interval') {
+      const v = arg();
+      a.interval = /^[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : NaN;
+      if (!(a.interval >= 0 && a.interval <= 3600)) throw new UsageError(`--interval '${v}': give seconds from 0 to 3600`);
     } else if (opt === '--prefix') a.prefix = arg();
     else if (opt === '--data-exec') a.dataExec = arg();
     else if (opt === '--data-path') a.dataPath = arg();
@@ -92,10 +117,11 @@ function parseArgs(argv: readonly string[]): Args {
   if (!a.help && !a.mode && a.dataExec === undefined) throw new UsageError('say what to describe: --from-data, --from-schema, --from-ceph, --ceph-socket or --data-exec');
   if (a.prefix !== undefined && !isPcpName(a.prefix)) throw new UsageError(`--prefix '${a.prefix}' is not a valid PCP name`);
   if (a.dataExec !== undefined && a.dataPath !== undefined) throw new UsageError('--data-exec and --data-path exclude each other');
+  if ((a.samples !== undefined || a.interval !== undefined) && (a.mode || a.dataExec === undefined)) throw new UsageError('--samples and --interval are for --data-exec alone (give --from-data once for each sample file)');
   return a;
 }
 
-function readInput(file: string, what: string): JsonValue {
+function readInput(file: string, what: string, parse = parseJson): JsonValue {
   let text: string;
   try {
     text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -103,13 +129,13 @@ function readInput(file: string, what: string): JsonValue {
     throw new Error(`cannot read ${what} ${file}: ${(e as Error).message}`);
   }
   try {
-    return parseJson(text);
+    return parse(text);
   } catch (e) {
     throw new Error(`cannot parse ${what} ${file}: ${(e as Error).message}`);
   }
 }
 
-function runJson(command: string, what: string): JsonValue {
+function runJson(command: string, what: string, parse = parseJson): JsonValue {
   // the command runs as the PMDA runs data-exec commands, in the native
   // module: loaded only here, so the rest of the generator works without it
 
@@ -120,10 +146,15 @@ function runJson(command: string, what: string): JsonValue {
   if (!r.ok) throw new Error(r.error);
   if (r.warning) throw new Error(r.warning);
   try {
-    return parseJson(r.output.toString('utf8'));
+    return parse(r.output.toString('utf8'));
   } catch (e) {
     throw new Error(`cannot parse ${what} (output of '${command}'): ${(e as Error).message}`);
   }
+}
+
+/** Wait, doing nothing: the command is synchronous. */
+function sleep(ms: number): void {
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Standard streams, replaceable for tests. */
@@ -145,28 +176,35 @@ export function generate(argv: readonly string[]): Generated & { output?: string
   // One case a --from-* mode: alike in shape, each reads its own input.
   switch (a.mode) {
     case 'data':
-      g = metadataFromData(readInput(a.input!, 'sample data'));
+      g = metadataFromSamples(a.inputs.map((f) => readInput(f, 'sample data', parseSample)));
       break;
     case 'schema': {
-      const s = schemaToMetadataJson(readInput(a.input!, 'schema'), a.input!);
+      const s = schemaToMetadataJson(readInput(a.inputs[0]!, 'schema'), a.inputs[0]!);
       g = { doc: s.doc, problems: s.problems };
       break;
     }
     case 'ceph':
-      g = metadataFromCeph(readInput(a.input!, 'ceph perf schema'));
+      g = metadataFromCeph(readInput(a.inputs[0]!, 'ceph perf schema'));
       break;
     case 'ceph-socket': {
-      const sock = shellQuote(a.input!);
+      const sock = shellQuote(a.inputs[0]!);
       const ceph = fs.existsSync('/usr/bin/ceph') ? '/usr/bin/ceph' : 'ceph';
       g = metadataFromCeph(runJson(`${ceph} --admin-daemon ${sock} perf schema`, 'ceph perf schema'));
       dataExec ??= `${ceph} --admin-daemon ${sock} perf dump`;
       break;
     }
-    default:
-      g = metadataFromData(runJson(a.dataExec!, 'sample data'));
+    default: {
+      const samples: JsonValue[] = [];
+      const n = a.samples ?? DEFAULT_SAMPLES;
+      for (let i = 0; i < n; i++) {
+        if (i > 0) sleep((a.interval ?? DEFAULT_INTERVAL) * 1000);
+        samples.push(runJson(a.dataExec!, 'sample data', parseSample));
+      }
+      g = metadataFromSamples(samples);
+    }
   }
   const { metrics, ...head } = g.doc;
-  const doc: MetadataJson = { ...head, metrics };
+  const doc: GenDoc = { ...head, metrics };
   if (a.prefix !== undefined) doc.prefix = a.prefix;
   if (dataExec !== undefined) {
     doc['data-exec'] = dataExec;
@@ -177,7 +215,7 @@ export function generate(argv: readonly string[]): Generated & { output?: string
     delete doc['data-exec'];
   }
   // key order: prefix, data-path / data-exec, metrics
-  const ordered = {} as MetadataJson;
+  const ordered = {} as GenDoc;
   if (doc.prefix !== undefined) ordered.prefix = doc.prefix;
   if (doc['data-path'] !== undefined) ordered['data-path'] = doc['data-path'];
   if (doc['data-exec'] !== undefined) ordered['data-exec'] = doc['data-exec'];

@@ -126,7 +126,7 @@ const SAMPLE = `{
 test('types, names and array indexes are inferred from a sample', (t) => {
   const { doc, problems } = metadataFromData(parseJson(SAMPLE));
   const byName = Object.fromEntries(doc.metrics.map((m) => [m.name, m]));
-  t.deepEqual(Object.keys(byName), ['host', 'uptime', 'load', 'huge', 'mem.total', 'mem.free', 'mem.swap.used', 'disks', 'queues', 'cpus', 'bad_name']);
+  t.deepEqual(Object.keys(byName), ['host', 'uptime', 'load', 'huge', 'mem.total', 'mem.free', 'mem.swap.used', 'disks', 'queues', 'cpus', 'enabled', 'bad_name']);
   t.is(byName.host.type, 'string');
   t.is(byName.uptime.type, 'integer');
   t.is(byName.load.type, 'double');
@@ -142,8 +142,9 @@ test('types, names and array indexes are inferred from a sample', (t) => {
   t.is(/** @type {ArrayJson} */ (byName.queues).index, '/__id', '__id is preferred, and a repeated name is no index');
   t.deepEqual(/** @type {ArrayJson} */ (byName.queues).metrics.map((m) => m.name), ['name', 'depth']);
   t.is(/** @type {ArrayJson} */ (byName.cpus).index, '/id', 'an integer id serves when no string member does');
+  t.deepEqual(byName.enabled, { name: 'enabled', pointer: '/enabled', type: 'integer', semantics: 'discrete' }, 'a boolean is served as 1 or 0');
   const text = problems.join('\n');
-  for (const what of ['enabled', 'tags', 'nothing', 'empty']) t.true(text.includes(`'${what}'`), what);
+  for (const what of ['tags', 'nothing', 'empty']) t.true(text.includes(`'${what}'`), what);
   t.true(text.includes("'bad-name' is named 'bad_name'"));
 });
 
@@ -183,6 +184,7 @@ test('a sample data.json round-trips through generated metadata and the PMDA', a
   t.deepEqual(await metricValues(d, `${base}.mem.total`), { null: '8589934592' });
   t.deepEqual(await metricValues(d, `${base}.mem.swap.used`), { null: '0' });
   t.deepEqual(await metricValues(d, `${base}.bad_name`), { null: '1' });
+  t.deepEqual(await metricValues(d, `${base}.enabled`), { null: '1' }, 'true');
   t.deepEqual(await metricValues(d, `${base}.disks.reads`), { sda: '10', sdb: '20' });
   t.deepEqual(await metricValues(d, `${base}.disks.util`), { sda: '0.5', sdb: '1' });
   t.deepEqual(await metricValues(d, `${base}.disks.model`), { sda: '"SSD"', sdb: '"HDD"' });
@@ -251,7 +253,7 @@ test('usage errors exit 2, input errors 1, and nothing is written', (t) => {
   const garbage = gen(['--from-data', '-'], { input: '{oops' });
   t.is(garbage.status, 1);
   t.regex(garbage.stderr, /cannot parse/);
-  const nothing = gen(['--from-data', '-', '-o', 'm.json'], { input: '{"flag": true}', cwd: dir });
+  const nothing = gen(['--from-data', '-', '-o', 'm.json'], { input: '{"flag": null}', cwd: dir });
   t.is(nothing.status, 1);
   t.regex(nothing.stderr, /no metrics/);
   t.deepEqual(fs.readdirSync(dir), []);
