@@ -51,14 +51,17 @@ export class CacheCopies {
       const err = e as NodeJS.ErrnoException;
       if (err.code !== 'ENOENT') this.notes.push(`cannot read the numbering caches in ${this.realDir}: ${err.message}; numbers are shown as (new)`);
     }
-    const pattern = new RegExp(`^${domain}\\.(\\d+)$`);
+    // the caches, and the descriptor records beside the metric caches
+    // (src/pmda/numbering/descriptors.ts): a metric whose descriptor
+    // changed is shown with the new item it would get
+    const pattern = new RegExp(`^${domain}\\.(\\d+)(\\.desc)?$`);
     for (const f of files) {
       const m = pattern.exec(f);
       if (!m) continue;
       const file = path.join(this.realDir, f);
       try {
         const text = fs.readFileSync(file);
-        this.real.set(Number(m[1]), readCacheFile(file));
+        if (m[2] === undefined) this.real.set(Number(m[1]), readCacheFile(file));
         fs.writeFileSync(path.join(workDir, f), text);
       } catch (e) {
         this.notes.push(`cannot read numbering cache ${file}: ${(e as Error).message}; its numbers are shown as (new)`);
@@ -69,9 +72,10 @@ export class CacheCopies {
     native.setDomain(domain);
   }
 
-  /** Is `name` numbered in the real cache `serial`? */
-  known(serial: number, name: string): boolean {
-    return this.real.get(serial)?.has(name) ?? false;
+  /** Is `name` numbered in the real cache `serial` (as `inst`, if given)? */
+  known(serial: number, name: string, inst?: number): boolean {
+    const have = this.real.get(serial)?.get(name);
+    return have !== undefined && (inst === undefined || have === inst);
   }
 
   cleanup(): void {
@@ -182,7 +186,7 @@ export class Checker {
 
   private metric(src: Source, m: Served): MetricOut {
     const clusterKnown = this.numbers.known(0, src.name);
-    const itemKnown = clusterKnown && this.numbers.known(metricCacheSerial(src.cluster), m.spec.name);
+    const itemKnown = clusterKnown && this.numbers.known(metricCacheSerial(src.cluster), m.spec.name, m.item);
     const clusterText = clusterKnown ? String(src.cluster) : '(new)';
     const mo: MetricOut = {
       name: `${this.opts.root}.${src.name}.${m.spec.name}`,

@@ -1,8 +1,6 @@
 // pmdajson-check's report: what it shows of each source and metric, as
 // text (pminfo's words) or as a JSON document (--json).
-import { C } from '../pmda/native';
 import * as log from '../pmda/limits/log';
-import type { Units } from '../format/metadata';
 import { stringifyJson } from '../format/json';
 import type { JsonValue, JsonOut } from '../format/json';
 import type { Options } from './check';
@@ -49,27 +47,8 @@ export interface SourceOut {
 
 export const TYPE_NAMES: Record<string, string> = { integer: '64-bit int', double: 'double', string: 'string' };
 
-export function semName(sem: number): string {
-  return sem === C.PM_SEM_COUNTER ? 'counter' : sem === C.PM_SEM_DISCRETE ? 'discrete' : 'instant';
-}
-
-const SPACE = ['byte', 'Kbyte', 'Mbyte', 'Gbyte', 'Tbyte', 'Pbyte', 'Ebyte', 'Zbyte', 'Ybyte'];
-const TIME = ['nanosec', 'microsec', 'millisec', 'sec', 'min', 'hour'];
-
-/** Units as pminfo shows them (pmUnitsStr's form): "Kbyte / sec", "count", "none". */
-export function unitsText(u: Units): string {
-  const [dSpace, dTime, dCount, sSpace, sTime, sCount] = u;
-  const parts: Array<[string, number]> = [];
-  if (dSpace !== 0) parts.push([SPACE[sSpace] ?? `space(${sSpace})`, dSpace]);
-  if (dTime !== 0) parts.push([TIME[sTime] ?? `time(${sTime})`, dTime]);
-  if (dCount !== 0) parts.push([sCount === 0 ? 'count' : `count x 10^${sCount}`, dCount]);
-  if (parts.length === 0) return 'none';
-  const term = ([n, d]: [string, number]): string => (Math.abs(d) === 1 ? n : `${n}^${Math.abs(d)}`);
-  const up = parts.filter((p) => p[1] > 0).map(term);
-  const down = parts.filter((p) => p[1] < 0).map(term);
-  if (down.length === 0) return up.join(' ');
-  return `${up.length > 0 ? up.join(' ') : '1'} / ${down.join(' ')}`;
-}
+// the words of pminfo for semantics and units, shared with the PMDA's log
+export { semName, unitsText } from '../format/pcp';
 
 export function parseLabelText(text: string | undefined): Record<string, JsonValue> {
   return text ? (JSON.parse(text) as Record<string, JsonValue>) : {};

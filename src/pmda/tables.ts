@@ -6,7 +6,6 @@
 // source, by cluster, keeps it.
 import { native, C } from './native';
 import type { Registry } from './sources/registry';
-import { typeCode } from './records/encoder';
 import * as log from './limits/log';
 import { STATIC, LONG_HELP } from './control';
 
@@ -66,13 +65,14 @@ export class Tables {
         named = true;
         for (const a of within) interior.add(a);
         const pmid = (base | (src.cluster << 10) | m.item) >>> 0;
-        const indom = m.array ? (base | src.indom) >>> 0 : C.PM_INDOM_NULL;
+        // the descriptor its item was numbered with (src/pmda/numbering/descriptors.ts)
+        const indom = m.desc.indom;
         if (m.array && !this.indoms.has(indom)) {
           this.indoms.add(indom);
           const text = src.arrays.map((a) => a.description).filter(Boolean).join('; ');
           this.indomText.set(indom, text || `Instances of the arrays of JSON source ${src.name}`);
         }
-        descs.push(pmid, typeCode(m.spec.type), indom, m.spec.sem, ...m.spec.units);
+        descs.push(pmid, m.desc.type, indom, m.desc.sem, ...m.desc.units);
         names.push(full);
         pmids.push(pmid);
         if (m.spec.description) this.oneline.set(pmid, m.spec.description);

@@ -196,6 +196,36 @@ test('PMIDs and instance ids from the caches the PMDA wrote; new names are (new)
   t.deepEqual(s.caches(), before, 'the checker never writes the caches');
 });
 
+test('a metric whose descriptor changed since the PMDA served it is shown as (new), with the line the PMDA logs about it', async (t) => {
+  const s = scratch(t, 'check-desc');
+  const dir = s.source('shop', GOOD, GOOD_DATA);
+  let d = await session(t, s);
+  const old = parseDesc(await d.run('desc json.shop.max')).pmid;
+  await d.close();
+  const records = path.join(s.var, 'config', 'pmda', `137.${2 * Number(old.split('.')[1]) - 1}.desc`);
+  const before = fs.readFileSync(records, 'utf8');
+
+  const md = structuredClone(GOOD);
+  md.metrics[1].type = 'double';
+  fs.writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify(md));
+  const r = check(['--json', dir], { PCP_VAR_DIR: s.var });
+  t.is(r.status, 1, r.stdout + r.stderr);
+  const doc = /** @type {any} */ (parseJson(r.stdout));
+  const max = doc.sources[0].metrics.find((m) => m.name === 'json.shop.max');
+  t.like(max, { new: true, type: 'double' });
+  t.regex(max.pmid, /^137\.\d+\.\(new\)$/);
+  t.like(doc.sources[0].metrics.find((m) => m.name === 'json.shop.orders'), { new: false });
+  const said = doc.problems.filter((p) => p.includes("metric 'max' changed its type from integer to double"));
+  t.is(said.length, 1, doc.problems.join('\n'));
+  t.true(said[0].includes(`(the old one, ${old}, is no longer served)`), said[0]);
+  t.is(fs.readFileSync(records, 'utf8'), before, 'the checker never writes the descriptor records');
+
+  // the PMDA says the same
+  d = await session(t, s);
+  t.not(parseDesc(await d.run('desc json.shop.max')).pmid, old);
+  t.deepEqual(warnings(s.logText()).filter((w) => w.includes("metric 'max'")), said);
+});
+
 /** Who the checker runs a command of a source written by this process as: the PMDA's rule for directory_list. */
 function runsAs() {
   if (process.getuid() !== 0) return process.getuid();

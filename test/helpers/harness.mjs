@@ -64,11 +64,16 @@ export class Scratch {
     fs.rmSync(path.join(under, name), { recursive: true, force: true });
   }
 
-  /** The numbering cache files, without their time stamps. */
+  /**
+   * The numbering cache files (pmdaCache's, DOMAIN.SERIAL: not the
+   * descriptor records beside them, DOMAIN.SERIAL.desc, which are ours
+   * alone), without their time stamps.
+   */
   caches() {
     const dir = path.join(this.var, 'config', 'pmda');
     const out = {};
     for (const f of fs.readdirSync(dir).sort()) {
+      if (!/^\d+\.\d+$/.test(f)) continue;
       const lines = fs.readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n');
       out[f] = [lines[0], ...lines.slice(1).map((l) => l.replace(/^(\d+) \d+ /, '$1 '))];
     }

@@ -1,7 +1,8 @@
 // Numbering (src/pmda/numbering/numbering.ts) alone: a source's instance
 // numbers (InstanceNumbers: activate, the first-word clash, the bound,
-// the cull, save and load), its metric numbers (metricNumbers) and the
-// pmdaCache-backed NameCache, each running out with a NumberingError.
+// the cull, save and load), its metric numbers (metricNumbers, and the
+// descriptors each item is served with: a changed one gets a new item)
+// and the pmdaCache-backed NameCache, each running out with a NumberingError.
 import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,9 +16,10 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmda-json-numbering-'));
 process.env.PCP_VAR_DIR = dir;
 const files = path.join(dir, 'config', 'pmda');
 fs.mkdirSync(files, { recursive: true });
-const { native } = require('../../dist/pmda/native.js');
+const { native, C } = require('../../dist/pmda/native.js');
 const { InstanceNumbers, NameCache, NumberingError, metricNumbers, metricCacheSerial, MAX_ITEM } = require('../../dist/pmda/numbering/numbering.js');
 const { parseCacheFile } = require('../../dist/pmda/numbering/cachefile.js');
+const { parseDescFile, INDOM_NULL } = require('../../dist/pmda/numbering/descriptors.js');
 const DOMAIN = 250;
 native.setDomain(DOMAIN);
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -199,4 +201,92 @@ test('NameCache (pmdaCache): a name keeps its number; past its max a NumberingEr
   t.is(c.size, 3);
   c.save();
   t.deepEqual(parseCacheFile(fs.readFileSync(fileOf(s), 'utf8')).entries.map((x) => x.name), ['a', 'b', 'c']);
+});
+
+// descriptors as the shim gets them: PM_TYPE_64 2, PM_TYPE_DOUBLE 5; PM_SEM_INSTANT 3, PM_SEM_COUNTER 1
+/** @typedef {[number, number, number, number, number, number]} Units */
+/** @type {Units} */
+const NONE = [0, 0, 0, 0, 0, 0];
+/** @type {Units} */
+const KBYTE_PER_SEC = [1, -1, 0, 1, 3, 0];
+const INT = { type: 2, sem: 3, indom: INDOM_NULL, units: NONE };
+const DOUBLE = { ...INT, type: 5 };
+const cacheOf = (cluster) => parseCacheFile(fs.readFileSync(fileOf(metricCacheSerial(cluster)), 'utf8')).entries.map((e) => [e.inst, e.name]);
+const descsOf = (cluster) => parseDescFile(fs.readFileSync(`${fileOf(metricCacheSerial(cluster))}.desc`, 'utf8'));
+
+test('serve: a name keeps its item while its descriptor is the same; a changed one gets a new item, the old one is retired for good', (t) => {
+  const cluster = 310;
+  const m = metricNumbers(cluster);
+  t.deepEqual(m.serve('a', INT), { item: 0 });
+  t.deepEqual(m.serve('b', INT), { item: 1 });
+  t.deepEqual(m.serve('a', INT), { item: 0 });
+  // help text is no part of a descriptor; the units array may be another one of the same numbers
+  t.deepEqual(m.serve('a', { ...INT, units: /** @type {Units} */ ([...NONE]) }), { item: 0 });
+  const changed = m.serve('a', DOUBLE);
+  t.is(changed.item, 2);
+  t.is(changed.changed, `changed its type from integer to double: served under a new PMID ${DOMAIN}.${cluster}.2 (the old one, ${DOMAIN}.${cluster}.0, is no longer served)`);
+  t.deepEqual(m.serve('a', DOUBLE), { item: 2 }, 'said once');
+  t.is(m.lookup('a'), 2);
+  // the retired item is never given out again, to a new name or to an old one
+  t.deepEqual(m.serve('c', INT), { item: 3 });
+  const units = m.serve('b', { ...INT, sem: 1, units: KBYTE_PER_SEC });
+  t.is(units.item, 4);
+  t.regex(units.changed, /^changed its semantics from instant to counter and its units from 'none' to 'Kbyte \/ sec': served under a new PMID \d+\.310\.4 \(the old one, \d+\.310\.1,/);
+  const indom = native.indom(2 * cluster) >>> 0;
+  t.regex(m.serve('c', { ...INT, indom }).changed ?? '', new RegExp(`^changed its instance domain from PM_INDOM_NULL \\(a single value\\) to ${DOMAIN}\\.620 \\(an array member\\)`));
+  m.save();
+  t.deepEqual(cacheOf(cluster), [[0, '~retired:0:a'], [1, '~retired:1:b'], [2, 'a'], [3, '~retired:3:c'], [4, 'b'], [5, 'c']]);
+  // what each item was served with, the retired ones too
+  const { records, problems } = descsOf(cluster);
+  t.deepEqual(problems, []);
+  t.deepEqual([...records.keys()], [0, 1, 2, 3, 4, 5]);
+  t.deepEqual(records.get(0), INT);
+  t.deepEqual(records.get(2), DOUBLE);
+  t.deepEqual(records.get(5), { ...INT, indom });
+});
+
+test('serve on a cache pmdajson wrote (no descriptor records): every name keeps its item, nothing is said; a later change is seen', (t) => {
+  const cluster = 311;
+  fs.writeFileSync(fileOf(metricCacheSerial(cluster)), '2 0 1023\n0 1700000000 b\n1 1700000000 a\n2 1700000000 arr.v\n3 1700000000 arr\n');
+  const m = metricNumbers(cluster);
+  t.deepEqual(m.serve('a', DOUBLE), { item: 1 });
+  t.deepEqual(m.serve('b', INT), { item: 0 });
+  t.deepEqual(m.serve('arr.v', { ...INT, indom: native.indom(2 * cluster) >>> 0 }), { item: 2 });
+  t.is(m.number('arr'), 3, 'an array\'s own name is numbered, never served');
+  m.save();
+  t.deepEqual([...descsOf(cluster).records.keys()], [0, 1, 2], 'the records are written');
+  t.deepEqual(cacheOf(cluster), [[0, 'b'], [1, 'a'], [2, 'arr.v'], [3, 'arr']], 'pmdajson\'s lines are as they were');
+  t.is(m.serve('a', INT).item, 4);
+});
+
+test('serve: a changed descriptor with no item left is a NumberingError; the name keeps its item and its descriptor', (t) => {
+  const m = metricNumbers(312);
+  for (let i = 0; i <= MAX_ITEM; i++) t.is(m.serve(`m${i}`, INT).item, i);
+  const e = t.throws(() => m.serve('m5', DOUBLE), { instanceOf: NumberingError });
+  t.regex(e.message, /^it changed its type from integer to double, and no item is left for a new PMID \(its PMID \d+\.312\.5 is not served with another descriptor\)$/);
+  t.is(m.lookup('m5'), 5);
+  t.deepEqual(m.serve('m5', INT), { item: 5 });
+});
+
+test('pmdaCache (the python pmdajson) reads a metric cache with retired items and keeps every number; numbers new names past them', (t) => {
+  const cluster = 313;
+  const m = metricNumbers(cluster);
+  m.serve('a', INT);
+  m.serve('b', INT);
+  m.serve('a', DOUBLE);
+  m.save();
+  const s = metricCacheSerial(cluster);
+  native.cacheResize(s, MAX_ITEM);
+  native.cacheOp(s, C.PMDA_CACHE_LOAD);
+  t.deepEqual(native.cacheEntries(s).map(([inst, name]) => [inst, name]), [[0, '~retired:0:a'], [1, 'b'], [2, 'a']]);
+  t.is(native.cacheStore(s, C.PMDA_CACHE_ADD, 'c'), 3);
+});
+
+test('a descriptors file\'s lines that cannot be read are skipped and reported; the others are read', (t) => {
+  const text = 'pmda-json descriptors 1\n0 2 3 null 0 0 0 0 0 0\n1 5 x null 0 0 0 0 0 0\n2 6 4 250.8 1 -1 0 2 3 0\n3 2 3 null 0 0\n';
+  const { records, problems } = parseDescFile(text);
+  t.deepEqual(problems, [[3, 'illegal record'], [5, 'illegal record']]);
+  t.deepEqual(records.get(0), INT);
+  t.deepEqual(records.get(2), { type: 6, sem: 4, indom: native.indom(8) >>> 0, units: [1, -1, 0, 2, 3, 0] });
+  t.deepEqual(parseDescFile('2 0 1023\n0 1 a\n').problems, [[1, 'illegal header']]);
 });

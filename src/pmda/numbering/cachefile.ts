@@ -217,6 +217,16 @@ export class CacheFile {
     this.dirty = true;
   }
 
+  /** Give the number of `name` to `to` (a name not in the cache) instead. */
+  rename(name: string, to: string): void {
+    const i = this.nameList.indexOf(name);
+    if (i < 0) return;
+    this.nameList[i] = to;
+    this.byName?.delete(name);
+    this.byName?.set(to, this.insts[i]!);
+    this.dirty = true;
+  }
+
   /** The number of `name`, numbering it if it is new; undefined if no number is left. */
   number(name: string): number | undefined {
     const have = this.lookup(name);

@@ -11,19 +11,29 @@
 //   cache serial 2c       instance cache of the source in cluster c: index
 //                         value -> instance id; also the source's indom
 //
-// The files live in $PCP_VAR_DIR/config/pmda/<domain>.<serial>.
+// The files live in $PCP_VAR_DIR/config/pmda/<domain>.<serial>. Beside
+// each metric cache, <domain>.<serial>.desc records what each item was
+// served with (descriptors.ts): an item is never served with another
+// descriptor. A metric whose descriptor changed gets a new item; its old
+// one stays in the metric cache under "~retired:ITEM:NAME" (no metric
+// name has a '~' or a ':', nor a space, which pmdaCache would take as the
+// end of the name to match), so that it is never given out again, by
+// this PMDA or by pmdajson, which reads it as one more name.
 // Unlike pmdajson, lookups consult the loaded cache itself, so numbering
 // survives restarts: a name keeps its number whatever order sources,
 // metrics and instances are found in.
 import * as path from 'path';
 import { native, C } from '../native';
 import { CacheFile } from './cachefile';
+import { DescFile, ItemDesc, descChange, sameDesc } from './descriptors';
 
 export const MAX_CLUSTER = 0xfff;
 export const MAX_ITEM = 0x3ff;
 export const MAX_INST = 0x7fffffff;
 
 export class NumberingError extends Error {}
+/** A metric's descriptor changed, and no item is left to serve it under. */
+export class DescriptorChangeError extends NumberingError {}
 
 /** A persisted name -> number map. */
 export interface Numbers {
@@ -135,13 +145,68 @@ abstract class FileNumbers {
   }
 }
 
-/** A source's metric numbers: the file alone, as nothing but the numbers is needed. */
-class MetricNumbers extends FileNumbers implements Numbers {
+/** A source's metric numbers, and what each item is served with. */
+export interface MetricItems extends Numbers {
+  /**
+   * The item of `name`, served with `desc`: its own, unless that was
+   * served with another descriptor; then a new one, and `changed` says
+   * what changed, in words (once: the new descriptor is recorded). Throws
+   * a NumberingError if no item is left.
+   */
+  serve(name: string, desc: ItemDesc): { item: number; changed?: string };
+}
+
+/** The name a retired item keeps in the metric cache: no metric name can be one. */
+const retiredName = (item: number, name: string): string => `~retired:${item}:${name}`;
+
+/**
+ * A source's metric numbers: the file alone, as nothing but the numbers
+ * is needed, and the descriptor records beside it (descriptors.ts).
+ */
+class MetricNumbers extends FileNumbers implements MetricItems {
+  private readonly descs: DescFile;
+
+  constructor(serial: number, max: number, private readonly cluster: number) {
+    super(serial, max);
+    this.descs = new DescFile(`${this.file.file}.desc`);
+  }
+
   number(name: string): number {
     const inst = this.file.number(name);
     if (inst === undefined) throw new NumberingError(`cannot number '${name}' in cache ${this.serial}: no number is left`);
     return inst;
   }
+
+  serve(name: string, desc: ItemDesc): { item: number; changed?: string } {
+    const had = this.file.lookup(name);
+    const was = had === undefined ? undefined : this.descs.get(had);
+    // new, never served (pmdajson's cache, or an array's own name), or the same
+    if (had === undefined || was === undefined || sameDesc(was, desc)) {
+      const item = this.number(name);
+      this.descs.set(item, desc);
+      return { item };
+    }
+    const change = descChange(was, desc);
+    this.file.rename(name, retiredName(had, name));
+    const item = this.file.number(name);
+    if (item === undefined) {
+      this.file.rename(retiredName(had, name), name);
+      throw new DescriptorChangeError(`it changed ${change}, and no item is left for a new PMID (its PMID ${pmidText(this.cluster, had)} is not served with another descriptor)`);
+    }
+    this.descs.set(item, desc);
+    return { item, changed: `changed ${change}: served under a new PMID ${pmidText(this.cluster, item)} (the old one, ${pmidText(this.cluster, had)}, is no longer served)` };
+  }
+
+  /** Write the cache file and the descriptor records, each if it changed. */
+  override save(): void {
+    super.save();
+    this.descs.save();
+  }
+}
+
+/** A PMID as PCP writes it: DOMAIN.CLUSTER.ITEM. */
+function pmidText(cluster: number, item: number): string {
+  return `${(native.indom(0) >>> 22) & 0x1ff}.${cluster}.${item}`;
 }
 
 /** Where pmdaCache keeps its files, found once as it does. */
@@ -305,10 +370,10 @@ export function instanceNumbers(cluster: number): InstanceNumbers {
 
 const metricCaches = new Map<number, MetricNumbers>();
 
-/** The metric numbers of the source in `cluster`, read from their file the first time only. */
-export function metricNumbers(cluster: number): Numbers {
+/** The metric numbers of the source in `cluster`, read from their files the first time only. */
+export function metricNumbers(cluster: number): MetricItems {
   const serial = metricCacheSerial(cluster);
-  return once(metricCaches, serial, () => new MetricNumbers(serial, MAX_ITEM));
+  return once(metricCaches, serial, () => new MetricNumbers(serial, MAX_ITEM, cluster));
 }
 
 const caches = new Map<number, NameCache>();

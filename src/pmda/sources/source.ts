@@ -9,7 +9,8 @@ import { Metadata, MetricSpec, ArraySpec } from '../../format/metadata';
 import { InstanceIndex, Rows } from '../data/instances';
 import { Query, PADDING } from '../data/query';
 import { DataView, TreeView, Placed } from '../data/view';
-import { InstanceNumbers, Numbers, metricNumbers, indomCacheSerial, instanceNumbers, NumberingError } from '../numbering/numbering';
+import { InstanceNumbers, MetricItems, metricNumbers, indomCacheSerial, instanceNumbers, NumberingError, DescriptorChangeError } from '../numbering/numbering';
+import { ItemDesc, descOf } from '../numbering/descriptors';
 import type { ExecResult } from '../commands/exec';
 import { Author } from './access';
 import { DataFile } from './datafile';
@@ -27,10 +28,11 @@ const NO_ROWS: ReadonlyMap<string, Rows> = new Map();
 /** The longest pointer a query is compiled for: simdjson's depth limit. */
 const MAX_QUERY_DEPTH = 1024;
 
-/** A metric as served: its spec, its item, its array if it has one, and where its values are in a view. */
+/** A metric as served: its spec, its item and descriptor, its array if it has one, and where its values are in a view. */
 export interface Served extends Placed {
   spec: MetricSpec;
   item: number;
+  desc: ItemDesc;
   array?: ArraySpec;
   /**
    * The metric's encoded record (src/pmda/records/encoder.ts) for data version
@@ -66,7 +68,7 @@ export class Source {
   /** Served metrics by item. */
   readonly metrics = new Map<number, Served>();
   readonly arrays: ArraySpec[] = [];
-  private metricCache!: Numbers;
+  private metricCache!: MetricItems;
   /** Only a source with arrays has instances (and an instance cache). */
   private indomCache: InstanceNumbers | undefined;
   cluster = -1;
@@ -145,23 +147,28 @@ export class Source {
   /**
    * Give the source its cluster and number its metrics, in pmdajson's
    * order: entries in file order, an array's members before the array.
+   * A metric whose descriptor changed gets a new item, said once.
    */
   attach(cluster: number, maxMetrics: number): void {
     this.cluster = cluster;
     this.metricCache = metricNumbers(cluster);
+    /** Serve `spec` if it can be; false when no more metrics can be (max_metrics, no item left). */
     const serve = (spec: MetricSpec, array?: ArraySpec): boolean => {
       if (this.metrics.size >= maxMetrics) {
         log.problem(this.key('items'), `${this.metadataFile}: serving only the first ${maxMetrics} metrics (max_metrics)`);
         return false;
       }
       try {
-        const item = this.metricCache.number(spec.name);
+        const desc = descOf(spec, array ? this.indom : undefined);
+        const { item, changed } = this.metricCache.serve(spec.name, desc);
+        if (changed) log.problem(this.key(`renumbered:${spec.name}`), `${this.metadataFile}: metric '${spec.name}' ${changed}`);
         // every field from the start, so that none is added later, out of the object
-        this.metrics.set(item, array ? { spec, item, array, arrayAt: this.arrays.length, slot: 0, cached: undefined, cachedAt: 0, cachedEnd: 0, cachedVersion: undefined } : { spec, item, slot: 0, cached: undefined, cachedAt: 0, cachedEnd: 0, cachedVersion: undefined });
+        this.metrics.set(item, array ? { spec, item, desc, array, arrayAt: this.arrays.length, slot: 0, cached: undefined, cachedAt: 0, cachedEnd: 0, cachedVersion: undefined } : { spec, item, desc, slot: 0, cached: undefined, cachedAt: 0, cachedEnd: 0, cachedVersion: undefined });
         return true;
       } catch (e) {
         log.problem(this.key('items'), `${this.metadataFile}: skipping metric '${spec.name}': ${(e as NumberingError).message}`);
-        return false;
+        // one whose descriptor changed, with no item left for it, is skipped alone
+        return e instanceof DescriptorChangeError;
       }
     };
     for (const entry of this.md.entries) {
@@ -171,13 +178,10 @@ export class Source {
       }
       // an array is served with the members that fit; then numbered itself
       const a = entry.array;
-      let served = 0;
-      for (const m of a.members) {
-        if (!serve(m, a)) break;
-        served++;
-      }
-      if (served > 0) this.arrays.push(a);
-      if (served < a.members.length) break;
+      const before = this.metrics.size;
+      const all = a.members.every((m) => serve(m, a));
+      if (this.metrics.size > before) this.arrays.push(a);
+      if (!all) break;
       try {
         this.metricCache.number(a.name);
       } catch {
