@@ -229,6 +229,8 @@ export class Source {
         this.instances = new InstanceIndex(this.indomCache, this.dir);
       }
       this.read(config, admit, run);
+      // a file's data is current whenever it is looked at
+      if (!this.commanded && this.view) this.stats.dataTime = this.refreshedTime;
       // instance names long gone from the data leave the cache, even while it is unchanged
       if (this.indomCache?.cull(config.instanceCullSeconds, false)) this.indomCache.save();
     } catch (e) {
@@ -300,10 +302,7 @@ export class Source {
       let fd = -1;
       try {
         fd = this.openIfChanged();
-        if (fd < 0) {
-          if (this.view) this.stats.dataTime = Date.now();
-          return;
-        }
+        if (fd < 0) return;
         const size = this.file.size;
         if (size > config.maxDataBytes) return this.fail(`data file ${this.dataPath} is ${size} bytes, more than the limit of ${config.maxDataBytes}`);
         const refused = size > 0 ? admit(size, this.stats.dataBytes) : undefined;
@@ -352,19 +351,14 @@ export class Source {
     this.install(view, where, config, at);
   }
 
-  /**
-   * No new output of its command yet: the last one is served while it is
-   * younger than data_max_age (and the source's own data-max-age), unless
-   * fetches wait for commands (exec_block).
-   */
+  /** No new output of its command yet: the last one is served, up to data_max_age old (and data-max-age), unless exec_block. */
   private stillRunning(config: Config): void {
     const maxAge = Math.min(config.dataMaxAgeMs, this.md.dataMaxAgeMs ?? Infinity);
     const age = Date.now() - this.stats.dataTime;
     if (this.view && !config.execBlock && age <= maxAge) return;
-    if (!this.view) return this.unavailable(`${this.commandLabel} (${this.metadataFile}) has not finished`);
-    // what json.control.last_error says: the output it had is too old
-    this.unavailable(`${this.commandLabel} (${this.metadataFile}) has not finished; its last output is ${(age / 1000).toFixed(1)} s old, older than ${maxAge / 1000} s (data_max_age)`);
-    this.stats.lastError = this.dataError!;
+    const old = this.view && !config.execBlock ? `; its last output is ${(age / 1000).toFixed(1)} s old, older than ${maxAge / 1000} s (data_max_age)` : '';
+    this.unavailable(`${this.commandLabel} (${this.metadataFile}) has not finished${old}`);
+    if (old) this.stats.lastError = this.dataError!;
   }
 
   /** The new data is `view`: its instances, and a new version. */
