@@ -217,15 +217,20 @@ test('lscpu-like numbers in strings: integers exact over int64, doubles, whitesp
       { name: 'cycles', type: 'integer', pointer: '/lscpu/Cycles', 'numeric-strings': true, semantics: 'counter' },
       { name: 'ctxt', type: 'integer', pointer: '/lscpu/Context switches', 'numeric-strings': true, semantics: 'counter' },
       { name: 'model', type: 'string', pointer: '/lscpu/Model name' },
+      { name: 'arch', type: 'integer', pointer: '/lscpu/Architecture', 'numeric-strings': true },
       // no numeric-strings: a string is no integer, as always
       { name: 'plain', type: 'integer', pointer: '/lscpu/CPU(s)' },
     ],
   }, { lscpu: { Architecture: 'x86_64', 'CPU(s)': '2', 'Model name': 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'CPU max MHz': '4200.0000', BogoMIPS: ' 4199.88 ', Cycles: '9223372036854775807', 'Context switches': '9007199254740993' } });
   const d = await session(t, s);
-  const r = await d.fetch('json.cpu.cpus', 'json.cpu.max_mhz', 'json.cpu.bogomips', 'json.cpu.cycles', 'json.cpu.ctxt', 'json.cpu.model', 'json.cpu.plain');
-  t.deepEqual(Object.values(r).map((x) => x.values?.[0]?.value ?? x.error), ['2', '4200', '4199.88', '9223372036854775807', '9007199254740993', '"Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz"', 'Missing metric value(s)']);
+  const r = await d.fetch('json.cpu.cpus', 'json.cpu.max_mhz', 'json.cpu.bogomips', 'json.cpu.cycles', 'json.cpu.ctxt', 'json.cpu.model', 'json.cpu.arch', 'json.cpu.plain');
+  t.deepEqual(Object.values(r).map((x) => x.values?.[0]?.value ?? x.error), ['2', '4200', '4199.88', '9223372036854775807', '9007199254740993', '"Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz"', 'Missing metric value(s)', 'Missing metric value(s)']);
+  await d.fetch('json.cpu.arch', 'json.cpu.plain');
   const lines = s.logText().split('\n').filter((l) => l.includes('Warning'));
-  t.deepEqual(lines.map((l) => l.replace(/^.*Warning: /, '')), [`${s.src}/cpu/data.json: metric 'plain' at pointer '/lscpu/CPU(s)': expected an integer, found a string`]);
+  t.deepEqual(lines.map((l) => l.replace(/^.*Warning: /, '')).sort(), [
+    `${s.src}/cpu/data.json: metric 'arch' at pointer '/lscpu/Architecture': "x86_64" is not a number`,
+    `${s.src}/cpu/data.json: metric 'plain' at pointer '/lscpu/CPU(s)': expected an integer, found a string`,
+  ]);
 });
 
 const SERVICES = {

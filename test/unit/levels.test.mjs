@@ -5,6 +5,7 @@ import test from 'ava';
 import { parseMetadata } from '../../dist/index.js';
 import { withNested } from '../../dist/format/metadata.js';
 import { Walk } from '../../dist/pmda/data/levels.js';
+import { queryFor } from '../../dist/pmda/data/query.js';
 
 /** The arrays of metadata of these metrics, nested ones too, by name. */
 function arrays(metrics) {
@@ -56,4 +57,24 @@ test('a tree: every element at every depth, named by its path or, leaf, by itsel
   t.is(r.names.length, 64);
   t.is(r.names[63], 'x64');
   t.is(r.problem, "elements below 'x64' are deeper than 64 levels of '/c', and not served");
+});
+
+test("an inner array without 'index' over an object is named by its keys; an empty name is no name", (t) => {
+  const a = arrays([{ name: 'host', type: 'array', pointer: '/hosts', index: '/n', metrics: [
+    { name: 'disk', type: 'array', pointer: '/disks', metrics: [SIZE] },
+  ] }]).get('host.disk');
+  const r = walk(a, { hosts: [{ n: 'db1', disks: { sda: { size: 1 }, sdb: { size: 2 } } }, { n: '', disks: { sdc: {} } }] });
+  t.deepEqual(r.names, ['db1/sda', 'db1/sdb']);
+  t.is(r.problem, "element 1 of 'host' has an empty instance name");
+  t.is(walk(a, { hosts: [{ n: 'db1', disks: [{ size: 1 }] }] }).problem, "element 0 of 'host.disk' in 'db1' has no instance name: 'host.disk' has no 'index', and only an object's members are named by their keys");
+});
+
+test("a source with a nested array or a tree compiles no query: its documents go to JavaScript's parser", (t) => {
+  const all = arrays([LSBLK, { name: 'flat', type: 'array', pointer: '/f', index: '/n', metrics: [SIZE] }, { name: 'tree', type: 'array', pointer: '/t', index: '/n', children: '/c', metrics: [SIZE] }]);
+  const served = (list) => list.flatMap((a, i) => a.members.map((spec) => ({ spec, arrayAt: i, slot: 0 })));
+  const flat = [all.get('flat')];
+  const q = queryFor(served(flat), flat);
+  t.truthy(q);
+  q.free();
+  for (const list of [[all.get('dev'), all.get('dev.part')], [all.get('flat'), all.get('tree')]]) t.is(queryFor(served(list), list), undefined);
 });
