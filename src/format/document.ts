@@ -1,7 +1,7 @@
 // metadata.json as a document: the types of what producers and the
 // generator write, and what src/format/metadata.ts reads (pmdajson's
 // format, with this PMDA's additions: labels, help, instance-labels,
-// data-url and object maps).
+// data-url, object maps, nested arrays, trees and value maps).
 
 /** PCP semantics as written in metadata.json. */
 export type Semantics = 'instant' | 'counter' | 'discrete';
@@ -18,6 +18,10 @@ export interface MetricJson {
   semantics?: Semantics;
   /** PCP labels of this metric. */
   labels?: Record<string, string | number | boolean | null>;
+  /** Integer and double metrics: strings (and "true", "false", "null") served as these numbers. */
+  map?: Record<string, number>;
+  /** Integer and double metrics: a string holding a JSON number is served as that number. */
+  'numeric-strings'?: boolean;
 }
 
 /** An array entry of a metadata.json document; its members name instances' values. */
@@ -30,7 +34,12 @@ export interface ArrayJson {
   index?: string;
   /** Instance labels: label name -> pointer inside each element. */
   'instance-labels'?: Record<string, string>;
-  metrics: MetricJson[];
+  /** A tree: pointer, inside each element, to more elements of the same shape. */
+  children?: string;
+  /** A tree's instance names: each level's index joined with '/' (path, the default), or the element's own (leaf). */
+  'instance-names'?: 'path' | 'leaf';
+  /** Its members; an array among them is nested: its pointer and index are inside each element. */
+  metrics: Array<MetricJson | ArrayJson>;
 }
 
 /** A whole metadata.json document, in pmdajson's format. */

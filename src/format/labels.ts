@@ -5,6 +5,7 @@
 // are reported and left out.
 import { isObject } from './json';
 import type { JsonValue } from './json';
+import { parsePointer, Pointer } from './pointer';
 
 export const LABEL_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
@@ -81,4 +82,31 @@ export function parseLabels(value: JsonValue, where: string, problems: string[],
     problems.push(`${where}: ignoring ${dropped} label${dropped > 1 ? 's' : ''} from '${over.first}' on: ${limit}`);
   }
   return count > 0 ? JSON.stringify(kept) : undefined;
+}
+
+/**
+ * An array's `instance-labels` object: label name -> JSON pointer into
+ * each element. Bad entries, and those past PCP's count, are left out
+ * with a problem noted; undefined if it is not an object.
+ */
+export function parseInstanceLabels(value: JsonValue, where: string, problems: string[]): Array<[string, Pointer]> | undefined {
+  if (!isObject(value)) {
+    problems.push(`${where}: ignoring 'instance-labels' that is not an object`);
+    return undefined;
+  }
+  const labels: Array<[string, Pointer]> = [];
+  let over = 0;
+  for (const [k, v] of Object.entries(value)) {
+    try {
+      if (!LABEL_NAME.test(k)) throw new Error(`label names are letters, digits and '_', starting with a letter`);
+      if (k.length > LABEL_LIMITS.nameBytes) throw new Error(`PCP takes names of at most ${LABEL_LIMITS.nameBytes} characters`);
+      if (typeof v !== 'string') throw new Error('the value must be a JSON pointer');
+      if (labels.length >= LABEL_LIMITS.count) over++;
+      else labels.push([k, parsePointer(v)]);
+    } catch (e) {
+      problems.push(`${where}: ignoring instance label '${labelName(k)}': ${(e as Error).message}`);
+    }
+  }
+  if (over > 0) problems.push(`${where}: ignoring ${over} instance labels past the first ${LABEL_LIMITS.count}: PCP takes at most ${LABEL_LIMITS.count} labels in a set`);
+  return labels;
 }

@@ -7,7 +7,8 @@ import * as C from './pcp';
 import { showJson, isObject } from './json';
 import { validName } from './names';
 import type { JsonValue, JsonObject as Obj } from './json';
-import { LABEL_NAME, LABEL_LIMITS, SOURCE_LABELS, labelName, parseLabels } from './labels';
+import { SOURCE_LABELS, parseInstanceLabels, parseLabels } from './labels';
+import { valueKeys, ValueMapping } from './valuemap';
 
 export type ValueType = 'integer' | 'double' | 'string';
 
@@ -26,17 +27,46 @@ export interface MetricSpec {
   help?: string;
   /** PCP labels of the metric (the `labels` key), as JSON object text. */
   labels?: string;
+  /** Strings served as numbers (the `map` and `numeric-strings` keys, src/format/valuemap.ts). */
+  mapping?: ValueMapping;
 }
 
-export interface ArraySpec {
+/** Where an array's elements are, and how each is named. */
+export interface Level {
   name: string;
+  /** In the document, or in each element of the level above. */
   pointer: Pointer;
   /** Where, inside each element, its instance name is; absent: the keys of an object name them. */
   index?: Pointer;
+  /** A tree: in each element, more elements of the same shape (the `children` key). */
+  children?: Pointer;
+  /** A tree's instances are named by their own index alone (`"instance-names": "leaf"`), not their path. */
+  leafNames?: boolean;
+}
+
+export interface ArraySpec extends Level {
   description: string;
   members: MetricSpec[];
   /** Instance labels: label name -> pointer into each element. */
   instanceLabels?: Array<[string, Pointer]>;
+  /** Arrays inside each element, named "name.inner" (an array among its metrics). */
+  nested?: ArraySpec[];
+  /** A nested array: the levels its elements are inside, the outermost first. */
+  outer?: Level[];
+}
+
+/** Arrays nest at most this deep; a tree's elements are at most this deep. */
+export const MAX_NESTING = 8;
+export const MAX_TREE_DEPTH = 64;
+
+/** Array `a` and the arrays nested in it, at every depth: each is served as an array of its own. */
+export function withNested(a: ArraySpec): ArraySpec[] {
+  return [a, ...(a.nested ?? []).flatMap(withNested)];
+}
+
+/** Are `a`'s instances named by more than one level (a nested array, or a tree)? */
+export function isComposed(a: ArraySpec): boolean {
+  return a.outer !== undefined || a.children !== undefined;
 }
 
 /** One metadata entry, in file order: a single-valued metric or an array. */
@@ -188,11 +218,8 @@ function common(item: Obj, where: string, problems: string[], namePrefix: string
 function scalar(item: Obj, where: string, problems: string[], namePrefix: string): MetricSpec | undefined {
   const c = common(item, where, problems, namePrefix);
   if (!c) return undefined;
-  if (c.type === 'array') {
-    problems.push(`${where}: skipping metric '${c.name}': arrays cannot contain arrays`);
-    return undefined;
-  }
-  for (const key of ['index', 'metrics']) {
+  if (c.type === 'array') return undefined; // never: array() reads arrays
+  for (const key of ['index', 'metrics', 'children', 'instance-names']) {
     if (item[key] !== undefined) {
       problems.push(`${where}: skipping metric '${c.name}': '${key}' is only for arrays`);
       return undefined;
@@ -222,7 +249,10 @@ function scalar(item: Obj, where: string, problems: string[], namePrefix: string
     }
     sem = s;
   }
+  const mapping = valueKeys(item, c.name, c.type, where, problems);
+  if (mapping === 'invalid') return undefined;
   const spec: MetricSpec = { name: c.name, pointer: c.pointer, type: c.type, sem, units, description: c.description };
+  if (mapping) spec.mapping = mapping;
   if (item['labels'] !== undefined) {
     const l = parseLabels(item['labels'], `${where}: metric '${c.name}'`, problems);
     if (l) spec.labels = l;
@@ -233,21 +263,44 @@ function scalar(item: Obj, where: string, problems: string[], namePrefix: string
   return spec;
 }
 
-function array(item: Obj, where: string, problems: string[]): ArraySpec | undefined {
-  const c = common(item, where, problems, '');
+/**
+ * An array entry; `outer` are the levels it is nested in (an array among
+ * another array's metrics), the outermost first.
+ */
+function array(item: Obj, where: string, problems: string[], outer: Level[] = []): ArraySpec | undefined {
+  const c = common(item, where, problems, outer.length > 0 ? outer[outer.length - 1]!.name + '.' : '');
   if (!c) return undefined;
-  // no index: the data must be an object, whose keys name the instances
-  const rawIndex = item['index'];
-  if (rawIndex !== undefined && typeof rawIndex !== 'string') {
-    problems.push(`${where}: skipping array '${c.name}': 'index' is not a string`);
+  if (outer.length >= MAX_NESTING) {
+    problems.push(`${where}: skipping array '${c.name}': arrays nest at most ${MAX_NESTING} levels deep`);
     return undefined;
   }
-  let index: Pointer | undefined;
-  try {
-    if (rawIndex !== undefined) index = parsePointer(rawIndex);
-  } catch (e) {
-    problems.push(`${where}: skipping array '${c.name}': index ${(e as PointerError).message}`);
-    return undefined;
+  // no index: the data must be an object, whose keys name the instances
+  const level: Level = { name: c.name, pointer: c.pointer };
+  for (const key of ['index', 'children'] as const) {
+    const raw = item[key];
+    if (raw === undefined) continue;
+    try {
+      if (typeof raw !== 'string') throw new PointerError(`'${key}' is not a string`);
+      const p = parsePointer(raw);
+      // children at "" would be each element itself, again and again
+      if (key === 'children' && p.tokens.length === 0) throw new PointerError('must not be the empty pointer');
+      level[key] = p;
+    } catch (e) {
+      problems.push(`${where}: skipping array '${c.name}': ${typeof raw === 'string' ? `${key} ` : ''}${(e as PointerError).message}`);
+      return undefined;
+    }
+  }
+  const rawNames = item['instance-names'];
+  if (rawNames !== undefined) {
+    if (rawNames !== 'leaf' && rawNames !== 'path') {
+      problems.push(`${where}: skipping array '${c.name}': 'instance-names' is ${showJson(rawNames, 64)}, not "path" or "leaf"`);
+      return undefined;
+    }
+    if (!level.children) {
+      problems.push(`${where}: skipping array '${c.name}': 'instance-names' is only for arrays with 'children'`);
+      return undefined;
+    }
+    if (rawNames === 'leaf') level.leafNames = true;
   }
   const rawMembers = item['metrics'];
   if (!Array.isArray(rawMembers)) {
@@ -255,11 +308,26 @@ function array(item: Obj, where: string, problems: string[]): ArraySpec | undefi
     return undefined;
   }
   const members: MetricSpec[] = [];
+  const nested: ArraySpec[] = [];
   const seen = new Set<string>();
   rawMembers.forEach((m, i) => {
     const w = `${where}.metrics[${i}]`;
     if (!isObject(m)) {
       problems.push(`${w}: skipping entry that is not an object`);
+      return;
+    }
+    if (m['type'] === 'array') {
+      // an array inside each element: its names below this one's
+      const inner = array(m, w, problems, [...outer, level]);
+      if (!inner) return;
+      const names = namesOf(inner);
+      const taken = names.find((n) => seen.has(n));
+      if (taken !== undefined) {
+        problems.push(`${w}: skipping array '${inner.name}': duplicate metric '${taken}'`);
+        return;
+      }
+      for (const n of names) seen.add(n);
+      nested.push(inner);
       return;
     }
     const spec = scalar(m, w, problems, c.name + '.');
@@ -271,28 +339,18 @@ function array(item: Obj, where: string, problems: string[]): ArraySpec | undefi
     seen.add(spec.name);
     members.push(spec);
   });
-  const spec: ArraySpec = { name: c.name, pointer: c.pointer, index, description: c.description, members };
+  const spec: ArraySpec = { ...level, description: c.description, members };
+  if (nested.length > 0) spec.nested = nested;
+  if (outer.length > 0) spec.outer = outer;
   const rawInstLabels = item['instance-labels'];
-  if (rawInstLabels !== undefined) {
-    if (!isObject(rawInstLabels)) problems.push(`${where}: array '${c.name}': ignoring 'instance-labels' that is not an object`);
-    else {
-      spec.instanceLabels = [];
-      let over = 0;
-      for (const [k, v] of Object.entries(rawInstLabels)) {
-        try {
-          if (!LABEL_NAME.test(k)) throw new PointerError(`label names are letters, digits and '_', starting with a letter`);
-          if (k.length > LABEL_LIMITS.nameBytes) throw new PointerError(`PCP takes names of at most ${LABEL_LIMITS.nameBytes} characters`);
-          if (typeof v !== 'string') throw new PointerError('the value must be a JSON pointer');
-          if (spec.instanceLabels.length >= LABEL_LIMITS.count) over++;
-          else spec.instanceLabels.push([k, parsePointer(v)]);
-        } catch (e) {
-          problems.push(`${where}: array '${c.name}': ignoring instance label '${labelName(k)}': ${(e as Error).message}`);
-        }
-      }
-      if (over > 0) problems.push(`${where}: array '${c.name}': ignoring ${over} instance labels past the first ${LABEL_LIMITS.count}: PCP takes at most ${LABEL_LIMITS.count} labels in a set`);
-    }
-  }
+  const instanceLabels = rawInstLabels === undefined ? undefined : parseInstanceLabels(rawInstLabels, `${where}: array '${c.name}'`, problems);
+  if (instanceLabels) spec.instanceLabels = instanceLabels;
   return spec;
+}
+
+/** The names an array takes: its own, its members', and its nested arrays'. */
+function namesOf(a: ArraySpec): string[] {
+  return withNested(a).flatMap((x) => [x.name, ...x.members.map((m) => m.name)]);
 }
 
 /** Parse a metadata.json document; `file` names it in problem lines. */
@@ -363,13 +421,22 @@ export function parseMetadata(doc: JsonValue, file: string): Metadata {
         return;
       }
       // a member is named "array.member": it must not be another metric's name
-      a.members = a.members.filter((m) => {
-        if (!names.has(m.name)) return true;
-        problems.push(`${where}: skipping member '${m.name}' of array '${a.name}': a metric of that name exists`);
-        return false;
-      });
-      names.add(a.name);
-      for (const m of a.members) names.add(m.name);
+      const taken = (x: ArraySpec): void => {
+        x.members = x.members.filter((m) => {
+          if (!names.has(m.name)) return true;
+          problems.push(`${where}: skipping member '${m.name}' of array '${x.name}': a metric of that name exists`);
+          return false;
+        });
+        if (!x.nested) return;
+        x.nested = x.nested.filter((n) => {
+          if (!names.has(n.name)) return true;
+          problems.push(`${where}: skipping array '${n.name}' in array '${x.name}': a metric of that name exists`);
+          return false;
+        });
+        x.nested.forEach(taken);
+      };
+      taken(a);
+      for (const n of namesOf(a)) names.add(n);
       md.entries.push({ kind: 'array', array: a });
     } else {
       const m = scalar(item, where, problems, '');

@@ -9,7 +9,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { Scratch, ROOT, SYSTEM_PATH, parseDesc, parseFetch, parseInstances, parseTraverse, session } from '../helpers/harness.mjs';
+import { Scratch, ROOT, SYSTEM_PATH, parseDesc, parseInstances, parseTraverse, session } from '../helpers/harness.mjs';
 
 const GEN = path.join(ROOT, 'dist', 'cli', 'generate.js');
 const asRoot = process.getuid() === 0;
@@ -174,8 +174,10 @@ for (const { prefix, cmd, needs } of PROGRAMS) {
         t.true(b.size === 0 && a.size === 0, `${name}: ${r?.error ?? 'no answer'}, but the program printed ${JSON.stringify([...b])}`);
         continue;
       }
-      const instNames = desc.indom.startsWith('PM_INDOM_NULL') ? new Map() : new Map(parseInstances(await d.run(`instance ${desc.indom}`)));
-      const got = new Map(r.values.map((v) => [v.inst === null ? null : instNames.get(v.inst), v.value]));
+      /** @type {Map<number, string>} */
+      const instNames = new Map();
+      if (!desc.indom.startsWith('PM_INDOM_NULL')) for (const [i, n] of parseInstances(await d.run(`instance ${desc.indom}`))) instNames.set(i, n);
+      const got = new Map(r.values.map((v) => /** @type {[string | null | undefined, string]} */ ([v.inst === null ? null : instNames.get(v.inst), v.value])));
       // instances: every one served was printed; every one printed both times is served
       for (const inst of got.keys()) t.true(b.has(inst) || a.has(inst), `${name} [${inst}] is served but was not printed`);
       for (const inst of b.keys()) if (a.has(inst)) t.true(got.has(inst), `${name} [${inst}] was printed but is not served`);

@@ -3,24 +3,10 @@
 // the problems they report, and PCP names made from JSON member names.
 import type { ArrayJson, MetadataJson, MetricJson } from '../../producer/producer';
 
-/** A metric as generated: pmdajson's, and numbers that data holds in strings. */
-export interface GenMetric extends MetricJson {
-  'numeric-strings'?: true;
-}
-
-/** An array as generated: its metrics may be arrays (nested), its elements a tree. */
-export interface GenArray extends Omit<ArrayJson, 'metrics'> {
-  /** Pointer, in each element, to its child elements of the same shape. */
-  children?: string;
-  /** 'leaf': a tree element is named by its own index alone. */
-  'instance-names'?: 'leaf';
-  metrics: Array<GenMetric | GenArray>;
-}
-
-/** A metadata.json document as generated. */
-export interface GenDoc extends Omit<MetadataJson, 'metrics'> {
-  metrics: Array<GenMetric | GenArray>;
-}
+/** What the generator writes: metadata.json's document types (src/format/document.ts), which have issue 23's keys. */
+export type GenMetric = MetricJson;
+export type GenArray = ArrayJson;
+export type GenDoc = MetadataJson;
 
 /** A metadata.json document and what was left out of it, one line each. */
 export interface Generated {

@@ -2,9 +2,13 @@
 // the members of an object, named by their keys), named by their index
 // value, numbered through the source's instance cache (src/pmda/numbering/numbering.ts)
 // and ordered by instance id, as pmdaFetch walks them. Names that cannot
-// be PCP instance names are left out, with one log line per array. When
+// be PCP instance names are left out, with one log line per array. A
+// nested array's or a tree's elements are named by the view, each level's
+// name joined with '/' (src/pmda/data/levels.ts), and max_instances counts
+// them all. When
 // a new document names the same instances as the last one (a view that
 // can tell, src/pmda/data/query.ts), the last rows are kept as they are.
+import { isComposed } from '../../format/metadata';
 import type { ArraySpec } from '../../format/metadata';
 import type { InstanceNumbers } from '../numbering/numbering';
 import type { DataView } from './view';
@@ -59,15 +63,17 @@ export class InstanceIndex {
         return;
       }
       let bad = '';
+      const composed = isComposed(a);
       let n = view.count(ai);
       if (n > maxInstances) {
         bad = `${n} ${isMap ? 'members' : 'elements'}, serving the first ${maxInstances} (max_instances)`;
         n = maxInstances;
       }
       for (let i = 0; i < n; i++) {
-        const key = isMap ? view.key(ai, i) : undefined;
+        const key = isMap && !composed ? view.key(ai, i) : undefined;
         let inst: string;
-        if (a.index === undefined) {
+        if (composed) inst = view.nameOf!(ai, i);
+        else if (a.index === undefined) {
           if (key === undefined) {
             bad ||= `it has no 'index', so its elements have no instance names (only an object's members are named by their keys)`;
             continue;
@@ -100,6 +106,7 @@ export class InstanceIndex {
         byName.set(inst, i);
         seen.set(inst, true);
       }
+      if (composed) bad ||= view.problem!(ai);
       if (bad) log.problem(this.key(`array:${a.name}`), `${where}: array '${a.name}': ${bad}`);
       else log.resolved(this.key(`array:${a.name}`));
       perArray.push([a, byName]);

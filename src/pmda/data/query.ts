@@ -7,6 +7,7 @@
 // (src/pmda/records/records.ts).
 import { native } from '../native';
 import type { JsonValue } from '../../format/json';
+import { isComposed } from '../../format/metadata';
 import type { ArraySpec } from '../../format/metadata';
 import { DataView, Found, Placed, AN_ARRAY, AN_OBJECT } from './view';
 
@@ -28,6 +29,25 @@ const SAFE_HI = 0x200000; // |v| < 2^53 when -SAFE_HI <= hi < SAFE_HI
 
 /** Spare bytes simdjson reads past the end of a document it parses in place. */
 export const PADDING: number = native.QUERY_PADDING;
+
+/** The longest pointer a query is compiled for: simdjson's depth limit. */
+const MAX_QUERY_DEPTH = 1024;
+
+/**
+ * The query of a source's `served` metrics (array members with `arrayAt`
+ * their array's index in `arrays`), setting each metric's slot; undefined
+ * when its documents are left to JavaScript: a pointer deeper than
+ * simdjson's documents go (it can only find something in such a document
+ * anyway), or an array nested or a tree (src/pmda/data/levels.ts).
+ */
+export function queryFor(served: Placed[], arrays: readonly ArraySpec[]): Query | undefined {
+  if (arrays.some(isComposed)) return undefined;
+  const pointers = [...served.map((m) => m.spec.pointer), ...arrays.flatMap((a) => [a.pointer, ...(a.index ? [a.index] : []), ...(a.instanceLabels ?? []).map(([, p]) => p)])];
+  if (!pointers.every((p) => p.tokens.length <= MAX_QUERY_DEPTH)) return undefined;
+  // a metric's slot: its place among the scalars, or among its array's members
+  const scalars = served.filter((m) => m.arrayAt === undefined);
+  return new Query(scalars, arrays.map((spec, a) => ({ spec, members: served.filter((m) => m.arrayAt === a) })));
+}
 
 /** A source's compiled query; free() it when the source goes. */
 export class Query {

@@ -4,10 +4,13 @@
 // native query wrote, without a JavaScript object for the document; a
 // TreeView reads them from a document JSON.parse built (src/format/json.ts),
 // for what the query leaves to JavaScript: schema sources, and documents
-// simdjson does not take as JSON.parse does (docs/PARSING.md).
+// simdjson does not take as JSON.parse does (docs/PARSING.md), and
+// sources whose arrays are nested or trees (src/pmda/data/levels.ts).
 import type { JsonValue } from '../../format/json';
+import { isComposed } from '../../format/metadata';
 import type { ArraySpec, MetricSpec } from '../../format/metadata';
 import { resolve } from '../../format/pointer';
+import { Walk } from './levels';
 
 /** Where a metric's value is in a view: a scalar's index, or a member's index in its array. */
 export interface Placed {
@@ -43,17 +46,22 @@ export interface DataView {
    * instances. Only views that can tell it cheaply have it.
    */
   readonly names?: Buffer;
+  /** A nested array's or a tree's element `e`: its instance name, its levels' joined with '/' (TreeView only). */
+  nameOf?(a: number, e: number): string;
+  /** The first problem met naming a nested array's or a tree's elements, '' if none (TreeView only). */
+  problem?(a: number): string;
 }
 
 /** A view of a parsed document. */
 export class TreeView implements DataView {
-  private readonly elements: Array<{ found: Found; keys?: string[]; values: JsonValue[] }>;
+  private readonly elements: Array<{ found: Found; keys?: string[]; values: JsonValue[] } | Walk>;
 
   constructor(
     readonly doc: JsonValue,
     private readonly arrays: readonly ArraySpec[],
   ) {
     this.elements = arrays.map((a) => {
+      if (isComposed(a)) return new Walk(a, doc);
       const v = resolve(a.pointer, doc);
       if (v === undefined) return { found: 'none', values: [] };
       if (Array.isArray(v)) return { found: 'array', values: v };
@@ -76,7 +84,17 @@ export class TreeView implements DataView {
   }
 
   key(a: number, e: number): string {
-    return this.elements[a]!.keys![e]!;
+    const el = this.elements[a]!;
+    return el instanceof Walk ? el.nameOf(e) : el.keys![e]!;
+  }
+
+  nameOf(a: number, e: number): string {
+    return (this.elements[a] as Walk).nameOf(e);
+  }
+
+  problem(a: number): string {
+    const el = this.elements[a]!;
+    return el instanceof Walk ? el.problem : '';
   }
 
   index(a: number, e: number): JsonValue | undefined {

@@ -10,6 +10,7 @@ import type { Budgets } from '../limits/budget';
 import { Encoder, convert, typeCode } from './encoder';
 import type { JsonValue } from '../../format/json';
 import { QueryView, K_INT } from '../data/query';
+import { mapValue } from '../../format/valuemap';
 import * as log from '../limits/log';
 
 /** What became of a record: kept for later fetches, written again from the slots, or a budget spent. */
@@ -196,6 +197,8 @@ export class Records {
     const kinds = fast?.kinds;
     enc.reserve(n);
     let done: Encoded = i32 ? FROM_SLOTS : KEEP;
+    // one log line a record: its values may each fail in their own words
+    let failed = false;
     for (let r = 0; r < n; ) {
       // a long record looks at the clock now and then
       if ((r & 4095) === 4095 && this.budgets.timeUp(payer, performance.now() - started)) {
@@ -214,16 +217,18 @@ export class Records {
       try {
         enc.value(rows.insts[r]!, this.value(src, m, view.member(a, rows.elements[r]!, m)), type);
       } catch (e) {
-        this.valueProblem(src, m, e as Error);
+        if (!failed) this.valueProblem(src, m, e as Error);
+        failed = true;
       }
       r++;
     }
     return done;
   }
 
-  /** Value `found` of metric `m`, converted, strings cut to the limit. */
+  /** Value `found` of metric `m`, mapped (its `map`, `numeric-strings`) and converted, strings cut to the limit. */
   private value(src: Source, m: Served, found: JsonValue | undefined): number | bigint | string {
-    const v = convert(found, m.spec.type);
+    const mapping = m.spec.mapping;
+    const v = convert(mapping ? mapValue(found, mapping) : found, m.spec.type);
     const max = this.config.maxStringBytes;
     if (typeof v !== 'string' || v.length * 3 <= max) return v;
     const bytes = Buffer.from(v, 'utf8');

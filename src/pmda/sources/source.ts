@@ -7,7 +7,7 @@ import * as path from 'path';
 import { parseJson, JsonValue } from '../../format/json';
 import { Metadata, MetricSpec, ArraySpec } from '../../format/metadata';
 import { InstanceIndex, Rows } from '../data/instances';
-import { Query, PADDING } from '../data/query';
+import { Query, PADDING, queryFor } from '../data/query';
 import { DataView, TreeView, Placed } from '../data/view';
 import { InstanceNumbers, MetricItems, metricNumbers, indomCacheSerial, instanceNumbers, NumberingError, DescriptorChangeError } from '../numbering/numbering';
 import { ItemDesc, descOf } from '../numbering/descriptors';
@@ -24,9 +24,6 @@ import { SchemaGate } from './schemagate';
 
 /** The rows of a source with no data, or no arrays. */
 const NO_ROWS: ReadonlyMap<string, Rows> = new Map();
-
-/** The longest pointer a query is compiled for: simdjson's depth limit. */
-const MAX_QUERY_DEPTH = 1024;
 
 /** A metric as served: its spec, its item and descriptor, its array if it has one, and where its values are in a view. */
 export interface Served extends Placed {
@@ -171,32 +168,26 @@ export class Source {
         return e instanceof DescriptorChangeError;
       }
     };
-    for (const entry of this.md.entries) {
-      if (entry.kind === 'metric') {
-        if (!serve(entry.metric)) break;
-        continue;
-      }
-      // an array is served with the members that fit; then numbered itself
-      const a = entry.array;
+    // an array is served with the members that fit, then numbered itself,
+    // then the arrays nested in it, each as an array of its own
+    const serveArray = (a: ArraySpec): boolean => {
       const before = this.metrics.size;
       const all = a.members.every((m) => serve(m, a));
       if (this.metrics.size > before) this.arrays.push(a);
-      if (!all) break;
+      if (!all) return false;
       try {
         this.metricCache.number(a.name);
       } catch {
-        break;
+        return false;
       }
+      return (a.nested ?? []).every(serveArray);
+    };
+    for (const entry of this.md.entries) {
+      if (!(entry.kind === 'metric' ? serve(entry.metric) : serveArray(entry.array))) break;
     }
     this.metricCache.save();
-    // a metric's slot: its place among the scalars, or among its array's members
-    const served = [...this.metrics.values()];
-    const scalars = served.filter((m) => !m.array);
-    const arrays = this.arrays.map((spec, a) => ({ spec, members: served.filter((m) => m.arrayAt === a) }));
-    // a pointer deeper than simdjson's documents go (1024) can only find
-    // something in a document left to JavaScript anyway
-    const pointers = [...served.map((m) => m.spec.pointer), ...this.arrays.flatMap((a) => [a.pointer, ...(a.index ? [a.index] : []), ...(a.instanceLabels ?? []).map(([, p]) => p)])];
-    if (!this.schema && pointers.every((p) => p.tokens.length <= MAX_QUERY_DEPTH)) this.query = new Query(scalars, arrays);
+    // a schema source's documents are checked whole, as JavaScript objects
+    if (!this.schema) this.query = queryFor([...this.metrics.values()], this.arrays);
   }
 
   /** Give back what the source holds outside JavaScript (it went away). */

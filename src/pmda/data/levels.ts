@@ -1,0 +1,121 @@
+// The elements of a nested array or a tree (src/format/metadata.ts): each
+// level's elements found in every element of the level above, a tree's
+// children in every element at every depth, each element named by its
+// levels' names joined with '/' (a tree with "instance-names": "leaf":
+// the tree's part is the element's own name). Only a parsed document is
+// walked (TreeView, src/pmda/data/view.ts): a source with such arrays
+// compiles no query (src/pmda/data/query.ts).
+import { MAX_TREE_DEPTH } from '../../format/metadata';
+import type { ArraySpec, Level } from '../../format/metadata';
+import type { JsonValue } from '../../format/json';
+import { resolve } from '../../format/pointer';
+import type { Found } from './view';
+
+/** Characters of an instance name at most (src/pmda/data/instances.ts refuses longer ones). */
+const MAX_NAME = 1024;
+
+/** What an array's elements are, at one place: an array's, an object's members (with their keys), or none. */
+function elementsAt(v: JsonValue | undefined): { keys?: string[]; values: JsonValue[] } | undefined {
+  if (Array.isArray(v)) return { values: v };
+  if (v === null || typeof v !== 'object') return undefined;
+  const keys = Object.keys(v);
+  return { keys, values: keys.map((k) => v[k]!) };
+}
+
+/** An element's own name at its level: its index value, or its key. */
+function ownName(level: Level, element: JsonValue, key: string | undefined): string | undefined {
+  if (level.index === undefined) return key;
+  const idx = resolve(level.index, element);
+  if (typeof idx === 'string') return idx;
+  if (typeof idx === 'number' || typeof idx === 'bigint') return String(idx);
+  return undefined;
+}
+
+/** The elements of one nested array or tree in a document, and their instance names. */
+export class Walk {
+  /** What the outermost pointer found. */
+  found: Found = 'none';
+  /** The elements, in document order (a tree's: each before its children). */
+  readonly values: JsonValue[] = [];
+  /** The first problem met naming them, '' if none. */
+  problem = '';
+  /** Every named element of every level: its own name, and the element it is inside (-1: none). */
+  private readonly own: string[] = [];
+  private readonly up: number[] = [];
+  /** Each of `values`' node in `own`. */
+  private readonly nodes: number[] = [];
+
+  constructor(spec: ArraySpec, doc: JsonValue) {
+    const levels = [...(spec.outer ?? []), spec];
+    // the elements of the level above, each with its node: at first, the document
+    let above: Array<[JsonValue, number]> = [[doc, -1]];
+    levels.forEach((level, l) => {
+      const next: Array<[JsonValue, number]> = [];
+      for (const [value, node] of above) {
+        const at = resolve(level.pointer, value);
+        if (l === 0) this.found = at === undefined ? 'none' : Array.isArray(at) ? 'array' : at === null || typeof at !== 'object' ? 'other' : 'map';
+        // missing or null inside an element: none there (lsblk leaves out an empty "children")
+        else if (!this.problem && at !== undefined && at !== null && typeof at !== 'object') this.note(`no array or object at pointer '${level.pointer.text}' in '${this.name(node)}'`);
+        this.level(level, elementsAt(at), node, node, 1, next);
+      }
+      above = next;
+    });
+    for (const [value, node] of above) {
+      this.values.push(value);
+      this.nodes.push(node);
+    }
+  }
+
+  private note(problem: string): void {
+    this.problem ||= problem;
+  }
+
+  /**
+   * The elements `found` at `level` in an element (node `inside`; of a
+   * tree, `top` is where its top elements are), `depth` deep in its tree,
+   * each named and added to `out`, then its children.
+   */
+  private level(level: Level, found: ReturnType<typeof elementsAt>, inside: number, top: number, depth: number, out: Array<[JsonValue, number]>): void {
+    if (!found) return;
+    if (depth > MAX_TREE_DEPTH) {
+      this.note(`elements below '${this.name(inside)}' are deeper than ${MAX_TREE_DEPTH} levels of '${level.children!.text}', and not served`);
+      return;
+    }
+    const { keys, values } = found;
+    for (let i = 0; i < values.length; i++) {
+      const element = values[i]!;
+      const own = ownName(level, element, keys?.[i]);
+      if (own === undefined || own === '') {
+        // said once, of the first such element
+        if (this.problem) continue;
+        const where = `${keys ? `member ${JSON.stringify(keys[i]!.slice(0, 64))}` : `element ${i}`} of '${level.name}'${inside >= 0 ? ` in '${this.name(inside)}'` : ''}`;
+        if (own === '') this.note(`${where} has an empty instance name`);
+        else if (level.index) this.note(`${where} has no string or number at index pointer '${level.index.text}'`);
+        else this.note(`${where} has no instance name: '${level.name}' has no 'index', and only an object's members are named by their keys`);
+        continue;
+      }
+      const node = this.own.length;
+      this.own.push(own);
+      this.up.push(level.leafNames ? top : inside);
+      out.push([element, node]);
+      if (!level.children) continue;
+      const children = resolve(level.children, element);
+      if (!this.problem && children !== undefined && children !== null && typeof children !== 'object') this.note(`no array or object at pointer '${level.children.text}' in '${this.name(node)}'`);
+      this.level(level, elementsAt(children), node, top, depth + 1, out);
+    }
+  }
+
+  /** The instance name of node `node`: its levels' names joined with '/' (past MAX_NAME characters, cut there and one more). */
+  private name(node: number): string {
+    const chain: number[] = [];
+    for (let n = node; n >= 0; n = this.up[n]!) chain.push(n);
+    let name = '';
+    for (let k = chain.length - 1; k >= 0 && name.length <= MAX_NAME; k--) name += (name ? '/' : '') + this.own[chain[k]!]!;
+    return name.length > MAX_NAME ? name.slice(0, MAX_NAME + 1) : name;
+  }
+
+  /** The instance name of element `e`. */
+  nameOf(e: number): string {
+    return this.name(this.nodes[e]!);
+  }
+}
