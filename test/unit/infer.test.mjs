@@ -64,16 +64,26 @@ test('the index: a unique member first; else the most unique, with a pair that w
   t.deepEqual(words.repeats.repeated, ['CPU …'], 'PCP tells instances apart by their first word');
 });
 
-test('counters: an integer of each instance never down and once up; per instance, in any order', (t) => {
-  const a = parseSample('{"d": [{"name": "x", "r": 5, "g": 3, "f": 1.5}, {"name": "y", "r": 9, "g": 1, "f": 2.5}]}');
-  const b = parseSample('{"d": [{"name": "y", "r": 9, "g": 0, "f": 3.5}, {"name": "x", "r": 7, "g": 4, "f": 4.5}]}');
-  const { doc, problems } = metadataFromSamples([a, b]);
+test('counters: an integer of each instance never down, up at every step, or once if its name counts; per instance, in any order', (t) => {
+  const a = parseSample('{"d": [{"name": "x", "r": 5, "g": 3, "f": 1.5, "rx_bytes": 10, "used": 1}, {"name": "y", "r": 9, "g": 1, "f": 2.5, "rx_bytes": 10, "used": 1}]}');
+  const b = parseSample('{"d": [{"name": "y", "r": 9, "g": 0, "f": 3.5, "rx_bytes": 10, "used": 2}, {"name": "x", "r": 7, "g": 4, "f": 4.5, "rx_bytes": 12, "used": 1}]}');
+  const c = parseSample('{"d": [{"name": "x", "r": 8, "g": 5, "f": 0.5, "rx_bytes": 12, "used": 1}, {"name": "y", "r": 9, "g": 1, "f": 2.5, "rx_bytes": 10, "used": 2}]}');
+  const { doc, problems } = metadataFromSamples([a, b, c]);
   t.deepEqual(arr(doc.metrics[0]).metrics, [
+    // x went 5, 7, 8: up at every step
     { name: 'r', pointer: '/r', type: 'integer', semantics: 'counter' },
+    // y went down
     { name: 'g', pointer: '/g', type: 'integer' },
     { name: 'f', pointer: '/f', type: 'double' },
+    // up once, and its name counts
+    { name: 'rx_bytes', pointer: '/rx_bytes', type: 'integer', semantics: 'counter' },
+    // up once, never down, but its name does not count: a gauge that rose
+    { name: 'used', pointer: '/used', type: 'integer' },
   ]);
   t.deepEqual(problems, []);
+  // two samples: one step, so only a name that counts
+  const two = metadataFromSamples([a, b]);
+  t.deepEqual(arr(two.doc.metrics[0]).metrics.filter((m) => m.semantics === 'counter').map((m) => m.name), ['rx_bytes']);
   const one = metadataFromSamples([a]);
   t.like(arr(one.doc.metrics[0]).metrics[0], { name: 'r', type: 'integer' });
   t.false('semantics' in arr(one.doc.metrics[0]).metrics[0]);
@@ -86,11 +96,11 @@ test('types: numbers in strings, strings, and what clashes', (t) => {
     { n: '2', m: 'n/a', s: 'down', x: 'one', b: false, nb: 4 },
   ]);
   t.deepEqual(doc.metrics, [
-    { name: 'n', pointer: '/n', type: 'integer', semantics: 'counter', 'numeric-strings': true },
+    { name: 'n', pointer: '/n', type: 'integer', 'numeric-strings': true },
     { name: 'm', pointer: '/m', type: 'string' },
     { name: 's', pointer: '/s', type: 'string' },
     { name: 'b', pointer: '/b', type: 'integer', semantics: 'discrete' },
-    { name: 'nb', pointer: '/nb', type: 'integer', semantics: 'counter', 'numeric-strings': true },
+    { name: 'nb', pointer: '/nb', type: 'integer', 'numeric-strings': true },
   ]);
   t.deepEqual(problems, ["skipping 'x': it holds both strings and numbers"]);
 });

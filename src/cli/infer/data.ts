@@ -140,7 +140,7 @@ class Walk {
   }
 
   private leaf(obs: readonly Obs[], name: string, pointer: string, level: Level): void {
-    const t = leafType(obs, this.samples);
+    const t = leafType(obs, this.samples, name);
     if ('clash' in t) return this.skip(name, t.clash);
     const m: GenMetric = { name: this.rel(name, level), pointer, type: t.type };
     if (t.semantics) m.semantics = t.semantics;
