@@ -55,8 +55,9 @@ Options:
   -o, --output FILE    write FILE (atomically) instead of standard output
   -q, --quiet          do not list what was left out
   -h, --help           this text
-With two samples or more, an integer that never goes down and goes up in
-one is given counter semantics; with one, nothing is guessed.
+An integer that never goes down over the samples, and goes up at every
+step (three samples or more) or, if its name counts (bytes, packets,
+errors...), at one step, is given counter semantics: a guess, to check.
 `;
 
 class UsageError extends Error {}

@@ -55,7 +55,7 @@ export function leafType(obs: readonly Obs[], samples: number, name = ''): LeafT
 }
 
 /** Words of names (their last part) that count: bytes, packets, errors, requests, sectors_read, io_time_ms, _total... */
-const COUNTING = /(bytes|packets|pkts|errors|errs|drop|dropped|overrun|collisions|count|total|completed|merged|sectors|requests|reqs|ops|_ms|_usec|_sec|ticks|calls|hits|misses|faults|interrupts|intr|ctxt|switches|forks|reads|writes|_read$|_wrtn|_dscd|written|sent|received|recv|rcvd|xmit|transmit)/i;
+const COUNTING = /(bytes|packets|pkts|errors|errs|drop|dropped|overrun|collisions|count|_total$|completed|merged|sectors|requests|reqs|ops|_ms|_usec|_sec|ticks|calls|hits|misses|faults|interrupts|intr|ctxt|switches|forks|reads|writes|_read$|_wrtn|_dscd|written|sent|received|recv|rcvd|xmit|transmit)/i;
 
 /**
  * Does every instance's integer never go down over the samples, and
