@@ -337,7 +337,7 @@ export class Source {
         if (typeof passed === 'string') return this.fail(passed);
         doc = passed.doc;
       }
-      view = new TreeView(doc, this.arrays);
+      view = new TreeView(doc, this.arrays, config.maxInstances);
     }
     this.install(view, where, config, at);
   }
