@@ -96,13 +96,14 @@ export class Walk {
   private level(level: Level, found: Elements | undefined, inside: number, top: number, depth: number, out: Array<[JsonValue, number]>): void {
     if (!found) return;
     if (depth > MAX_TREE_DEPTH) {
-      this.note(`elements below '${this.name(inside)}' are deeper than ${MAX_TREE_DEPTH} levels of '${level.children!.text}', and not served`);
+      // (named once: a tree inside a tree gets here again and again)
+      if (!this.problem) this.note(`elements below '${this.name(inside)}' are deeper than ${MAX_TREE_DEPTH} levels of '${level.children!.text}', and not served`);
       return;
     }
     const { keys, values } = found;
     for (let i = 0; i < values.length; i++) {
       if (++this.looked > this.maxLooked) {
-        this.note(`more than ${this.maxLooked} elements over its levels (max_instances for each, and once more); those past them are not served`);
+        if (!this.problem) this.note(`more than ${this.maxLooked} elements over its levels (max_instances for each, and once more); those past them are not served`);
         return;
       }
       const element = values[i]!;
