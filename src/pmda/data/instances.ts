@@ -23,6 +23,8 @@ export interface Rows {
 
 export interface Limits {
   maxInstances: number;
+  /** max_data_bytes: the names a nested array's or a tree's levels make, all together, at most (a document's names are in it). */
+  maxNameBytes: number;
   maxCached: number;
   cullSeconds: number;
 }
@@ -50,6 +52,8 @@ export class InstanceIndex {
     const { maxInstances, maxCached, cullSeconds } = limits;
     const rows = new Map<string, Rows>();
     const seen = new Map<string, true>();
+    // joined names can be far longer than the document (a long outer name, many inner elements)
+    let joinedBytes = 0;
     const perArray: Array<[ArraySpec, Map<string, number>]> = [];
     arrays.forEach((a, ai) => {
       const byName = new Map<string, number>();
@@ -72,8 +76,13 @@ export class InstanceIndex {
       for (let i = 0; i < n; i++) {
         const key = isMap && !composed ? view.key(ai, i) : undefined;
         let inst: string;
-        if (composed) inst = view.nameOf!(ai, i);
-        else if (a.index === undefined) {
+        if (composed) {
+          inst = view.nameOf!(ai, i);
+          if (!seen.has(inst) && (joinedBytes += inst.length) > limits.maxNameBytes) {
+            bad ||= `its instance names, joined from its levels, are more than ${limits.maxNameBytes} characters together (max_data_bytes); those past them are not served`;
+            break;
+          }
+        } else if (a.index === undefined) {
           if (key === undefined) {
             bad ||= `it has no 'index', so its elements have no instance names (only an object's members are named by their keys)`;
             continue;

@@ -14,12 +14,19 @@ import type { Found } from './view';
 /** Characters of an instance name at most (src/pmda/data/instances.ts refuses longer ones). */
 const MAX_NAME = 1024;
 
+type Elements = { keys?: string[]; values: JsonValue[] };
+
 /** What an array's elements are, at one place: an array's, an object's members (with their keys), or none. */
-function elementsAt(v: JsonValue | undefined): { keys?: string[]; values: JsonValue[] } | undefined {
+function elementsAt(v: JsonValue | undefined, seen: Map<object, Elements>): Elements | undefined {
   if (Array.isArray(v)) return { values: v };
   if (v === null || typeof v !== 'object') return undefined;
+  // an object met again (a tree inside a tree) is not listed again
+  let e = seen.get(v);
+  if (e) return e;
   const keys = Object.keys(v);
-  return { keys, values: keys.map((k) => v[k]!) };
+  e = { keys, values: keys.map((k) => v[k]!) };
+  seen.set(v, e);
+  return e;
 }
 
 /** An element's own name at its level: its index value, or its key. */
@@ -44,19 +51,30 @@ export class Walk {
   private readonly up: number[] = [];
   /** Each of `values`' node in `own`. */
   private readonly nodes: number[] = [];
+  private readonly objects = new Map<object, Elements>();
+  /**
+   * Elements looked at, of every level, and how many may be: a tree
+   * inside a tree meets an element once for each element above it, so
+   * that a small document could list billions.
+   */
+  private looked = 0;
+  private readonly maxLooked: number;
 
-  constructor(spec: ArraySpec, doc: JsonValue) {
+  /** `maxInstances`: max_instances, for each of its levels and once more (instances.ts cuts the last level to it). */
+  constructor(spec: ArraySpec, doc: JsonValue, maxInstances = Infinity) {
     const levels = [...(spec.outer ?? []), spec];
+    this.maxLooked = maxInstances * (levels.length + 1);
     // the elements of the level above, each with its node: at first, the document
     let above: Array<[JsonValue, number]> = [[doc, -1]];
     levels.forEach((level, l) => {
       const next: Array<[JsonValue, number]> = [];
       for (const [value, node] of above) {
+        if (this.looked > this.maxLooked) break;
         const at = resolve(level.pointer, value);
         if (l === 0) this.found = at === undefined ? 'none' : Array.isArray(at) ? 'array' : at === null || typeof at !== 'object' ? 'other' : 'map';
         // missing or null inside an element: none there (lsblk leaves out an empty "children")
         else if (!this.problem && at !== undefined && at !== null && typeof at !== 'object') this.note(`no array or object at pointer '${level.pointer.text}' in '${this.name(node)}'`);
-        this.level(level, elementsAt(at), node, node, 1, next);
+        this.level(level, elementsAt(at, this.objects), node, node, 1, next);
       }
       above = next;
     });
@@ -75,14 +93,19 @@ export class Walk {
    * tree, `top` is where its top elements are), `depth` deep in its tree,
    * each named and added to `out`, then its children.
    */
-  private level(level: Level, found: ReturnType<typeof elementsAt>, inside: number, top: number, depth: number, out: Array<[JsonValue, number]>): void {
+  private level(level: Level, found: Elements | undefined, inside: number, top: number, depth: number, out: Array<[JsonValue, number]>): void {
     if (!found) return;
     if (depth > MAX_TREE_DEPTH) {
-      this.note(`elements below '${this.name(inside)}' are deeper than ${MAX_TREE_DEPTH} levels of '${level.children!.text}', and not served`);
+      // (named once: a tree inside a tree gets here again and again)
+      if (!this.problem) this.note(`elements below '${this.name(inside)}' are deeper than ${MAX_TREE_DEPTH} levels of '${level.children!.text}', and not served`);
       return;
     }
     const { keys, values } = found;
     for (let i = 0; i < values.length; i++) {
+      if (++this.looked > this.maxLooked) {
+        if (!this.problem) this.note(`more than ${this.maxLooked} elements over its levels (max_instances for each, and once more); those past them are not served`);
+        return;
+      }
       const element = values[i]!;
       const own = ownName(level, element, keys?.[i]);
       if (own === undefined || own === '') {
@@ -101,7 +124,7 @@ export class Walk {
       if (!level.children) continue;
       const children = resolve(level.children, element);
       if (!this.problem && children !== undefined && children !== null && typeof children !== 'object') this.note(`no array or object at pointer '${level.children.text}' in '${this.name(node)}'`);
-      this.level(level, elementsAt(children), node, top, depth + 1, out);
+      this.level(level, elementsAt(children, this.objects), node, top, depth + 1, out);
     }
   }
 

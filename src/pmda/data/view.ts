@@ -59,9 +59,11 @@ export class TreeView implements DataView {
   constructor(
     readonly doc: JsonValue,
     private readonly arrays: readonly ArraySpec[],
+    /** max_instances: a nested array's or a tree's walk looks at this many elements of each level at most. */
+    maxInstances = Infinity,
   ) {
     this.elements = arrays.map((a) => {
-      if (isComposed(a)) return new Walk(a, doc);
+      if (isComposed(a)) return new Walk(a, doc, maxInstances);
       const v = resolve(a.pointer, doc);
       if (v === undefined) return { found: 'none', values: [] };
       if (Array.isArray(v)) return { found: 'array', values: v };

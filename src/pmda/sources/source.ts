@@ -337,7 +337,7 @@ export class Source {
         if (typeof passed === 'string') return this.fail(passed);
         doc = passed.doc;
       }
-      view = new TreeView(doc, this.arrays);
+      view = new TreeView(doc, this.arrays, config.maxInstances);
     }
     this.install(view, where, config, at);
   }
@@ -361,7 +361,7 @@ export class Source {
     this.stats.lastError = '';
     this.stats.dataTime = at;
     this.view = view;
-    if (this.instances) this.rows = this.instances.build(this.arrays, view, where, { maxInstances: config.maxInstances, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
+    if (this.instances) this.rows = this.instances.build(this.arrays, view, where, { maxInstances: config.maxInstances, maxNameBytes: config.maxDataBytes, maxCached: config.maxCachedInstances, cullSeconds: config.instanceCullSeconds });
     this.version++;
     Source.epoch++;
   }
