@@ -83,7 +83,7 @@ test('counters: an integer of each instance never down, up at every step, or onc
   t.deepEqual(problems, []);
   // two samples: one step, so only a name that counts
   const two = metadataFromSamples([a, b]);
-  t.deepEqual(arr(two.doc.metrics[0]).metrics.filter((m) => m.semantics === 'counter').map((m) => m.name), ['rx_bytes']);
+  t.deepEqual(arr(two.doc.metrics[0]).metrics.filter((m) => 'semantics' in m && m.semantics === 'counter').map((m) => m.name), ['rx_bytes']);
   const one = metadataFromSamples([a]);
   t.like(arr(one.doc.metrics[0]).metrics[0], { name: 'r', type: 'integer' });
   t.false('semantics' in arr(one.doc.metrics[0]).metrics[0]);
