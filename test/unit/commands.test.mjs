@@ -287,3 +287,22 @@ test.serial('a removed source\'s command is not collected for it', async (t) => 
   await sleep(600);
   t.is(cmds.take(src), undefined);
 });
+
+test.serial('a removed source\'s command still counts in its author\'s share of exec_max_running until it ends', async (t) => {
+  const cmds = scheduler(config({ execMaxRunning: 1, execWaitMs: 1000 }));
+  const gone = source('sleep 0.6; echo \'{"v": 1}\'\n');
+  const next = source('echo \'{"v": 2}\'\n');
+  everyone = [gone];
+  // found: its command starts
+  cmds.added(gone);
+  cmds.removed(gone);
+  // the same author's new source (its metadata.json rewritten): no room while the old command runs
+  everyone = [next];
+  cmds.added(next);
+  cmds.run([next], 2);
+  t.is(cmds.take(next), undefined, 'not started beside the removed source\'s command');
+  await sleep(800);
+  cmds.run([next], 3);
+  t.is(text(await outputOf(cmds, next)), '{"v": 2}\n', 'started once it ended');
+  t.is(cmds.take(gone), undefined);
+});

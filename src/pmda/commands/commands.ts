@@ -74,10 +74,13 @@ export class Commands {
     this.keepCollecting();
   }
 
-  /** A source went away: its running command is not collected for it. */
+  /**
+   * A source went away: its running command is not collected for it, but
+   * counts in its author's share of exec_max_running until it ends (a
+   * user who rewrites metadata.json in a loop runs no more commands than
+   * their share).
+   */
   removed(src: Source): void {
-    const r = this.runs.get(src);
-    if (r?.id !== undefined) this.running.delete(r.id);
     this.runs.delete(src);
   }
 
