@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { Scratch, session, metricValues } from '../helpers/harness.mjs';
+import { Scratch, session, metricValues, pmdaPid } from '../helpers/harness.mjs';
 
 const asRoot = process.getuid() === 0;
 const rootTest = asRoot ? test.serial : test.skip;
@@ -204,4 +204,16 @@ rootTest('HTTPS with a client certificate: served with data-url-cert and data-ur
   t.regex(got[2].error, /Try again/);
   t.is(linesWith(s, `refusing data-url-key ${open}: it must be a file owned by root and readable by root only`).length, 1);
   t.is(srv.seen.length, 1, 'only the source with a client certificate got an answer');
+});
+
+// pmcd's pipe takes a big result in pieces: non-blocking, libpcp_pmda's
+// write of it failed with EAGAIN (the bench's big data-url through pmcd)
+rootTest('the PMDA\'s standard output stays blocking once its HTTP thread runs', async (t) => {
+  const srv = await server(t, (req, res) => res.end('{"v": 1, "who": "x"}'));
+  const s = patient();
+  s.source('web', META(`${srv.base}/`), undefined, { under: s.trusted });
+  const d = await session(t, s);
+  t.is(Object.values(await d.fetch('json.web.v'))[0].values?.[0]?.value, '1');
+  const flags = parseInt(fs.readFileSync(`/proc/${pmdaPid(s)}/fdinfo/1`, 'utf8').match(/flags:\s+(\d+)/)[1], 8);
+  t.is(flags & 0o4000, 0, 'fd 1 is not O_NONBLOCK');
 });

@@ -107,8 +107,11 @@ export class HttpClient {
     const worker = new Worker(path.join(__dirname, 'httpworker.js'), {
       workerData: { port: port2, signal: this.signal.buffer, padding: PADDING },
       transferList: [port2],
-      stdout: false,
-      stderr: false,
+      // its own streams, never read: forwarding them to ours would open
+      // the PMDA's fd 1 as a libuv pipe, and make it (and the PDU
+      // stream, where fd 1 is that pipe) non-blocking
+      stdout: true,
+      stderr: true,
     });
     worker.unref();
     // a thread that stopped (it should not) fails its requests, and a new one is started
