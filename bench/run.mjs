@@ -710,7 +710,7 @@ async function runPhase(phase) {
   const first = {};
   for (const w of wls) {
     for (const id of active) {
-      const r = await measure(w, id, ['-t', String(WARMUP), '-N', '1']);
+      const r = await measure(w, id, ['-t', String(WARMUP), '-N', '1', ...(w.first ? ['-S'] : [])]);
       if (w.first) (first[w.id] ??= {})[id] = { ms: round(r.samples?.[0] ?? null, 1), values: r.values_per_fetch, errors: r.check?.errors ?? null, first_error: r.check?.first_error ?? '' };
     }
   }

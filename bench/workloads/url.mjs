@@ -20,7 +20,8 @@ export default {
   sources: [
     { name: 'url', ...bigShape, url: true },
     { name: 'cat', ...bigShape, exec: true },
-    ...Array.from({ length: URL_SOURCES }, (_, n) => ({ name: `u${n}`, strings: 0, ints: 3, arrays: 0, instances: 0, members: 0, exotic: false, url: true, delayMs: 10 })),
+    // (exotic as the big one: the client checks a phase's values by one rule)
+    ...Array.from({ length: URL_SOURCES }, (_, n) => ({ name: `u${n}`, strings: 0, ints: 3, arrays: 0, instances: 0, members: 0, exotic: true, url: true, delayMs: 10 })),
   ],
   workloads: [
     { id: 'url', label: 'data-url: big from a loopback HTTP server on every fetch', names: (r) => [`${r}.url`] },

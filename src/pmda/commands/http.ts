@@ -112,6 +112,8 @@ export class HttpClient {
       // stream, where fd 1 is that pipe) non-blocking
       stdout: true,
       stderr: true,
+      // a young generation as small as the PMDA's own (--max-semi-space-size=1)
+      resourceLimits: { maxYoungGenerationSizeMb: 3 },
     });
     worker.unref();
     // a thread that stopped (it should not) fails its requests, and a new one is started
