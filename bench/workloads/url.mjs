@@ -55,7 +55,7 @@ function serve(dir) {
     else answer();
   });
   srv.keepAliveTimeout = 60000;
-  srv.listen(0, '127.0.0.1', () => process.stdout.write(`port ${srv.address().port}\n`));
+  srv.listen(0, '127.0.0.1', () => process.stdout.write(`port ${/** @type {import('node:net').AddressInfo} */ (srv.address()).port}\n`));
   process.on('SIGTERM', () => process.exit(0));
 }
 
