@@ -39,8 +39,8 @@ export function dataText(s, gen) {
   return `{\n${parts.join(',\n')}\n}\n`;
 }
 
-/** The metadata.json of source s; with `execFile`, its data comes from `cat` of that file. */
-export function sourceMetadata(s, execFile) {
+/** The metadata.json of source s; with `execFile`, its data comes from `cat` of that file; with `url`, from that URL. */
+export function sourceMetadata(s, execFile, url) {
   const metrics = [];
   for (let j = 0; j < s.strings; j++) metrics.push({ name: `s${j}`, type: 'string', pointer: `/s${j}`, description: `string ${j}` });
   for (let j = 0; j < s.ints; j++) metrics.push({ name: `m${j}`, type: 'integer', pointer: `/m${j}`, description: `integer ${j}` });
@@ -52,5 +52,6 @@ export function sourceMetadata(s, execFile) {
   }
   const md = { metrics };
   if (execFile) md['data-exec'] = `/bin/cat ${execFile}`;
+  if (url) md['data-url'] = url;
   return md;
 }

@@ -13,7 +13,7 @@
 //   node bench/run.mjs --table [results.json]   print the tables again
 //
 // Other knobs: BENCH_ONLY=big,one (workloads: seed, big, one, churn,
-// producer, exec, wide, million, many, many-one), BENCH_PMDAS=c,ts (which
+// producer, exec, url, url-cat, url-many, wide, million, many, many-one), BENCH_PMDAS=c,ts (which
 // PMDAs; without py, json 137 and its config are left alone),
 // BENCH_ALL_PMDAS=1 (also run the PMDAs a phase leaves out: the million
 // and many phases list `pmdas: ['c', 'ts']` in their workload files, as
@@ -47,6 +47,7 @@ import seed from './workloads/seed.mjs';
 import big from './workloads/big.mjs';
 import churn from './workloads/churn.mjs';
 import exec from './workloads/exec.mjs';
+import url from './workloads/url.mjs';
 import wide from './workloads/wide.mjs';
 import million from './workloads/million.mjs';
 import many from './workloads/many.mjs';
@@ -68,6 +69,9 @@ const BACKUP = path.join(OUT, 'backup');
 const WORK = '/tmp/pmda-json-bench';
 const SRC = path.join(WORK, 'sources');
 const EXEC_DIR = path.join(WORK, 'exec');
+// data-url sources are trusted (their requests are made in the PMDA); their documents, served by the url workload's server
+const TRUSTED_SRC = path.join(WORK, 'trusted');
+const URL_DIR = path.join(WORK, 'url');
 const VARIANTS = path.join(WORK, 'variants');
 const TS_CONFIG = path.join(WORK, 'jsonts-config.json');
 
@@ -148,11 +152,14 @@ function commandLine(id, phase) {
 // ---- workloads ---------------------------------------------------------------------
 
 // one file a workload, in bench/workloads/, run in this order
-const PHASES = [seed, big, churn, exec, wide, million, many];
+const PHASES = [seed, big, churn, exec, url, wide, million, many];
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
 
 const execFile = (s) => path.join(EXEC_DIR, `${s.name}.json`);
-const metadata = (s) => sourceMetadata(s, s.exec ? execFile(s) : undefined);
+/** The port of the url workload's server (bench/workloads/url.mjs), once started. */
+let urlPort = 0;
+const urlOf = (s) => `http://127.0.0.1:${urlPort}/${s.name}${s.delayMs ? `?delay=${s.delayMs}` : ''}`;
+const metadata = (s) => sourceMetadata(s, s.exec ? execFile(s) : undefined, s.url ? urlOf(s) : undefined);
 
 function writeFile(file, text, mode = 0o644) {
   fs.writeFileSync(file, text);
@@ -161,15 +168,18 @@ function writeFile(file, text, mode = 0o644) {
 
 /** Make SRC hold exactly the sources of `phase`. */
 function writeSources(phase) {
-  fs.rmSync(SRC, { recursive: true, force: true });
-  fs.mkdirSync(SRC, { mode: 0o755 });
-  fs.chmodSync(SRC, 0o755);
+  for (const d of [SRC, TRUSTED_SRC]) {
+    fs.rmSync(d, { recursive: true, force: true });
+    fs.mkdirSync(d, { mode: 0o755 });
+    fs.chmodSync(d, 0o755);
+  }
   for (const s of phase.sources) {
-    const dir = path.join(SRC, s.name);
+    const dir = path.join(s.url ? TRUSTED_SRC : SRC, s.name);
     fs.mkdirSync(dir, { mode: 0o755 });
     fs.chmodSync(dir, 0o755);
     writeFile(path.join(dir, 'metadata.json'), JSON.stringify(metadata(s), null, 2) + '\n');
     if (s.exec) writeFile(execFile(s), dataText(s, 0));
+    else if (s.url) writeFile(path.join(URL_DIR, `${s.name}.json`), dataText(s, 0));
     else writeFile(path.join(dir, 'data.json'), dataText(s, 0));
   }
   for (const w of phase.workloads) {
@@ -589,6 +599,8 @@ function build() {
 class Interference extends Error {}
 
 const BENCH_CONFIG = JSON.stringify({ directory_list: [SRC], trusted_directory_list: [] }, null, 4) + '\n';
+// ours also serves the trusted sources (data-url)
+const TS_BENCH_CONFIG = JSON.stringify({ directory_list: [SRC], trusted_directory_list: [TRUSTED_SRC] }, null, 4) + '\n';
 
 /** The benchmark configuration in pmcd, from scratch: config, PMNS, pmcd.conf, restart. */
 function setUp(phase) {
@@ -693,8 +705,15 @@ async function runPhase(phase) {
       producer.kill();
     }
   };
-  // warm up every PMDA on every workload, then measure round-robin
-  for (const w of wls) for (const id of active) await measure(w, id, ['-t', String(WARMUP), '-N', '1']);
+  // warm up every PMDA on every workload, then measure round-robin; of a
+  // workload marked `first`, the first fetch is kept (its latency and values)
+  const first = {};
+  for (const w of wls) {
+    for (const id of active) {
+      const r = await measure(w, id, ['-t', String(WARMUP), '-N', '1', ...(w.first ? ['-S'] : [])]);
+      if (w.first) (first[w.id] ??= {})[id] = { ms: round(r.samples?.[0] ?? null, 1), values: r.values_per_fetch, errors: r.check?.errors ?? null, first_error: r.check?.first_error ?? '' };
+    }
+  }
   const runs = Object.fromEntries(wls.map((w) => [w.id, Object.fromEntries(active.map((id) => [id, []]))]));
   const perf = PERF_DIR ? active.filter((id) => id !== 'py').map((id) => startPerf(id, pids[id], phase)) : [];
   if (STRACE_DIR) perf.push(...active.map((id) => startStrace(id, pids[id], phase)));
@@ -721,8 +740,22 @@ async function runPhase(phase) {
   if (NODE_FLAGS.includes('--cpu-prof') && pids.ts) retire('ts', phase);
   return {
     phase: { name: phase.name, sources: phase.sources.length, startup, memory, quiet, commands: Object.fromEntries(phasePmdas(phase).map((id) => [id, commandLine(id, phase)])), ...(failedToStart.size ? { failed_to_start: [...failedToStart] } : {}) },
-    workloads: wls.map((w) => ({ id: w.id, label: w.label, phase: phase.name, results: Object.fromEntries(active.map((id) => [id, aggregate(runs[w.id][id])])) })),
+    workloads: wls.map((w) => ({ id: w.id, label: w.label, phase: phase.name, results: Object.fromEntries(active.map((id) => [id, aggregate(runs[w.id][id])])), ...(first[w.id] ? { first_fetch: first[w.id] } : {}) })),
   };
+}
+
+/** Start the url workload's HTTP server (bench/workloads/url.mjs --serve) on loopback: { server, port }. */
+function startUrlServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(HERE, 'workloads', 'url.mjs'), '--serve', URL_DIR], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /port (\d+)\n/.exec(out);
+      if (m) resolve({ server: child, port: Number(m[1]) });
+    });
+    child.on('close', (code) => reject(new Error(`bench/workloads/url.mjs exited (${code}) before it listened`)));
+  });
 }
 
 /** Start bench/producer.mjs on the workload's data file; resolves once it wrote the first variant. */
@@ -821,11 +854,11 @@ async function main() {
   log(`machine: ${meta.machine.nproc} × ${meta.machine.cpu}, node ${meta.machine.node}, pcp ${meta.machine.pcp}; ${REPS} reps × ${SECONDS} s`);
 
   fs.rmSync(WORK, { recursive: true, force: true });
-  for (const d of [WORK, EXEC_DIR, VARIANTS]) {
+  for (const d of [WORK, EXEC_DIR, VARIANTS, URL_DIR]) {
     fs.mkdirSync(d, { recursive: true, mode: 0o755 });
     fs.chmodSync(d, 0o755);
   }
-  writeFile(TS_CONFIG, BENCH_CONFIG);
+  writeFile(TS_CONFIG, TS_BENCH_CONFIG);
 
   takeBackup();
   const onSignal = (sig) => {
@@ -837,8 +870,10 @@ async function main() {
 
   const workloads = [];
   const phases = [];
+  let server = null;
   try {
     const phaseList = PHASES.filter((p) => !ONLY || p.workloads.some((w) => ONLY.has(w.id)));
+    if (phaseList.some((p) => p.server)) ({ server, port: urlPort } = await startUrlServer());
     setUp(phaseList[0]);
 
     for (const phase of phaseList) {
@@ -861,6 +896,7 @@ async function main() {
       }
     }
   } finally {
+    server?.kill('SIGTERM');
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     try {
@@ -914,6 +950,16 @@ function targets(results) {
     add('churn', 'churn ≤ 1.5× C floor (p50 latency), exact: 0 wrong, 0 stale', w('churn').ratios.ts?.p50_vs_c, 1.5, '×', exact(c), checks(c));
   }
   if (w('exec')) add('exec', 'data-exec ≤ 1.5× C floor (p50 latency)', w('exec').ratios.ts?.p50_vs_c, 1.5, '×');
+  if (w('url') && w('url-cat')) {
+    const [u, c] = [w('url').results.ts, w('url-cat').results.ts];
+    const cpu = (x) => (x ? (x.pmda_cpu_ms_per_fetch ?? 0) + (x.pmda_child_cpu_ms_per_fetch ?? 0) : null);
+    add('url', 'data-url ≤ 1.5× data-exec `cat` of the same document, same run (p50 latency)', u && c ? round(u.p50_ms / c.p50_ms, 3) : null, 1.5, '×');
+    add('url-cpu', 'data-url ≤ 1.5× data-exec `cat` (CPU per fetch, PMDA and children)', u && c ? round(cpu(u) / cpu(c), 3) : null, 1.5, '×');
+  }
+  if (w('url-many')?.first_fetch?.ts) {
+    const f = w('url-many').first_fetch.ts;
+    add('url-many', `${url.sources.length - 2} data-url sources answered in one fetch, with values (first fetch, ms)`, f.ms, 5000, 'ms', f.errors === 0 && f.values === 3 * (url.sources.length - 2), `${f.values} values, ${f.errors} errors${f.first_error ? `: ${f.first_error}` : ''}`);
+  }
   if (w('one')) add('one', 'one metric from big ≤ 1.3× C floor (p50 latency)', w('one').ratios.ts?.p50_vs_c, 1.3, '×');
   if (w('big')) add('big', 'big full fetch ≤ 1.15× C floor (p50 latency)', w('big').ratios.ts?.p50_vs_c, 1.15, '×');
   if (w('wide')) add('wide', 'wide full fetch ≤ 1.15× C floor (p50 latency)', w('wide').ratios.ts?.p50_vs_c, 1.15, '×');

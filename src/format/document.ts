@@ -49,6 +49,11 @@ export interface MetadataJson {
   'data-exec'?: string;
   'data-url'?: string;
   'data-url-headers'?: string;
+  /** TLS settings of a trusted source's data-url: root-owned files, and the server name. */
+  'data-url-ca'?: string;
+  'data-url-cert'?: string;
+  'data-url-key'?: string;
+  'data-url-servername'?: string;
   /** Seconds: a command's last output is served while the next runs, at most this old. */
   'data-max-age'?: number;
   /** PCP labels of every metric of the source. */

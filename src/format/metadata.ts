@@ -81,6 +81,8 @@ export interface Metadata {
   dataUrl?: string;
   /** A file of request headers (Name: value lines), for data-url. */
   dataUrlHeaders?: string;
+  /** data-url-ca, -cert, -key (files) and -servername: TLS settings of a trusted source's data-url. */
+  dataUrlTls?: { ca?: string; cert?: string; key?: string; servername?: string };
   /** PCP labels of the whole source (the `labels` key), as JSON object text. */
   labels?: string;
   /** `data-max-age`: its command's last output is served at most this old (ms), within config.json's data_max_age. */
@@ -344,6 +346,13 @@ export function parseMetadata(doc: JsonValue, file: string): Metadata {
       case 'data-url-headers':
         if (typeof value === 'string') md.dataUrlHeaders = value;
         else problems.push(`${file}: ignoring 'data-url-headers' that is not a string`);
+        break;
+      case 'data-url-ca':
+      case 'data-url-cert':
+      case 'data-url-key':
+      case 'data-url-servername':
+        if (typeof value === 'string') (md.dataUrlTls ??= {})[key.slice('data-url-'.length) as 'ca'] = value;
+        else problems.push(`${file}: ignoring '${key}' that is not a string`);
         break;
       case 'data-max-age':
         if (typeof value === 'number' && value > 0 && Number.isFinite(value)) md.dataMaxAgeMs = Math.round(value * 1000);

@@ -32,6 +32,10 @@ export interface Config {
   execMaxProcesses: number;
   /** May untrusted sources use data-url: no (the default), or to this host only. */
   untrustedUrls: 'no' | 'loopback';
+  /** TLS files of every trusted data-url (a source's own data-url-ca, -cert, -key come first). */
+  urlCaFile?: string;
+  urlCertFile?: string;
+  urlKeyFile?: string;
   /** Commands running at once, all sources together (shared per author). */
   execMaxRunning: number;
   /**
@@ -157,6 +161,12 @@ export function loadConfig(file: string): { config: Config; problems: string[] }
       case 'untrusted_urls':
         if (value === 'no' || value === 'loopback' || value === false) config.untrustedUrls = value === 'loopback' ? 'loopback' : 'no';
         else problems.push(`invalid 'untrusted_urls': expected "no" or "loopback"`);
+        break;
+      case 'url_ca_file':
+      case 'url_cert_file':
+      case 'url_key_file':
+        if (typeof value === 'string' && value.startsWith('/')) config[key === 'url_ca_file' ? 'urlCaFile' : key === 'url_cert_file' ? 'urlCertFile' : 'urlKeyFile'] = value;
+        else problems.push(`invalid '${key}': expected an absolute path`);
         break;
       case 'exec_wait': {
         const v = positive(value, key, problems);

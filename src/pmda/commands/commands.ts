@@ -14,13 +14,15 @@
 // output meanwhile (src/pmda/sources/source.ts, data_max_age). With
 // exec_block, pmdajson's way, every fetch runs the commands it asks for
 // and waits for them, up to exec_timeout. Running them is
-// src/pmda/commands/exec.ts's.
-import * as fs from 'fs';
+// src/pmda/commands/exec.ts's; a trusted source's data-url is a request
+// of src/pmda/commands/http.ts instead, scheduled the same way but for
+// exec_max_running, which counts processes.
 import * as path from 'path';
 import { native } from '../native';
 import type { Config } from '../config';
 import type { Source } from '../sources/source';
 import { startCommand, resultOf, splitCommand, ExecLimits, type ExecResult } from './exec';
+import { HttpClient, requestOf, type UrlResult } from './http';
 import * as log from '../limits/log';
 
 /** What the scheduler knows of one source's command. */
@@ -41,7 +43,13 @@ interface Run {
   wanted: boolean;
   /** The start() call that started it. */
   startCall: number;
+  /** The validators of its data-url's last document (ETag, Last-Modified). */
+  etag?: string;
+  lastModified?: string;
 }
+
+/** Is `src`'s data a request made in the PMDA (a trusted source's data-url), not a process? */
+const inProcess = (src: Source): boolean => src.dataUrl !== undefined && src.trusted;
 
 export class Commands {
   /** Commands running, by id. */
@@ -54,6 +62,8 @@ export class Commands {
   private readonly slowPayers = new Map<number, number>();
   /** start() calls so far: runs started by the last one are this fetch's own. */
   private startCalls = 0;
+  /** Trusted sources' data-url requests. */
+  private readonly http = new HttpClient();
 
   constructor(
     private readonly config: Config,
@@ -196,34 +206,82 @@ export class Commands {
     const limits = this.execLimits;
     const call = ++this.startCalls;
     const runningOf = new Map<number, number>();
-    for (const src of this.running.values()) runningOf.set(src.payer, (runningOf.get(src.payer) ?? 0) + 1);
+    let processes = 0;
+    for (const src of this.running.values()) {
+      if (inProcess(src)) continue;
+      runningOf.set(src.payer, (runningOf.get(src.payer) ?? 0) + 1);
+      processes++;
+    }
     const ready = [...sources].filter((s) => s.commanded).sort((a, b) => this.runOf(a).started - this.runOf(b).started);
-    const payers = new Set<number>(ready.map((s) => s.payer));
-    for (const src of this.everyone()) if (src.commanded) payers.add(src.payer);
-    const share = Math.max(1, Math.floor(this.config.execMaxRunning / payers.size));
+    const payers = new Set<number>(ready.filter((s) => !inProcess(s)).map((s) => s.payer));
+    for (const src of this.everyone()) if (src.commanded && !inProcess(src)) payers.add(src.payer);
+    const share = Math.max(1, Math.floor(this.config.execMaxRunning / Math.max(1, payers.size)));
     for (const src of ready) {
       const r = this.runOf(src);
       if (!this.needs(src, r, round)) continue;
+      if (inProcess(src)) {
+        this.request(src, r, call);
+        continue;
+      }
       const mine = runningOf.get(src.payer) ?? 0;
-      if (mine >= share || this.running.size >= this.config.execMaxRunning) {
+      if (mine >= share || processes >= this.config.execMaxRunning) {
         if (quiet) continue;
         log.problem(`${src.dir}:running`, `${src.metadataFile}: data-exec command not started: its author already runs ${mine} commands, its share of exec_max_running (${this.config.execMaxRunning} shared by ${payers.size} users); try again`);
         continue;
       }
       log.resolved(`${src.dir}:running`);
       runningOf.set(src.payer, mine + 1);
+      processes++;
       const argv = commandLineOf(src, this.config);
       const id = typeof argv === 'string' ? { ok: false as const, error: `${argv} (in ${src.dir})` } : startCommand(argv, src.author, src.dir, limits);
       if (typeof id !== 'number') r.output = id;
-      else {
-        this.running.set(id, src);
-        r.id = id;
-        r.started = Date.now();
-        r.startCall = call;
-        r.wanted = false;
-      }
+      else this.started(src, r, id, call);
     }
     return ready;
+  }
+
+  private started(src: Source, r: Run, id: number, call: number): void {
+    this.running.set(id, src);
+    r.id = id;
+    r.started = Date.now();
+    r.startCall = call;
+    r.wanted = false;
+  }
+
+  /**
+   * Post trusted source `src`'s request: conditional (its validators)
+   * while the document they name is the source's, or waits to be.
+   */
+  private request(src: Source, r: Run, call: number): void {
+    const q = requestOf(src, this.config);
+    if (typeof q === 'string') {
+      r.output = { ok: false, error: `${q} (in ${src.dir})` };
+      return;
+    }
+    const holds = r.output ? r.output.ok : src.view !== undefined && src.dataError === undefined;
+    if (holds) {
+      q.etag = r.etag;
+      q.lastModified = r.lastModified;
+    }
+    this.started(src, r, this.http.start(q), call);
+  }
+
+  /** What a finished request means for its source (as resultOf() for a command). */
+  private requested(done: UrlResult, src: Source, r: Run): ExecResult {
+    const http = { status: done.status, ms: done.ms, wireBytes: done.wireBytes };
+    if (!done.ok) {
+      r.etag = r.lastModified = undefined;
+      const error = `${src.commandLabel}: ${done.error} (in ${src.dir})`;
+      return done.timedOut ? { ok: false, error, timedOut: true, http } : { ok: false, error, cutShort: done.cutShort, http };
+    }
+    if (done.notModified) {
+      // still the document it holds, or the one waiting to be taken
+      if (r.output?.ok) return { ...r.output, at: Date.now(), http };
+      return { ok: true, output: Buffer.alloc(0), notModified: true, http };
+    }
+    r.etag = done.etag;
+    r.lastModified = done.lastModified;
+    return { ok: true, output: Buffer.from(done.body!, 0, done.length), http };
   }
 
   /** Collect finished commands for their sources; run again those a fetch asked for meanwhile. */
@@ -231,17 +289,23 @@ export class Commands {
     if (this.running.size === 0) return;
     const limits = this.execLimits;
     const again: Source[] = [];
-    for (const done of native.execWait(ids, waitMs)) {
+    // one wait: the requests first, then the commands in the time left
+    const deadline = Date.now() + waitMs;
+    const requests = this.http.running > 0 ? this.http.wait(ids.filter((id) => id < 0), waitMs) : [];
+    const commands = ids.filter((id) => id > 0);
+    const processes = this.running.size > this.http.running + requests.length || native.execRunning() > 0;
+    const finished = [...requests, ...(processes ? native.execWait(commands, commands.length > 0 ? Math.max(0, deadline - Date.now()) : 0) : [])];
+    for (const done of finished) {
       const src = this.running.get(done.id);
       this.running.delete(done.id);
       const r = src && this.runs.get(src);
       if (!src || r?.id !== done.id) continue; // its source went away
       r.id = undefined;
       r.tookMs = Date.now() - r.started;
-      const out = resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
+      const out = 'ms' in done ? this.requested(done, src, r) : resultOf(done, src.commandLabel, src.dir, limits, src.dataUrl !== undefined);
       if (out.ok) out.at = Date.now();
       r.output = out;
-      if (!r.standing && r.tookMs <= this.config.execWaitMs && !done.timedOut) {
+      if (!r.standing && r.tookMs <= this.config.execWaitMs && !(out.ok === false && out.timedOut)) {
         r.standing = true;
         log.resolved(`${src.dir}:slow`, `${src.metadataFile}: ${src.commandLabel} is quick again`);
       }
@@ -256,10 +320,10 @@ export class Commands {
 }
 
 /**
- * The command line of a source's command, or why it may not run: a
- * data-url is fetched by src/pmda/commands/url.ts, run like a command, as root
- * for trusted sources; untrusted ones only with untrusted_urls set to
- * "loopback", as their author, and only to this host.
+ * The command line of a source's command, or why it may not run: an
+ * untrusted source's data-url is fetched by src/pmda/commands/url.ts,
+ * run like a command, only with untrusted_urls set to "loopback", as its
+ * author, and only to this host.
  */
 export function commandLineOf(src: Source, config: Config): string[] | string {
   if (src.dataExec !== undefined) {
@@ -270,24 +334,11 @@ export function commandLineOf(src: Source, config: Config): string[] | string {
     }
   }
   const url = src.dataUrl!;
-  const argv = [process.execPath, path.join(__dirname, 'url.js'), url];
-  if (!src.trusted) {
-    if (config.untrustedUrls !== 'loopback') return `refusing data-url '${url}' of untrusted source ${src.dir}: untrusted sources may fetch URLs only when config.json has "untrusted_urls": "loopback"`;
-    argv.push('--loopback');
-  }
-  const headers = src.md.dataUrlHeaders;
-  if (headers !== undefined) {
-    if (!src.trusted) return `refusing data-url-headers of untrusted source ${src.dir}: request headers are for trusted sources only`;
-    const file = path.resolve(src.dir, headers);
-    try {
-      const st = fs.statSync(file);
-      if (!st.isFile() || st.uid !== 0 || (st.mode & 0o077) !== 0) return `refusing data-url-headers ${file}: it must be a file owned by root and readable by root only (mode 0600 or less)`;
-    } catch (e) {
-      return `cannot read data-url-headers ${file}: ${(e as Error).message}`;
-    }
-    argv.push('--headers', file);
-  }
-  return argv;
+  // (a trusted source's is a request made in the PMDA: src/pmda/commands/http.ts)
+  if (config.untrustedUrls !== 'loopback') return `refusing data-url '${url}' of untrusted source ${src.dir}: untrusted sources may fetch URLs only when config.json has "untrusted_urls": "loopback"`;
+  if (src.md.dataUrlHeaders !== undefined) return `refusing data-url-headers of untrusted source ${src.dir}: request headers are for trusted sources only`;
+  if (src.md.dataUrlTls !== undefined) return `refusing the TLS settings (data-url-ca, -cert, -key, -servername) of untrusted source ${src.dir}: they are for trusted sources only`;
+  return [process.execPath, path.join(__dirname, 'url.js'), url, '--loopback'];
 }
 
 /** What the log says of a command that lost its standing (the checker says it too). */

@@ -10,6 +10,7 @@ import { native } from '../native';
 import * as fs from 'fs';
 import * as os from 'os';
 import type { Author } from '../sources/access';
+import type { HttpStats } from './http';
 /** Split a command line as python's shlex.split (POSIX mode) does. */
 export function splitCommand(line: string): string[] {
   const args: string[] = [];
@@ -60,7 +61,10 @@ export function splitCommand(line: string): string[] {
   return args;
 }
 
-export type ExecResult = { ok: true; output: Buffer; warning?: string; /** When it was collected (Date.now()). */ at?: number } | { ok: false; error: string; timedOut?: boolean };
+export type ExecResult = ({ ok: true; output: Buffer; warning?: string; /** When it was collected (Date.now()). */ at?: number; /** A data-url's 304: the document held is current. */ notModified?: boolean } | { ok: false; error: string; timedOut?: boolean; /** A data-url's response ended before its end. */ cutShort?: boolean }) & {
+  /** How a data-url request made in the PMDA went (src/pmda/commands/http.ts). */
+  http?: HttpStats;
+};
 
 /** Limits on every command (config.json keys exec_max_*). */
 export interface ExecLimits {

@@ -275,10 +275,13 @@ export class Source {
       // a command that timed out rests a while before it is run again
       if (r === 'resting') return;
       if (!r) return this.stillRunning(config);
+      // how its last request (a trusted data-url) went
+      if (r.http) ({ status: this.stats.urlStatus, ms: this.stats.urlMs, wireBytes: this.stats.urlBytes } = r.http);
       if (!r.ok) {
         this.stats.execErrors++;
         return this.fail(r.error, false);
       }
+      if (r.notModified) return this.notModified(r.at);
       if (r.warning) {
         this.stats.execErrors++;
         log.problem(this.key('exit'), `${this.metadataFile}: ${r.warning}`);
@@ -340,6 +343,13 @@ export class Source {
       view = new TreeView(doc, this.arrays, config.maxInstances);
     }
     this.install(view, where, config, at);
+  }
+
+  /** A 304 Not Modified: the data held is current, and is neither read nor parsed again. */
+  private notModified(at = Date.now()): void {
+    if (!this.view || this.dataError !== undefined) return this.fail(`${this.commandLabel} (${this.metadataFile}) answered 304 Not Modified, but no data is held`, false);
+    this.stats.notModified++;
+    this.stats.dataTime = at;
   }
 
   /** No new output of its command yet: the last one is served, up to data_max_age old (and data-max-age), unless exec_block. */
