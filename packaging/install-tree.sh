@@ -69,6 +69,11 @@ if [ "${1:-}" = --uninstall ]; then
   exit 0
 fi
 
+# the package's tree is the package's
+if dpkg-query -W -f='${Status}' pcp-pmda-json 2>/dev/null | grep -q 'install ok installed'; then
+  die "the pcp-pmda-json package is installed, and its tree is $tree: use its Install, or remove the package first (dpkg -r pcp-pmda-json)"
+fi
+
 # every directory above the tree: root's, not writable by group or others
 d="$tree"
 while [ "$d" != / ]; do
