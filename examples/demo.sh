@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The main job, on a fresh Debian 12 machine with Node.js 20, as root:
-# install what is needed, build, start pmcd, install this PMDA the PCP way
-# (its tree where PCP keeps PMDAs, then ./Install from there) in place of
-# pmdajson, with a live example source (per-interface transmit counters),
-# and show its metrics with pminfo and pmrep, served by the installed tree.
+# The main job, as root, on a fresh Debian 12 machine with Node.js 20 or
+# later, or Debian 13 (trixie) or unstable (sid): install what the demo
+# needs (.ci/setup: no test-only package), build, start pmcd, install this
+# PMDA the PCP way (its tree where PCP keeps PMDAs, then ./Install from
+# there) in place of pmdajson, with a live example source (per-interface
+# transmit counters), and show its metrics with pminfo and pmrep, served
+# by the installed tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/setup

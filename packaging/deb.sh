@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Build pcp-pmda-json_VERSION_ARCH.deb from a built checkout (npm run deb
 # builds first, then runs this), with dpkg-deb, for the PCP installed here:
-#   the PMDA's tree     $PCP_PMDASADM_DIR/json (links in $PCP_PMDAS_DIR/json),
-#                       or $PCP_PMDAS_DIR/json where pcp.conf has no PMDASADM
-#   pmdajson(1)         $PCP_MAN_DIR/man1/pmdajson.1.gz
-#   pmlogconf, pmieconf json/summary and json/source_errors, where this PCP
-#                       keeps them ($PCP_SYSCONF_DIR, linked from $PCP_VAR_DIR)
+# the files packaging/root.sh lays out (the PMDA's tree, pmdajson-check and
+# pmdajson-generate on PATH, the manual pages, a pmlogconf group and a
+# pmieconf rule, the documentation).
 # Depends: the packages of the libraries the native module links against,
 # pcp and nodejs (>= 20). Installing the package starts nothing: the
 # administrator runs Install. Removing it runs Remove first if pmcd runs
-# this package's PMDA. Files of the python pmdajson in the same places
-# (PCP 6's pcp package) are diverted to NAME.distrib while it is installed.
+# this package's PMDA. Purging it also removes what Install made: the
+# configuration, the numbering caches and the log (not what another
+# package has, nor while pmcd runs a json PMDA). Files of the python
+# pmdajson in the same places (PCP 6's pcp package) are diverted to
+# NAME.distrib (a manual page to NAME.distrib.1.gz) while it is installed.
 #   bash packaging/deb.sh [OUTDIR]      (default: the checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,51 +35,11 @@ arch=$(dpkg --print-architecture)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/root"
-mkdir -m 755 "$root"
 
-# the tree, and a link in $PCP_PMDAS_DIR/json for each of its entries
-node packaging/stage.mjs "$root$tree" >/dev/null
-entries=(dist build node_modules Install Remove README pmns domain.h help package.json)
-if [ "$links" != "$tree" ]; then
-  mkdir -p "$root$links"
-  for e in "${entries[@]}"; do ln -s "$tree/$e" "$root$links/$e"; done
-fi
-
-# the manual page
+bash packaging/root.sh "$root" >/dev/null
 man1="${PCP_MAN_DIR:-/usr/share/man}/man1"
-mkdir -p "$root$man1"
-gzip -9n < man/pmdajson.1 > "$root$man1/pmdajson.1.gz"
-
-# pmlogconf and pmieconf: the file in $PCP_SYSCONF_DIR/<tool>/json (a
-# conffile) and a link in $PCP_VAR_DIR/config/<tool>/json, as this PCP
-# does for its own; only $PCP_VAR_DIR where it has no $PCP_SYSCONF_DIR copy
-conffiles=()
-place() {  # tool file
-  local tool=$1 file=$2 var="$PCP_VAR_DIR/config/$1/json" etc="$PCP_SYSCONF_DIR/$1/json"
-  mkdir -p "$root$var"
-  if [ -d "$PCP_SYSCONF_DIR/$tool" ]; then
-    mkdir -p "$root$etc"
-    install -m 644 "packaging/$tool/$file" "$root$etc/$file"
-    ln -s "$etc/$file" "$root$var/$file"
-    conffiles+=("$etc/$file")
-  else
-    install -m 644 "packaging/$tool/$file" "$root$var/$file"
-  fi
-}
-place pmlogconf summary
-place pmieconf source_errors
-
-# documentation
-doc="/usr/share/doc/$name"
-mkdir -p "$root$doc"
-install -m 644 packaging/README.tree "$root$doc/README"
-cat > "$root$doc/copyright" <<EOF
-pmda-json $version: the JSON PMDA for Performance Co-Pilot.
-License: GPL-2.0-or-later. On Debian systems the GNU General Public
-License version 2 is in /usr/share/common-licenses/GPL-2.
-Its run-time node modules (in $tree/node_modules) carry their own
-licenses (MIT), in their directories.
-EOF
+# where Install keeps the configuration (see Install)
+if [ "$links" != "$tree" ]; then config="$PCP_SYSCONF_DIR/json/config.json"; else config="$links/config.json"; fi
 
 # Depends: who provides each library the native module links against
 upstream() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null | sed -e 's/^[0-9]*://' -e 's/-[^-]*$//' -e 's/[+~].*$//'; }
@@ -100,8 +61,8 @@ depends=$(printf '%s\n' "${deps[@]}" | awk '!seen[$1]++' | paste -sd, | sed 's/,
 
 # what is diverted while the package is installed: the python pmdajson's
 # files that the tree, its links and the manual page take the place of
-diverts="$tree/Install $tree/Remove $tree/README $man1/pmdajson.1.gz"
-[ "$links" = "$tree" ] || diverts="$diverts $links/Install $links/Remove $links/README"
+diverts="$tree/Install $tree/Remove $tree/README $tree/generate_ceph_metadata $man1/pmdajson.1.gz"
+[ "$links" = "$tree" ] || diverts="$diverts $links/Install $links/Remove $links/README $links/generate_ceph_metadata"
 
 mkdir -m 755 "$root/DEBIAN"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
@@ -125,7 +86,8 @@ Description: Performance Co-Pilot JSON PMDA (pmda-json)
  Installing the package starts nothing: to have pmcd serve the metrics,
  run, as root: cd $links && ./Install
 EOF
-if [ ${#conffiles[@]} -gt 0 ]; then printf '%s\n' "${conffiles[@]}" > "$root/DEBIAN/conffiles"; fi
+# conffiles: the package's files in /etc (the pmlogconf and pmieconf ones)
+if [ -d "$root/etc" ]; then (cd "$root" && find etc -type f | sed 's|^|/|' | sort) > "$root/DEBIAN/conffiles"; fi
 
 # Each maintainer script is written out whole, ending as postrm does (esac,
 # exit 0), on purpose: dpkg runs each alone, with nothing to source.
@@ -133,6 +95,8 @@ cat > "$root/DEBIAN/preinst" <<EOF
 #!/bin/sh
 # $name: keep the python pmdajson's files (PCP 6's pcp package) aside
 set -e
+# NAME.distrib, and a manual page as NAME.distrib.1.gz (a name man accepts)
+to() { case "\$1" in *.1.gz) echo "\${1%.1.gz}.distrib.1.gz" ;; *) echo "\$1.distrib" ;; esac; }
 case "\$1" in
   install|upgrade)
     for p in $diverts; do
@@ -142,7 +106,7 @@ case "\$1" in
           dpkg-divert --local --no-rename --remove "\$p" >/dev/null
           dpkg-divert --package $name --no-rename --divert "\$p.distrib" --add "\$p" >/dev/null ;;
         "")
-          dpkg-divert --package $name --rename --divert "\$p.distrib" --add "\$p" >/dev/null ;;
+          dpkg-divert --package $name --rename --divert "\$(to "\$p")" --add "\$p" >/dev/null ;;
       esac
     done ;;
 esac
@@ -189,13 +153,47 @@ EOF
 # written out whole, ending as preinst does, on purpose: dpkg runs it alone
 cat > "$root/DEBIAN/postrm" <<EOF
 #!/bin/sh
-# $name: give the python pmdajson's files back
+# $name: give the python pmdajson's files back; on purge, also remove
+# what Install made -- the configuration, the numbering caches, the log,
+# the name space file and the directories left empty -- except what another package has
+# (PCP 6's pcp has pmdajson's config.json, its link and the sources
+# directory), and except while pmcd runs a json PMDA (the python
+# pmdajson's, which uses the same configuration and caches)
 case "\$1" in
   remove|abort-install|disappear)
     for p in $diverts; do
       if [ "\$(dpkg-divert --listpackage "\$p")" = $name ]; then
-        dpkg-divert --package $name --rename --divert "\$p.distrib" --remove "\$p" >/dev/null || \\
-          echo "$name: could not give \$p back (it is \$p.distrib)" >&2
+        to=\$(dpkg-divert --truename "\$p")
+        dpkg-divert --package $name --rename --divert "\$to" --remove "\$p" >/dev/null || \\
+          echo "$name: could not give \$p back (it is \$to)" >&2
+      fi
+    done ;;
+  purge)
+    conf=\$(. /etc/pcp.conf 2>/dev/null; echo "\${PCP_PMCDCONF_PATH:-/etc/pcp/pmcd/pmcd.conf}")
+    if grep -q "^json[[:space:]]" "\$conf" 2>/dev/null; then
+      echo "$name: pmcd runs a json PMDA: kept its configuration $config, numbering caches and log"
+      exit 0
+    fi
+    theirs() { dpkg-query -S "\$1" >/dev/null 2>&1; }
+    for f in $config $config.orig $config.new $links/config.json $PCP_VAR_DIR/pmns/json $PCP_LOG_DIR/pmcd/json.log $PCP_LOG_DIR/pmcd/json.log.prev; do
+      if [ -e "\$f" ] || [ -L "\$f" ]; then
+        if theirs "\$f"; then
+          echo "$name: kept \$f (\$(dpkg-query -S "\$f" | cut -d: -f1)'s)"
+        else
+          rm -f "\$f" && echo "$name: removed \$f"
+        fi
+      fi
+    done
+    n=\$(ls -d $PCP_VAR_DIR/config/pmda/137.* 2>/dev/null | wc -l)
+    if [ "\$n" -gt 0 ]; then
+      rm -f $PCP_VAR_DIR/config/pmda/137.* && echo "$name: removed the numbering caches $PCP_VAR_DIR/config/pmda/137.* (\$n files)"
+    fi
+    for d in $(dirname "$config") $links $PCP_TMP_DIR/json; do
+      [ -d "\$d" ] && ! theirs "\$d" || continue
+      if rmdir "\$d" 2>/dev/null; then
+        echo "$name: removed \$d"
+      else
+        echo "$name: kept \$d: it is not empty (\$(ls -A "\$d" | head -n 3 | tr '\\n' ' '))"
       fi
     done ;;
 esac

@@ -7,17 +7,21 @@
 #                            for each of its entries in $PCP_PMDAS_DIR/json
 #   $PCP_PMDAS_DIR/json      the tree itself, when it does not
 #
-# Then, as for every PMDA: cd $PCP_PMDAS_DIR/json && ./Install
+# and pmdajson-check and pmdajson-generate on PATH, as links in
+# /usr/local/bin to the tree's. Then, as for every PMDA:
+#   cd $PCP_PMDAS_DIR/json && ./Install
 # The checkout is not needed any more. Everything is root's, with no group
 # or other write, and so is every directory above.
 #
 # Files of the python pmdajson that the tree replaces (Install, Remove,
-# README of PCP 6's pcp package) are kept aside with a local dpkg
-# diversion, as NAME.distrib, where dpkg is the package manager.
+# README, generate_ceph_metadata of PCP 6's pcp package) are kept aside
+# with a local dpkg diversion, as NAME.distrib, where dpkg is the package
+# manager.
 #
 #   bash packaging/install-tree.sh --uninstall
 # takes it all away again: Remove first if pmcd runs this tree, then the
-# tree and its links, and the python pmdajson's files come back.
+# tree, its links and the tools' links, and the python pmdajson's files
+# come back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 checkout=$(pwd)
@@ -32,7 +36,7 @@ set +u; . "${PCP_DIR:-}/etc/pcp.env"; set -u
 # shellcheck source=packaging/tree-dirs.sh
 . packaging/tree-dirs.sh
 
-entries=(dist build node_modules Install Remove README pmns domain.h help package.json)
+bin=/usr/local/bin
 
 if [ "${1:-}" = --uninstall ]; then
   conf=${PCP_PMCDCONF_PATH:-/etc/pcp/pmcd/pmcd.conf}
@@ -56,9 +60,18 @@ if [ "${1:-}" = --uninstall ]; then
       fi
     done
   done
+  for ((i = 0; i < ${#tools[@]}; i += 2)); do
+    p="$bin/${tools[i]}"
+    if [ -L "$p" ] && [ "$(readlink "$p")" = "$tree/${tools[i+1]}" ]; then rm -f "$p"; fi
+  done
   rmdir "$tree" "$links" 2>/dev/null || true
   echo "install-tree: removed $tree"
   exit 0
+fi
+
+# the package's tree is the package's
+if dpkg-query -W -f='${Status}' pcp-pmda-json 2>/dev/null | grep -q 'install ok installed'; then
+  die "the pcp-pmda-json package is installed, and its tree is $tree: use its Install, or remove the package first (dpkg -r pcp-pmda-json)"
 fi
 
 # every directory above the tree: root's, not writable by group or others
@@ -86,10 +99,12 @@ divert() {
   local p="$1"
   command -v dpkg-divert >/dev/null 2>&1 || return 0
   [ -e "$p" ] || [ -L "$p" ] || return 0
-  dpkg-query -S "$p" >/dev/null 2>&1 || return 0          # no package's
+  local owner
+  owner=$(dpkg-query -S "$p" 2>/dev/null | cut -d: -f1 | head -n 1)
+  [ -n "$owner" ] || return 0                              # no package's
   [ -z "$(dpkg-divert --listpackage "$p")" ] || return 0   # already diverted
   dpkg-divert --local --rename --divert "$p.distrib" --add "$p" >/dev/null
-  echo "install-tree: kept $(dpkg-query -S "$p" 2>/dev/null | cut -d: -f1 | head -n 1)'s $p as $p.distrib"
+  echo "install-tree: kept $owner's $p as $p.distrib"
 }
 
 mkdir -p -m 755 "$tree"
@@ -121,5 +136,14 @@ if [ "$links" != "$tree" ]; then
     echo "install-tree: $links (links to $tree)"
   fi
 fi
+
+# the tools on PATH (/usr/local/bin: not a package's)
+mkdir -p -m 755 "$bin"
+for ((i = 0; i < ${#tools[@]}; i += 2)); do
+  p="$bin/${tools[i]}"
+  [ -e "$p" ] && [ ! -L "$p" ] && die "$p exists and is not a link: not replaced"
+  ln -sfnT "$tree/${tools[i+1]}" "$p"
+done
+echo "install-tree: ${tools[0]} and ${tools[2]} in $bin (links to $tree/dist/cli)"
 
 echo "install-tree: now, as root: cd $links && ./Install"

@@ -6,10 +6,13 @@
 //   node_modules/                  the run-time dependencies only (ajv and
 //                                  its own), as package-lock.json has them
 //   Install Remove pmns domain.h help README package.json
+//   generate_ceph_metadata         pmdajson's, on pmdajson-generate
 // Used by packaging/install-tree.sh and packaging/deb.sh:
 //   node packaging/stage.mjs DIR
-// DIR must not exist yet. Modes are 755 for directories and the scripts,
-// 644 for the rest; the owner is whoever runs this.
+// DIR must not exist yet. Modes are 755 for directories, the scripts and
+// the tools (dist/cli/check.js, dist/cli/generate.js: pmdajson-check and
+// pmdajson-generate, linked from PATH by the packages), 644 for the rest;
+// the owner is whoever runs this.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +78,8 @@ for (const { p, optional } of packages) {
 
 for (const f of ['Install', 'Remove', 'pmns', 'domain.h', 'help']) copy(path.join(root, f), path.join(dest, f));
 copy(path.join(root, 'packaging', 'README.tree'), path.join(dest, 'README'));
-for (const f of ['Install', 'Remove']) fs.chmodSync(path.join(dest, f), 0o755);
+copy(path.join(root, 'packaging', 'generate_ceph_metadata'), path.join(dest, 'generate_ceph_metadata'));
+for (const f of ['Install', 'Remove', 'generate_ceph_metadata', 'dist/cli/check.js', 'dist/cli/generate.js']) fs.chmodSync(path.join(dest, f), 0o755);
 
 // what this tree is, for the administrator (node needs none of it)
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));

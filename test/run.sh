@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Run every test: installs what the tests need (PCP packages, npm packages,
-# the native build), then ava with its TAP reporter. The last line printed
-# is always "N passed, N failed"; the status is 0 only if ava's was and no
-# test failed.
+# Run every test: installs what the tests need (.ci/setup --tests: PCP and
+# the programs the tests run, npm packages, the native build), then ava
+# with its TAP reporter. The last line printed is always "N passed, N
+# failed"; the status is 0 only if ava's was and no test failed.
 #
 # Where ava's TAP reporter ends without its "# pass"/"# fail" summary (it
 # crashes on a timeout on some Node.js versions) the test lines are counted
@@ -10,7 +10,7 @@
 # that failed with no failing test line counts as one failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/setup || { echo "0 passed, 1 failed"; exit 1; }
+bash .ci/setup --tests || { echo "0 passed, 1 failed"; exit 1; }
 tap=$(mktemp)
 npx ava --tap "$@" 2>&1 | tee "$tap"
 status=${PIPESTATUS[0]}

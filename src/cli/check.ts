@@ -28,10 +28,12 @@ import * as v8 from 'v8';
 // as in the PMDA (src/pmda/main.ts): a schema's "pattern" cannot backtrack for hours
 v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 import { DEFAULTS, loadConfig } from '../pmda/config';
-import * as log from '../pmda/limits/log';
 import { validName } from '../format/metadata';
-import { CacheCopies, Checker } from './checker';
-import { text, document } from './report';
+// the checker runs the PMDA's own code, which needs its native module:
+// loaded only once the arguments are read (see needsNative)
+type CheckerModule = typeof import('./checker');
+type ReportModule = typeof import('./report');
+type LogModule = typeof import('../pmda/limits/log');
 
 const USAGE = `Usage: pmdajson-check [options] DIR...
 
@@ -49,7 +51,7 @@ Options:
   --json               print a JSON document instead of text
   -h, --help           this text
 
-Exit status: 0 no problems, 1 problems, 2 usage.
+Exit status: 0 no problems, 1 problems (or no native module), 2 usage.
 `;
 
 class UsageError extends Error {}
@@ -134,6 +136,20 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
+/**
+ * Load the native module; when it cannot be (the npm package builds none),
+ * the one line that says what it needs and how to get it.
+ */
+function needsNative(): string | undefined {
+  try {
+    require('../pmda/native');
+    return undefined;
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    return `pmdajson-check: needs the JSON PMDA's native module (build/Release/pmda_json.node, built against PCP's libpcp_pmda), which the npm package does not build: use the pmdajson-check of the pcp-pmda-json package (on PATH once it is installed), or of a checkout of pmda-json built with npm run build where PCP's development files are (libpcp-pmda3-dev) [${why}]\n`;
+  }
+}
+
 function main(): number {
   let opts: Options;
   try {
@@ -143,6 +159,14 @@ function main(): number {
     process.stderr.write((e.message ? `pmdajson-check: ${e.message}\n` : '') + USAGE);
     return e.message ? 2 : 0;
   }
+  const missing = needsNative();
+  if (missing) {
+    process.stderr.write(missing);
+    return 1;
+  }
+  const { CacheCopies, Checker } = require('./checker') as CheckerModule;
+  const { text, document } = require('./report') as ReportModule;
+  const log = require('../pmda/limits/log') as LogModule;
   const loaded = opts.configFile !== undefined ? loadConfig(opts.configFile) : { config: { ...DEFAULTS }, problems: [] };
   const config = loaded.config;
   if (opts.timeoutS !== undefined) config.execTimeoutMs = Math.round(opts.timeoutS * 1000);

@@ -74,7 +74,8 @@ const SAMPLE = { domain: '137', root: 'json', config: '/nonexistent/config.json'
 
 test('the page renders, with the sections of a PCP agent page', (t) => {
   const text = render();
-  t.regex(text, /^NAME\n\s+pmdajson - JSON performance metrics domain agent \(PMDA\)$/m);
+  // the words of PCP's own page, which its QA (test 1251) finds with man -k
+  t.is(flat(sections(text).NAME).trim(), 'pmdajson - JavaScript Object Notation (JSON) performance metrics domain agent (PMDA)');
   const names = Object.keys(sections(text));
   for (const s of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'OPTIONS', 'CONFIGURATION', 'METADATA', 'ARRAYS', 'LABELS',
     'CONTROL METRICS', 'SECURITY', 'INSTALLATION', 'FILES', 'PCP ENVIRONMENT', 'SEE ALSO']) {
@@ -83,10 +84,20 @@ test('the page renders, with the sections of a PCP agent page', (t) => {
 });
 
 // needs groff: skipped (ava's skip) where it is not installed
-(has('groff') ? test : test.skip)('groff finds nothing to warn about', (t) => {
-  const r = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z', PAGE], { env: ENV, encoding: 'utf8' });
-  t.is(r.status, 0);
-  t.is(r.stderr, '');
+(has('groff') ? test : test.skip)('groff finds nothing to warn about, in this page or the tools\' pages', (t) => {
+  for (const page of ['pmdajson.1', 'pmdajson-check.1', 'pmdajson-generate.1']) {
+    const r = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z', path.join(ROOT, 'man', page)], { env: ENV, encoding: 'utf8' });
+    t.is(r.status, 0, page);
+    t.is(r.stderr, '', page);
+  }
+});
+
+test('the synopsis shows the installed path, SEE ALSO the tools, and the security notes are cited where the packages install them', (t) => {
+  const s = sections(render());
+  t.regex(flat(s.SYNOPSIS), /^ ?node \$PCP_PMDAS_DIR\/json\/dist\/pmda\/main\.js \[-d domain\]/);
+  t.notRegex(flat(render()), /checkout\/dist/);
+  t.regex(flat(s['SEE ALSO']), /^ ?pmdajson-check\(1\), pmdajson-generate\(1\),/);
+  t.regex(flat(s.SECURITY), /described in \/usr\/share\/doc\/pcp-pmda-json\/SECURITY\.md, installed by the packages/);
 });
 
 test('OPTIONS documents every option of --help, and the PMDA accepts every option documented', (t) => {

@@ -13,12 +13,11 @@
 #   chroot.sh online DIR CMD...  the same, but on the host's network (for
 #                                `npm ci` and apt-get in the chroot).
 #
-# node-gyp builds against Debian's Node.js headers (libnode-dev, /usr/include/
-# node), as nodejs.org may not be reachable: npm_package_config_node_gyp_nodedir
-# is /usr (node-gyp reads it; npm does not warn about it as about
-# npm_config_nodedir). Under "run", npm_config_offline=true: npm answers from
-# its cache (filled by `online` runs) at once instead of retrying a network
-# that is not there.
+# Node.js's headers for node-gyp are found by .ci/setup (Debian's libnode-dev,
+# /usr/include/node), as nodejs.org may not be reachable; "make" installs
+# them, as setup would. Under "run", npm_config_offline=true: npm answers
+# from its cache (filled by `online` runs) at once instead of retrying a
+# network that is not there.
 #
 # Package installs never start services: DIR/usr/sbin/policy-rc.d exits 101
 # and a do-nothing systemctl comes first on dpkg's PATH.
@@ -55,8 +54,7 @@ enter() {
             echo "127.0.1.1 $(uname -n)" >> "$d/etc/hosts"
         exec chroot "$d" /usr/bin/env -i PATH="'$SYSPATH'" HOME=/root \
             TERM="${TERM:-dumb}" LANG=C.UTF-8 \
-            NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
-            npm_package_config_node_gyp_nodedir=/usr /bin/bash -c "
+            NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt /bin/bash -c "
                 [ $net != own ] || { ip link set lo up; export npm_config_offline=true; }
                 cd /root && exec \"\$@\"" bash "$@"
     ' bash "$dir" "$net" "$@"

@@ -2,11 +2,13 @@
 // project (its install scripts run: there must be no native build), and
 // with any build/ gone, both require('pmda-json') and import give a
 // Producer that writes a source -- and the native module is never loaded.
+// Its tools, as npx runs them: pmdajson-generate works, pmdajson-check
+// (which runs the PMDA's own code) says in one line what it needs.
 import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { ROOT } from '../helpers/harness.mjs';
 
 const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', timeout: 120000, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
@@ -59,6 +61,16 @@ test('npm pack: installed without PCP bits, require and import give a working Pr
     t.regex(fs.readFileSync(path.join(src, 'data.json'), 'utf8'), /"requests": ?9007199254740993\b[\s\S]*"util": ?0\.5/);
   };
   check('cjs', (src) => `const { Producer, parseMetadata, schemaToMetadataJson } = require('pmda-json'); const { cache } = require;${PRODUCE(src)}`);
+  const bin = (tool, args, input) => spawnSync(path.join(app, 'node_modules', '.bin', tool), args, { cwd: app, encoding: 'utf8', timeout: 60000, input });
+  const gen = bin('pmdajson-generate', ['--from-data', '-', '--prefix', 'pkg'], '{"requests": 42}');
+  t.is(gen.status, 0, gen.stderr);
+  t.like(JSON.parse(gen.stdout), { prefix: 'pkg', metrics: [{ name: 'requests', pointer: '/requests', type: 'integer' }] });
+  t.regex(bin('pmdajson-generate', ['--help']).stdout, /^Usage: pmdajson-generate/);
+  t.regex(bin('pmdajson-check', ['--help']).stderr, /^Usage: pmdajson-check/, 'pmdajson-check --help needs no native module');
+  const checked = bin('pmdajson-check', [dir]);
+  t.is(checked.status, 1);
+  t.is(checked.stderr.trim().split('\n').length, 1, `one line, no stack trace:\n${checked.stderr}`);
+  t.regex(checked.stderr, /^pmdajson-check: needs the JSON PMDA's native module \(build\/Release\/pmda_json\.node, built against PCP's libpcp_pmda\), which the npm package does not build: use the pmdajson-check of the pcp-pmda-json package/);
   check('esm', (src) => `import { Producer, parseMetadata, schemaToMetadataJson } from 'pmda-json'; import { createRequire } from 'node:module'; const { cache } = createRequire(import.meta.url);${PRODUCE(src)}`);
 });
 

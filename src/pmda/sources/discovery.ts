@@ -70,7 +70,9 @@ export function discover(
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (depth > 0 || err.code !== 'ENOENT') problem(`walk:${dir}`, `cannot read directory ${dir}: ${err.message}`);
+      // a configured directory not made yet: said once, as Install says it
+      if (depth === 0 && err.code === 'ENOENT') problem(`walk:${dir}`, `${trusted ? 'trusted_directory_list' : 'directory_list'} entry ${dir} does not exist: no source is found there until it is made`);
+      else problem(`walk:${dir}`, `cannot read directory ${dir}: ${err.message}`);
       visit('');
       return undefined;
     }
