@@ -100,7 +100,7 @@ divert() {
   command -v dpkg-divert >/dev/null 2>&1 || return 0
   [ -e "$p" ] || [ -L "$p" ] || return 0
   local owner
-  owner=$(dpkg-query -S "$p" 2>/dev/null | cut -d: -f1 | head -n 1)
+  owner=$(dpkg-query -S "$p" 2>/dev/null | grep -v "diversion" | cut -d: -f1 | head -n 1)
   [ -n "$owner" ] || return 0                              # no package's
   [ -z "$(dpkg-divert --listpackage "$p")" ] || return 0   # already diverted
   dpkg-divert --local --rename --divert "$p.distrib" --add "$p" >/dev/null
