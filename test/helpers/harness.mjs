@@ -118,7 +118,13 @@ export class Dbpmda {
     this.proc.on('exit', () => { this.exited = true; this.wake?.(); });
     // the node flag Install gives the PMDA in pmcd.conf
     const cmd = python ? `/usr/bin/python3 ${PYTHON_PMDA}` : `${process.execPath} --max-semi-space-size=1 ${PMDA} -l ${scratch.log} ${args.join(' ')}`;
-    this.ready = this.run(`open pipe ${cmd}`);
+    // dbpmda waits 3 s for a new agent's version exchange: on a loaded
+    // machine a start can take longer, and the late answer is then taken
+    // as the answer to the next command; one PDU of our own takes it
+    this.ready = this.run(`open pipe ${cmd}`).then(async (out) => {
+      if (/no version exchange/.test(out)) await this.run('desc 137.0.0');
+      return out;
+    });
   }
 
   /** Send one command; resolve with its output once dbpmda is done with it. */
