@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <string>
 #include <uv.h>
+#include <linux/magic.h>
 #include <sys/inotify.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 namespace pmdajson {
@@ -33,6 +35,49 @@ Napi::Value WatchAdd(const Napi::CallbackInfo &info) {
                         IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR;
   int wd = inotify_add_watch(inotifyFd, dir.c_str(), mask);
   return Napi::Number::New(info.Env(), wd < 0 ? -errno : wd);
+}
+
+// File systems whose every change to a file's inode inotify reports,
+// whoever makes it: local ones. On a network file system another host's
+// writes raise no event, so a file there is checked with fstat instead.
+bool localFs(long type) {
+  switch (type) {
+    case EXT4_SUPER_MAGIC:  // also ext2 and ext3
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+    case RAMFS_MAGIC:
+    case F2FS_SUPER_MAGIC:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// watchFile(fd) => watch descriptor of the open file's own inode, or
+// -errno (-EXDEV: not a local file system). Its events say that the file
+// was written, truncated, had its times, mode or links changed, through
+// any of its names (src/pmda/sources/datafile.ts).
+Napi::Value WatchFile(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (inotifyFd < 0) return Napi::Number::New(env, -EBADF);
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct statfs fs;
+  if (fstatfs(fd, &fs) < 0) return Napi::Number::New(env, -errno);
+  if (!localFs((long)fs.f_type)) return Napi::Number::New(env, -EXDEV);
+  // the descriptor's own file, whatever its name now leads to
+  char proc[64];
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+  const uint32_t mask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF;
+  int wd = inotify_add_watch(inotifyFd, proc, mask);
+  return Napi::Number::New(env, wd < 0 ? -errno : wd);
+}
+
+// watchRemove(wd) => 0 or -errno
+Napi::Value WatchRemove(const Napi::CallbackInfo &info) {
+  if (inotifyFd < 0) return Napi::Number::New(info.Env(), -EBADF);
+  int wd = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), inotify_rm_watch(inotifyFd, wd) < 0 ? -errno : 0);
 }
 
 // watchRead() => null when nothing happened, else [[mask, name, wd], ...]
@@ -121,6 +166,8 @@ void RegisterWatch(Napi::Env env, Napi::Object exports) {
   exports.Set("watchInit", Napi::Function::New(env, WatchInit));
   exports.Set("watchAdd", Napi::Function::New(env, WatchAdd));
   exports.Set("watchRead", Napi::Function::New(env, WatchRead));
+  exports.Set("watchFile", Napi::Function::New(env, WatchFile));
+  exports.Set("watchRemove", Napi::Function::New(env, WatchRemove));
   exports.Set("watchNotify", Napi::Function::New(env, WatchNotify));
   // the event bits discovery tells apart, beside the module's other constants
   Napi::Object c = exports.Get("constants").As<Napi::Object>();

@@ -68,6 +68,7 @@ const target = path.join(dir, shapes[0].name, 'data.json');
 const tmp = target + '.tmp';
 let write = 0;
 let fetch = 0;
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < n; i++) {
   if (mode === 'churn') {
     const t0 = performance.now();
@@ -79,6 +80,7 @@ for (let i = 0; i < n; i++) {
   agent.fetch(req);
   fetch += performance.now() - t1;
 }
+const cpu = process.cpuUsage(cpu0);
 if (process.env.INPROC_GC && globalThis.gc) globalThis.gc();
 // INPROC_SETTLE=1: settle as the PMDA does once start-up is over (src/pmda/memory.ts), then fetch as many times again
 if (process.env.INPROC_SETTLE) {
@@ -94,5 +96,5 @@ if (mode === 'million' || process.env.INPROC_MEMORY) {
   const mib = (b) => (b / 2 ** 20).toFixed(1);
   console.log(`memory: rss ${mib(m.rss)} MiB (anonymous ${kb('Anonymous').toFixed(1)}, file ${(kb('Rss') - kb('Anonymous')).toFixed(1)}); JS heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}; external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)})`);
 }
-console.log(`${mode}: ${n} fetches, ${(fetch / n).toFixed(3)} ms a fetch (${(write / n).toFixed(3)} ms a write, not counted); rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
+console.log(`${mode}: ${n} fetches, ${(fetch / n).toFixed(3)} ms a fetch, CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(3)} ms (system ${(cpu.system / 1000 / n).toFixed(3)}) (${(write / n).toFixed(3)} ms a write, not counted); rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
 if (!kept) fs.rmSync(work, { recursive: true, force: true });

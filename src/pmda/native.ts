@@ -120,6 +120,9 @@ export interface Native {
   watchInit(): number;
   watchAdd(dir: string): number;
   watchRead(): Array<[number, string, number]> | null;
+  /** Watch the inode of an open file on a local file system (native/watch.cc); its watch descriptor, or -errno. */
+  watchFile(fd: number): number;
+  watchRemove(wd: number): number;
   /** Compile the JSON pointers of a source's query (native/query.cc); its id. */
   queryCompile(spec: { scalars: string[][]; arrays: Array<{ at: string[]; index: string[] | null; members: string[][] }> }): number;
   /** Run a query on bytes [0, length) of a buffer: its slots, or QUERY_NOT_PARSED. */

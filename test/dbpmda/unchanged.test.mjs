@@ -72,6 +72,24 @@ test('a file written through a hard link in another directory is seen at the nex
   }
 });
 
+test('a hard link made after the file was kept, and written through, is seen at the next fetch', async (t) => {
+  // the kept file's inode is watched: its events come whichever name it is written through
+  const { s, dir, d } = await settledApp(t, 0);
+  const elsewhere = path.join(s.dir, 'elsewhere');
+  fs.mkdirSync(elsewhere);
+  fs.linkSync(path.join(dir, 'data.json'), path.join(elsewhere, 'data.json'));
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(0));
+  const fd = fs.openSync(path.join(elsewhere, 'data.json'), 'r+');
+  t.teardown(() => fs.closeSync(fd));
+  for (let g = 1; g <= 3; g++) {
+    fs.writeSync(fd, text(g), 0);
+    t.deepEqual(await metricValues(d, 'json.app.v'), value(g), `write ${g} through the later link`);
+    // kept again after a second unchanged
+    await sleep(1100);
+    t.deepEqual(await metricValues(d, 'json.app.v'), value(g));
+  }
+});
+
 test('a data file that is a link is not kept: swapping the directory it leads into is seen', async (t) => {
   const s = new Scratch();
   const dir = s.source('app', META);

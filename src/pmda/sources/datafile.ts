@@ -8,14 +8,24 @@
 // directory, and in every directory above it up to the configured ones,
 // as it happens: the registry (src/pmda/sources/registry.ts) reads the events at
 // the start of each fetch and lets go of the files they may concern.
-// What inotify does not see (a write through another hard link, or one
-// that does not close the file) changes the inode itself, and the fstat
-// sees that: its size, times and link count. A file is not kept when its
-// name is a symbolic link, when it is not in the source's own directory,
-// or when that directory is not watched.
+// What the directory's events do not tell (a write through another hard
+// link, or one that does not close the file) changes the inode itself:
+// a kept file's inode is watched too, on a local file system, so that an
+// unchanged file costs a fetch no system call; where it is not (a
+// network file system, or too many watches), the fstat sees that change:
+// its size, times and link count. A file is not kept when its name is a
+// symbolic link, when it is not in the source's own directory, or when
+// that directory is not watched.
 import * as fs from 'fs';
 import { native } from '../native';
 import { openAs, Author } from './access';
+import type { WatchedFile } from './discovery';
+
+/** Who watches a kept file's inode (src/pmda/sources/discovery.ts, Watcher). */
+export interface FileWatcher {
+  watchFile(fd: number, file: WatchedFile): number;
+  unwatchFile(wd: number, file: WatchedFile): void;
+}
 
 const LENGTH = native.STAMP_LENGTH;
 const SIZE = native.STAMP_SIZE;
@@ -63,9 +73,11 @@ function openFileLimit(): number {
   }
 }
 
-export class DataFile {
+export class DataFile implements WatchedFile {
   /** The descriptor kept, of the file last read; -1 for none. */
   private fd = -1;
+  /** The watch of the kept file's inode; -1 for none (then fstat tells). */
+  private wd = -1;
   /** Where in `stamps` what fstat said of the file last read is (what it said of the one just opened follows); -1 once given back. */
   private read: number;
   private hasRead = false;
@@ -73,6 +85,8 @@ export class DataFile {
   private readAt = 0;
   /** May a descriptor be kept now (the registry: is its directory watched)? */
   mayKeep: () => boolean = () => false;
+  /** Who watches the inodes of kept files (the registry's watcher); none: fstat. */
+  watcher: FileWatcher | undefined;
 
   constructor(
     readonly path: string,
@@ -81,9 +95,14 @@ export class DataFile {
     this.read = stamps.take();
   }
 
-  /** Is the file kept the one last read, unchanged? One fstat, no open. */
+  /**
+   * Is the file kept the one last read, unchanged? With its inode watched,
+   * no system call: an event would have let go of it (the fetch reads the
+   * events first). Else one fstat, no open.
+   */
   unchanged(): boolean {
     if (this.fd < 0) return false;
+    if (this.wd >= 0) return true;
     if (native.sameFile(this.fd, stamps.all, this.read) === 1) return true;
     this.release();
     return false;
@@ -129,7 +148,20 @@ export class DataFile {
     if (keep && this.fd < 0 && kept < MAX_KEPT && all[read + SIZE] !== 0n && all[read + LINKED] === 0n && this.mayKeep()) {
       this.fd = fd;
       kept++;
+      this.watch();
     } else fs.closeSync(fd);
+  }
+
+  /**
+   * Watch the kept file's inode. What changed it between its open and now
+   * raised no event of this watch: one fstat compares it with what was
+   * read, once.
+   */
+  private watch(): void {
+    const wd = this.watcher?.watchFile(this.fd, this) ?? -1;
+    if (wd < 0) return;
+    this.wd = wd;
+    if (native.sameFile(this.fd, stamps.all, this.read) !== 1) this.release();
   }
 
   /** Its source went: the descriptor is closed and its stamps' place given back. */
@@ -152,6 +184,8 @@ export class DataFile {
    */
   release(): void {
     if (this.fd < 0) return;
+    if (this.wd >= 0) this.watcher?.unwatchFile(this.wd, this);
+    this.wd = -1;
     fs.closeSync(this.fd);
     this.fd = -1;
     kept--;

@@ -137,10 +137,31 @@ export interface WatchApi {
   watchAdd(dir: string): number;
   watchRead(): Array<[number, string, number]> | null;
   watchNotify?(fn: () => void): number;
+  watchFile?(fd: number): number;
+  watchRemove?(wd: number): number;
+}
+
+/** A data file kept open whose own inode is watched (src/pmda/sources/datafile.ts). */
+export interface WatchedFile {
+  readonly path: string;
 }
 
 /** inotify watches are root's, shared with every root daemon: use few. */
 export const MAX_WATCHES = 4096;
+/**
+ * Kept data files whose inodes are watched, at most: a quarter of root's
+ * watches, as directories take theirs (the rest are checked with fstat).
+ */
+export const MAX_FILE_WATCHES = Math.min(MAX_WATCHES, Math.floor(maxUserWatches() / 4));
+
+function maxUserWatches(): number {
+  try {
+    return Number(fs.readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8')) || 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Beyond MAX_WATCHES directories, the trees are walked this often. */
 export const OVERFLOW_WALK_MS = 10000;
 
@@ -150,6 +171,9 @@ export class Watcher {
   private readonly watched = new Map<number, string>();
   /** The same, by directory. */
   private readonly watchOf = new Map<string, number>();
+  /** Watch descriptors of kept data files' inodes, and the files (a file with two names kept twice has one). */
+  private readonly fileWatches = new Map<number, Set<WatchedFile>>();
+  private fileWatchCount = 0;
   /**
    * Told, as events are read, of the files they name in watched
    * directories, and whether any event may have changed where other
@@ -215,6 +239,18 @@ export class Watcher {
     const files = new Set<string>();
     let anything = false;
     for (const [mask, name, wd] of events) {
+      // a kept data file's inode changed (or its watch went): its names are touched
+      const held = this.fileWatches.get(wd);
+      if (held) {
+        for (const f of held) {
+          files.add(f.path);
+          if (this.touched.size < MAX_WATCHES) this.touched.add(f.path);
+        }
+        if (mask & this.bits.IN_IGNORED) this.dropFileWatch(wd);
+        continue;
+      }
+      // the end of a watch given back: nothing changed
+      if (mask & this.bits.IN_IGNORED && !this.watched.has(wd)) continue;
       if (mask & this.bits.IN_IGNORED) this.unwatch(wd);
       // a file other than the two that describe sources (created, written,
       // renamed, removed) changes nothing a walk finds: walks look for
@@ -231,6 +267,40 @@ export class Watcher {
       if (this.touched.size < MAX_WATCHES) this.touched.add(file);
     }
     this.onChange(files, anything);
+  }
+
+  /**
+   * Watch the inode of `fd`, kept open as `file`: every write, truncation,
+   * change of times, mode or links, through any name, is then an event
+   * naming `file.path`. Its watch descriptor, or -1 (no inotify, not a
+   * local file system, too many watches).
+   */
+  watchFile(fd: number, file: WatchedFile): number {
+    if (!this.enabled || !this.api.watchFile || this.fileWatchCount >= MAX_FILE_WATCHES) return -1;
+    const wd = this.api.watchFile(fd);
+    if (wd < 0) return -1;
+    let held = this.fileWatches.get(wd);
+    if (!held) {
+      held = new Set();
+      this.fileWatches.set(wd, held);
+      this.fileWatchCount++;
+    }
+    held.add(file);
+    return wd;
+  }
+
+  /** `file` is no longer kept: its inode's watch goes with the last file that held it. */
+  unwatchFile(wd: number, file: WatchedFile): void {
+    const held = this.fileWatches.get(wd);
+    if (!held) return;
+    held.delete(file);
+    if (held.size > 0) return;
+    this.dropFileWatch(wd);
+    this.api.watchRemove?.(wd);
+  }
+
+  private dropFileWatch(wd: number): void {
+    if (this.fileWatches.delete(wd)) this.fileWatchCount--;
   }
 
   private unwatch(wd: number): void {

@@ -199,7 +199,10 @@ export class Registry {
     this.rejected.delete(f.dir);
     log.resolved(`${f.dir}:name`);
     const s = new Source(f.dir, f.trusted, author, name, r.md, r.stamp, f.describedBy, r.validate);
-    if (path.dirname(s.dataPath) === s.dir) s.file.mayKeep = () => this.watcher.watches(s.dir);
+    if (path.dirname(s.dataPath) === s.dir) {
+      s.file.mayKeep = () => this.watcher.watches(s.dir);
+      s.file.watcher = this.watcher;
+    }
     this.onAdd(s);
     const carried = this.reloads.get(f.dir);
     if (carried) {
