@@ -37,6 +37,7 @@ export class Budgets {
    */
   begin(sources: Iterable<{ payer: Payer; heldBytes: number }>, epoch = NaN): void {
     this.spent.clear();
+    this.lastPayer = NaN;
     if (epoch === this.epoch) return;
     this.epoch = epoch;
     this.held.clear();
@@ -48,12 +49,19 @@ export class Budgets {
     return Math.floor(total / this.payers);
   }
 
+  /** The last payer looked up, and its account: a fetch's records come source by source, mostly of one author. */
+  private lastPayer = NaN;
+  private last: Spent = { bytes: 0, values: 0, ms: 0 };
+
   private of(payer: Payer): Spent {
+    if (payer === this.lastPayer) return this.last;
     let s = this.spent.get(payer);
     if (!s) {
       s = { bytes: 0, values: 0, ms: 0 };
       this.spent.set(payer, s);
     }
+    this.lastPayer = payer;
+    this.last = s;
     return s;
   }
 

@@ -31,11 +31,7 @@ export interface Served extends Placed {
   item: number;
   desc: ItemDesc;
   array?: ArraySpec;
-  /**
-   * The metric's encoded record (src/pmda/records/encoder.ts) for data version
-   * `cachedVersion`: words [cachedAt, cachedEnd) of `cached`, which the
-   * records kept with it share.
-   */
+  /** Its encoded record (records/encoder.ts) for data version `cachedVersion`: words [cachedAt, cachedEnd) of `cached`, shared by the records kept with it. */
   cached?: Int32Array;
   cachedAt: number;
   cachedEnd: number;
@@ -44,11 +40,7 @@ export interface Served extends Placed {
 
 export type { Rows } from '../data/instances';
 
-/**
- * Asked before data of `bytes` bytes is parsed (replacing `heldBefore`
- * bytes of this source): undefined if it fits the author's budgets, else
- * why not.
- */
+/** Asked before data of `bytes` bytes is parsed (replacing `heldBefore` bytes of this source): undefined if it fits the author's budgets, else why not. */
 export type Admit = (bytes: number, heldBefore: number) => string | undefined;
 
 /** What a data-exec or data-url source's refresh is given: its command's output, none yet, or a rest after a timeout. */
@@ -230,6 +222,15 @@ export class Source {
     } finally {
       this.stats.refreshMs = Number(process.hrtime.bigint() - started) / 1e6;
     }
+  }
+
+  /** refresh() of a file kept open and unchanged (with its inode watched, known with no system call); false for any other source. */
+  refreshUnchanged(fetchNo: number): boolean {
+    if (this.refreshedAt === fetchNo || this.dataError !== undefined || this.commanded || this.indomCache || !this.view || !this.file.unchanged()) return false;
+    this.refreshedAt = fetchNo;
+    this.stats.dataTime = this.refreshedTime = Date.now();
+    this.stats.refreshMs = 0;
+    return true;
   }
 
   /** Does its data come from a process (data-exec, or data-url through src/pmda/commands/url.ts)? */
