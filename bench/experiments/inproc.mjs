@@ -55,9 +55,11 @@ const cfgFile = path.join(work, 'config.json');
 fs.writeFileSync(cfgFile, JSON.stringify({ trusted_directory_list: [dir] }));
 const agent = new Agent({ root: 'json', config: loadConfig(cfgFile).config });
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 agent.discover();
 agent.syncTables();
-console.log(`first discovery of ${shapes.length} sources: ${(performance.now() - t0).toFixed(1)} ms`);
+const c1 = process.cpuUsage(c0);
+console.log(`first discovery of ${shapes.length} sources: ${(performance.now() - t0).toFixed(1)} ms, CPU ${((c1.user + c1.system) / 1000).toFixed(1)} ms (system ${(c1.system / 1000).toFixed(1)})`);
 
 const pmids = [];
 for (let cluster = 1; cluster <= Math.min(shapes.length, mode === 'million' ? 100 : 10); cluster++) for (let item = 0; item < 200; item++) pmids.push(native.pmid(cluster, item));
