@@ -90,6 +90,31 @@ test('a hard link made after the file was kept, and written through, is seen at 
   }
 });
 
+test('two sources whose data files are one file (hard links) both see a write, also after one of them went', async (t) => {
+  // one inode, one watch, held by both kept files
+  const s = new Scratch();
+  const a = s.source('a', META, text(0));
+  const b = s.source('b', META);
+  fs.linkSync(path.join(a, 'data.json'), path.join(b, 'data.json'));
+  const d = await session(t, s);
+  await d.fetch('json.a.v', 'json.b.v');
+  await sleep(1100);
+  await d.fetch('json.a.v', 'json.b.v');
+  const fd = fs.openSync(path.join(b, 'data.json'), 'r+');
+  t.teardown(() => fs.closeSync(fd));
+  fs.writeSync(fd, text(1), 0);
+  t.deepEqual(await metricValues(d, 'json.a.v'), value(1));
+  t.deepEqual(await metricValues(d, 'json.b.v'), value(1));
+  await sleep(1100);
+  await d.fetch('json.a.v', 'json.b.v');
+  fs.rmSync(a, { recursive: true });
+  await d.fetch('json.b.v');
+  await sleep(1100);
+  await d.fetch('json.b.v');
+  fs.writeSync(fd, text(2), 0);
+  t.deepEqual(await metricValues(d, 'json.b.v'), value(2), 'the other source keeps its watch');
+});
+
 test('a data file that is a link is not kept: swapping the directory it leads into is seen', async (t) => {
   const s = new Scratch();
   const dir = s.source('app', META);

@@ -171,8 +171,8 @@ export class Watcher {
   private readonly watched = new Map<number, string>();
   /** The same, by directory. */
   private readonly watchOf = new Map<string, number>();
-  /** Watch descriptors of kept data files' inodes, and the files (a file with two names kept twice has one). */
-  private readonly fileWatches = new Map<number, Set<WatchedFile>>();
+  /** Watch descriptors of kept data files' inodes, and the file (a set: a file kept under two names has one watch). */
+  private readonly fileWatches = new Map<number, WatchedFile | Set<WatchedFile>>();
   private fileWatchCount = 0;
   /**
    * Told, as events are read, of the files they name in watched
@@ -242,7 +242,7 @@ export class Watcher {
       // a kept data file's inode changed (or its watch went): its names are touched
       const held = this.fileWatches.get(wd);
       if (held) {
-        for (const f of held) {
+        for (const f of held instanceof Set ? held : [held]) {
           files.add(f.path);
           if (this.touched.size < MAX_WATCHES) this.touched.add(f.path);
         }
@@ -279,13 +279,12 @@ export class Watcher {
     if (!this.enabled || !this.api.watchFile || this.fileWatchCount >= MAX_FILE_WATCHES) return -1;
     const wd = this.api.watchFile(fd);
     if (wd < 0) return -1;
-    let held = this.fileWatches.get(wd);
+    const held = this.fileWatches.get(wd);
     if (!held) {
-      held = new Set();
-      this.fileWatches.set(wd, held);
+      this.fileWatches.set(wd, file);
       this.fileWatchCount++;
-    }
-    held.add(file);
+    } else if (held instanceof Set) held.add(file);
+    else if (held !== file) this.fileWatches.set(wd, new Set([held, file]));
     return wd;
   }
 
@@ -293,8 +292,10 @@ export class Watcher {
   unwatchFile(wd: number, file: WatchedFile): void {
     const held = this.fileWatches.get(wd);
     if (!held) return;
-    held.delete(file);
-    if (held.size > 0) return;
+    if (held instanceof Set) {
+      held.delete(file);
+      if (held.size > 0) return;
+    } else if (held !== file) return;
     this.dropFileWatch(wd);
     this.api.watchRemove?.(wd);
   }
