@@ -70,8 +70,6 @@ export class Round {
     // no clock, no time budget
     if (src.refreshedAt === this.number && records.copyKept(i, src, m)) return;
     if (this.budgets.timeUp(src.payer)) return records.overBudget(i, src, m, 'time');
-    // an unchanged file kept open: its kept record, with no clock either
-    if (src.refreshUnchanged(this.number) && records.copyKept(i, src, m)) return;
     const started = performance.now();
     this.refresh(src);
     records.write(i, src, m, started);

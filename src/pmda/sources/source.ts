@@ -224,15 +224,6 @@ export class Source {
     }
   }
 
-  /** refresh() of a file kept open and unchanged (with its inode watched, known with no system call); false for any other source. */
-  refreshUnchanged(fetchNo: number): boolean {
-    if (this.refreshedAt === fetchNo || this.dataError !== undefined || this.commanded || this.indomCache || !this.view || !this.file.unchanged()) return false;
-    this.refreshedAt = fetchNo;
-    this.stats.dataTime = this.refreshedTime = Date.now();
-    this.stats.refreshMs = 0;
-    return true;
-  }
-
   /** Does its data come from a process (data-exec, or data-url through src/pmda/commands/url.ts)? */
   get commanded(): boolean {
     return this.dataExec !== undefined || this.dataUrl !== undefined;
