@@ -20,6 +20,8 @@ export interface Sources {
 export class Round {
   /** This round's number: a source is refreshed at most once in each. */
   number = 0;
+  /** When it began (time of day): when the unchanged files it looked at were current. */
+  private time = 0;
 
   constructor(
     private readonly sources: Sources,
@@ -31,6 +33,7 @@ export class Round {
   /** A new round: a new number, and the budgets shared out between the authors that have sources. */
   begin(): void {
     this.number++;
+    this.time = Date.now();
     this.budgets.begin(this.sources.byCluster.values(), Source.epoch);
   }
 
@@ -70,6 +73,8 @@ export class Round {
     // no clock, no time budget
     if (src.refreshedAt === this.number && records.copyKept(i, src, m)) return;
     if (this.budgets.timeUp(src.payer)) return records.overBudget(i, src, m, 'time');
+    // an unchanged file kept open: its kept record, with no clock either
+    if (src.refreshKept(this.number, this.time) && records.copyKept(i, src, m)) return;
     const started = performance.now();
     this.refresh(src);
     records.write(i, src, m, started);

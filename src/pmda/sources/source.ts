@@ -224,6 +224,20 @@ export class Source {
     }
   }
 
+  /**
+   * refresh() of a data file kept open and unchanged, in round `fetchNo`
+   * at `now` (the round's time of day): nothing to read, and with its inode
+   * watched nothing to ask the kernel either. False for any other source,
+   * which then takes refresh().
+   */
+  refreshKept(fetchNo: number, now: number): boolean {
+    if (this.refreshedAt === fetchNo || this.dataError !== undefined || this.commanded || this.indomCache || !this.view || !this.file.unchanged()) return false;
+    this.refreshedAt = fetchNo;
+    this.stats.dataTime = this.refreshedTime = now;
+    this.stats.refreshMs = 0;
+    return true;
+  }
+
   /** Does its data come from a process (data-exec, or data-url through src/pmda/commands/url.ts)? */
   get commanded(): boolean {
     return this.dataExec !== undefined || this.dataUrl !== undefined;
