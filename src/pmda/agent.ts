@@ -111,21 +111,28 @@ export class Agent {
     const sources = this.registry.byCluster;
     this.round.begin();
     // the commands this fetch needs, started together
-    const commanded = new Set<Source>();
-    for (let i = 0; i < pmids.length; i++) {
-      const src = sources.get(pmidCluster(pmids[i]!));
-      if (src?.commanded) commanded.add(src);
+    if (this.registry.commanded > 0) {
+      const commanded = new Set<Source>();
+      for (let i = 0; i < pmids.length; i++) {
+        const src = sources.get(pmidCluster(pmids[i]!));
+        if (src?.commanded) commanded.add(src);
+      }
+      if (commanded.size > 0) this.round.runCommands(commanded);
     }
-    if (commanded.size > 0) this.round.runCommands(commanded);
     this.records.begin(pmids.length);
+    // a source's metrics mostly come one after the other: it is looked up once for them
+    let cluster = -1;
+    let src: Source | undefined;
     for (let i = 0; i < pmids.length; i++) {
       const pmid = pmids[i]!;
-      const cluster = pmidCluster(pmid);
+      if (pmidCluster(pmid) !== cluster) {
+        cluster = pmidCluster(pmid);
+        src = cluster === 0 ? undefined : sources.get(cluster);
+      }
       if (cluster === 0) {
         this.fetchStatic(i, pmidItem(pmid));
         continue;
       }
-      const src = sources.get(cluster);
       const m = src?.metrics.get(pmidItem(pmid));
       if (!src || !m) {
         this.records.error(i, 0, C.PM_ERR_PMID);

@@ -27,6 +27,8 @@ export class Registry {
   readonly clusters: NameCache;
   /** Sources were added or removed since the tables were last built. */
   changed = true;
+  /** How many of the sources have a data-exec command or a data-url. */
+  commanded = 0;
   /** Directories whose metadata could not be used, by metadata stamp. */
   private readonly rejected = new Map<string, string>();
   /** Stats of sources being reloaded, carried over to their new Source. */
@@ -212,6 +214,7 @@ export class Registry {
     this.byDir.set(s.dir, s);
     this.byName.set(s.name, s);
     this.byCluster.set(cluster, s);
+    if (s.commanded) this.commanded++;
     this.changed = true;
     Source.epoch++;
     this.unattached.push([s, cluster]);
@@ -239,6 +242,7 @@ export class Registry {
     this.byDir.delete(s.dir);
     this.byName.delete(s.name);
     this.byCluster.delete(s.cluster);
+    if (s.commanded) this.commanded--;
     this.clusters.hide(s.name);
     Source.epoch++;
     s.forgetProblems();
