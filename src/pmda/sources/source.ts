@@ -224,12 +224,7 @@ export class Source {
     }
   }
 
-  /**
-   * refresh() of a data file kept open and unchanged, in round `fetchNo`
-   * at `now` (the round's time of day): nothing to read, and with its inode
-   * watched nothing to ask the kernel either. False for any other source,
-   * which then takes refresh().
-   */
+  /** refresh() of a data file kept open and unchanged (its inode watched: no system call), at the round's `now`; false for other sources. */
   refreshKept(fetchNo: number, now: number): boolean {
     if (this.refreshedAt === fetchNo || this.dataError !== undefined || this.commanded || this.indomCache || !this.view || !this.file.unchanged()) return false;
     this.refreshedAt = fetchNo;
