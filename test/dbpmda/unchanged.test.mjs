@@ -208,3 +208,15 @@ test('sources that go and come take the places of the stamps of those gone: each
   const after = await metricValues(d, 'json.control.refreshes');
   t.deepEqual(left.map((n) => after[n]), left.map((n) => before[n]), 'three more fetches, no read');
 });
+
+test('a file kept open and unchanged is current whenever it is fetched: its data_age stays near 0, and it is not read again', async (t) => {
+  const { d } = await settledApp(t, 2);
+  const base = await refreshes(d, 'app');
+  for (let i = 0; i < 3; i++) {
+    await sleep(1000);
+    t.deepEqual(await metricValues(d, 'json.app.v'), value(2));
+    const [age] = Object.values(await d.fetch('json.control.data_age'));
+    t.true(Number(age.values[0].value) < 0.9, `data_age ${age.values[0].value} s just after a fetch, ${i + 2} s after the file was kept`);
+  }
+  t.is(await refreshes(d, 'app'), base, 'not read again');
+});
