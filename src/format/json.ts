@@ -12,9 +12,9 @@
 //
 // The marker starts with a NUL and a per-process random token, so no data
 // string can be mistaken for one unless its writer can read our memory.
-import { randomBytes } from 'crypto';
+import * as fs from 'fs';
 
-const TOKEN = 'int64:' + randomBytes(6).toString('hex') + ':';
+const TOKEN = 'int64:' + randomHex(6) + ':';
 /** The marker as parsed, and as written into JSON text (escaped NUL). */
 const MARK = '\u0000' + TOKEN;
 const MARK_TEXT = '\\u0000' + TOKEN;
@@ -213,4 +213,23 @@ export function stringifyJson(value: JsonOut, indent = 0): string {
   };
   write(value, 0);
   return out.join('');
+}
+
+/**
+ * `n` random bytes from the kernel, in hex. Not the crypto module: loading
+ * it costs the PMDA's start 8 ms or more (bench/run.mjs, startup).
+ */
+function randomHex(n: number): string {
+  const bytes = Buffer.alloc(n);
+  try {
+    const fd = fs.openSync('/dev/urandom', 'r');
+    try {
+      if (fs.readSync(fd, bytes, 0, n, null) === n) return bytes.toString('hex');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    /* no /dev/urandom here */
+  }
+  return (require('crypto') as typeof import('crypto')).randomBytes(n).toString('hex');
 }
