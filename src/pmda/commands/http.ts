@@ -7,7 +7,7 @@
 // each a root-owned file (docs/SECURITY.md, data-url).
 import * as fs from 'fs';
 import * as path from 'path';
-import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'worker_threads';
+import type { Worker, MessagePort } from 'worker_threads';
 import { PADDING } from '../data/query';
 import type { Config } from '../config';
 import type { Source } from '../sources/source';
@@ -90,7 +90,9 @@ export class HttpClient {
   }
 
   private drain(): void {
-    for (let m = this.port && receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port!)) {
+    if (!this.port) return;
+    const { receiveMessageOnPort } = threads();
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
       const r = m.message as UrlResult;
       if (this.pending.delete(r.id)) this.finished.push(r);
     }
@@ -103,6 +105,7 @@ export class HttpClient {
 
   private ensure(): MessagePort {
     if (this.worker && this.port) return this.port;
+    const { Worker, MessageChannel } = threads();
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(path.join(__dirname, 'httpworker.js'), {
       workerData: { port: port2, signal: this.signal.buffer, padding: PADDING },
@@ -191,4 +194,9 @@ export function requestOf(src: Source, config: Config): Omit<UrlRequest, 'id'> |
   }
   if (md.dataUrlTls?.servername !== undefined) tls.servername = md.dataUrlTls.servername;
   return { url: src.dataUrl!, headers, tls, timeoutMs: config.execTimeoutMs, maxBytes: config.maxDataBytes };
+}
+
+/** worker_threads, loaded at the first request: a PMDA without data-url sources starts without it (4 ms). */
+function threads(): typeof import('worker_threads') {
+  return require('worker_threads') as typeof import('worker_threads');
 }
