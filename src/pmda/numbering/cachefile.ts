@@ -145,17 +145,21 @@ export class CacheFile {
   private maxinst: number;
   private dirty = false;
 
+  /** `text` is the file's, read already (null: there is none); else it is read here. */
   constructor(
     readonly file: string,
     max: number,
+    text?: string | null,
   ) {
     this.maxinst = max;
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      return; // a missing file is a new cache
+    if (text === undefined) {
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        text = null;
+      }
     }
+    if (text === null) return; // a missing file is a new cache
     const c = parseCacheFile(text);
     if (c.problems.length > 0) {
       const [line, why] = c.problems[0]!;

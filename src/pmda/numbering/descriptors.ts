@@ -111,11 +111,19 @@ export class DescFile {
   private readonly records: Map<number, ItemDesc>;
   private dirty = false;
 
-  constructor(readonly file: string) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
+  /** `text` is the file's, read already (null: there is none); else it is read here. */
+  constructor(
+    readonly file: string,
+    text?: string | null,
+  ) {
+    if (text === undefined) {
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        text = null;
+      }
+    }
+    if (text === null) {
       this.records = new Map(); // none yet: a new cache, or pmdajson's
       return;
     }

@@ -126,8 +126,9 @@ export class ClusterCache extends NameCache {
 abstract class FileNumbers {
   protected readonly file: CacheFile;
 
-  constructor(readonly serial: number, max: number) {
-    this.file = cacheFileOf(serial, max);
+  /** `text` is the file's, read already (null: there is none). */
+  constructor(readonly serial: number, max: number, text?: string | null) {
+    this.file = new CacheFile(cachePathOf(serial), max, text);
   }
 
   get size(): number {
@@ -166,9 +167,10 @@ const retiredName = (item: number, name: string): string => `~retired:${item}:${
 class MetricNumbers extends FileNumbers implements MetricItems {
   private readonly descs: DescFile;
 
-  constructor(serial: number, max: number, private readonly cluster: number) {
-    super(serial, max);
-    this.descs = new DescFile(`${this.file.file}.desc`);
+  /** `texts` are the cache file's and the records', read already (null: there is none). */
+  constructor(serial: number, max: number, private readonly cluster: number, texts?: [string | null, string | null]) {
+    super(serial, max, texts?.[0]);
+    this.descs = new DescFile(`${this.file.file}.desc`, texts?.[1]);
   }
 
   number(name: string): number {
@@ -213,10 +215,9 @@ function pmidText(cluster: number, item: number): string {
 let cacheDir: string | undefined;
 
 /** The cache file of `serial`, as pmdaCache names it: $PCP_VAR_DIR/config/pmda/DOMAIN.SERIAL. */
-function cacheFileOf(serial: number, max: number): CacheFile {
+function cachePathOf(serial: number): string {
   cacheDir ??= path.join(native.getConfig('PCP_VAR_DIR') ?? '/var/lib/pcp', 'config', 'pmda');
-  const domain = (native.indom(0) >>> 22) & 0x1ff;
-  return new CacheFile(path.join(cacheDir, `${domain}.${serial}`), max);
+  return `${cacheDir}/${(native.indom(0) >>> 22) & 0x1ff}.${serial}`;
 }
 
 /**
@@ -374,6 +375,35 @@ const metricCaches = new Map<number, MetricNumbers>();
 export function metricNumbers(cluster: number): MetricItems {
   const serial = metricCacheSerial(cluster);
   return once(metricCaches, serial, () => new MetricNumbers(serial, MAX_ITEM, cluster));
+}
+
+/** The texts one call into the shim reads at most (and one file more). */
+const LOAD_BYTES = 1 << 20;
+
+/**
+ * Read the metric caches of the sources in `clusters`, and their
+ * descriptor records, a batch of files per call into the shim rather
+ * than a readFileSync each: thousands of sources at start. A file that
+ * cannot be read is a missing one, as when it is read alone.
+ */
+export function loadMetricNumbers(clusters: Iterable<number>): void {
+  const serials = [...clusters].map(metricCacheSerial).filter((s) => !metricCaches.has(s));
+  const files = serials.flatMap((s) => {
+    const file = cachePathOf(s);
+    return [file, `${file}.desc`];
+  });
+  let cache: string | null = null;
+  for (let at = 0; at < files.length; ) {
+    for (const r of native.readFilesAs(files, at, -1, 0, [], Infinity, LOAD_BYTES)) {
+      const text = typeof r !== 'number' && typeof r[0] === 'string' ? r[0] : null;
+      if (at % 2 === 0) cache = text;
+      else {
+        const serial = serials[at >> 1]!;
+        metricCaches.set(serial, new MetricNumbers(serial, MAX_ITEM, (serial + 1) / 2, [cache, text]));
+      }
+      at++;
+    }
+  }
 }
 
 const caches = new Map<number, NameCache>();
