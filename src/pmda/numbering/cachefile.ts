@@ -24,6 +24,7 @@
 // reported, never fatal: the file holds what users' data named.
 import * as fs from 'fs';
 import * as path from 'path';
+import { native } from '../native';
 import * as log from '../limits/log';
 
 export interface CacheEntry {
@@ -41,6 +42,15 @@ export interface CacheText {
   entries: CacheEntry[];
   /** The lines that could not be read, with why (1-based line numbers). */
   problems: Array<[line: number, why: string]>;
+}
+
+/** Where pmdaCache keeps its files, found once as it does. */
+let cacheDir: string | undefined;
+
+/** The domain's file `what` beside pmdaCache's: $PCP_VAR_DIR/config/pmda/DOMAIN.WHAT. */
+export function domainFile(what: string | number): string {
+  cacheDir ??= path.join(native.getConfig('PCP_VAR_DIR') ?? '/var/lib/pcp', 'config', 'pmda');
+  return `${cacheDir}/${(native.indom(0) >>> 22) & 0x1ff}.${what}`;
 }
 
 /** The key of a line whose name is a JSON string. */

@@ -12,7 +12,7 @@ import type { Config } from '../config';
 import { discover, Found, Watcher, MAX_WATCHES, OVERFLOW_WALK_MS } from './discovery';
 import { Source } from './source';
 import { readMetadata } from './describe';
-import { nameCache, loadMetricNumbers, MAX_CLUSTER, NumberingError, NameCache } from '../numbering/numbering';
+import { nameCache, loadMetricNumbers, holdingRecords, MAX_CLUSTER, NumberingError, NameCache } from '../numbering/numbering';
 import { validName } from '../../format/metadata';
 import { authorOf, sourceAuthor, authorOwning, ROOT, Author } from './access';
 import { fileStamp, readFilesAs } from './read';
@@ -293,12 +293,15 @@ export class Registry {
   private readonly unattached: Array<[Source, number]> = [];
 
   private attachAll(): void {
-    // their metric caches read at once, not one file at a time
+    // their metric caches read at once, not one file at a time, and the
+    // descriptor records written once
     loadMetricNumbers(this.unattached.map(([, cluster]) => cluster));
-    for (const [s, cluster] of this.unattached) {
-      s.attach(cluster, this.config.maxMetrics);
-      log.info(`added source '${s.name}' from ${s.dir} (cluster ${cluster}, ${s.metrics.size} metrics${s.trusted ? ', trusted' : `, as ${s.author.name}`})`, `${s.dir}:`);
-    }
+    holdingRecords(() => {
+      for (const [s, cluster] of this.unattached) {
+        s.attach(cluster, this.config.maxMetrics);
+        log.info(`added source '${s.name}' from ${s.dir} (cluster ${cluster}, ${s.metrics.size} metrics${s.trusted ? ', trusted' : `, as ${s.author.name}`})`, `${s.dir}:`);
+      }
+    });
     this.unattached.length = 0;
   }
 
