@@ -79,7 +79,12 @@ class AsUser {
  public:
   AsUser(int uid, gid_t gid, const std::vector<gid_t> &groups) : uid_(uid) {
     if (uid < 0) return;
-    nsaved_ = getgroups(256, saved_);
+    // the PMDA's own groups, looked up once: only this class changes
+    // them, and it puts them back
+    static gid_t saved[256];
+    static int nsaved = getgroups(256, saved);
+    saved_ = saved;
+    nsaved_ = nsaved;
     if (nsaved_ < 0 || syscall(SYS_setgroups, groups.size(), groups.data()) < 0) {
       uid_ = -1;
       failed_ = true;
@@ -101,7 +106,7 @@ class AsUser {
  private:
   int uid_;
   bool failed_ = false;
-  gid_t saved_[256];
+  const gid_t *saved_ = nullptr;
   int nsaved_ = 0;
 };
 
