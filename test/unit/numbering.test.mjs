@@ -287,7 +287,7 @@ test('pmdaCache (the python pmdajson) reads a metric cache with retired items an
 });
 
 test('records of version 1 (DOMAIN.SERIAL.desc beside a metric cache) are kept, read alone or in a batch: a changed descriptor gets a new item; they go into the domain\'s file, no per-source file is written', (t) => {
-  for (const [cluster, load] of [[314, false], [315, true]]) {
+  for (const [cluster, load] of /** @type {Array<[number, boolean]>} */ ([[314, false], [315, true]])) {
     const s = metricCacheSerial(cluster);
     fs.writeFileSync(fileOf(s), '2 0 1023\n0 1700000000 a\n1 1700000000 b\n');
     fs.writeFileSync(`${fileOf(s)}.desc`, 'pmda-json descriptors 1\n0 2 3 null 0 0 0 0 0 0\n1 2 3 null 0 0 0 0 0 0\n');
