@@ -134,6 +134,26 @@ export function formatCacheFile(c: { mode: number; maxinst: number; entries: Ite
   return text;
 }
 
+/** Directories this process made (or found): 4,000 caches saved at a first start make theirs once. */
+const made = new Set<string>();
+
+/** Write `text` to a new file renamed over `file`, making its directory if it is not there. */
+export function writeFileIn(file: string, text: string): void {
+  const dir = path.dirname(file);
+  const tmp = `${file}.tmp`;
+  if (!made.has(dir)) fs.mkdirSync(dir, { recursive: true });
+  made.add(dir);
+  try {
+    fs.writeFileSync(tmp, text);
+  } catch (e) {
+    // removed meanwhile: made again
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(tmp, text);
+  }
+  fs.renameSync(tmp, file);
+}
+
 /** Up to this many entries a name is found along the list, with no map. */
 const FEW = 8;
 
@@ -284,10 +304,7 @@ export class CacheFile {
   /** Write the file if anything new was numbered (to a new file, renamed over the old one). */
   save(): void {
     if (!this.dirty) return;
-    const tmp = `${this.file}.tmp`;
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(tmp, formatCacheFile({ mode: this.mode, maxinst: this.maxinst, entries: this.entries() }));
-    fs.renameSync(tmp, this.file);
+    writeFileIn(this.file, formatCacheFile({ mode: this.mode, maxinst: this.maxinst, entries: this.entries() }));
     this.dirty = false;
   }
 }

@@ -26,10 +26,9 @@
 // is served with next as its record. A line that cannot be read is
 // skipped and reported, never fatal.
 import * as fs from 'fs';
-import * as path from 'path';
 import { native } from '../native';
 import * as log from '../limits/log';
-import { domainFile } from './cachefile';
+import { domainFile, writeFileIn } from './cachefile';
 import * as P from '../../format/pcp';
 import type { MetricSpec, Units } from '../../format/metadata';
 
@@ -220,10 +219,7 @@ export class DescStore {
   /** Write the file if a record changed, unless held (to a new file, renamed over the old one). */
   save(): void {
     if (!this.dirty || this.held > 0) return;
-    const tmp = `${this.file}.tmp`;
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(tmp, formatDescriptors(this.records));
-    fs.renameSync(tmp, this.file);
+    writeFileIn(this.file, formatDescriptors(this.records));
     this.dirty = false;
   }
 }

@@ -181,8 +181,10 @@ class MetricNumbers extends FileNumbers implements MetricItems {
   serve(name: string, desc: ItemDesc): { item: number; changed?: string } {
     const had = this.file.lookup(name);
     const was = had === undefined ? undefined : this.descs.get(had);
-    // new, never served (pmdajson's cache, or an array's own name), or the same
-    if (had === undefined || was === undefined || sameDesc(was, desc)) {
+    // the same as it was served with (every metric at a restart)
+    if (was !== undefined && sameDesc(was, desc)) return { item: had! };
+    // new, or never served (pmdajson's cache, or an array's own name)
+    if (had === undefined || was === undefined) {
       const item = this.number(name);
       this.descs.set(item, desc);
       return { item };
