@@ -21,6 +21,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <fcntl.h>
@@ -71,6 +72,55 @@ int openFile(const char *path, int flags, uint64_t *stamp) {
   return fd;
 }
 
+// The calling thread's filesystem credentials switched to a user's for
+// as long as it lives (a uid below 0: kept as they are), and back at its
+// end. ok() says whether the switch happened.
+class AsUser {
+ public:
+  AsUser(int uid, gid_t gid, const std::vector<gid_t> &groups) : uid_(uid) {
+    if (uid < 0) return;
+    // the PMDA's own groups, looked up once: only this class changes
+    // them, and it puts them back
+    static gid_t saved[256];
+    static int nsaved = getgroups(256, saved);
+    saved_ = saved;
+    nsaved_ = nsaved;
+    if (nsaved_ < 0 || syscall(SYS_setgroups, groups.size(), groups.data()) < 0) {
+      uid_ = -1;
+      failed_ = true;
+      return;
+    }
+    setfsgid(gid);
+    setfsuid((uid_t)uid);
+    // setfsuid reports the previous value; check that the switch happened
+    failed_ = setfsuid((uid_t)uid) != uid;
+  }
+  ~AsUser() {
+    if (uid_ < 0) return;
+    setfsuid(0);
+    setfsgid(0);
+    syscall(SYS_setgroups, nsaved_, saved_);
+  }
+  bool ok() const { return !failed_; }
+
+ private:
+  int uid_;
+  bool failed_ = false;
+  const gid_t *saved_ = nullptr;
+  int nsaved_ = 0;
+};
+
+std::vector<gid_t> groupsOf(const Napi::Value &v) {
+  std::vector<gid_t> groups;
+  if (v.IsArray()) {
+    Napi::Array g = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < g.Length() && i < 256; i++) groups.push_back((gid_t)g.Get(i).As<Napi::Number>().Uint32Value());
+  }
+  return groups;
+}
+
+constexpr int OPEN_FLAGS = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+
 // openAs(path, uid, gid, groups, nofollow, stamp?) => fd, or -errno, or
 // NOT_REGULAR. A uid below 0 opens with the PMDA's own credentials
 // (trusted sources).
@@ -78,32 +128,15 @@ Napi::Value OpenAs(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
   int uid = info[1].As<Napi::Number>().Int32Value();
-  int gid = info[2].As<Napi::Number>().Int32Value();
-  std::vector<gid_t> groups;
-  if (info[3].IsArray()) {
-    Napi::Array g = info[3].As<Napi::Array>();
-    for (uint32_t i = 0; i < g.Length() && i < 256; i++) groups.push_back((gid_t)g.Get(i).As<Napi::Number>().Uint32Value());
-  }
+  gid_t gid = (gid_t)info[2].As<Napi::Number>().Int32Value();
   bool nofollow = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
   uint64_t *stamp = stampOf(info[5], info[6]);
-  int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+  int flags = OPEN_FLAGS | (nofollow ? O_NOFOLLOW : 0);
   int fd, err = 0;
-  if (uid < 0) {
-    fd = openFile(path.c_str(), flags, stamp);
-    if (fd < 0) err = errno;
-  } else {
-    gid_t saved[256];
-    int nsaved = getgroups(256, saved);
-    if (nsaved < 0 || syscall(SYS_setgroups, groups.size(), groups.data()) < 0) return Napi::Number::New(env, -EPERM);
-    setfsgid((gid_t)gid);
-    setfsuid((uid_t)uid);
-    // setfsuid reports the previous value; check that the switch happened
-    bool switched = setfsuid((uid_t)uid) == uid;
-    fd = switched ? openFile(path.c_str(), flags, stamp) : -1;
-    err = switched ? (fd < 0 ? errno : 0) : EPERM;
-    setfsuid(0);
-    setfsgid(0);
-    syscall(SYS_setgroups, nsaved, saved);
+  {
+    AsUser as(uid, gid, groupsOf(info[3]));
+    fd = as.ok() ? openFile(path.c_str(), flags, stamp) : -1;
+    err = as.ok() ? (fd < 0 ? errno : 0) : EPERM;
   }
   if (fd < 0) return Napi::Number::New(env, -err);
   struct stat st;
@@ -113,6 +146,98 @@ Napi::Value OpenAs(const Napi::CallbackInfo &info) {
   }
   if (stamp) writeStamp(stamp, st);
   return Napi::Number::New(env, fd);
+}
+
+// One file read by ReadFilesAs: its text, or why not.
+struct FileRead {
+  int err = 0;  // -errno, NOT_REGULAR, or 0
+  bool tooBig = false;
+  bool grew = false;
+  struct stat st {};
+  std::string text;
+};
+
+// Read an open regular file to its end, at most `max` bytes, as
+// src/pmda/sources/read.ts readInto does: one read when fstat's size
+// holds. `buf` is the scratch space, kept between files.
+void readWhole(int fd, double max, std::vector<char> &buf, FileRead &r) {
+  size_t size = (size_t)r.st.st_size, length = 0;
+  if (buf.size() < size + 1) buf.resize(size + 1);
+  for (;;) {
+    if (buf.size() - length < 4096) buf.resize(buf.size() * 2);
+    size_t asked = buf.size() - length;
+    ssize_t n = read(fd, buf.data() + length, asked);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    length += (size_t)n;
+    if ((double)length > max) {
+      r.grew = true;
+      return;
+    }
+    if (size > 0 && length >= size && (size_t)n < asked) break;
+  }
+  r.text.assign(buf.data(), length);
+}
+
+// readFilesAs(paths, from, uid, gid, groups, maxBytes, budget) => for
+// paths from `from` on, each one's text and stamp [text, dev, ino, size,
+// mtime s, mtime ns], or -errno or NOT_REGULAR, or [null, size] when it
+// is bigger than maxBytes, or [false, max] when it grew past it while
+// read; as many as are read before their texts pass `budget` bytes (at
+// least one). Every file is opened as openAs opens it (no O_NOFOLLOW),
+// with one switch of credentials for all.
+Napi::Value ReadFilesAs(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array paths = info[0].As<Napi::Array>();
+  uint32_t from = info[1].As<Napi::Number>().Uint32Value();
+  int uid = info[2].As<Napi::Number>().Int32Value();
+  gid_t gid = (gid_t)info[3].As<Napi::Number>().Int32Value();
+  double max = info[5].As<Napi::Number>().DoubleValue();
+  double budget = info[6].As<Napi::Number>().DoubleValue();
+  std::vector<std::string> names;
+  for (uint32_t i = from; i < paths.Length(); i++) names.push_back(paths.Get(i).As<Napi::String>().Utf8Value());
+  std::vector<FileRead> reads;
+  reads.reserve(names.size());
+  {
+    AsUser as(uid, gid, groupsOf(info[4]));
+    std::vector<char> buf(65536);
+    double total = 0;
+    for (size_t i = 0; i < names.size() && (i == 0 || total < budget); i++) {
+      FileRead &r = reads.emplace_back();
+      int fd = as.ok() ? open(names[i].c_str(), OPEN_FLAGS) : -1;
+      if (fd < 0) {
+        r.err = as.ok() ? -errno : -EPERM;
+        continue;
+      }
+      if (fstat(fd, &r.st) < 0 || !S_ISREG(r.st.st_mode)) r.err = NOT_REGULAR;
+      else if ((double)r.st.st_size > max) r.tooBig = true;
+      else readWhole(fd, max, buf, r);
+      close(fd);
+      total += (double)r.text.size();
+    }
+  }
+  Napi::Array out = Napi::Array::New(env, reads.size());
+  for (size_t i = 0; i < reads.size(); i++) {
+    const FileRead &r = reads[i];
+    if (r.err != 0) {
+      out.Set(i, Napi::Number::New(env, r.err));
+      continue;
+    }
+    Napi::Array a = Napi::Array::New(env);
+    if (r.tooBig || r.grew) {
+      a.Set(0u, r.tooBig ? env.Null() : Napi::Boolean::New(env, false));
+      a.Set(1u, Napi::Number::New(env, r.tooBig ? (double)r.st.st_size : max));
+    } else {
+      a.Set(0u, Napi::String::New(env, r.text.data(), r.text.size()));
+      a.Set(1u, Napi::Number::New(env, (double)r.st.st_dev));
+      a.Set(2u, Napi::Number::New(env, (double)r.st.st_ino));
+      a.Set(3u, Napi::Number::New(env, (double)r.st.st_size));
+      a.Set(4u, Napi::Number::New(env, (double)r.st.st_mtim.tv_sec));
+      a.Set(5u, Napi::Number::New(env, (double)r.st.st_mtim.tv_nsec));
+    }
+    out.Set(i, a);
+  }
+  return out;
 }
 
 // sameFile(fd, stamps, at) => 1 if fstat of fd says what the stamp at
@@ -131,12 +256,37 @@ Napi::Value SameFile(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, 1);
 }
 
+// owners(paths, follow) => per path, the owner and mode of what lstat
+// (stat with `follow`) says it is, two numbers each, or -errno and 0:
+// thousands of sources' owners at start, with no fs.Stats made for each.
+Napi::Value Owners(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array paths = info[0].As<Napi::Array>();
+  bool follow = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  uint32_t n = paths.Length();
+  Napi::Float64Array out = Napi::Float64Array::New(env, 2 * (size_t)n);
+  for (uint32_t i = 0; i < n; i++) {
+    std::string path = paths.Get(i).As<Napi::String>().Utf8Value();
+    struct stat st;
+    if ((follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st)) < 0) {
+      out[2 * i] = -errno;
+      out[2 * i + 1] = 0;
+    } else {
+      out[2 * i] = st.st_uid;
+      out[2 * i + 1] = st.st_mode;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 // What this file adds to the module, one name a line (the same shape in
 // each native/*.cc: a registration table, not repeated logic).
 void RegisterAccess(Napi::Env env, Napi::Object exports) {
   exports.Set("openAs", Napi::Function::New(env, OpenAs));
+  exports.Set("owners", Napi::Function::New(env, Owners));
+  exports.Set("readFilesAs", Napi::Function::New(env, ReadFilesAs));
   exports.Set("NOT_REGULAR", Napi::Number::New(env, NOT_REGULAR));
   exports.Set("sameFile", Napi::Function::New(env, SameFile));
   exports.Set("STAMP_LENGTH", Napi::Number::New(env, STAMP_LENGTH));

@@ -51,17 +51,17 @@ export class CacheCopies {
       const err = e as NodeJS.ErrnoException;
       if (err.code !== 'ENOENT') this.notes.push(`cannot read the numbering caches in ${this.realDir}: ${err.message}; numbers are shown as (new)`);
     }
-    // the caches, and the descriptor records beside the metric caches
-    // (src/pmda/numbering/descriptors.ts): a metric whose descriptor
-    // changed is shown with the new item it would get
-    const pattern = new RegExp(`^${domain}\\.(\\d+)(\\.desc)?$`);
+    // the caches, and the descriptor records beside them (the domain's,
+    // and those of version 1 beside metric caches: src/pmda/numbering/descriptors.ts):
+    // a metric whose descriptor changed is shown with the new item it would get
+    const pattern = new RegExp(`^${domain}\\.(?:(\\d+)(\\.desc)?|descriptors)$`);
     for (const f of files) {
       const m = pattern.exec(f);
       if (!m) continue;
       const file = path.join(this.realDir, f);
       try {
         const text = fs.readFileSync(file);
-        if (m[2] === undefined) this.real.set(Number(m[1]), readCacheFile(file));
+        if (m[1] !== undefined && m[2] === undefined) this.real.set(Number(m[1]), readCacheFile(file));
         fs.writeFileSync(path.join(workDir, f), text);
       } catch (e) {
         this.notes.push(`cannot read numbering cache ${file}: ${(e as Error).message}; its numbers are shown as (new)`);

@@ -102,7 +102,15 @@ export interface Native {
   setDomain(domain: number): void;
   /** Open a file with a user's filesystem credentials (uid < 0: the PMDA's own). */
   openAs(path: string, uid: number, gid: number, groups: number[], nofollow: boolean, stamp?: BigUint64Array, stampAt?: number): number;
+  /**
+   * Read whole files from paths[from] on, all opened with a user's filesystem credentials as
+   * openAs opens them, until their texts pass `budget` bytes: per file [text, dev, ino, size,
+   * mtime s, mtime ns], or -errno or NOT_REGULAR, or [null, size] past maxBytes, [false, max] grown past it.
+   */
+  readFilesAs(paths: string[], from: number, uid: number, gid: number, groups: number[], maxBytes: number, budget: number): Array<number | [string, number, number, number, number, number] | [null | false, number]>;
   NOT_REGULAR: number;
+  /** Per path, the owner and mode lstat (stat with `follow`) says, or -errno and 0. */
+  owners(paths: string[], follow: boolean): Float64Array;
   /** Does fstat of `fd` say what the stamp at element `at` of `stamps` (written by openAs) says? 1, 0, or -errno. */
   sameFile(fd: number, stamps: BigUint64Array, at: number): number;
   STAMP_LENGTH: number;

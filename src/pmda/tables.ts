@@ -9,10 +9,22 @@ import type { Registry } from './sources/registry';
 import * as log from './limits/log';
 import { STATIC, LONG_HELP } from './control';
 
+/** A metric's help text: one line, and long. */
+interface Texts {
+  description?: string | undefined;
+  help?: string | undefined;
+}
+
+/** Items of a descriptor in the table the shim gets: pmid, type, indom, sem, then six of units. */
+const DESC_WIDTH = 10;
+const NO_NAMES: readonly string[] = [];
+
 export class Tables {
-  private readonly oneline = new Map<number, string>();
-  private readonly help = new Map<number, string>();
-  private readonly pmids = new Set<number>();
+  /** The pmids handed to the shim, and each one's help text, by position. */
+  private pmids = new Uint32Array(0);
+  private texts: Texts[] = [];
+  /** Position of each pmid, made at the first help text asked for after a sync (a rare PDU). */
+  private at: Map<number, number> | undefined;
   private readonly indoms = new Set<number>();
   private readonly indomText = new Map<number, string>();
 
@@ -20,26 +32,32 @@ export class Tables {
   sync(root: string, registry: Registry): void {
     if (!registry.changed) return;
     registry.changed = false;
-    const descs: number[] = [];
+    const sources = registry.sorted();
+    let count = STATIC.length;
+    for (const src of sources) count += src.metrics.size;
+    // filled in place, a metric at a time: 4,000 sources have 12,000 metrics
+    const descs = new Int32Array(count * DESC_WIDTH);
+    const pmids = new Uint32Array(count);
     const names: string[] = [];
-    const pmids: number[] = [];
-    this.oneline.clear();
-    this.help.clear();
-    this.pmids.clear();
+    const texts: Texts[] = [];
+    let n = 0;
+    const put = (pmid: number, type: number, indom: number, sem: number, units: readonly number[], name: string, text: Texts): void => {
+      const d = n * DESC_WIDTH;
+      descs[d] = pmid;
+      descs[d + 1] = type;
+      descs[d + 2] = indom;
+      descs[d + 3] = sem;
+      for (let u = 0; u < 6; u++) descs[d + 4 + u] = units[u]!;
+      pmids[n++] = pmid >>> 0;
+      names.push(name);
+      texts.push(text);
+    };
     this.indoms.clear();
     this.indomText.clear();
     const sourcesIndom = native.indom(0);
     this.indoms.add(sourcesIndom >>> 0);
     this.indomText.set(sourcesIndom >>> 0, 'JSON sources, by source name');
-    for (const s of STATIC) {
-      const pmid = native.pmid(0, s.item);
-      descs.push(pmid, s.type, s.stat ? sourcesIndom : C.PM_INDOM_NULL, s.sem, ...s.units);
-      names.push(`${root}.${s.name}`);
-      pmids.push(pmid);
-      this.oneline.set(pmid, s.help);
-      if (LONG_HELP[s.name]) this.help.set(pmid, LONG_HELP[s.name]!);
-    }
-    const sources = registry.sorted();
+    for (const s of STATIC) put(native.pmid(0, s.item), s.type, s.stat ? sourcesIndom : C.PM_INDOM_NULL, s.sem, s.units, `${root}.${s.name}`, { description: s.help, help: LONG_HELP[s.name] });
     // identifiers in PCP's layout (numbering.ts decodes them the same
     // way): the domain's bits, then cluster and item, or the indom serial
     const base = native.pmid(0, 0) >>> 0;
@@ -54,34 +72,32 @@ export class Tables {
       const aboveClash = above.some((a) => leaves.has(a));
       let named = false;
       for (const m of src.metrics.values()) {
-        const full = `${prefix}.${m.spec.name}`;
-        const within = m.spec.name.includes('.') ? ancestorsOf(m.spec.name).map((a) => `${prefix}.${a}`) : [];
+        const spec = m.spec;
+        const full = `${prefix}.${spec.name}`;
+        const within = spec.name.includes('.') ? ancestorsOf(spec.name).map((a) => `${prefix}.${a}`) : NO_NAMES;
         if (aboveClash || leaves.has(full) || interior.has(full) || within.some((a) => leaves.has(a))) {
-          log.problem(`${src.dir}:clash:${m.spec.name}`, `${src.metadataFile}: skipping metric '${m.spec.name}': its name clashes with another metric ('${src.name}.${m.spec.name}' would be both a metric and a subtree, or named twice)`);
+          log.problem(`${src.dir}:clash:${spec.name}`, `${src.metadataFile}: skipping metric '${spec.name}': its name clashes with another metric ('${src.name}.${spec.name}' would be both a metric and a subtree, or named twice)`);
           continue;
         }
         leaves.add(full);
         if (!named) for (const a of above) interior.add(a);
         named = true;
         for (const a of within) interior.add(a);
-        const pmid = (base | (src.cluster << 10) | m.item) >>> 0;
         // the descriptor its item was numbered with (src/pmda/numbering/descriptors.ts)
-        const indom = m.desc.indom;
-        if (m.array && !this.indoms.has(indom)) {
-          this.indoms.add(indom);
+        const desc = m.desc;
+        if (m.array && !this.indoms.has(desc.indom)) {
+          this.indoms.add(desc.indom);
           const text = src.arrays.map((a) => a.description).filter(Boolean).join('; ');
-          this.indomText.set(indom, text || `Instances of the arrays of JSON source ${src.name}`);
+          this.indomText.set(desc.indom, text || `Instances of the arrays of JSON source ${src.name}`);
         }
-        descs.push(pmid, m.desc.type, indom, m.desc.sem, ...m.desc.units);
-        names.push(full);
-        pmids.push(pmid);
-        if (m.spec.description) this.oneline.set(pmid, m.spec.description);
-        if (m.spec.help) this.help.set(pmid, m.spec.help);
+        put((base | (src.cluster << 10) | m.item) >>> 0, desc.type, desc.indom, desc.sem, desc.units, full, spec);
       }
     }
-    for (const p of pmids) this.pmids.add(p >>> 0);
-    native.setDescs(Int32Array.from(descs));
-    native.setNames(names, Uint32Array.from(pmids));
+    this.pmids = pmids.subarray(0, n);
+    this.texts = texts;
+    this.at = undefined;
+    native.setDescs(descs.subarray(0, n * DESC_WIDTH));
+    native.setNames(names, this.pmids);
   }
 
   /**
@@ -91,9 +107,14 @@ export class Tables {
   text(ident: number, type: number): string | null {
     const id = ident >>> 0;
     if (type & C.PM_TEXT_INDOM) return this.indoms.has(id) ? (type & C.PM_TEXT_ONELINE ? this.indomText.get(id) ?? '' : '') : null;
-    if (!this.pmids.has(id)) return null;
-    const table = type & C.PM_TEXT_ONELINE ? this.oneline : this.help;
-    return table.get(id) ?? '';
+    if (!this.at) {
+      this.at = new Map();
+      for (let i = 0; i < this.pmids.length; i++) this.at.set(this.pmids[i]!, i);
+    }
+    const i = this.at.get(id);
+    if (i === undefined) return null;
+    const t = this.texts[i]!;
+    return (type & C.PM_TEXT_ONELINE ? t.description : t.help) ?? '';
   }
 
 }

@@ -66,7 +66,7 @@ export class Scratch {
 
   /**
    * The numbering cache files (pmdaCache's, DOMAIN.SERIAL: not the
-   * descriptor records beside them, DOMAIN.SERIAL.desc, which are ours
+   * descriptor records beside them, DOMAIN.descriptors, which are ours
    * alone), without their time stamps.
    */
   caches() {

@@ -17,9 +17,9 @@ process.env.PCP_VAR_DIR = dir;
 const files = path.join(dir, 'config', 'pmda');
 fs.mkdirSync(files, { recursive: true });
 const { native, C } = require('../../dist/pmda/native.js');
-const { InstanceNumbers, NameCache, NumberingError, metricNumbers, metricCacheSerial, MAX_ITEM } = require('../../dist/pmda/numbering/numbering.js');
+const { InstanceNumbers, NameCache, NumberingError, metricNumbers, loadMetricNumbers, metricCacheSerial, MAX_ITEM } = require('../../dist/pmda/numbering/numbering.js');
 const { parseCacheFile } = require('../../dist/pmda/numbering/cachefile.js');
-const { parseDescFile, INDOM_NULL } = require('../../dist/pmda/numbering/descriptors.js');
+const { parseDescFile, parseDescriptors, INDOM_NULL } = require('../../dist/pmda/numbering/descriptors.js');
 const DOMAIN = 250;
 native.setDomain(DOMAIN);
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -212,7 +212,11 @@ const KBYTE_PER_SEC = [1, -1, 0, 1, 3, 0];
 const INT = { type: 2, sem: 3, indom: INDOM_NULL, units: NONE };
 const DOUBLE = { ...INT, type: 5 };
 const cacheOf = (cluster) => parseCacheFile(fs.readFileSync(fileOf(metricCacheSerial(cluster)), 'utf8')).entries.map((e) => [e.inst, e.name]);
-const descsOf = (cluster) => parseDescFile(fs.readFileSync(`${fileOf(metricCacheSerial(cluster))}.desc`, 'utf8'));
+/** The records of `cluster` in the domain's descriptors file. */
+const descsOf = (cluster) => {
+  const { records, problems } = parseDescriptors(fs.readFileSync(fileOf('descriptors'), 'utf8'));
+  return { records: records.get(cluster) ?? new Map(), problems };
+};
 
 test('serve: a name keeps its item while its descriptor is the same; a changed one gets a new item, the old one is retired for good', (t) => {
   const cluster = 310;
@@ -280,6 +284,36 @@ test('pmdaCache (the python pmdajson) reads a metric cache with retired items an
   native.cacheOp(s, C.PMDA_CACHE_LOAD);
   t.deepEqual(native.cacheEntries(s).map(([inst, name]) => [inst, name]), [[0, '~retired:0:a'], [1, 'b'], [2, 'a']]);
   t.is(native.cacheStore(s, C.PMDA_CACHE_ADD, 'c'), 3);
+});
+
+test('records of version 1 (DOMAIN.SERIAL.desc beside a metric cache) are kept, read alone or in a batch: a changed descriptor gets a new item; they go into the domain\'s file, no per-source file is written', (t) => {
+  for (const [cluster, load] of /** @type {Array<[number, boolean]>} */ ([[314, false], [315, true]])) {
+    const s = metricCacheSerial(cluster);
+    fs.writeFileSync(fileOf(s), '2 0 1023\n0 1700000000 a\n1 1700000000 b\n');
+    fs.writeFileSync(`${fileOf(s)}.desc`, 'pmda-json descriptors 1\n0 2 3 null 0 0 0 0 0 0\n1 2 3 null 0 0 0 0 0 0\n');
+    if (load) loadMetricNumbers([cluster]);
+    const m = metricNumbers(cluster);
+    t.deepEqual(m.serve('b', INT), { item: 1 });
+    t.is(m.serve('a', DOUBLE).item, 2, 'a was served as an integer: as a double it gets a new item');
+    m.save();
+    const { records } = descsOf(cluster);
+    t.deepEqual([...records.keys()], [0, 1, 2]);
+    t.deepEqual(records.get(0), INT);
+    t.deepEqual(records.get(2), DOUBLE);
+  }
+  const fresh = metricNumbers(316);
+  fresh.serve('a', INT);
+  fresh.save();
+  t.deepEqual(descsOf(316).records.get(0), INT);
+  t.false(fs.existsSync(`${fileOf(metricCacheSerial(316))}.desc`));
+});
+
+test('the domain\'s descriptors file: lines by cluster and item; lines that cannot be read are skipped and reported', (t) => {
+  const { records, problems } = parseDescriptors('pmda-json descriptors 2\n3 0 2 3 null 0 0 0 0 0 0\n3 1 5 x null 0 0 0 0 0 0\n4 2 6 4 250.8 1 -1 0 2 3 0\n0 2 3 null 0 0 0 0 0 0\n');
+  t.deepEqual(problems, [[3, 'illegal record'], [5, 'illegal record']]);
+  t.deepEqual(records.get(3)?.get(0), INT);
+  t.deepEqual(records.get(4)?.get(2), { type: 6, sem: 4, indom: native.indom(8) >>> 0, units: [1, -1, 0, 2, 3, 0] });
+  t.deepEqual(parseDescriptors('pmda-json descriptors 1\n0 2 3 null 0 0 0 0 0 0\n').problems, [[1, 'illegal header']]);
 });
 
 test('a descriptors file\'s lines that cannot be read are skipped and reported; the others are read', (t) => {

@@ -24,6 +24,7 @@
 // reported, never fatal: the file holds what users' data named.
 import * as fs from 'fs';
 import * as path from 'path';
+import { native } from '../native';
 import * as log from '../limits/log';
 
 export interface CacheEntry {
@@ -41,6 +42,15 @@ export interface CacheText {
   entries: CacheEntry[];
   /** The lines that could not be read, with why (1-based line numbers). */
   problems: Array<[line: number, why: string]>;
+}
+
+/** Where pmdaCache keeps its files, found once as it does. */
+let cacheDir: string | undefined;
+
+/** The domain's file `what` beside pmdaCache's: $PCP_VAR_DIR/config/pmda/DOMAIN.WHAT. */
+export function domainFile(what: string | number): string {
+  cacheDir ??= path.join(native.getConfig('PCP_VAR_DIR') ?? '/var/lib/pcp', 'config', 'pmda');
+  return `${cacheDir}/${(native.indom(0) >>> 22) & 0x1ff}.${what}`;
 }
 
 /** The key of a line whose name is a JSON string. */
@@ -124,6 +134,26 @@ export function formatCacheFile(c: { mode: number; maxinst: number; entries: Ite
   return text;
 }
 
+/** Directories this process made (or found): 4,000 caches saved at a first start make theirs once. */
+const made = new Set<string>();
+
+/** Write `text` to a new file renamed over `file`, making its directory if it is not there. */
+export function writeFileIn(file: string, text: string): void {
+  const dir = path.dirname(file);
+  const tmp = `${file}.tmp`;
+  if (!made.has(dir)) fs.mkdirSync(dir, { recursive: true });
+  made.add(dir);
+  try {
+    fs.writeFileSync(tmp, text);
+  } catch (e) {
+    // removed meanwhile: made again
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(tmp, text);
+  }
+  fs.renameSync(tmp, file);
+}
+
 /** Up to this many entries a name is found along the list, with no map. */
 const FEW = 8;
 
@@ -145,17 +175,21 @@ export class CacheFile {
   private maxinst: number;
   private dirty = false;
 
+  /** `text` is the file's, read already (null: there is none); else it is read here. */
   constructor(
     readonly file: string,
     max: number,
+    text?: string | null,
   ) {
     this.maxinst = max;
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      return; // a missing file is a new cache
+    if (text === undefined) {
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        text = null;
+      }
     }
+    if (text === null) return; // a missing file is a new cache
     const c = parseCacheFile(text);
     if (c.problems.length > 0) {
       const [line, why] = c.problems[0]!;
@@ -270,10 +304,7 @@ export class CacheFile {
   /** Write the file if anything new was numbered (to a new file, renamed over the old one). */
   save(): void {
     if (!this.dirty) return;
-    const tmp = `${this.file}.tmp`;
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(tmp, formatCacheFile({ mode: this.mode, maxinst: this.maxinst, entries: this.entries() }));
-    fs.renameSync(tmp, this.file);
+    writeFileIn(this.file, formatCacheFile({ mode: this.mode, maxinst: this.maxinst, entries: this.entries() }));
     this.dirty = false;
   }
 }

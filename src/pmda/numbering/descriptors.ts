@@ -7,22 +7,28 @@
 // stays in the metric cache, retired, under a name no metric can have
 // (numbering.ts, MetricNumbers.serve).
 //
-// The records are a file of their own beside the metric cache, not lines
-// of it: every line of a pmdaCache file takes a number (an item, of
-// 1024), and pmdajson reads each as a metric name. The file,
-// $PCP_VAR_DIR/config/pmda/DOMAIN.SERIAL.desc beside DOMAIN.SERIAL:
-//   pmda-json descriptors 1                   header, with the version
-//   ITEM TYPE SEM INDOM UNITS                 one line per item, by item
+// The records are a file of their own, not lines of the metric caches:
+// every line of a pmdaCache file takes a number (an item, of 1024), and
+// pmdajson reads each as a metric name. One file holds those of every
+// source, read once at start (not a file per source: 4,000 sources took
+// 4,000 more files to open; docs/BENCHMARKS.md),
+// $PCP_VAR_DIR/config/pmda/DOMAIN.descriptors:
+//   pmda-json descriptors 2                   header, with the version
+//   CLUSTER ITEM TYPE SEM INDOM UNITS         one line per item, by cluster and item
 // TYPE and SEM are pmDesc's numbers (PM_TYPE_*, PM_SEM_*), INDOM is
 // "null" (PM_INDOM_NULL) or DOMAIN.SERIAL, UNITS pmUnits' six numbers
-// (dimSpace dimTime dimCount scaleSpace scaleTime scaleCount). An item
-// with no record (in a cache pmdajson wrote, or if the file is lost)
-// takes the descriptor it is served with next as its record. A line that
-// cannot be read is skipped and reported, never fatal.
+// (dimSpace dimTime dimCount scaleSpace scaleTime scaleCount). A source
+// with no line there takes the records of version 1, written before:
+// DOMAIN.SERIAL.desc beside its metric cache DOMAIN.SERIAL, with the same
+// lines but the cluster, under "pmda-json descriptors 1"; they go into
+// the domain's file at its next write. An item with no record (in a
+// cache pmdajson wrote, or if the file is lost) takes the descriptor it
+// is served with next as its record. A line that cannot be read is
+// skipped and reported, never fatal.
 import * as fs from 'fs';
-import * as path from 'path';
 import { native } from '../native';
 import * as log from '../limits/log';
+import { domainFile, writeFileIn } from './cachefile';
 import * as P from '../../format/pcp';
 import type { MetricSpec, Units } from '../../format/metadata';
 
@@ -71,61 +77,174 @@ export function descChange(a: ItemDesc, b: ItemDesc): string {
 }
 
 const HEADER = 'pmda-json descriptors 1';
-const RECORD = /^(\d+) (\d+) (\d+) (null|\d+\.\d+)((?: -?\d+){6})$/;
+const HEADER_2 = 'pmda-json descriptors 2';
+const RECORD_1 = /^()(\d+) (\d+) (\d+) (null|\d+\.\d+) (-?\d+) (-?\d+) (-?\d+) (-?\d+) (-?\d+) (-?\d+)$/;
+const RECORD_2 = /^(\d+) (\d+) (\d+) (\d+) (null|\d+\.\d+) (-?\d+) (-?\d+) (-?\d+) (-?\d+) (-?\d+) (-?\d+)$/;
 
-/** Parse a descriptors file: the records by item, and the lines that could not be read (1-based). */
-export function parseDescFile(text: string): { records: Map<number, ItemDesc>; problems: Array<[line: number, why: string]> } {
-  const records = new Map<number, ItemDesc>();
-  const problems: Array<[number, string]> = [];
+/** A record's line, with a cluster (version 2) or without (1: cluster -1): [cluster, item, descriptor]. */
+function parseRecord(line: string, clustered: boolean): [number, number, ItemDesc] | undefined {
+  const m = (clustered ? RECORD_2 : RECORD_1).exec(line);
+  if (!m) return undefined;
+  const dot = m[5]!.indexOf('.');
+  const indom = dot < 0 ? INDOM_NULL : ((Number(m[5]!.slice(0, dot)) << 22) | Number(m[5]!.slice(dot + 1))) >>> 0;
+  const units: Units = [Number(m[6]), Number(m[7]), Number(m[8]), Number(m[9]), Number(m[10]), Number(m[11])];
+  return [clustered ? Number(m[1]) : -1, Number(m[2]), { type: Number(m[3]), sem: Number(m[4]), indom, units }];
+}
+
+type Problems = Array<[line: number, why: string]>;
+
+/** The records of a file's lines after its header (version 2: `clustered`), by cluster and item. */
+function parseLines(text: string, header: string, clustered: boolean): { records: Map<number, Map<number, ItemDesc>>; problems: Problems } {
+  const records = new Map<number, Map<number, ItemDesc>>();
+  const problems: Problems = [];
   const lines = text.split('\n');
-  if (lines[0] !== HEADER) {
+  if (lines[0] !== header) {
     problems.push([1, 'illegal header']);
     return { records, problems };
   }
   for (let i = 1; i < lines.length; i++) {
     if (lines[i] === '' && i === lines.length - 1) break;
-    const m = RECORD.exec(lines[i]!);
-    if (!m) {
+    const r = parseRecord(lines[i]!, clustered);
+    if (!r) {
       problems.push([i + 1, 'illegal record']);
       continue;
     }
-    const [d, s] = m[4] === 'null' ? [] : m[4]!.split('.').map(Number);
-    const indom = d === undefined ? INDOM_NULL : ((d << 22) | s!) >>> 0;
-    records.set(Number(m[1]), { type: Number(m[2]), sem: Number(m[3]), indom, units: m[5]!.trim().split(' ').map(Number) as Units });
+    let items = records.get(r[0]);
+    if (!items) records.set(r[0], (items = new Map<number, ItemDesc>()));
+    items.set(r[1], r[2]);
   }
   return { records, problems };
 }
 
-/** The text of a descriptors file. */
+/** Parse a descriptors file of version 1 (one source's): the records by item, and the lines that could not be read (1-based). */
+export function parseDescFile(text: string): { records: Map<number, ItemDesc>; problems: Problems } {
+  const { records, problems } = parseLines(text, HEADER, false);
+  return { records: records.get(-1) ?? new Map<number, ItemDesc>(), problems };
+}
+
+/** Parse the domain's descriptors file (version 2): the records by cluster and item, and the lines that could not be read. */
+export function parseDescriptors(text: string): { records: Map<number, Map<number, ItemDesc>>; problems: Problems } {
+  return parseLines(text, HEADER_2, true);
+}
+
+const lineOf = (item: number, r: ItemDesc): string => `${item} ${r.type} ${r.sem} ${r.indom === INDOM_NULL ? 'null' : indomText(r.indom)} ${r.units.join(' ')}\n`;
+
+/** The text of a descriptors file of version 1 (one source's). */
 export function formatDescFile(records: ReadonlyMap<number, ItemDesc>): string {
   let text = `${HEADER}\n`;
-  for (const item of [...records.keys()].sort((a, b) => a - b)) {
-    const r = records.get(item)!;
-    text += `${item} ${r.type} ${r.sem} ${r.indom === INDOM_NULL ? 'null' : indomText(r.indom)} ${r.units.join(' ')}\n`;
-  }
+  for (const item of [...records.keys()].sort((a, b) => a - b)) text += lineOf(item, records.get(item)!);
   return text;
 }
 
-/** The descriptor records of one metric cache, read from their file once, written when they change. */
-export class DescFile {
-  private readonly records: Map<number, ItemDesc>;
+/** The text of the domain's descriptors file. */
+export function formatDescriptors(records: ReadonlyMap<number, ReadonlyMap<number, ItemDesc>>): string {
+  const lines = [`${HEADER_2}\n`];
+  for (const cluster of [...records.keys()].sort((a, b) => a - b)) {
+    const items = records.get(cluster)!;
+    for (const item of [...items.keys()].sort((a, b) => a - b)) lines.push(`${cluster} ${lineOf(item, items.get(item)!)}`);
+  }
+  return lines.join('');
+}
+
+function report(file: string, problems: Problems): void {
+  if (problems.length === 0) return;
+  const [line, why] = problems[0]!;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  log.problem(`cache:${file}`, `${file}: line ${line}: ${why}${more}: skipped; those items take the descriptor they are served with next`);
+}
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null; // none yet: a new cache, or pmdajson's
+  }
+}
+
+/**
+ * The descriptor records of every source of a domain, read from their
+ * file once, written when they change: at once, or, while held, when
+ * the last hold is let go (a discovery numbering thousands of sources
+ * writes the file once).
+ */
+export class DescStore {
+  private readonly records: Map<number, Map<number, ItemDesc>>;
   private dirty = false;
+  private held = 0;
 
   constructor(readonly file: string) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      this.records = new Map(); // none yet: a new cache, or pmdajson's
-      return;
-    }
-    const { records, problems } = parseDescFile(text);
-    if (problems.length > 0) {
-      const [line, why] = problems[0]!;
-      const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-      log.problem(`cache:${file}`, `${file}: line ${line}: ${why}${more}: skipped; those items take the descriptor they are served with next`);
-    }
-    this.records = records;
+    const text = readText(file);
+    const parsed = text === null ? undefined : parseDescriptors(text);
+    if (parsed) report(file, parsed.problems);
+    this.records = parsed?.records ?? new Map<number, Map<number, ItemDesc>>();
+  }
+
+  /** Does the domain's file have records of `cluster`? */
+  has(cluster: number): boolean {
+    return this.records.has(cluster);
+  }
+
+  /**
+   * The records of `cluster`, for its DescFile to read and change: the
+   * domain's, else those of its file of version 1, `legacy` (its text,
+   * if read already: null for none).
+   */
+  of(cluster: number, legacy: string, legacyText?: string | null): Map<number, ItemDesc> {
+    let items = this.records.get(cluster);
+    if (items) return items;
+    const text = legacyText === undefined ? readText(legacy) : legacyText;
+    const parsed = text === null ? undefined : parseDescFile(text);
+    if (parsed) report(legacy, parsed.problems);
+    items = parsed?.records ?? new Map<number, ItemDesc>();
+    this.records.set(cluster, items);
+    // into the domain's file at its next write
+    if (items.size > 0) this.dirty = true;
+    return items;
+  }
+
+  changed(): void {
+    this.dirty = true;
+  }
+
+  /** Write the file at the last release(), not before. */
+  hold(): void {
+    this.held++;
+  }
+
+  release(): void {
+    this.held--;
+    this.save();
+  }
+
+  /** Write the file if a record changed, unless held (to a new file, renamed over the old one). */
+  save(): void {
+    if (!this.dirty || this.held > 0) return;
+    writeFileIn(this.file, formatDescriptors(this.records));
+    this.dirty = false;
+  }
+}
+
+const descStores = new Map<string, DescStore>();
+
+/** The descriptor records of the domain's sources, read from their file the first time only. */
+export function descStore(): DescStore {
+  const file = domainFile('descriptors');
+  let store = descStores.get(file);
+  if (!store) descStores.set(file, (store = new DescStore(file)));
+  return store;
+}
+
+/** The descriptor records of one metric cache, in the domain's store. */
+export class DescFile {
+  private readonly records: Map<number, ItemDesc>;
+
+  constructor(
+    private readonly store: DescStore,
+    cluster: number,
+    legacy: string,
+    legacyText?: string | null,
+  ) {
+    this.records = store.of(cluster, legacy, legacyText);
   }
 
   get(item: number): ItemDesc | undefined {
@@ -136,16 +255,11 @@ export class DescFile {
     const had = this.records.get(item);
     if (had && sameDesc(had, desc)) return;
     this.records.set(item, desc);
-    this.dirty = true;
+    this.store.changed();
   }
 
-  /** Write the file if a record changed (to a new file, renamed over the old one). */
+  /** Write the records if one changed (the domain's file, unless it is held). */
   save(): void {
-    if (!this.dirty) return;
-    const tmp = `${this.file}.tmp`;
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(tmp, formatDescFile(this.records));
-    fs.renameSync(tmp, this.file);
-    this.dirty = false;
+    this.store.save();
   }
 }

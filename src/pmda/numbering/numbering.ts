@@ -12,7 +12,7 @@
 //                         value -> instance id; also the source's indom
 //
 // The files live in $PCP_VAR_DIR/config/pmda/<domain>.<serial>. Beside
-// each metric cache, <domain>.<serial>.desc records what each item was
+// them, <domain>.descriptors records what each item of each source was
 // served with (descriptors.ts): an item is never served with another
 // descriptor. A metric whose descriptor changed gets a new item; its old
 // one stays in the metric cache under "~retired:ITEM:NAME" (no metric
@@ -22,10 +22,9 @@
 // Unlike pmdajson, lookups consult the loaded cache itself, so numbering
 // survives restarts: a name keeps its number whatever order sources,
 // metrics and instances are found in.
-import * as path from 'path';
 import { native, C } from '../native';
-import { CacheFile } from './cachefile';
-import { DescFile, ItemDesc, descChange, sameDesc } from './descriptors';
+import { CacheFile, domainFile } from './cachefile';
+import { DescFile, ItemDesc, descChange, sameDesc, descStore } from './descriptors';
 
 export const MAX_CLUSTER = 0xfff;
 export const MAX_ITEM = 0x3ff;
@@ -126,8 +125,9 @@ export class ClusterCache extends NameCache {
 abstract class FileNumbers {
   protected readonly file: CacheFile;
 
-  constructor(readonly serial: number, max: number) {
-    this.file = cacheFileOf(serial, max);
+  /** `text` is the file's, read already (null: there is none). */
+  constructor(readonly serial: number, max: number, text?: string | null) {
+    this.file = new CacheFile(cachePathOf(serial), max, text);
   }
 
   get size(): number {
@@ -166,9 +166,10 @@ const retiredName = (item: number, name: string): string => `~retired:${item}:${
 class MetricNumbers extends FileNumbers implements MetricItems {
   private readonly descs: DescFile;
 
-  constructor(serial: number, max: number, private readonly cluster: number) {
-    super(serial, max);
-    this.descs = new DescFile(`${this.file.file}.desc`);
+  /** `texts` are the cache file's and its records' of version 1 (descriptors.ts), read already (null: there is none). */
+  constructor(serial: number, max: number, private readonly cluster: number, texts?: [string | null, (string | null)?]) {
+    super(serial, max, texts?.[0]);
+    this.descs = new DescFile(descStore(), cluster, `${this.file.file}.desc`, texts?.[1]);
   }
 
   number(name: string): number {
@@ -180,8 +181,10 @@ class MetricNumbers extends FileNumbers implements MetricItems {
   serve(name: string, desc: ItemDesc): { item: number; changed?: string } {
     const had = this.file.lookup(name);
     const was = had === undefined ? undefined : this.descs.get(had);
-    // new, never served (pmdajson's cache, or an array's own name), or the same
-    if (had === undefined || was === undefined || sameDesc(was, desc)) {
+    // the same as it was served with (every metric at a restart)
+    if (was !== undefined && sameDesc(was, desc)) return { item: had! };
+    // new, or never served (pmdajson's cache, or an array's own name)
+    if (had === undefined || was === undefined) {
       const item = this.number(name);
       this.descs.set(item, desc);
       return { item };
@@ -209,15 +212,8 @@ function pmidText(cluster: number, item: number): string {
   return `${(native.indom(0) >>> 22) & 0x1ff}.${cluster}.${item}`;
 }
 
-/** Where pmdaCache keeps its files, found once as it does. */
-let cacheDir: string | undefined;
-
 /** The cache file of `serial`, as pmdaCache names it: $PCP_VAR_DIR/config/pmda/DOMAIN.SERIAL. */
-function cacheFileOf(serial: number, max: number): CacheFile {
-  cacheDir ??= path.join(native.getConfig('PCP_VAR_DIR') ?? '/var/lib/pcp', 'config', 'pmda');
-  const domain = (native.indom(0) >>> 22) & 0x1ff;
-  return new CacheFile(path.join(cacheDir, `${domain}.${serial}`), max);
-}
+const cachePathOf = (serial: number): string => domainFile(serial);
 
 /**
  * A source's instance numbers: names numbered and kept in their cache
@@ -374,6 +370,55 @@ const metricCaches = new Map<number, MetricNumbers>();
 export function metricNumbers(cluster: number): MetricItems {
   const serial = metricCacheSerial(cluster);
   return once(metricCaches, serial, () => new MetricNumbers(serial, MAX_ITEM, cluster));
+}
+
+/** The texts one call into the shim reads at most (and one file more). */
+const LOAD_BYTES = 1 << 20;
+
+/**
+ * Read the metric caches of the sources in `clusters` (and the records
+ * of version 1 of those the domain's descriptors file has none of), a
+ * batch of files per call into the shim rather than a readFileSync each:
+ * thousands of sources at start. A file that cannot be read is a missing
+ * one, as when it is read alone.
+ */
+export function loadMetricNumbers(clusters: Iterable<number>): void {
+  const store = descStore();
+  const serials = [...clusters].map(metricCacheSerial).filter((s) => !metricCaches.has(s));
+  const files: string[] = [];
+  /** Per file, the serial it is of, and whether it is the cache (else its records of version 1, which follow it). */
+  const of: Array<[number, boolean]> = [];
+  for (const serial of serials) {
+    const file = cachePathOf(serial);
+    files.push(file);
+    of.push([serial, true]);
+    if (store.has((serial + 1) / 2)) continue;
+    files.push(`${file}.desc`);
+    of.push([serial, false]);
+  }
+  let cache: string | null = null;
+  const make = (serial: number, texts: [string | null, (string | null)?]): void => void metricCaches.set(serial, new MetricNumbers(serial, MAX_ITEM, (serial + 1) / 2, texts));
+  for (let at = 0; at < files.length; ) {
+    for (const r of native.readFilesAs(files, at, -1, 0, [], Infinity, LOAD_BYTES)) {
+      const text = typeof r !== 'number' && typeof r[0] === 'string' ? r[0] : null;
+      const [serial, isCache] = of[at]!;
+      at++;
+      if (!isCache) make(serial, [cache, text]);
+      else if (of[at]?.[0] === serial) cache = text;
+      else make(serial, [text]);
+    }
+  }
+}
+
+/** Write the descriptor records once, when `fn` (numbering many sources) is over. */
+export function holdingRecords<T>(fn: () => T): T {
+  const store = descStore();
+  store.hold();
+  try {
+    return fn();
+  } finally {
+    store.release();
+  }
 }
 
 const caches = new Map<number, NameCache>();

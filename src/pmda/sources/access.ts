@@ -110,7 +110,13 @@ export function sourceAuthor(dir: string, file: string, followDir = false): Auth
   } catch (e) {
     return { error: `cannot read ${meta}: ${(e as Error).message}` };
   }
+  return authorOwning(dir, file, owner, dirOwner);
+}
+
+/** sourceAuthor, with the owners of `file` and of `dir` looked up already (the walk looks up thousands at once). */
+export function authorOwning(dir: string, file: string, owner: number, dirOwner: number): Author | { error: string } {
   if (owner !== dirOwner) {
+    const meta = path.join(dir, file);
     const who = (uid: number): string => (uid === 0 ? 'root' : authorOf(uid).name);
     return { error: `refusing source ${dir}: ${meta} is owned by ${who(owner)}, but its directory ${dir} by ${who(dirOwner)}: a source's ${file} must have the owner of its directory (a hard link to another user's file lends no identity)` };
   }
@@ -149,10 +155,19 @@ const ERRNO: Record<number, [string, string]> = {
  * learnt by trying themselves.
  */
 export function openAs(author: Author, file: string, nofollow = false, stamp?: BigUint64Array, stampAt = 0): number {
-  const uid = asRoot ? author.uid : -1;
-  const r = native.openAs(file, uid, author.gid, author.groups, nofollow, stamp, stampAt);
+  const r = native.openAs(file, uidOf(author), author.gid, author.groups, nofollow, stamp, stampAt);
   if (r >= 0) return r;
-  if (r === native.NOT_REGULAR) throw new OpenError('not a regular file', 'ENOTREG');
+  throw openError(r);
+}
+
+/** The uid the shim opens files of `author` with: -1 for the PMDA's own credentials. */
+export function uidOf(author: Author): number {
+  return asRoot ? author.uid : -1;
+}
+
+/** The OpenError of what the shim answered for an open (-errno, or NOT_REGULAR). */
+export function openError(r: number): OpenError {
+  if (r === native.NOT_REGULAR) return new OpenError('not a regular file', 'ENOTREG');
   const [code, text] = ERRNO[-r] ?? [`errno ${-r}`, `error ${-r}`];
-  throw new OpenError(text, code);
+  return new OpenError(text, code);
 }

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { parseJson, JsonValue } from '../../format/json';
 import { parseMetadata, Metadata } from '../../format/metadata';
 import { Author, ROOT } from './access';
-import { readFileAs, LimitError } from './read';
+import { readFileAs, LimitError, FileText } from './read';
 import type { Config } from '../config';
 import { METADATA, SCHEMA } from './discovery';
 import { metadataFromSchema, schemaTooLarge } from '../../format/schema';
@@ -43,12 +43,14 @@ function validatorOf(doc: JsonValue, limits: SchemaLimits): SchemaValidator {
 /**
  * Read a source's metadata.json, or build metadata from its schema.json, as its author.
  * A schema whose $refs expand beyond `limits.maxMetrics` is refused here, before it is walked.
+ * `read` is the file already read as its author (src/pmda/sources/read.ts, readFilesAs).
  */
-export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Infinity, author: Author = ROOT, limits: SchemaLimits = NO_LIMITS): Description | { error: string; stamp: string } {
+export function readMetadata(dir: string, describedBy = METADATA, maxBytes = Infinity, author: Author = ROOT, limits: SchemaLimits = NO_LIMITS, read?: FileText): Description | { error: string; stamp: string } {
   const file = path.join(dir, describedBy);
   let stamp = '';
   try {
-    const r = readFileAs(author, file, maxBytes);
+    if (read instanceof Error) throw read;
+    const r = read ?? readFileAs(author, file, maxBytes);
     stamp = r.stamp;
     const doc = parseJson(r.text);
     if (describedBy !== SCHEMA) return { md: parseMetadata(doc, file), stamp };

@@ -7,6 +7,7 @@
 // discovery, not once.
 import * as fs from 'fs';
 import * as path from 'path';
+import { native } from '../native';
 
 export const METADATA = 'metadata.json';
 /** The original systemtap-bridge format: a JSON Schema instead of metadata. */
@@ -17,6 +18,8 @@ export interface Found {
   trusted: boolean;
   /** The file describing the source: metadata.json, else schema.json. */
   describedBy: string;
+  /** The owner of `dir` as the walk found it (lstat), for one right below a configured directory. */
+  owner?: number;
 }
 
 /** Why a trusted path is not trustworthy, or undefined when it is. */
@@ -31,6 +34,27 @@ export function untrustworthy(file: string): string | undefined {
     return `${file} must be owned by root and not group or world-writable`;
   }
   return undefined;
+}
+
+/**
+ * The trusted sources of `found` whose directories and files describing
+ * them are trustworthy (as untrustworthy says, with the stat of all of
+ * them made at once); the others are reported to `problem`.
+ */
+function trustworthy(found: Found[], problem: (key: string, message: string) => void): Found[] {
+  const files = found.flatMap((f) => [f.dir, path.join(f.dir, f.describedBy)]);
+  const st = native.owners(files, true);
+  return found.filter((f, i) => {
+    let why: string | undefined;
+    for (const j of [2 * i, 2 * i + 1]) {
+      const uid = st[2 * j]!;
+      // a file that cannot be looked at: said as untrustworthy says it
+      why = uid < 0 ? untrustworthy(files[j]!) : uid !== 0 || (st[2 * j + 1]! & 0o022) !== 0 ? `${files[j]!} must be owned by root and not group or world-writable` : undefined;
+      if (why) break;
+    }
+    if (why) problem(`trust:${f.dir}`, `skipping trusted source ${f.dir}: ${why}`);
+    return !why;
+  });
 }
 
 /**
@@ -63,8 +87,10 @@ export function discover(
   out: Found[],
   visit: (dir: string) => void = () => {},
 ): void {
-  /** Read `dir`; false if it cannot be. Reports it as a source if it is one. */
-  const read = (dir: string, depth: number): fs.Dirent[] | undefined => {
+  // sources found, their trust checked once the walk is over
+  const sources: Found[] = [];
+  /** Read `dir`, owned by `owner` if known; false if it cannot be. Reports it as a source if it is one. */
+  const read = (dir: string, depth: number, owner?: number): fs.Dirent[] | undefined => {
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -79,19 +105,15 @@ export function discover(
     visit(dir);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const describedBy = hasFile(entries, METADATA) ? METADATA : hasFile(entries, SCHEMA) ? SCHEMA : undefined;
-    if (describedBy) {
-      const why = trusted ? untrustworthy(dir) ?? untrustworthy(path.join(dir, describedBy)) : undefined;
-      if (why) problem(`trust:${dir}`, `skipping trusted source ${dir}: ${why}`);
-      else out.push({ dir, trusted, describedBy });
-    }
+    if (describedBy) sources.push(owner === undefined ? { dir, trusted, describedBy } : { dir, trusted, describedBy, owner });
     return entries;
   };
-  const walk = (dir: string, depth: number, budget: { left: number }): void => {
+  const walk = (dir: string, depth: number, budget: { left: number }, owner?: number): void => {
     if (budget.left-- <= 0) {
       problem(`walk:limit:${dir}`, `more directories below ${dir} than its share of ${MAX_DIRECTORIES}: the rest are not searched for sources`);
       return;
     }
-    const entries = read(dir, depth);
+    const entries = read(dir, depth, owner);
     if (!entries || depth >= 32) return;
     for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), depth + 1, budget);
   };
@@ -103,25 +125,22 @@ export function discover(
     // owner's trees: however many directories one user makes here, they
     // use up only that user's share
     const byOwner = new Map<number, string[]>();
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const dir = path.join(top, e.name);
-      let uid = -1;
-      try {
-        uid = fs.lstatSync(dir).uid;
-      } catch {
-        /* gone meanwhile: walked as nobody's, and found missing */
-      }
+    const dirs = entries.filter((e) => e.isDirectory()).map((e) => path.join(top, e.name));
+    const owners = native.owners(dirs, false);
+    dirs.forEach((dir, i) => {
+      // one gone meanwhile (-errno) is walked as nobody's, and found missing
+      const uid = Math.max(-1, owners[2 * i]!);
       const list = byOwner.get(uid) ?? [];
       list.push(dir);
       byOwner.set(uid, list);
-    }
+    });
     const share = Math.floor(MAX_DIRECTORIES / Math.max(1, byOwner.size));
-    for (const dirs of byOwner.values()) {
-      const each = Math.max(1, Math.floor(share / dirs.length));
-      for (const dir of dirs) walk(dir, 1, { left: each });
+    for (const [uid, list] of byOwner) {
+      const each = Math.max(1, Math.floor(share / list.length));
+      for (const dir of list) walk(dir, 1, { left: each }, uid < 0 ? undefined : uid);
     }
   }
+  for (const f of trusted ? trustworthy(sources, problem) : sources) out.push(f);
 }
 
 /**

@@ -2,7 +2,8 @@
 // never blocking, regular files only, at most a given size; and the
 // stamp (device, inode, size, mtime) that says whether a file changed.
 import * as fs from 'fs';
-import { openAs, Author } from './access';
+import { native } from '../native';
+import { openAs, openError, uidOf, Author } from './access';
 
 export function fileStamp(st: fs.Stats): string {
   // joined, not a template: one flat string kept per source, not a tree of pieces
@@ -20,6 +21,37 @@ export function readFileAs(author: Author, file: string, maxBytes: number, nofol
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A whole file read, or why it could not be (an OpenError, a LimitError, an Error). */
+export type FileText = { text: string; stamp: string } | Error;
+
+/** The texts readFilesAs holds at once, at most (and one file more). */
+const BATCH_BYTES = 1 << 20;
+
+/**
+ * Read whole files, all as `author`, as readFileAs reads each (the same
+ * stamps and errors) with a change of credentials and one call into the
+ * shim per batch of files, not per file (the metadata of thousands of
+ * sources at start). Each file is handed to `use` as it is read.
+ */
+export function readFilesAs(author: Author, files: string[], maxBytes: number, use: (i: number, file: FileText) => void): void {
+  for (let from = 0; from < files.length; ) {
+    const got = native.readFilesAs(files, from, uidOf(author), author.gid, author.groups, maxBytes, BATCH_BYTES);
+    for (const r of got) {
+      use(from, textOf(files[from]!, r, maxBytes));
+      from++;
+    }
+  }
+}
+
+function textOf(file: string, r: ReturnType<typeof native.readFilesAs>[number], maxBytes: number): FileText {
+  if (typeof r === 'number') return openError(r);
+  if (r[0] === null) return new LimitError(`${file} is ${r[1]} bytes, more than the limit of ${maxBytes} (max_data_bytes)`);
+  if (r[0] === false) return new Error(`more than ${r[1]} bytes`);
+  const [text, dev, ino, size, sec, nsec] = r as [string, number, number, number, number, number];
+  // mtimeMs as fs.Stats has it, so that fileStamp of a later stat is the same
+  return { text, stamp: [dev, ino, size, sec * 1e3 + nsec / 1e6].join(':') };
 }
 
 /** A file bigger than the limit it was read with. */

@@ -12,12 +12,20 @@ import type { Config } from '../config';
 import { discover, Found, Watcher, MAX_WATCHES, OVERFLOW_WALK_MS } from './discovery';
 import { Source } from './source';
 import { readMetadata } from './describe';
-import { nameCache, MAX_CLUSTER, NumberingError, NameCache } from '../numbering/numbering';
+import { nameCache, loadMetricNumbers, holdingRecords, MAX_CLUSTER, NumberingError, NameCache } from '../numbering/numbering';
 import { validName } from '../../format/metadata';
-import { authorOf, sourceAuthor, ROOT } from './access';
-import { fileStamp } from './read';
+import { authorOf, sourceAuthor, authorOwning, ROOT, Author } from './access';
+import { fileStamp, readFilesAs } from './read';
 import * as log from '../limits/log';
 import { STATIC } from '../control';
+
+type Described = ReturnType<typeof readMetadata>;
+/** A source to add (new, or its metadata changed), its author, and its metadata read and parsed. */
+interface Wanted {
+  f: Found;
+  author: Author;
+  described?: Described;
+}
 
 export class Registry {
   readonly byDir = new Map<string, Source>();
@@ -121,21 +129,96 @@ export class Registry {
     // gone first: a directory renamed keeps its source name for the new one
     for (const s of [...this.byDir.values()]) if (!seen.has(s.dir)) this.remove(s);
     for (const dir of [...this.rejected.keys()]) if (!seen.has(dir)) this.rejected.delete(dir);
-    const done = new Set<string>();
+    // what to read: sources new or changed, each with its author; their
+    // metadata is then read in one batch per author
+    const wanted = new Map<string, Wanted>();
     for (const f of found) {
-      if (done.has(f.dir)) continue; // listed twice: the trusted listing wins
-      done.add(f.dir);
+      if (wanted.has(f.dir)) continue; // listed twice: the trusted listing wins
       if (f.trusted) log.resolved(`trust:${f.dir}`); // trustworthy again: log the next lapse
       const have = this.byDir.get(f.dir);
-      if (have) {
-        if (have.trusted === f.trusted && !have.stale && this.metadataStamp(f.dir, f.describedBy) === have.metadataStamp) continue;
-        this.remove(have);
-      }
-      this.add(f);
+      if (have && have.trusted === f.trusted && !have.stale && this.metadataStamp(f.dir, f.describedBy) === have.metadataStamp) continue;
+      wanted.set(f.dir, { f, author: ROOT });
+    }
+    this.readAll(wanted);
+    const done = new Set<string>();
+    for (const f of found) {
+      if (done.has(f.dir)) continue;
+      done.add(f.dir);
+      const w = wanted.get(f.dir);
+      if (!w) continue; // unchanged
+      const have = this.byDir.get(f.dir);
+      if (have) this.remove(have);
+      if (w.described) this.add(f, w.author, w.described);
     }
     this.attachAll();
     // once for every source numbered by this walk
     this.clusters.save();
+  }
+
+  /**
+   * The authors of the `wanted` sources, and their metadata read in
+   * batches per author (src/pmda/sources/read.ts, readFilesAs) and
+   * parsed; a source refused for its author, or rejected before for the
+   * same metadata, is left unread.
+   */
+  private readAll(wanted: Map<string, Wanted>): void {
+    const batches = new Map<string, { author: Author; files: string[]; into: Wanted[] }>();
+    const todo = [...wanted.values()].filter(({ f }) => !(this.rejected.has(f.dir) && this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)));
+    const owners = this.ownersOf(todo.map((w) => w.f));
+    todo.forEach((w, i) => {
+      const { f } = w;
+      // the author: the owner of metadata.json (of the link, if it is one),
+      // who must own its directory too (src/pmda/sources/access.ts); checked at
+      // every walk that meets the source, so a chown that fixes it counts
+      if (!f.trusted) {
+        const [owner, dirOwner] = [owners[2 * i]!, owners[2 * i + 1]!];
+        // looked at again alone if either could not be looked at, or is a configured directory (followed)
+        const a = owner >= 0 && dirOwner >= 0 ? authorOwning(f.dir, f.describedBy, owner, dirOwner) : sourceAuthor(f.dir, f.describedBy, this.config.directoryList.some((d) => path.resolve(d) === f.dir));
+        if ('error' in a) {
+          log.problem(`${f.dir}:author`, a.error);
+          return;
+        }
+        log.resolved(`${f.dir}:author`);
+        w.author = a;
+      }
+      const key = `${w.author.uid}:${w.author.gid}:${w.author.groups.join(',')}`;
+      let b = batches.get(key);
+      if (!b) batches.set(key, (b = { author: w.author, files: [], into: [] }));
+      b.files.push(path.join(f.dir, f.describedBy));
+      b.into.push(w);
+    });
+    for (const b of batches.values()) {
+      readFilesAs(b.author, b.files, this.config.maxDataBytes, (i, text) => {
+        const w = b.into[i]!;
+        w.described = readMetadata(w.f.dir, w.f.describedBy, this.config.maxDataBytes, w.author, this.config, text);
+      });
+    }
+  }
+
+  /**
+   * The owners of the untrusted sources' metadata (lstat) and of their
+   * directories (the walk's lstat, or lstat now), looked up at once:
+   * two numbers per source, -1 for one not looked up here (a configured
+   * directory, followed, and trusted sources), below 0 if it cannot be.
+   */
+  private ownersOf(found: Found[]): Float64Array {
+    const files: string[] = [];
+    const dirs: string[] = [];
+    const top = new Set(this.config.directoryList.map((d) => path.resolve(d)));
+    for (const f of found) if (!f.trusted) files.push(path.join(f.dir, f.describedBy));
+    for (const f of found) if (!f.trusted && f.owner === undefined && !top.has(f.dir)) dirs.push(f.dir);
+    const fileOwners = native.owners(files, false);
+    const dirOwners = native.owners(dirs, false);
+    const out = new Float64Array(2 * found.length).fill(-1);
+    let file = 0;
+    let dir = 0;
+    found.forEach((f, i) => {
+      if (f.trusted) return;
+      out[2 * i] = fileOwners[2 * file++]!;
+      if (f.owner !== undefined) out[2 * i + 1] = f.owner;
+      else if (!top.has(f.dir)) out[2 * i + 1] = dirOwners[2 * dir++]!;
+    });
+    return out;
   }
 
   private metadataStamp(dir: string, describedBy: string): string {
@@ -146,23 +229,7 @@ export class Registry {
     }
   }
 
-  private add(f: Found): void {
-    if (this.rejected.has(f.dir) && this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)) return;
-    // the author: the owner of metadata.json (of the link, if it is one),
-    // who must own its directory too (src/pmda/sources/access.ts); checked at
-    // every walk that meets the source, so a chown that fixes it counts
-    let author = ROOT;
-    if (!f.trusted) {
-      const top = this.config.directoryList.some((d) => path.resolve(d) === f.dir);
-      const a = sourceAuthor(f.dir, f.describedBy, top);
-      if ('error' in a) {
-        log.problem(`${f.dir}:author`, a.error);
-        return;
-      }
-      log.resolved(`${f.dir}:author`);
-      author = a;
-    }
-    const r = readMetadata(f.dir, f.describedBy, this.config.maxDataBytes, author, this.config);
+  private add(f: Found, author: Author, r: Described): void {
     log.forget(`${f.dir}:metadata`);
     if ('error' in r) {
       this.rejected.set(f.dir, r.stamp);
@@ -229,10 +296,15 @@ export class Registry {
   private readonly unattached: Array<[Source, number]> = [];
 
   private attachAll(): void {
-    for (const [s, cluster] of this.unattached) {
-      s.attach(cluster, this.config.maxMetrics);
-      log.info(`added source '${s.name}' from ${s.dir} (cluster ${cluster}, ${s.metrics.size} metrics${s.trusted ? ', trusted' : `, as ${s.author.name}`})`, `${s.dir}:`);
-    }
+    // their metric caches read at once, not one file at a time, and the
+    // descriptor records written once
+    loadMetricNumbers(this.unattached.map(([, cluster]) => cluster));
+    holdingRecords(() => {
+      for (const [s, cluster] of this.unattached) {
+        s.attach(cluster, this.config.maxMetrics);
+        log.info(`added source '${s.name}' from ${s.dir} (cluster ${cluster}, ${s.metrics.size} metrics${s.trusted ? ', trusted' : `, as ${s.author.name}`})`, `${s.dir}:`);
+      }
+    });
     this.unattached.length = 0;
   }
 

@@ -64,8 +64,9 @@ export class Source {
 
   /** The current data, as its metrics see it. */
   view: DataView | undefined;
-  /** The compiled pointers of its metrics (not for schema sources, whose documents are checked whole). */
+  /** The compiled pointers of its metrics (not for schema sources, whose documents are checked whole): see compiled. */
   private query: Query | undefined;
+  private queried = false;
   /** Why the data is unavailable, when it is. */
   dataError: string | undefined = 'not read yet';
   /** Its data file, kept open while it is known to be unchanged. */
@@ -178,8 +179,13 @@ export class Source {
       if (!(entry.kind === 'metric' ? serve(entry.metric) : serveArray(entry.array))) break;
     }
     this.metricCache.save();
-    // a schema source's documents are checked whole, as JavaScript objects
-    if (!this.schema) this.query = queryFor([...this.metrics.values()], this.arrays);
+  }
+
+  /** Its query, compiled at its first read, not at attach: a start with 4,000 sources compiles only those it reads. */
+  private get compiled(): Query | undefined {
+    if (!this.queried) this.query = this.schema ? undefined : queryFor([...this.metrics.values()], this.arrays);
+    this.queried = true;
+    return this.query;
   }
 
   /** Give back what the source holds outside JavaScript (it went away). */
@@ -187,6 +193,7 @@ export class Source {
     this.file.dispose();
     this.query?.free();
     this.query = undefined;
+    this.queried = true;
   }
 
   /**
@@ -324,7 +331,7 @@ export class Source {
     this.stats.refreshes++;
     // the query reads the document where it is; what it leaves to
     // JavaScript is parsed as text (docs/PARSING.md)
-    let view: DataView | undefined = this.query?.run(bytes, length, padded);
+    let view: DataView | undefined = this.compiled?.run(bytes, length, padded);
     if (view) this.stats.dataBytes = length;
     else {
       const text = bytes.toString('utf8', 0, length);
@@ -386,7 +393,8 @@ export class Source {
    * seen between PDUs never reaches the log. True if it read the file.
    */
   prefetch(config: Config, admit: Admit): boolean {
-    if (this.commanded || !this.query || (this.arrays.length > 0 && !this.instances)) return false;
+    const query = this.compiled;
+    if (this.commanded || !query || (this.arrays.length > 0 && !this.instances)) return false;
     let fd = -1;
     try {
       fd = this.openIfChanged();
@@ -395,7 +403,7 @@ export class Source {
       if (size === 0 || size > config.maxDataBytes) return false;
       if (admit(size, this.stats.dataBytes) !== undefined) return false;
       const { bytes, length } = readInto(fd, size, config.maxDataBytes, PADDING);
-      const view = this.query.run(bytes, length, true);
+      const view = query.run(bytes, length, true);
       if (!view) return false;
       this.file.adopt(fd);
       fd = -1;
