@@ -64,7 +64,7 @@ export class Source {
 
   /** The current data, as its metrics see it. */
   view: DataView | undefined;
-  /** The compiled pointers of its metrics (not for schema sources, whose documents are checked whole): see compiled. */
+  /** The compiled pointers of its metrics (not for schema sources, whose documents are checked whole), once `queried`: see compiled. */
   private query: Query | undefined;
   private queried = false;
   /** Why the data is unavailable, when it is. */
@@ -134,11 +134,7 @@ export class Source {
     return new Map(this.indomCache?.entries());
   }
 
-  /**
-   * Give the source its cluster and number its metrics, in pmdajson's
-   * order: entries in file order, an array's members before the array.
-   * A metric whose descriptor changed gets a new item, said once.
-   */
+  /** Its cluster, and its metrics numbered in pmdajson's order (entries in file order, an array's members first); a changed descriptor gets a new item, said once. */
   attach(cluster: number, maxMetrics: number): void {
     this.cluster = cluster;
     this.metricCache = metricNumbers(cluster);
@@ -418,10 +414,7 @@ export class Source {
     }
   }
 
-  /**
-   * The data file, opened as its author, if it changed since it was read;
-   * -1 if it did not (kept open, or closed). Throws an OpenError.
-   */
+  /** The data file, opened as its author, if it changed since it was read; -1 if not (kept open, or closed). Throws an OpenError. */
   private openIfChanged(): number {
     // kept open since it was last read, and nothing says it changed
     if (this.file.unchanged() && this.dataError === undefined) return -1;
