@@ -63,13 +63,24 @@ std::vector<Range> sheddable() {
   return out;
 }
 
-// settle() => bytes of the mappings whose resident pages were dropped
-Napi::Value Settle(const Napi::CallbackInfo &info) {
-  malloc_trim(0);
+// the resident pages of those mappings dropped => their bytes
+double shed() {
   double bytes = 0;
   for (const Range &r : sheddable())
     if (madvise(reinterpret_cast<void *>(r.from), r.to - r.from, MADV_DONTNEED) == 0) bytes += (double)(r.to - r.from);
-  return Napi::Number::New(info.Env(), bytes);
+  return bytes;
+}
+
+// settle() => bytes of the mappings whose resident pages were dropped
+Napi::Value Settle(const Napi::CallbackInfo &info) {
+  malloc_trim(0);
+  return Napi::Number::New(info.Env(), shed());
+}
+
+// shed() => the same, without the trim: right after start-up, before the
+// first fetch, whose pages would otherwise come on top of start-up's
+Napi::Value Shed(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), shed());
 }
 
 // After a burst of big fetches JavaScript calls rest() (src/pmda/memory.ts),
@@ -116,6 +127,7 @@ void releasePages(void *data, size_t length, size_t keep) {
 }
 
 void RegisterMemory(Napi::Env env, Napi::Object exports) {
+  exports.Set("shed", Napi::Function::New(env, Shed));
   exports.Set("settle", Napi::Function::New(env, Settle));
   exports.Set("rest", Napi::Function::New(env, Rest));
 }
