@@ -77,12 +77,6 @@ Napi::Value Settle(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), shed());
 }
 
-// shed() => the same, without the trim: right after start-up, before the
-// first fetch, whose pages would otherwise come on top of start-up's
-Napi::Value Shed(const Napi::CallbackInfo &info) {
-  return Napi::Number::New(info.Env(), shed());
-}
-
 // After a burst of big fetches JavaScript calls rest() (src/pmda/memory.ts),
 // once it has collected its garbage: the freed value blocks go back to the
 // system (a fetch of 100,000 values mallocs that many small blocks; without
@@ -144,7 +138,6 @@ void releasePages(void *data, size_t length, size_t keep) {
 }
 
 void RegisterMemory(Napi::Env env, Napi::Object exports) {
-  exports.Set("shed", Napi::Function::New(env, Shed));
   exports.Set("settle", Napi::Function::New(env, Settle));
   exports.Set("rest", Napi::Function::New(env, Rest));
 }

@@ -14,7 +14,7 @@ import { parseOptions, logFileOf, UsageError, USAGE } from './options';
 import { loadConfig } from './config';
 import { Agent } from './agent';
 import * as log from './limits/log';
-import { started, fetched } from './memory';
+import { settle, fetched, SETTLE_AFTER_MS } from './memory';
 
 function main(): void {
   let opts;
@@ -74,8 +74,8 @@ function main(): void {
   agent.discover();
   agent.syncTables();
   // start-up leaves garbage, free malloc memory and some 20 MiB of node's
-  // code that a fetch does not use: the code goes now, the rest once it is over
-  started();
+  // code that a fetch does not use: give them back once it is over
+  setTimeout(settle, SETTLE_AFTER_MS).unref();
 }
 
 process.on('uncaughtException', (e) => {

@@ -34,18 +34,6 @@ function collect(): void {
   }
 }
 
-/**
- * The first discovery is done: the pages of node's code that start-up
- * touched go now, before the first fetches bring back the ones they use
- * (else those fetches' memory came on top of start-up's, and made the
- * PMDA's high-water mark: 65 MiB in churn, 56 now), and the garbage and
- * the rest once start-up is over.
- */
-export function started(): void {
-  native.shed();
-  setTimeout(settle, SETTLE_AFTER_MS).unref();
-}
-
 export function settle(): void {
   collect();
   native.settle();

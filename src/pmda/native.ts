@@ -129,7 +129,6 @@ export interface Native {
   gatherInt64(values: Int32Array, kinds: Uint8Array, first: number, width: number, order: Int32Array | null, elements: Int32Array, insts: Int32Array, from: number, to: number, out: Int32Array, at: number, kind: number): number;
   /** malloc_trim, then drop the resident pages of read-only file mappings that hold no private page (native/memory.cc); the bytes of those mappings. */
   settle(): number;
-  shed(): number;
   rest(): void;
   QUERY_NOT_PARSED: number;
   QUERY_PADDING: number;

@@ -97,37 +97,6 @@ test('after a burst of big fetches, the memory they left goes back once the PMDA
   await check();
 });
 
-test('start-up\'s pages go before the first fetches, so they do not add up in the high-water mark', async (t) => {
-  // what node holds once it has loaded the PMDA's modules, all of it
-  const script = `require(${JSON.stringify(PMDA.replace(/main\.js$/, 'agent.js'))}); process.stdout.write(require('fs').readFileSync('/proc/self/smaps_rollup', 'utf8'))`;
-  const roll = execFileSync(process.execPath, ['--max-semi-space-size=1', '-e', script], { encoding: 'utf8' });
-  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(roll)?.[1]);
-  const loaded = { rss: kb('Rss') / 1024, file: (kb('Rss') - kb('Anonymous')) / 1024 };
-
-  const s = new Scratch();
-  // the benchmark's big source: 100 scalars and 1,000 rows of 5 integers, replaced before every fetch
-  const members = Array.from({ length: 5 }, (_, k) => ({ name: `v${k}`, pointer: `/v${k}`, type: 'integer' }));
-  const scalars = Array.from({ length: 100 }, (_, j) => ({ name: `m${j}`, pointer: `/m${j}`, type: 'integer' }));
-  const doc = (g) => `{${scalars.map((m, j) => `"${m.name}": ${j * 1000 + g}`).join(', ')}, "rows": [${Array.from({ length: 1000 }, (_, i) => `{"id": "r${i}", ${members.map((m, k) => `"${m.name}": ${9223372036854000000n + BigInt(i * 10 + k + g)}`).join(', ')}}`).join(', ')}]}`;
-  const dir = s.source('big', { metrics: [...scalars, { name: 'rows', pointer: '/rows', type: 'array', index: '/id', metrics: members }] }, doc(0));
-  const d = await session(t, s);
-  const pid = pmdaPid(s);
-  const names = [...scalars.map((m) => `json.big.${m.name}`), ...members.map((m) => `json.big.rows.${m.name}`)];
-  for (let g = 1; g <= 20; g++) {
-    fs.writeFileSync(path.join(dir, 'data.tmp'), doc(g));
-    fs.renameSync(path.join(dir, 'data.tmp'), path.join(dir, 'data.json'));
-    const r = Object.values(parseFetch(await d.run(`fetch ${names.join(' ')}`)));
-    t.is(r.length, 105);
-    t.deepEqual(r[0].values.map((v) => v.value), [String(g)]);
-    t.true(r.at(-1).values.every((v) => (BigInt(v.value) - 9223372036854000000n - BigInt(g)) % 10n === 4n));
-  }
-  const now = resident(pid);
-  const hwm = Number(/^VmHWM:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-  t.log(`node with the PMDA's modules: ${loaded.rss.toFixed(1)} MiB (${loaded.file.toFixed(1)} of files); the PMDA after 20 fetches: ${now.rss.toFixed(1)} MiB (${now.file.toFixed(1)} of files), high-water mark ${hwm.toFixed(1)}`);
-  // without: start-up's 44 MiB of files and the fetches' memory on top (65 MiB)
-  t.true(hwm < loaded.rss + 3, `the PMDA's high-water mark is ${hwm.toFixed(1)} MiB, node with its modules ${loaded.rss.toFixed(1)}`);
-});
-
 test('a fetch of 150,000 values, whose buffer\'s pages go before the answer is sent, is exact, and so is the next one', async (t) => {
   t.timeout(600000, 'fetches of 150,000 values, printed by dbpmda');
   const s = new Scratch();
