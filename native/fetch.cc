@@ -174,7 +174,9 @@ int fetchCallback(int numpmid, pmID *pmids, PduResult **resp, pmdaExt *pmda) {
   }
   noteBuffer(buf);
   // `buf` keeps the buffer alive until pmdaFetch has copied every value
-  return fetchFromRecords(numpmid, pmids, resp, pmda);
+  int sts = fetchFromRecords(numpmid, pmids, resp, pmda);
+  fetchedBuffer(buf);
+  return sts;
 }
 
 }  // namespace pmdajson

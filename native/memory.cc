@@ -63,13 +63,18 @@ std::vector<Range> sheddable() {
   return out;
 }
 
-// settle() => bytes of the mappings whose resident pages were dropped
-Napi::Value Settle(const Napi::CallbackInfo &info) {
-  malloc_trim(0);
+// the resident pages of those mappings dropped => their bytes
+double shed() {
   double bytes = 0;
   for (const Range &r : sheddable())
     if (madvise(reinterpret_cast<void *>(r.from), r.to - r.from, MADV_DONTNEED) == 0) bytes += (double)(r.to - r.from);
-  return Napi::Number::New(info.Env(), bytes);
+  return bytes;
+}
+
+// settle() => bytes of the mappings whose resident pages were dropped
+Napi::Value Settle(const Napi::CallbackInfo &info) {
+  malloc_trim(0);
+  return Napi::Number::New(info.Env(), shed());
 }
 
 // After a burst of big fetches JavaScript calls rest() (src/pmda/memory.ts),
@@ -105,6 +110,23 @@ void noteBuffer(const Napi::Buffer<uint8_t> &buf) {
   bigBuffer = Napi::Persistent(ab);
   bigData = data;
   bigLength = ab.ByteLength();
+}
+
+// A huge fetch (a million values: a 16 MiB buffer) is answered with a
+// result of as many value blocks that pmdaFetch mallocs (48 bytes a value
+// with their pmValue), and then with a PDU of 20 bytes a value that
+// libpcp_pmda encodes from it, once fetchCallback has returned: the
+// buffer's pages go before, so that the PDU does not come on top of them
+// (million's high-water mark: 147 -> 131 MiB). The next huge fetch writes
+// them again, a page fault each (4,000 for a million values); below
+// kReleasedAbove (131,072 values: wide's 100,000 are below) they are kept
+// until rest().
+constexpr size_t kReleasedAbove = 2 * 1024 * 1024;
+
+void fetchedBuffer(const Napi::Buffer<uint8_t> &buf) {
+  if (buf.Length() <= kReleasedAbove) return;
+  Napi::ArrayBuffer ab = buf.ArrayBuffer();
+  releasePages(ab.Data(), ab.ByteLength(), kBufferKept);
 }
 
 void releasePages(void *data, size_t length, size_t keep) {

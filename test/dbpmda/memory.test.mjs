@@ -3,6 +3,7 @@
 // the pages that come back.
 import test from 'ava';
 import fs from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { PMDA, Scratch, pmdaPid, session, waitFor, parseFetch } from '../helpers/harness.mjs';
 
@@ -94,4 +95,30 @@ test('after a burst of big fetches, the memory they left goes back once the PMDA
   }, 10000, 100);
   t.log(`anonymous memory while three fetches of 100,000 values were answered: up to ${busy.toFixed(1)} MiB; at rest: ${rested.toFixed(1)} MiB`);
   await check();
+});
+
+test('a fetch of 150,000 values, whose buffer\'s pages go before the answer is sent, is exact, and so is the next one', async (t) => {
+  t.timeout(600000, 'fetches of 150,000 values, printed by dbpmda');
+  const s = new Scratch();
+  // 150,000 values: a 2.4 MB fetch buffer, above the 2 MiB from which its pages go at once (native/memory.cc)
+  const n = 15000;
+  const members = Array.from({ length: 10 }, (_, k) => ({ name: `v${k}`, pointer: `/v${k}`, type: 'integer' }));
+  const doc = (g) => `{"rows": [${Array.from({ length: n }, (_, i) => `{"id": "r${i}", ${members.map((m, k) => `"${m.name}": ${9223372036854000000n + BigInt(i * 10 + k) - BigInt(g)}`).join(', ')}}`).join(', ')}]}`;
+  const dir = s.source('huge', { metrics: [{ name: 'rows', pointer: '/rows', type: 'array', index: '/id', metrics: members }] }, doc(0));
+  const d = await session(t, s);
+  const names = members.map((m) => `json.huge.rows.${m.name}`);
+  for (const g of [0, 1]) {
+    if (g) {
+      fs.writeFileSync(path.join(dir, 'data.tmp'), doc(g));
+      fs.renameSync(path.join(dir, 'data.tmp'), path.join(dir, 'data.json'));
+    }
+    const r = Object.values(parseFetch(await d.run(`fetch ${names.join(' ')}`, 300000)));
+    t.is(r.length, 10);
+    for (const [k, m] of r.entries()) {
+      t.is(m.values.length, n, `v${k}, generation ${g}`);
+      const want = new Set(Array.from({ length: n }, (_, i) => String(9223372036854000000n + BigInt(i * 10 + k) - BigInt(g))));
+      t.true(m.values.every((v) => want.has(v.value)), `v${k}, generation ${g}: every value exact`);
+      t.is(new Set(m.values.map((v) => v.inst)).size, n);
+    }
+  }
 });
