@@ -113,19 +113,16 @@ void noteBuffer(const Napi::Buffer<uint8_t> &buf) {
 }
 
 // A huge fetch (a million values: a 16 MiB buffer) is answered with a
-// result of as many value blocks that pmdaFetch mallocs (48 bytes a value
-// with their pmValue), and then with a PDU of 20 bytes a value that
-// libpcp_pmda encodes from it, once fetchCallback has returned: the
-// buffer's pages go before, so that the PDU does not come on top of them
-// (million's high-water mark: 147 -> 131 MiB). The next huge fetch writes
-// them again, a page fault each (4,000 for a million values); below
-// kReleasedAbove (131,072 values: wide's 100,000 are below) they are kept
-// until rest().
+// result that points into the buffer (native/fetch.cc), and then with a
+// PDU of 20 bytes a value that libpcp_pmda encodes from it: once that is
+// sent, the buffer's pages go (they would stay until rest() otherwise).
+// The next huge fetch writes them again, a page fault each (4,000 for a
+// million values); below kReleasedAbove (131,072 values: wide's 100,000
+// are below) they are kept until rest().
 constexpr size_t kReleasedAbove = 2 * 1024 * 1024;
 
-void fetchedBuffer(const Napi::Buffer<uint8_t> &buf) {
-  if (buf.Length() <= kReleasedAbove) return;
-  Napi::ArrayBuffer ab = buf.ArrayBuffer();
+void fetchedBuffer(Napi::ArrayBuffer ab, size_t used) {
+  if (used <= kReleasedAbove) return;
   releasePages(ab.Data(), ab.ByteLength(), kBufferKept);
 }
 

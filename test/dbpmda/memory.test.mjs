@@ -97,7 +97,7 @@ test('after a burst of big fetches, the memory they left goes back once the PMDA
   await check();
 });
 
-test('a fetch of 150,000 values, whose buffer\'s pages go before the answer is sent, is exact, and so is the next one', async (t) => {
+test('a fetch of 150,000 values, whose buffer\'s pages go once the answer is sent, is exact, and so is the next one', async (t) => {
   t.timeout(600000, 'fetches of 150,000 values, printed by dbpmda');
   const s = new Scratch();
   // 150,000 values: a 2.4 MB fetch buffer, above the 2 MiB from which its pages go at once (native/memory.cc)
