@@ -1,7 +1,7 @@
 // Memory given back (src/pmda/memory.ts): once start-up is over
-// (settle), what malloc holds free and the pages of node's own code that
-// only start-up used; after a burst of big fetches (rest), what malloc
-// holds free and the pages of the fetch buffer past its first 64 KiB.
+// (settle), the pages of node's own code that only start-up used; then,
+// and after a burst of big fetches (rest), what malloc holds free and the
+// pages of the fetch buffer past its first 64 KiB.
 //
 // Starting node, and compiling the PMDA's modules, touches some 45 MiB of
 // node's binary and libraries (its parser, its snapshot, ICU's tables),
@@ -73,7 +73,6 @@ double shed() {
 
 // settle() => bytes of the mappings whose resident pages were dropped
 Napi::Value Settle(const Napi::CallbackInfo &info) {
-  malloc_trim(0);
   return Napi::Number::New(info.Env(), shed());
 }
 
