@@ -52,8 +52,8 @@ export function settle(): void {
 
 /** A fetch's buffer above this size makes it a big fetch (some 4,000 values). */
 const BIG_FETCH_BYTES = 64 * 1024;
-/** Above this size a huge one (131,072 values), as native/memory.cc has it. */
-const HUGE_FETCH_BYTES = 2 * 1024 * 1024;
+/** Above this size a huge one (65,536 values: wide's 100,000 and more). */
+const HUGE_FETCH_BYTES = 1024 * 1024;
 /** A burst of big fetches is over once none came for this long. */
 export const REST_AFTER_MS = 250;
 let restTimer: NodeJS.Timeout | undefined;
