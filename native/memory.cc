@@ -1,7 +1,7 @@
 // Memory given back (src/pmda/memory.ts): once start-up is over
-// (settle), what malloc holds free and the pages of node's own code that
-// only start-up used; after a burst of big fetches (rest), what malloc
-// holds free and the pages of the fetch buffer past its first 64 KiB.
+// (settle), the pages of node's own code that only start-up used; then,
+// and after a burst of big fetches (rest), what malloc holds free and the
+// pages of the fetch buffer past its first 64 KiB.
 //
 // Starting node, and compiling the PMDA's modules, touches some 45 MiB of
 // node's binary and libraries (its parser, its snapshot, ICU's tables),
@@ -63,13 +63,17 @@ std::vector<Range> sheddable() {
   return out;
 }
 
-// settle() => bytes of the mappings whose resident pages were dropped
-Napi::Value Settle(const Napi::CallbackInfo &info) {
-  malloc_trim(0);
+// the resident pages of those mappings dropped => their bytes
+double shed() {
   double bytes = 0;
   for (const Range &r : sheddable())
     if (madvise(reinterpret_cast<void *>(r.from), r.to - r.from, MADV_DONTNEED) == 0) bytes += (double)(r.to - r.from);
-  return Napi::Number::New(info.Env(), bytes);
+  return bytes;
+}
+
+// settle() => bytes of the mappings whose resident pages were dropped
+Napi::Value Settle(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), shed());
 }
 
 // After a burst of big fetches JavaScript calls rest() (src/pmda/memory.ts),
@@ -105,6 +109,20 @@ void noteBuffer(const Napi::Buffer<uint8_t> &buf) {
   bigBuffer = Napi::Persistent(ab);
   bigData = data;
   bigLength = ab.ByteLength();
+}
+
+// A huge fetch (a million values: a 16 MiB buffer) is answered with a
+// result that points into the buffer (native/fetch.cc), and then with a
+// PDU of 20 bytes a value that libpcp_pmda encodes from it: once that is
+// sent, the buffer's pages go (they would stay until rest() otherwise).
+// The next huge fetch writes them again, a page fault each (4,000 for a
+// million values); below kReleasedAbove (131,072 values: wide's 100,000
+// are below) they are kept until rest().
+constexpr size_t kReleasedAbove = 2 * 1024 * 1024;
+
+void fetchedBuffer(Napi::ArrayBuffer ab, size_t used) {
+  if (used <= kReleasedAbove) return;
+  releasePages(ab.Data(), ab.ByteLength(), kBufferKept);
 }
 
 void releasePages(void *data, size_t length, size_t keep) {

@@ -16,4 +16,7 @@ void releasePages(void *data, size_t length, size_t keep);
 // A fetch's buffer (the encoder's, reused from fetch to fetch): kept, when
 // it is big, for rest() to give back its pages.
 void noteBuffer(const Napi::Buffer<uint8_t> &buf);
+// The result of a fetch, whose values were in `used` bytes of this buffer,
+// is sent: if they were many, the buffer's pages go.
+void fetchedBuffer(Napi::ArrayBuffer ab, size_t used);
 }

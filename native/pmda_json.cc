@@ -147,6 +147,7 @@ int childrenCallback(const char *name, int traverse, char ***kids, int **sts, pm
 pmdaResultCallBack freeResult = nullptr;
 
 void resultSent(PduResult *result) {
+  fetchSent(result);
   if (freeResult != nullptr) freeResult(result);
 }
 
@@ -213,7 +214,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   // bench/cpmda.c, the C floor, fills the same table its own way: it
   // shares no code with what it measures, on purpose
   dispatch.version.seven.fetch = fetchCallback;
-  dispatch.version.seven.desc = descCallback;
+  dispatch.version.seven.desc = fetchDesc;
   dispatch.version.seven.instance = instanceCallback;
   dispatch.version.seven.text = textCallback;
   dispatch.version.seven.pmid = pmidCallback;

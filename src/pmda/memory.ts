@@ -4,8 +4,9 @@
 // empty go back: 4 MiB with 4,000 sources), the memory malloc holds free
 // (malloc_trim), and the pages of node's own code that only start-up
 // used (native/memory.cc); done once, when the PMDA has been up for a few
-// seconds, and what a fetch needs comes back at its first use. And after
-// each burst of big fetches, what they left (fetched()).
+// seconds (or at a huge fetch, if one comes first), and what a fetch needs
+// comes back at its first use. And after each burst of big fetches, what
+// they left (fetched()).
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { native } from './native';
@@ -34,13 +35,25 @@ function collect(): void {
   }
 }
 
+/** Start-up's pages are gone: settle() ran, or a huge fetch came first. */
+let shed = false;
+
+/**
+ * Start-up's pages go first, then the garbage and what malloc holds free:
+ * a compacting collection takes pages of its own before it gives the old
+ * ones back, and on top of start-up's they made the peak (3 MiB more).
+ */
 export function settle(): void {
-  collect();
   native.settle();
+  shed = true;
+  collect();
+  native.rest();
 }
 
 /** A fetch's buffer above this size makes it a big fetch (some 4,000 values). */
 const BIG_FETCH_BYTES = 64 * 1024;
+/** Above this size a huge one (65,536 values: wide's 100,000 and more). */
+const HUGE_FETCH_BYTES = 1024 * 1024;
 /** A burst of big fetches is over once none came for this long. */
 export const REST_AFTER_MS = 250;
 let restTimer: NodeJS.Timeout | undefined;
@@ -49,18 +62,27 @@ let restTimer: NodeJS.Timeout | undefined;
  * A fetch answered with `bytes` of buffer. After a burst of big ones,
  * once none came for REST_AFTER_MS, the memory they left is given back:
  * the garbage (a compacting collection), what malloc holds free (the
- * value blocks libpcp_pmda made) and the fetch buffer's pages past its
- * first 64 KiB (native/memory.cc). Never on the fetch path, and once
- * for a burst: a client that fetches every 250 ms or faster keeps it all.
+ * value sets libpcp_pmda made) and the fetch buffer's pages past its
+ * first 64 KiB (native/memory.cc). Never on the fetch path (but for a
+ * huge fetch's shed, 5-10 ms once), and once for a burst: a client that
+ * fetches every 250 ms or faster keeps it all.
  */
 export function fetched(bytes: number): void {
   if (bytes <= BIG_FETCH_BYTES) return;
+  // a huge fetch before start-up is over: its result, some 50 MiB for a
+  // million values, is built on top of start-up's pages unless they go now
+  if (bytes > HUGE_FETCH_BYTES && !shed) {
+    native.settle();
+    shed = true;
+  }
   if (restTimer) restTimer.refresh();
   else restTimer = setTimeout(rest, REST_AFTER_MS).unref();
 }
 
 function rest(): void {
   restTimer = undefined;
-  collect();
+  // before start-up is over, settle() collects: a compacting collection
+  // now would take its new pages on top of start-up's (4 MiB of big's peak)
+  if (shed) collect();
   native.rest();
 }

@@ -138,8 +138,9 @@ export interface Native {
   queryFree(id: number): void;
   /** Copy rows [from, to) of a column of integer slots into a record at word `at` (native/gather.cc); the row it stopped at. */
   gatherInt64(values: Int32Array, kinds: Uint8Array, first: number, width: number, order: Int32Array | null, elements: Int32Array, insts: Int32Array, from: number, to: number, out: Int32Array, at: number, kind: number): number;
-  /** malloc_trim, then drop the resident pages of read-only file mappings that hold no private page (native/memory.cc); the bytes of those mappings. */
+  /** Drop the resident pages of read-only file mappings that hold no private page (native/memory.cc); the bytes of those mappings. */
   settle(): number;
+  /** malloc_trim, and the pages of a big fetch's buffer past its first 64 KiB. */
   rest(): void;
   QUERY_NOT_PARSED: number;
   QUERY_PADDING: number;

@@ -3,6 +3,7 @@
 // the pages that come back.
 import test from 'ava';
 import fs from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { PMDA, Scratch, pmdaPid, session, waitFor, parseFetch } from '../helpers/harness.mjs';
 
@@ -94,4 +95,95 @@ test('after a burst of big fetches, the memory they left goes back once the PMDA
   }, 10000, 100);
   t.log(`anonymous memory while three fetches of 100,000 values were answered: up to ${busy.toFixed(1)} MiB; at rest: ${rested.toFixed(1)} MiB`);
   await check();
+});
+
+test('a fetch of 150,000 values, whose buffer\'s pages go once the answer is sent, is exact, and so is the next one', async (t) => {
+  t.timeout(600000, 'fetches of 150,000 values, printed by dbpmda');
+  const s = new Scratch();
+  // 150,000 values: a 2.4 MB fetch buffer, above the 2 MiB from which its pages go at once (native/memory.cc)
+  const n = 15000;
+  const members = Array.from({ length: 10 }, (_, k) => ({ name: `v${k}`, pointer: `/v${k}`, type: 'integer' }));
+  const doc = (g) => `{"rows": [${Array.from({ length: n }, (_, i) => `{"id": "r${i}", ${members.map((m, k) => `"${m.name}": ${9223372036854000000n + BigInt(i * 10 + k) - BigInt(g)}`).join(', ')}}`).join(', ')}]}`;
+  const dir = s.source('huge', { metrics: [{ name: 'rows', pointer: '/rows', type: 'array', index: '/id', metrics: members }] }, doc(0));
+  const d = await session(t, s);
+  const names = members.map((m) => `json.huge.rows.${m.name}`);
+  for (const g of [0, 1]) {
+    if (g) {
+      fs.writeFileSync(path.join(dir, 'data.tmp'), doc(g));
+      fs.renameSync(path.join(dir, 'data.tmp'), path.join(dir, 'data.json'));
+    }
+    const r = Object.values(parseFetch(await d.run(`fetch ${names.join(' ')}`, 300000)));
+    t.is(r.length, 10);
+    for (const [k, m] of r.entries()) {
+      t.is(m.values.length, n, `v${k}, generation ${g}`);
+      const want = new Set(Array.from({ length: n }, (_, i) => String(9223372036854000000n + BigInt(i * 10 + k) - BigInt(g))));
+      t.true(m.values.every((v) => want.has(v.value)), `v${k}, generation ${g}: every value exact`);
+      t.is(new Set(m.values.map((v) => v.inst)).size, n);
+    }
+  }
+});
+
+test('a fetch of a million values right after the start: exact, and the PMDA\'s high-water mark stays under 128 MiB', async (t) => {
+  t.timeout(900000, 'two fetches of a million values, printed by dbpmda');
+  const s = new Scratch();
+  // million's shape and values (bench/workloads/million.mjs): 100 sources
+  // of 1,000 rows x 10 integer members (the test before has integers
+  // beyond 2^53)
+  const n = 1000;
+  const sources = 100;
+  const members = Array.from({ length: 10 }, (_, k) => ({ name: `v${k}`, pointer: `/v${k}`, type: 'integer' }));
+  const value = (j, i, k) => String(i * 100000 + k * 1000 + j);
+  for (let j = 0; j < sources; j++) {
+    const rows = Array.from({ length: n }, (_, i) => `{"id": "r${i}", ${members.map((m, k) => `"${m.name}": ${value(j, i, k)}`).join(', ')}}`);
+    s.source(`m${j}`, { metrics: [{ name: 'rows', pointer: '/rows', type: 'array', index: '/id', metrics: members }] }, `{"rows": [${rows.join(', ')}]}`);
+  }
+  // fetch_max_values is a million, all of this one: some room, and time to
+  // parse on a loaded machine
+  s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], fetch_max_values: 2000000, fetch_max_ms: 60000 });
+  const d = await session(t, s);
+  const pid = pmdaPid(s);
+  const names = Array.from({ length: sources }, (_, j) => members.map((m) => `json.m${j}.rows.${m.name}`)).flat();
+  // dbpmda prints some 40 MB a fetch: read line by line as it comes (the
+  // harness's run() keeps all of it, and searches it at every chunk)
+  const fetchMillion = (round) => new Promise((resolve, reject) => {
+    const marker = `# million ${round}`;
+    const got = [];
+    let partial = '';
+    const timer = setTimeout(() => reject(new Error(`no end of fetch ${round} in 600 s`)), 600000);
+    const onData = (chunk) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      for (const line of lines) {
+        if (line === marker) {
+          d.proc.stdout.off('data', onData);
+          clearTimeout(timer);
+          resolve(got);
+          return;
+        }
+        if (/^\s{2}\d+\.\d+\.\d+ \(/.test(line)) got.push(new Map());
+        const m = /^\s+inst \[(\d+) or [^\]]*\] value (.*)$/.exec(line);
+        if (m && got.length) got[got.length - 1].set(Number(m[1]), m[2]);
+      }
+    };
+    d.proc.stdout.on('data', onData);
+    d.proc.stdin.write(`fetch ${names.join(' ')}\n${marker}\n`);
+  });
+  for (let round = 0; round < 2; round++) {
+    // per metric (in the order asked), its values by instance id
+    const got = await fetchMillion(round);
+    t.is(got.length, sources * 10);
+    for (const [x, m] of got.entries()) {
+      const [j, k] = [Math.floor(x / 10), x % 10];
+      t.is(m.size, n, `m${j}.v${k}, round ${round}`);
+      // every row's value, once
+      const want = new Set(Array.from({ length: n }, (_, i) => value(j, i, k)));
+      const seen = new Set(m.values());
+      t.true(seen.size === n && [...seen].every((v) => want.has(v)), `m${j}.v${k}, round ${round}: every value exact`);
+    }
+  }
+  // libpcp_pmda's result used to take 48 bytes a value (a malloc'd block
+  // per 64-bit value), and came on top of node's start-up pages: 153 MiB
+  const hwm = Number(/^VmHWM:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  t.log(`VmHWM after two fetches of a million values: ${hwm.toFixed(1)} MiB`);
+  t.true(hwm <= 128, `VmHWM ${hwm.toFixed(1)} MiB`);
 });
