@@ -54,6 +54,11 @@ rootTest("bob's command cannot change the values of alice's sources", async (t) 
   // in /tmp itself: world-writable and sticky
   const cache = path.join(os.tmpdir(), `pjx-alice-cache-${path.basename(s.dir)}.json`);
   t.teardown(() => fs.rmSync(cache, { force: true }));
+  // made before the PMDA starts: commands first run when their source is
+  // found, alice's and bob's at once, and a name in /tmp that nobody holds
+  // yet is anyone's to take (alice's script's own weakness, not the PMDA's)
+  fs.writeFileSync(cache, '{"v": "alice"}', { mode: 0o644 });
+  fs.chownSync(cache, u.alice.uid, u.alice.gid);
   // alice's command keeps its data in a file of its own in the shared
   // directory, readable by all, writable by its owner only
   const aliceExec = userSource(s, u.alice, 'alice_exec', { 'data-exec': '/bin/sh read.sh', metrics: [{ name: 'v', pointer: '/v', type: 'string' }] }, undefined, {
@@ -82,7 +87,7 @@ rootTest("bob's command cannot change the values of alice's sources", async (t) 
     t.is(one(r['json.alice_file.v']), '"alice"', "alice's data file still holds alice's values");
   }
   t.is(fs.readFileSync(cache, 'utf8'), '{"v": "alice"}');
-  t.is(fs.statSync(cache).uid, u.alice.uid, "the file alice's command made belongs to alice");
+  t.is(fs.statSync(cache).uid, u.alice.uid, "alice's file still belongs to alice");
   t.false(fs.existsSync(path.join(aliceFile, 'new.json')));
 });
 
