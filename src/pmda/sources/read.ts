@@ -3,24 +3,19 @@
 // stamp (device, inode, size, mtime) that says whether a file changed.
 import * as fs from 'fs';
 import { native } from '../native';
-import { openAs, openError, uidOf, Author } from './access';
+import { openError, uidOf, Author } from './access';
 
 export function fileStamp(st: fs.Stats): string {
   // joined, not a template: one flat string kept per source, not a tree of pieces
   return [st.dev, st.ino, st.size, st.mtimeMs].join(':');
 }
 
-/** Read a whole file, opened as `author`: never blocking, regular files only, at most `maxBytes`. */
-export function readFileAs(author: Author, file: string, maxBytes: number, nofollow = false): { text: string; stamp: string; size: number } {
-  const fd = openAs(author, file, nofollow);
-  try {
-    const st = fs.fstatSync(fd);
-    if (st.size > maxBytes) throw new LimitError(`${file} is ${st.size} bytes, more than the limit of ${maxBytes} (max_data_bytes)`);
-    const text = readAll(fd, maxBytes);
-    return { text, stamp: fileStamp(st), size: Buffer.byteLength(text, 'utf8') };
-  } finally {
-    fs.closeSync(fd);
-  }
+/** Read a whole file, opened as `author`: never blocking, regular files only, at most `maxBytes` (readFilesAs, one file). */
+export function readFileAs(author: Author, file: string, maxBytes: number): { text: string; stamp: string } {
+  let got: FileText = new Error(`${file} was not read`);
+  readFilesAs(author, [file], maxBytes, (_, r) => (got = r));
+  if (got instanceof Error) throw got;
+  return got;
 }
 
 /** A whole file read, or why it could not be (an OpenError, a LimitError, an Error). */
@@ -56,12 +51,6 @@ function textOf(file: string, r: ReturnType<typeof native.readFilesAs>[number], 
 
 /** A file bigger than the limit it was read with. */
 export class LimitError extends Error {}
-
-/** Read an open descriptor to its end, at most `max` bytes. */
-export function readAll(fd: number, max: number): string {
-  const { bytes, length } = readInto(fd, 0, max, 0);
-  return bytes.toString('utf8', 0, length);
-}
 
 // One buffer for every data file read, kept between reads up to this size.
 const KEEP = 4 << 20;
