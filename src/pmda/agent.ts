@@ -125,8 +125,9 @@ export class Agent {
     let src: Source | undefined;
     for (let i = 0; i < pmids.length; i++) {
       const pmid = pmids[i]!;
-      if (pmidCluster(pmid) !== cluster) {
-        cluster = pmidCluster(pmid);
+      const c = pmidCluster(pmid);
+      if (c !== cluster) {
+        cluster = c;
         src = cluster === 0 ? undefined : sources.get(cluster);
       }
       if (cluster === 0) {
