@@ -256,6 +256,25 @@ Napi::Value SameFile(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, 1);
 }
 
+// samePath(path, stamps, at) => 1 if lstat finds at `path` the file of
+// the stamp at `at`, unchanged; 0 if not; -errno. As the PMDA, not as an
+// author: it reads nothing, and tells only whether the data read from
+// that file (as its author) is still what the file holds.
+Napi::Value SamePath(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  uint64_t *stamp = stampOf(info[1], info[2]);
+  if (!stamp) return Napi::Number::New(env, -EINVAL);
+  struct stat st;
+  if (lstat(path.c_str(), &st) < 0) return Napi::Number::New(env, -errno);
+  if (!S_ISREG(st.st_mode)) return Napi::Number::New(env, 0);
+  uint64_t now[STAMP_LENGTH];
+  writeStamp(now, st);
+  for (int i = 0; i < ST_LINKED; i++)
+    if (now[i] != stamp[i]) return Napi::Number::New(env, 0);
+  return Napi::Number::New(env, 1);
+}
+
 // owners(paths, follow) => per path, the owner and mode of what lstat
 // (stat with `follow`) says it is, two numbers each, or -errno and 0:
 // thousands of sources' owners at start, with no fs.Stats made for each.
@@ -289,6 +308,7 @@ void RegisterAccess(Napi::Env env, Napi::Object exports) {
   exports.Set("readFilesAs", Napi::Function::New(env, ReadFilesAs));
   exports.Set("NOT_REGULAR", Napi::Number::New(env, NOT_REGULAR));
   exports.Set("sameFile", Napi::Function::New(env, SameFile));
+  exports.Set("samePath", Napi::Function::New(env, SamePath));
   exports.Set("STAMP_LENGTH", Napi::Number::New(env, STAMP_LENGTH));
   exports.Set("STAMP_SIZE", Napi::Number::New(env, ST_SIZE));
   exports.Set("STAMP_DATA", Napi::Number::New(env, ST_CTIME_S));

@@ -113,6 +113,8 @@ export interface Native {
   owners(paths: string[], follow: boolean): Float64Array;
   /** Does fstat of `fd` say what the stamp at element `at` of `stamps` (written by openAs) says? 1, 0, or -errno. */
   sameFile(fd: number, stamps: BigUint64Array, at: number): number;
+  /** Does lstat of `path` find the file of the stamp at `at`, unchanged (a regular file)? 1, 0, or -errno. */
+  samePath(path: string, stamps: BigUint64Array, at: number): number;
   STAMP_LENGTH: number;
   STAMP_SIZE: number;
   /** The stamp's first STAMP_DATA fields (device, inode, size, mtime) say whether the data is the same. */

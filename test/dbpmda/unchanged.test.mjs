@@ -58,6 +58,25 @@ test('a file rewritten in place by a writer that keeps it open is seen at the ne
   }
 });
 
+test('a file read less than a second ago, not kept open yet, and rewritten in place is seen at the next fetch', async (t) => {
+  // each fetch finds the file changed since the last: it is never kept,
+  // and each time only lstat, not a new open, could say it had not changed
+  const s = new Scratch();
+  const dir = s.source('app', META, text(0));
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.app.v'), value(0));
+  const fd = fs.openSync(path.join(dir, 'data.json'), 'r+');
+  t.teardown(() => fs.closeSync(fd));
+  for (let g = 1; g <= 5; g++) {
+    // past the file system's clock tick: the write gives the file a new time
+    await sleep(30);
+    fs.writeSync(fd, text(g), 0);
+    t.deepEqual(await metricValues(d, 'json.app.v'), value(g), `write ${g}`);
+    t.deepEqual(await metricValues(d, 'json.app.v'), value(g), `write ${g}, fetched again`);
+  }
+  t.is(await refreshes(d, 'app'), 6, 'read once per write');
+});
+
 test('a file written through a hard link in another directory is seen at the next fetch', async (t) => {
   const s = new Scratch();
   const dir = s.source('app', META, text(0));

@@ -15,7 +15,8 @@
 // network file system, or too many watches), the fstat sees that change:
 // its size, times and link count. A file is not kept when its name is a
 // symbolic link, when it is not in the source's own directory, or when
-// that directory is not watched.
+// that directory is not watched. A file read less than a second ago, not
+// kept, is compared with what was read in one lstat of its name (current).
 import * as fs from 'fs';
 import { native } from '../native';
 import { openAs, Author } from './access';
@@ -106,6 +107,23 @@ export class DataFile implements WatchedFile {
     if (native.sameFile(this.fd, stamps.all, this.read) === 1) return true;
     this.release();
     return false;
+  }
+
+  /**
+   * Read less than KEEP_AFTER_MS ago, not kept open, and its name still
+   * leads to that file, unchanged: one lstat, no open (a file rewritten
+   * at every fetch is opened once for each version, not twice). The
+   * lstat is made as the PMDA, not as the author: it reads nothing, and
+   * only lets the data read as the author be served again, as a kept
+   * file's is. Not for a procfs file (its size is 0, and it changes
+   * without a sign), nor one read through a symbolic link (lstat sees
+   * the link); nor once the file could be kept (open() and adopt() keep it).
+   */
+  current(): boolean {
+    if (this.fd >= 0 || !this.hasRead || Date.now() - this.readAt >= KEEP_AFTER_MS) return false;
+    const all = stamps.all;
+    if (all[this.read + SIZE] === 0n || all[this.read + LINKED] !== 0n) return false;
+    return native.samePath(this.path, all, this.read) === 1;
   }
 
   /** Open it as the author (throws an OpenError); `size` and `same` describe what was opened. */

@@ -416,8 +416,8 @@ export class Source {
 
   /** The data file, opened as its author, if it changed since it was read; -1 if not (kept open, or closed). Throws an OpenError. */
   private openIfChanged(): number {
-    // kept open since it was last read, and nothing says it changed
-    if (this.file.unchanged() && this.dataError === undefined) return -1;
+    // kept open, and nothing says it changed; or its name leads to what was read, unchanged
+    if (this.dataError === undefined && (this.file.unchanged() || this.file.current())) return -1;
     // opened by the kernel as the author, also to see whether it changed:
     // what they cannot read, or learn of, this cannot either
     const fd = this.file.open();
