@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <string>
+#include <vector>
 #include <uv.h>
 #include <linux/magic.h>
 #include <sys/inotify.h>
@@ -80,39 +81,77 @@ Napi::Value WatchRemove(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), inotify_rm_watch(inotifyFd, wd) < 0 ? -errno : 0);
 }
 
+// Events read by onNotify that JavaScript has not yet read (watchRead
+// gives them first), at most PENDING_MAX bytes (the rest stays queued).
+std::vector<char> pending;
+constexpr size_t PENDING_MAX = 1 << 20;
+// The names of the files whose events JavaScript must hear of
+// (watchNames'), once `filtering`.
+std::vector<std::string> wakeNames;
+bool filtering = false;
+
+// Read what is queued, up to `max` bytes in all, onto the end of `to`.
+void readEvents(std::vector<char> &to, size_t max) {
+  alignas(struct inotify_event) char buf[16384];
+  while (to.size() < max) {
+    ssize_t len = read(inotifyFd, buf, sizeof(buf));
+    if (len <= 0) break;
+    to.insert(to.end(), buf, buf + len);
+  }
+}
+
+// Call f on each event of `events`.
+template <typename F>
+void eachEvent(const std::vector<char> &events, F f) {
+  for (size_t at = 0; at + sizeof(struct inotify_event) <= events.size();) {
+    const struct inotify_event *ev = reinterpret_cast<const struct inotify_event *>(events.data() + at);
+    f(ev);
+    at += sizeof(struct inotify_event) + ev->len;
+  }
+}
+
+// Must JavaScript hear of this event? Not of one about a file (not a
+// directory) whose name is none of wakeNames (the files that describe
+// sources, and the names of data files): a walk looks only for
+// directories and for those files, and what happens to other files
+// concerns no source. A producer that writes a temporary file and
+// renames it over its data file then wakes the PMDA once (the rename),
+// not three times (the create, the close, the rename). Events of a
+// directory itself, of a kept file's inode and of the queue name no file.
+bool heard(const struct inotify_event *ev) {
+  if (ev->len == 0 || (ev->mask & (IN_ISDIR | IN_Q_OVERFLOW))) return true;
+  for (const std::string &name : wakeNames)
+    if (name == ev->name) return true;
+  return false;
+}
+
 // watchRead() => null when nothing happened, else [[mask, name, wd], ...]
 // (at most 1024; an overflow is reported as one IN_Q_OVERFLOW entry)
 Napi::Value WatchRead(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (inotifyFd < 0) return env.Null();
-  alignas(struct inotify_event) char buf[16384];
-  Napi::Array out;
+  std::vector<char> events;
+  events.swap(pending);
+  readEvents(events, SIZE_MAX);
+  if (events.empty()) return env.Null();
+  Napi::Array out = Napi::Array::New(env);
   uint32_t n = 0;
-  bool any = false;
-  for (;;) {
-    ssize_t len = read(inotifyFd, buf, sizeof(buf));
-    if (len <= 0) break;
-    if (!any) out = Napi::Array::New(env);
-    any = true;
-    for (char *p = buf; p < buf + len;) {
-      struct inotify_event *ev = (struct inotify_event *)p;
-      if (n < 1024) {
-        Napi::Array e = Napi::Array::New(env, 3);
-        e[0u] = ev->mask;
-        e[1u] = Napi::String::New(env, ev->len ? ev->name : "");
-        e[2u] = ev->wd;
-        out[n++] = e;
-      } else if (n == 1024) {
-        Napi::Array e = Napi::Array::New(env, 3);
-        e[0u] = (uint32_t)IN_Q_OVERFLOW;
-        e[1u] = Napi::String::New(env, "");
-        e[2u] = -1;
-        out[n++] = e;
-      }
-      p += sizeof(struct inotify_event) + ev->len;
+  eachEvent(events, [&](const struct inotify_event *ev) {
+    if (n < 1024) {
+      Napi::Array e = Napi::Array::New(env, 3);
+      e[0u] = ev->mask;
+      e[1u] = Napi::String::New(env, ev->len ? ev->name : "");
+      e[2u] = ev->wd;
+      out[n++] = e;
+    } else if (n == 1024) {
+      Napi::Array e = Napi::Array::New(env, 3);
+      e[0u] = (uint32_t)IN_Q_OVERFLOW;
+      e[1u] = Napi::String::New(env, "");
+      e[2u] = -1;
+      out[n++] = e;
     }
-  }
-  return any ? (Napi::Value)out : env.Null();
+  });
+  return out;
 }
 
 uv_poll_t notifyHandle;
@@ -123,6 +162,14 @@ Napi::FunctionReference *notifyFn = nullptr;
 
 void onNotify(uv_poll_t *, int status, int) {
   if (status < 0 || !notifyFn) return;
+  // JavaScript is not called for events it need not hear of
+  readEvents(pending, PENDING_MAX);
+  bool any = false;
+  eachEvent(pending, [&](const struct inotify_event *ev) { any = any || !filtering || heard(ev); });
+  if (!any) {
+    pending.clear();
+    return;
+  }
   Napi::Env env = notifyFn->Env();
   Napi::HandleScope scope(env);
   try {
@@ -132,8 +179,20 @@ void onNotify(uv_poll_t *, int status, int) {
   }
 }
 
+// watchNames(names): the names of files whose events wake JavaScript
+// (see heard()); until the first call, every name's.
+Napi::Value WatchNames(const Napi::CallbackInfo &info) {
+  Napi::Array names = info[0].As<Napi::Array>();
+  std::vector<std::string> next;
+  for (uint32_t i = 0; i < names.Length(); i++) next.push_back(names.Get(i).As<Napi::String>().Utf8Value());
+  wakeNames.swap(next);
+  filtering = true;
+  return info.Env().Undefined();
+}
+
 // watchNotify(fn) => 0, or -errno: fn() is called whenever events are
-// queued (it must read them, with watchRead, or it is called again)
+// queued that it must hear of (see heard()); it must read them, with
+// watchRead, or it is called again.
 Napi::Value WatchNotify(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (inotifyFd < 0) return Napi::Number::New(env, -EBADF);
@@ -166,6 +225,7 @@ void RegisterWatch(Napi::Env env, Napi::Object exports) {
   exports.Set("watchInit", Napi::Function::New(env, WatchInit));
   exports.Set("watchAdd", Napi::Function::New(env, WatchAdd));
   exports.Set("watchRead", Napi::Function::New(env, WatchRead));
+  exports.Set("watchNames", Napi::Function::New(env, WatchNames));
   exports.Set("watchFile", Napi::Function::New(env, WatchFile));
   exports.Set("watchRemove", Napi::Function::New(env, WatchRemove));
   exports.Set("watchNotify", Napi::Function::New(env, WatchNotify));

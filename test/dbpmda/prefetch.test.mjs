@@ -64,3 +64,40 @@ test('a source that no fetch asked for is not read between PDUs; a file rewritte
   t.is(await refreshes(d, 'busy'), 2, 'fetched once: read once at that fetch, and once since');
   t.deepEqual(await metricValues(d, 'json.busy.v'), { null: '9223372036854775030' });
 });
+
+test('a file made by a link (no write, no close) is heard of between PDUs: a metadata.json linked into a known directory makes a source, and its data file linked in is served', async (t) => {
+  // between PDUs the shim wakes JavaScript only for events of directories,
+  // of metadata.json and schema.json, and of the sources' data files'
+  // names (native/watch.cc): links are made, not written or closed
+  const s = new Scratch();
+  s.source('app', META, text(0));
+  const d = await session(t, s);
+  await d.fetch('json.app.v');
+  const dir = path.join(s.src, 'late');
+  fs.mkdirSync(dir);
+  const spare = path.join(s.dir, 'spare');
+  fs.mkdirSync(spare);
+  fs.writeFileSync(path.join(spare, 'data.json'), text(7));
+  fs.writeFileSync(path.join(spare, 'metadata.json'), JSON.stringify(META));
+  await d.fetch('json.app.v');
+  // a hard link: only IN_CREATE, in a directory the PMDA already watches
+  fs.linkSync(path.join(spare, 'data.json'), path.join(dir, 'data.json'));
+  await sleep(100);
+  fs.linkSync(path.join(spare, 'metadata.json'), path.join(dir, 'metadata.json'));
+  await waitFor('the linked source served', async () => (await metricValues(d, 'json.late.v'))?.null === '9223372036854775007', 10000, 50);
+  t.deepEqual(await metricValues(d, 'json.late.rows.x'), { a: '7', b: '-7' });
+});
+
+test('a data file with a name of its own (data-path) replaced by a temporary file is read between PDUs; the temporary file\'s events wake nothing', async (t) => {
+  const s = new Scratch();
+  const dir = s.source('app', { 'data-path': 'stats.json', ...META }, undefined);
+  fs.writeFileSync(path.join(dir, 'stats.json'), text(0));
+  const d = await session(t, s);
+  t.deepEqual(await metricValues(d, 'json.app.v'), { null: '9223372036854775000' });
+  t.is(await refreshes(d, 'app'), 1);
+  replace(path.join(dir, 'stats.json'), text(1));
+  // only control metrics are fetched meanwhile: the read is the rename's event's
+  await waitFor('the data read between PDUs', async () => (await refreshes(d, 'app')) === 2, 10000, 50);
+  t.deepEqual(await metricValues(d, 'json.app.v'), { null: '9223372036854775001' });
+  t.is(await refreshes(d, 'app'), 2);
+});

@@ -156,6 +156,8 @@ export interface WatchApi {
   watchAdd(dir: string): number;
   watchRead(): Array<[number, string, number]> | null;
   watchNotify?(fn: () => void): number;
+  /** Only events of these files' names (and of directories) wake watchNotify's fn (native/watch.cc). */
+  watchNames?(names: string[]): void;
   watchFile?(fd: number): number;
   watchRemove?(wd: number): number;
 }
@@ -232,6 +234,15 @@ export class Watcher {
   /** Call `fn` when events are queued, between PDUs; false if that cannot be. */
   notify(fn: () => void): boolean {
     return this.enabled && this.api.watchNotify !== undefined && this.api.watchNotify(fn) === 0;
+  }
+
+  /**
+   * Between PDUs, wake only for events of directories, of the files that
+   * describe sources, and of files by these names (the sources' data
+   * files): what happens to other files concerns no source (see drain).
+   */
+  hear(dataNames: Iterable<string>): void {
+    if (this.enabled) this.api.watchNames?.([METADATA, SCHEMA, ...new Set(dataNames)]);
   }
 
   /** The files other than metadata that events named since the last call. */

@@ -153,6 +153,7 @@ export class Registry {
     this.attachAll();
     // once for every source numbered by this walk
     this.clusters.save();
+    this.watcher.hear(Array.from(this.byCluster.values(), (s) => path.basename(s.dataPath)));
   }
 
   /**
