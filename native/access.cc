@@ -59,6 +59,15 @@ void writeStamp(uint64_t *s, const struct stat &st) {
   s[ST_NLINK] = st.st_nlink;
 }
 
+// Does `st` say what the stamp says (all but whether a link was followed)?
+bool stampSays(const uint64_t *stamp, const struct stat &st) {
+  uint64_t now[STAMP_LENGTH];
+  writeStamp(now, st);
+  for (int i = 0; i < ST_LINKED; i++)
+    if (now[i] != stamp[i]) return false;
+  return true;
+}
+
 // With a stamp, a name that is not a link is opened with O_NOFOLLOW, and
 // one that is, again without it: no extra system call for a plain file.
 int openFile(const char *path, int flags, uint64_t *stamp) {
@@ -249,11 +258,7 @@ Napi::Value SameFile(const Napi::CallbackInfo &info) {
   if (!stamp) return Napi::Number::New(env, -EINVAL);
   struct stat st;
   if (fstat(fd, &st) < 0) return Napi::Number::New(env, -errno);
-  uint64_t now[STAMP_LENGTH];
-  writeStamp(now, st);
-  for (int i = 0; i < ST_LINKED; i++)
-    if (now[i] != stamp[i]) return Napi::Number::New(env, 0);
-  return Napi::Number::New(env, 1);
+  return Napi::Number::New(env, stampSays(stamp, st) ? 1 : 0);
 }
 
 // samePath(path, stamps, at) => 1 if lstat finds at `path` the file of
@@ -267,12 +272,7 @@ Napi::Value SamePath(const Napi::CallbackInfo &info) {
   if (!stamp) return Napi::Number::New(env, -EINVAL);
   struct stat st;
   if (lstat(path.c_str(), &st) < 0) return Napi::Number::New(env, -errno);
-  if (!S_ISREG(st.st_mode)) return Napi::Number::New(env, 0);
-  uint64_t now[STAMP_LENGTH];
-  writeStamp(now, st);
-  for (int i = 0; i < ST_LINKED; i++)
-    if (now[i] != stamp[i]) return Napi::Number::New(env, 0);
-  return Napi::Number::New(env, 1);
+  return Napi::Number::New(env, S_ISREG(st.st_mode) && stampSays(stamp, st) ? 1 : 0);
 }
 
 // owners(paths, follow) => per path, the owner and mode of what lstat
