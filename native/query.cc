@@ -24,6 +24,7 @@ namespace {
 Token toToken(std::string key) {
   Token t;
   t.key = std::move(key);
+  t.head = headOf(t.key);
   t.isIndex = !t.key.empty() && t.key.size() < 16 && (t.key == "0" || t.key[0] != '0');
   for (char c : t.key) t.isIndex = t.isIndex && c >= '0' && c <= '9';
   t.index = t.isIndex ? std::stoull(t.key) : 0;

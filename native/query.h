@@ -5,6 +5,8 @@
 #include <napi.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,7 +22,23 @@ struct Token {
   std::string key;
   bool isIndex;
   size_t index;
+  // the key's first 8 bytes (0 after its end), compared before the rest
+  uint64_t head;
 };
+
+// The first 8 bytes of `key`, 0 after its end.
+inline uint64_t headOf(std::string_view key) {
+  uint64_t h = 0;
+  size_t n = key.size() < 8 ? key.size() : 8;
+  for (size_t i = 0; i < n; i++) h |= static_cast<uint64_t>(static_cast<uint8_t>(key[i])) << (8 * i);
+  return h;
+}
+
+// Does `t` name `key`? Most keys are short: one compare of their heads.
+inline bool names(const Token &t, std::string_view key) {
+  if (t.key.size() != key.size() || t.head != headOf(key)) return false;
+  return key.size() <= 8 || std::memcmp(t.key.data() + 8, key.data() + 8, key.size() - 8) == 0;
+}
 
 // The pointers of a query as a tree of their tokens, so that each object
 // of the document is walked once, however many pointers go through it.

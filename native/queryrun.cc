@@ -50,84 +50,88 @@ enum Kind : int32_t {
   K_NAME = 10,
 };
 
-struct Slot {
-  int32_t kind;
-  int32_t length;
-  union {
-    int64_t i;
-    uint64_t u;
-    double d;
-    uint64_t offset;
-  } v;
-};
-// as the writer holds it; the result packs it into 8 bytes and a kind byte
-static_assert(sizeof(Slot) == 16, "a writer's slot is 16 bytes");
-
 // Data documents up to this size keep the parser's buffers between runs;
 // after a bigger one they are given back.
 constexpr size_t KEEP_CAPACITY = 4 << 20;
 std::unique_ptr<simdjson::dom::parser> parser;
 
+// A string's or a header's two uint32 in a slot's value.
+inline uint64_t pair(uint64_t low, uint64_t high) { return low | (high << 32); }
+
+// The slots as the result holds them: the values, and their kinds apart.
 class Writer {
  public:
-  std::vector<Slot> slots;
+  std::vector<uint64_t> values;
+  std::vector<uint8_t> kinds;
   std::string names;
   std::string strings;
   // a value of a kind this file does not know was met
   bool unknown = false;
 
   void clear() {
-    slots.clear();
+    values.clear();
+    kinds.clear();
     names.clear();
     strings.clear();
     unknown = false;
   }
 
+  size_t size() const { return values.size(); }
+
   size_t reserve(size_t n) {
-    size_t at = slots.size();
-    slots.resize(at + n, Slot{K_MISSING, 0, {0}});
+    size_t at = values.size();
+    values.resize(at + n, 0);
+    kinds.resize(at + n, K_MISSING);
     return at;
   }
 
   void string(size_t at, std::string_view s) {
-    slots[at].kind = K_STRING;
-    slots[at].length = static_cast<int32_t>(s.size());
-    slots[at].v.offset = strings.size();
+    kinds[at] = K_STRING;
+    values[at] = pair(strings.size(), s.size());
     strings.append(s.data(), s.size());
   }
 
   // an element's key or index value, also written to the names
   void name(size_t at, const element *e, std::string_view key) {
-    Slot &s = slots[at];
-    if (e) value(at, *e);
-    else {
-      s.kind = K_STRING;
-      s.length = static_cast<int32_t>(key.size());
+    std::string_view v = key;
+    if (e) {
+      if (e->type() != element_type::STRING) {
+        value(at, *e);
+        names.push_back(static_cast<char>(kinds[at]));
+        if (kinds[at] == K_INT || kinds[at] == K_UINT || kinds[at] == K_DOUBLE) names.append(reinterpret_cast<const char *>(&values[at]), 8);
+        return;
+      }
+      v = e->get_string().value_unsafe();
     }
-    names.push_back(static_cast<char>(s.kind));
-    if (s.kind == K_STRING) {
-      std::string_view v = e ? e->get_string().value_unsafe() : key;
-      uint32_t n = static_cast<uint32_t>(v.size());
-      names.append(reinterpret_cast<const char *>(&n), 4);
-      s.kind = K_NAME;
-      s.v.offset = names.size();
-      names.append(v.data(), v.size());
-    } else if (s.kind == K_INT || s.kind == K_UINT || s.kind == K_DOUBLE) {
-      names.append(reinterpret_cast<const char *>(&s.v), 8);
-    }
+    names.push_back(static_cast<char>(K_STRING));
+    uint32_t n = static_cast<uint32_t>(v.size());
+    names.append(reinterpret_cast<const char *>(&n), 4);
+    kinds[at] = K_NAME;
+    values[at] = pair(names.size(), n);
+    names.append(v.data(), v.size());
   }
 
   void value(size_t at, const element &e) {
-    Slot &s = slots[at];
     switch (e.type()) {
-      case element_type::NULL_VALUE: s.kind = K_NULL; break;
-      case element_type::BOOL: s.kind = e.get_bool().value_unsafe() ? K_TRUE : K_FALSE; break;
-      case element_type::INT64: s.kind = K_INT; s.v.i = e.get_int64().value_unsafe(); break;
-      case element_type::UINT64: s.kind = K_UINT; s.v.u = e.get_uint64().value_unsafe(); break;
-      case element_type::DOUBLE: s.kind = K_DOUBLE; s.v.d = e.get_double().value_unsafe(); break;
+      case element_type::NULL_VALUE: kinds[at] = K_NULL; break;
+      case element_type::BOOL: kinds[at] = e.get_bool().value_unsafe() ? K_TRUE : K_FALSE; break;
+      case element_type::INT64: {
+        kinds[at] = K_INT;
+        int64_t i = e.get_int64().value_unsafe();
+        std::memcpy(&values[at], &i, 8);
+        break;
+      }
+      case element_type::UINT64: kinds[at] = K_UINT; values[at] = e.get_uint64().value_unsafe(); break;
+      case element_type::DOUBLE: {
+        kinds[at] = K_DOUBLE;
+        double d = e.get_double().value_unsafe();
+        std::memcpy(&values[at], &d, 8);
+        break;
+      }
       case element_type::STRING: string(at, e.get_string().value_unsafe()); break;
-      case element_type::ARRAY: s.kind = K_ARRAY; break;
-      case element_type::OBJECT: s.kind = K_OBJECT; break;
+      // an array's or object's value is 0, but for an array's header (rows)
+      case element_type::ARRAY: kinds[at] = K_ARRAY; values[at] = 0; break;
+      case element_type::OBJECT: kinds[at] = K_OBJECT; values[at] = 0; break;
       // a kind of value a later simdjson may add (big integers, say):
       // the document is left to JavaScript
       default: unknown = true; break;
@@ -148,13 +152,13 @@ void walk(Writer &w, const Query &q, const Node &n, const element &e, size_t bas
 // `next`, after the last one found, is tried first.
 size_t childOf(const Node &n, std::string_view key, size_t next) {
   size_t k = n.children.size();
-  if (next < k && n.children[next]->token.key == key) return next;
+  if (next < k && names(n.children[next]->token, key)) return next;
   if (k > FEW) {
     auto it = n.byKey->find(key);
     return it != n.byKey->end() ? it->second : k;
   }
   for (size_t i = 0; i < k; i++) {
-    if (n.children[i]->token.key == key) return i;
+    if (names(n.children[i]->token, key)) return i;
   }
   return k;
 }
@@ -194,9 +198,9 @@ void rows(Writer &w, const Query &q, size_t a, const element &e) {
   uint32_t which = static_cast<uint32_t>(a);
   w.names.push_back(ARRAY_START);
   w.names.append(reinterpret_cast<const char *>(&which), 4);
-  w.names.push_back(static_cast<char>(w.slots[header].kind));
+  w.names.push_back(static_cast<char>(w.kinds[header]));
   int32_t count = 0;
-  uint64_t first = w.slots.size();
+  uint64_t first = w.size();
   if (e.type() == element_type::ARRAY) {
     simdjson::dom::array arr(e);
     // every row's slots at once (nothing else is written meanwhile)
@@ -218,8 +222,7 @@ void rows(Writer &w, const Query &q, size_t a, const element &e) {
       count++;
     }
   }
-  w.slots[header].length = count;
-  w.slots[header].v.offset = first;
+  w.values[header] = pair(first, static_cast<uint32_t>(count));
 }
 
 // Write what the pointers through `n` find in `e`. Like JSON.parse, the
@@ -317,40 +320,28 @@ Napi::Value QueryRun(const Napi::CallbackInfo &info) {
   w.clear();
   size_t width = 0;
   for (const ArrayQuery &a : q.arrays) width += a.width;
-  w.slots.reserve(1 + q.scalars + q.arrays.size() + 1024 * width);
+  w.values.reserve(1 + q.scalars + q.arrays.size() + 1024 * width);
+  w.kinds.reserve(w.values.capacity());
   w.reserve(1 + q.scalars + q.arrays.size());
   walk(w, q, q.root, doc, 0);
   if (shrink) parser.reset();
   // the buffers of a big document are given back after it
   struct Shrink {
     ~Shrink() {
-      if (w.slots.capacity() * sizeof(Slot) + w.names.capacity() + w.strings.capacity() > KEEP_CAPACITY) w = Writer();
+      if (w.values.capacity() * 9 + w.names.capacity() + w.strings.capacity() > KEEP_CAPACITY) w = Writer();
     }
   } shrinkAfter;
   if (w.unknown) return Napi::Number::New(env, NOT_PARSED);
-  size_t n = w.slots.size();
+  size_t n = w.size();
+  w.values[0] = pair(n, w.names.size());
   size_t valueBytes = n * 8;
   size_t kindBytes = (n + 7) & ~static_cast<size_t>(7);
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, valueBytes + kindBytes + w.names.size() + w.strings.size());
   uint8_t *values = out.Data();
   uint8_t *kinds = values + valueBytes;
-  std::memset(kinds, 0, kindBytes);
-  for (size_t i = 0; i < n; i++) {
-    const Slot &sl = w.slots[i];
-    kinds[i] = static_cast<uint8_t>(sl.kind);
-    uint32_t pair[2];
-    if (i == 0) {
-      pair[0] = static_cast<uint32_t>(n);
-      pair[1] = static_cast<uint32_t>(w.names.size());
-    } else if (sl.kind == K_STRING || sl.kind == K_NAME || sl.kind == K_ARRAY || sl.kind == K_OBJECT) {
-      pair[0] = static_cast<uint32_t>(sl.v.offset);
-      pair[1] = static_cast<uint32_t>(sl.length);
-    } else {
-      std::memcpy(values + i * 8, &sl.v, 8);
-      continue;
-    }
-    std::memcpy(values + i * 8, pair, 8);
-  }
+  std::memcpy(values, w.values.data(), valueBytes);
+  std::memcpy(kinds, w.kinds.data(), n);
+  std::memset(kinds + n, 0, kindBytes - n);
   std::memcpy(kinds + kindBytes, w.names.data(), w.names.size());
   std::memcpy(kinds + kindBytes + w.names.size(), w.strings.data(), w.strings.size());
   return out;
