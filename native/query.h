@@ -23,7 +23,7 @@ struct Token {
   bool isIndex;
   size_t index;
   // the key's first 8 bytes (0 after its end), compared before the rest
-  uint64_t head;
+  uint64_t head = 0;
 };
 
 // The first 8 bytes of `key`, 0 after its end.

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <string>
+#include <unordered_set>
 #include <vector>
 #include <uv.h>
 #include <linux/magic.h>
@@ -87,7 +88,7 @@ std::vector<char> pending;
 constexpr size_t PENDING_MAX = 1 << 20;
 // The names of the files whose events JavaScript must hear of
 // (watchNames'), once `filtering`.
-std::vector<std::string> wakeNames;
+std::unordered_set<std::string> wakeNames;
 bool filtering = false;
 
 // Read what is queued, up to `max` bytes in all, onto the end of `to`.
@@ -119,10 +120,7 @@ void eachEvent(const std::vector<char> &events, F f) {
 // not three times (the create, the close, the rename). Events of a
 // directory itself, of a kept file's inode and of the queue name no file.
 bool heard(const struct inotify_event *ev) {
-  if (ev->len == 0 || (ev->mask & (IN_ISDIR | IN_Q_OVERFLOW))) return true;
-  for (const std::string &name : wakeNames)
-    if (name == ev->name) return true;
-  return false;
+  return ev->len == 0 || (ev->mask & (IN_ISDIR | IN_Q_OVERFLOW)) || wakeNames.count(ev->name) > 0;
 }
 
 // watchRead() => null when nothing happened, else [[mask, name, wd], ...]
@@ -183,8 +181,8 @@ void onNotify(uv_poll_t *, int status, int) {
 // (see heard()); until the first call, every name's.
 Napi::Value WatchNames(const Napi::CallbackInfo &info) {
   Napi::Array names = info[0].As<Napi::Array>();
-  std::vector<std::string> next;
-  for (uint32_t i = 0; i < names.Length(); i++) next.push_back(names.Get(i).As<Napi::String>().Utf8Value());
+  std::unordered_set<std::string> next;
+  for (uint32_t i = 0; i < names.Length(); i++) next.insert(names.Get(i).As<Napi::String>().Utf8Value());
   wakeNames.swap(next);
   filtering = true;
   return info.Env().Undefined();
