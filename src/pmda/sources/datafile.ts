@@ -82,6 +82,8 @@ export class DataFile implements WatchedFile {
   /** Where in `stamps` what fstat said of the file last read is (what it said of the one just opened follows); -1 once given back. */
   private read: number;
   private hasRead = false;
+  /** An event said the name may lead elsewhere since the last open. */
+  private moved = false;
   /** When the data last read was read (Date.now()). */
   private readAt = 0;
   /** May a descriptor be kept now (the registry: is its directory watched)? */
@@ -120,7 +122,7 @@ export class DataFile implements WatchedFile {
    * the link); nor once the file could be kept (open() and adopt() keep it).
    */
   current(): boolean {
-    if (this.fd >= 0 || !this.hasRead || Date.now() - this.readAt >= KEEP_AFTER_MS) return false;
+    if (this.fd >= 0 || !this.hasRead || this.moved || Date.now() - this.readAt >= KEEP_AFTER_MS) return false;
     const all = stamps.all;
     if (all[this.read + SIZE] === 0n || all[this.read + LINKED] !== 0n) return false;
     return native.samePath(this.path, all, this.read) === 1;
@@ -129,6 +131,7 @@ export class DataFile implements WatchedFile {
   /** Open it as the author (throws an OpenError); `size` and `same` describe what was opened. */
   open(): number {
     this.release();
+    this.moved = false;
     // a file used after its source went takes a place again
     if (this.read < 0) this.read = stamps.take();
     return openAs(this.author, this.path, false, stamps.all, this.read + LENGTH);
@@ -192,6 +195,16 @@ export class DataFile implements WatchedFile {
   /** The data last read is gone (dropped, or failed): read the file again next time. */
   forget(): void {
     this.hasRead = false;
+    this.release();
+  }
+
+  /**
+   * An event says the name may now lead elsewhere: let go of the file
+   * kept, and open it at the next read without an lstat first (it would
+   * mostly find the file replaced).
+   */
+  touched(): void {
+    this.moved = true;
     this.release();
   }
 

@@ -55,7 +55,7 @@ export class Registry {
     // a data file kept open is let go of as soon as an event may concern it
     this.watcher.onChange = (files, anything) => {
       if (!anything && files.size === 0) return;
-      for (const src of this.byCluster.values()) if (anything || files.has(src.dataPath)) src.file.release();
+      for (const src of this.byCluster.values()) if (anything || files.has(src.dataPath)) src.file.touched();
     };
     // active entries are the sources served: none yet
     this.clusters.hideAll();
