@@ -10,6 +10,13 @@
 
 namespace pmdajson {
 
+void NameTable::reserve(size_t metrics) {
+  // a metric's name and, for most, one subtree of its source's
+  nodes_.reserve(metrics + metrics / 2 + 1);
+  byName_.reserve(metrics + metrics / 2 + 1);
+  byPmid_.reserve(metrics);
+}
+
 int NameTable::insert(const std::string &name, pmID pmid) {
   int at = 0;
   size_t from = 0;

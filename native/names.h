@@ -19,6 +19,8 @@ namespace pmdajson {
  */
 class NameTable {
  public:
+  /** Room for about `metrics` names, so that thousands are added with no rehashing. */
+  void reserve(size_t metrics);
   /** Add metric `name`: 0, 1 if it is there already, or a PCP error (PM_ERR_PMID, PM_ERR_NAME). */
   int insert(const std::string &name, pmID pmid);
   /** The pmid callback: PM_ERR_NAME unless `name` is a metric. */

@@ -256,19 +256,33 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// setNames(names: string[], pmids: Uint32Array): rebuild the dynamic PMNS.
-// (It opens as init and start do, and every N-API function here: that
-// shape is N-API's, not logic written twice.)
+// setNames(names: string[] | string, pmids: Uint32Array): rebuild the
+// dynamic PMNS; `names` may be one string, the names joined by NUL (a
+// warm start's, src/pmda/sources/warmstart.ts). (It opens as init and
+// start do, and every N-API function here: that shape is N-API's, not
+// logic written twice.)
 Napi::Value SetNames(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  Napi::Array names = info[0].As<Napi::Array>();
   Napi::Uint32Array ids = info[1].As<Napi::Uint32Array>();
   auto tree = std::make_unique<pmdajson::NameTable>();
+  tree->reserve(ids.ElementLength());
   int sts;
-  for (uint32_t i = 0; i < names.Length() && i < ids.ElementLength(); i++) {
-    std::string n = names.Get(i).As<Napi::String>().Utf8Value();
+  auto add = [&](const std::string &n, uint32_t i) {
     if ((sts = tree->insert(n, (pmID)ids[i])) < 0)
       pmNotifyErr(LOG_WARNING, "cannot add metric name %s: %s", printable(n).c_str(), pmErrStr(sts));
+  };
+  if (info[0].IsString()) {
+    std::string all = info[0].As<Napi::String>().Utf8Value();
+    size_t from = 0;
+    for (uint32_t i = 0; i < ids.ElementLength() && from <= all.size(); i++) {
+      size_t end = all.find('\0', from);
+      if (end == std::string::npos) end = all.size();
+      add(all.substr(from, end - from), i);
+      from = end + 1;
+    }
+  } else {
+    Napi::Array names = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < names.Length() && i < ids.ElementLength(); i++) add(names.Get(i).As<Napi::String>().Utf8Value(), i);
   }
   pmns = std::move(tree);
   if (started) pmdaExtSetFlags(dispatch.version.any.ext, PMDA_EXT_NAMES_CHANGE);

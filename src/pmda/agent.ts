@@ -18,6 +18,14 @@ import { labelsOf, instanceLabelsOf } from './labels';
 import { pmidCluster, pmidItem, clusterOfIndom } from './numbering/numbering';
 import * as log from './limits/log';
 import { STATIC, RELOAD_ITEM, DEBUG_ITEM } from './control';
+import { domainFile } from './numbering/cachefile';
+import * as warmstart from './sources/warmstart';
+
+/** A warm start is kept this long after the sources last changed (and when the PMDA stops). */
+const KEEP_AFTER_MS = 5000;
+/** Sources of a warm start made at a time between PDUs, from this long after the start. */
+const WAKE_SLICE = 100;
+const WAKE_AFTER_MS = 1000;
 
 export interface AgentOptions {
   root: string;
@@ -54,6 +62,58 @@ export class Agent {
     return this.registry.size;
   }
 
+  /**
+   * The sources at start: as kept by the last run, if nothing they were
+   * made from changed since (src/pmda/sources/warmstart.ts), made again
+   * a slice at a time between PDUs; else found by a walk.
+   */
+  start(): void {
+    const file = domainFile('start');
+    const k = warmstart.load(file, this.key);
+    const why = k === undefined || typeof k === 'string' ? k : this.registry.warm(k);
+    if (typeof k === 'object' && why === undefined) {
+      this.tables.restore(k.tables);
+      log.info(`warm start: ${k.count} sources as kept in ${file}, each made again from its kept metadata when first needed`);
+      // the rest, once the first PDUs are answered: a slice at a time between PDUs
+      const slice = (): void => {
+        this.registry.wake(this.registry.dormantClusters(WAKE_SLICE));
+        if (this.registry.dormantCount > 0) setImmediate(slice);
+      };
+      setTimeout(slice, WAKE_AFTER_MS).unref();
+      return;
+    }
+    if (why !== undefined) log.info(`cold start: ${why}`);
+    this.discover();
+    this.syncTables();
+  }
+
+  private get key(): string {
+    return warmstart.keyOf(this.root, this.config);
+  }
+
+  private keepTimer: NodeJS.Timeout | undefined;
+
+  /** Keep what a warm start needs, if it changed: now, or soon. */
+  keep(now = false): void {
+    if (!now) {
+      this.keepTimer ??= setTimeout(() => this.keep(true), KEEP_AFTER_MS).unref();
+      return;
+    }
+    clearTimeout(this.keepTimer);
+    this.keepTimer = undefined;
+    const file = domainFile('start');
+    const k = this.registry.keep(this.key, this.tables.kept());
+    try {
+      if (typeof k === 'object') warmstart.save(file, k);
+      else if (typeof k === 'string') {
+        warmstart.forget(file);
+        log.debug(`no warm start kept: ${k}`);
+      }
+    } catch (e) {
+      log.warn(`cannot keep ${file}: ${(e as Error).message}`);
+    }
+  }
+
   /** Discovery: sources added, changed and gone, if anything changed. */
   discover(): void {
     this.registry.discover();
@@ -61,7 +121,9 @@ export class Agent {
 
   /** Hand descriptors and names to the shim if the metrics changed. */
   syncTables(): void {
+    if (!this.registry.changed) return;
     this.tables.sync(this.root, this.registry);
+    this.keep();
   }
 
   /**
@@ -71,6 +133,7 @@ export class Agent {
    * client may ask for instance names one PDU at a time).
    */
   refresh(indom: number): void {
+    if (indom !== C.PM_INDOM_NULL) this.registry.wake();
     this.discover();
     this.syncTables();
     if (indom === C.PM_INDOM_NULL) return;
@@ -105,6 +168,8 @@ export class Agent {
   /** A fetch PDU: current sources, current data, encoded for pmdaFetch. */
   fetch(pmids: Uint32Array): Buffer {
     this.discover();
+    // a source of a warm start is made when first asked for; the control metrics need them all
+    if (this.registry.dormantCount > 0) this.registry.wake(pmids.some((p) => pmidCluster(p) === 0) ? undefined : Array.from(pmids, (p) => pmidCluster(p)));
     this.syncTables();
     // the fetch reads what changed itself
     this.registry.dropTouched();
@@ -171,10 +236,12 @@ export class Agent {
   }
 
   labels(type: number, ident: number): string | null {
+    this.registry.wake();
     return labelsOf(this.registry, type, ident);
   }
 
   instanceLabels(indom: number, inst: number): string | null {
+    this.registry.wake();
     return instanceLabelsOf(this.registry, indom, inst);
   }
 
@@ -183,6 +250,7 @@ export class Agent {
    * reloads the metadata of the sources named (all, for PM_IN_NULL).
    */
   store(pmids: Uint32Array, insts: Int32Array, values: Float64Array): number {
+    this.registry.wake();
     for (let k = 0; k < pmids.length; k++) {
       const pmid = pmids[k]!;
       if (pmidCluster(pmid) !== 0) return C.PM_ERR_PERMISSION;

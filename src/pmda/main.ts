@@ -66,13 +66,19 @@ function main(): void {
     },
     refresh: (indom) => agent.refresh(indom),
     text: (ident, type) => agent.text(ident, type),
-    exit: () => process.exit(0),
+    exit: () => stop(),
     labels: (type, ident) => agent.labels(type, ident),
     instanceLabels: (indom, inst) => agent.instanceLabels(indom, inst),
     store: (pmids, insts, values) => agent.store(pmids, insts, values),
   });
-  agent.discover();
-  agent.syncTables();
+  agent.start();
+  // pmcd ends an agent by closing its pipe (exit, above) or with SIGTERM:
+  // either way, what a warm start needs is kept first
+  function stop(): void {
+    agent.keep(true);
+    process.exit(0);
+  }
+  process.on('SIGTERM', stop);
   // start-up leaves garbage, free malloc memory and some 20 MiB of node's
   // code that a fetch does not use: give them back once it is over
   setTimeout(settle, SETTLE_AFTER_MS).unref();

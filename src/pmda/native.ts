@@ -87,7 +87,8 @@ export interface Native {
   init(o: { name: string; domain: number; logfile: string; debug?: string; openLog?: boolean }): void;
   start(handlers: PmdaHandlers): void;
   setDescs(records: Int32Array): void;
-  setNames(names: string[], pmids: Uint32Array): void;
+  /** The dynamic namespace: names (or one string of them joined by NUL) and their pmids. */
+  setNames(names: string[] | string, pmids: Uint32Array): void;
   parseUnits(text: string): [number, number, number, number, number, number];
   cacheOp(serial: number, op: number): number;
   cacheResize(serial: number, max: number): number;
@@ -111,6 +112,9 @@ export interface Native {
   NOT_REGULAR: number;
   /** Per path, the owner and mode lstat (stat with `follow`) says, or -errno and 0. */
   owners(paths: string[], follow: boolean): Float64Array;
+  /** Per path, STAT_FIELDS numbers of what lstat says (native/access.cc): owner (or -errno), mode, group, device and inode (high and low halves), size, mtime and ctime (seconds, nanoseconds). */
+  stamps(paths: string[]): Float64Array;
+  STAT_FIELDS: number;
   /** Does fstat of `fd` say what the stamp at element `at` of `stamps` (written by openAs) says? 1, 0, or -errno. */
   sameFile(fd: number, stamps: BigUint64Array, at: number): number;
   /** Does lstat of `path` find the file of the stamp at `at`, unchanged (a regular file)? 1, 0, or -errno. */
@@ -129,6 +133,7 @@ export interface Native {
   execShepherd(path: string): void;
   watchInit(): number;
   watchAdd(dir: string): number;
+  watchAdd(dirs: string[]): Int32Array;
   watchRead(): Array<[number, string, number]> | null;
   /** Watch the inode of an open file on a local file system (native/watch.cc); its watch descriptor, or -errno. */
   watchFile(fd: number): number;

@@ -8,6 +8,7 @@ import { native, C } from './native';
 import type { Registry } from './sources/registry';
 import * as log from './limits/log';
 import { STATIC, LONG_HELP } from './control';
+import { joined, type KeptTables } from './sources/warmstart';
 
 /** A metric's help text: one line, and long. */
 interface Texts {
@@ -22,11 +23,14 @@ const NO_NAMES: readonly string[] = [];
 export class Tables {
   /** The pmids handed to the shim, and each one's help text, by position. */
   private pmids = new Uint32Array(0);
-  private texts: Texts[] = [];
+  /** (A warm start's are JSON until first asked for.) */
+  private texts: Texts[] | string = [];
   /** Position of each pmid, made at the first help text asked for after a sync (a rare PDU). */
   private at: Map<number, number> | undefined;
   private readonly indoms = new Set<number>();
   private readonly indomText = new Map<number, string>();
+  /** What was last handed to the shim, for a warm start; undefined if a name clashed. */
+  private last: { descs: Int32Array; names: string } | undefined;
 
   /** Hand descriptors and names to the shim if the metrics changed. */
   sync(root: string, registry: Registry): void {
@@ -41,6 +45,7 @@ export class Tables {
     const names: string[] = [];
     const texts: Texts[] = [];
     let n = 0;
+    let clashes = 0;
     const put = (pmid: number, type: number, indom: number, sem: number, units: readonly number[], name: string, text: Texts): void => {
       const d = n * DESC_WIDTH;
       descs[d] = pmid;
@@ -76,6 +81,7 @@ export class Tables {
         const full = `${prefix}.${spec.name}`;
         const within = spec.name.includes('.') ? ancestorsOf(spec.name).map((a) => `${prefix}.${a}`) : NO_NAMES;
         if (aboveClash || leaves.has(full) || interior.has(full) || within.some((a) => leaves.has(a))) {
+          clashes++;
           log.problem(`${src.dir}:clash:${spec.name}`, `${src.metadataFile}: skipping metric '${spec.name}': its name clashes with another metric ('${src.name}.${spec.name}' would be both a metric and a subtree, or named twice)`);
           continue;
         }
@@ -96,8 +102,42 @@ export class Tables {
     this.pmids = pmids.subarray(0, n);
     this.texts = texts;
     this.at = undefined;
-    native.setDescs(descs.subarray(0, n * DESC_WIDTH));
+    this.hand(descs.subarray(0, n * DESC_WIDTH), names);
+    const all = clashes === 0 ? joined(names) : undefined;
+    this.last = all !== undefined ? { descs: descs.subarray(0, n * DESC_WIDTH), names: all } : undefined;
+  }
+
+  private hand(descs: Int32Array, names: string[]): void {
+    native.setDescs(descs);
     native.setNames(names, this.pmids);
+  }
+
+  /** The tables as last handed to the shim, for a warm start (src/pmda/sources/warmstart.ts); undefined if a name clashed. */
+  kept(): KeptTables | undefined {
+    if (!this.last) return undefined;
+    return {
+      descs: this.last.descs,
+      names: this.last.names,
+      pmids: this.pmids,
+      texts: JSON.stringify(this.helpTexts().map((t) => [t.description ?? null, t.help ?? null])),
+      indoms: JSON.stringify([...this.indomText]),
+    };
+  }
+
+  /** Hand the tables of a warm start to the shim; their help texts are read when first asked for. */
+  restore(k: KeptTables): void {
+    this.pmids = new Uint32Array(k.pmids);
+    this.texts = k.texts;
+    this.at = undefined;
+    this.indoms.clear();
+    this.indomText.clear();
+    for (const [indom, text] of JSON.parse(k.indoms) as Array<[number, string]>) {
+      this.indoms.add(indom);
+      this.indomText.set(indom, text);
+    }
+    native.setNames(k.names, this.pmids);
+    native.setDescs(k.descs);
+    this.last = { descs: k.descs, names: k.names };
   }
 
   /**
@@ -113,10 +153,15 @@ export class Tables {
     }
     const i = this.at.get(id);
     if (i === undefined) return null;
-    const t = this.texts[i]!;
+    const t = this.helpTexts()[i]!;
     return (type & C.PM_TEXT_ONELINE ? t.description : t.help) ?? '';
   }
 
+  /** The help texts, by position (those of a warm start read now). */
+  private helpTexts(): Texts[] {
+    if (typeof this.texts === 'string') this.texts = (JSON.parse(this.texts) as Array<[string | null, string | null]>).map(([description, help]) => ({ description: description ?? undefined, help: help ?? undefined }));
+    return this.texts;
+  }
 }
 
 /** The names above a dotted name, shortest first: a.b.c has a and a.b. */

@@ -168,20 +168,60 @@ function readText(file: string): string | null {
  * writes the file once).
  */
 export class DescStore {
-  private readonly records: Map<number, Map<number, ItemDesc>>;
+  private readonly records = new Map<number, Map<number, ItemDesc>>();
+  /**
+   * The lines of the domain's file not parsed yet, by cluster, with
+   * their line numbers: a cluster's are parsed when it is first asked
+   * for (a start with thousands of sources needs few of them at first).
+   */
+  private readonly unread = new Map<number, Array<[number, string]>>();
   private dirty = false;
   private held = 0;
 
   constructor(readonly file: string) {
     const text = readText(file);
-    const parsed = text === null ? undefined : parseDescriptors(text);
-    if (parsed) report(file, parsed.problems);
-    this.records = parsed?.records ?? new Map<number, Map<number, ItemDesc>>();
+    if (text === null) return;
+    const lines = text.split('\n');
+    if (lines[0] !== HEADER_2) {
+      report(file, [[1, 'illegal header']]);
+      return;
+    }
+    const problems: Problems = [];
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line === '' && i === lines.length - 1) break;
+      const cluster = Number(line.slice(0, line.indexOf(' ')));
+      if (!(Number.isSafeInteger(cluster) && cluster >= 0) || line[0] === ' ') problems.push([i + 1, 'illegal record']);
+      else {
+        let list = this.unread.get(cluster);
+        if (!list) this.unread.set(cluster, (list = []));
+        list.push([i + 1, line]);
+      }
+    }
+    report(file, problems);
+  }
+
+  /** The records of `cluster` in the domain's file, parsed now if they were not yet. */
+  private parsed(cluster: number): Map<number, ItemDesc> | undefined {
+    const had = this.records.get(cluster);
+    const lines = this.unread.get(cluster);
+    if (had || !lines) return had;
+    this.unread.delete(cluster);
+    const items = new Map<number, ItemDesc>();
+    const problems: Problems = [];
+    for (const [n, line] of lines) {
+      const r = parseRecord(line, true);
+      if (r) items.set(r[1], r[2]);
+      else problems.push([n, 'illegal record']);
+    }
+    report(this.file, problems);
+    this.records.set(cluster, items);
+    return items;
   }
 
   /** Does the domain's file have records of `cluster`? */
   has(cluster: number): boolean {
-    return this.records.has(cluster);
+    return this.records.has(cluster) || this.unread.has(cluster);
   }
 
   /**
@@ -190,7 +230,7 @@ export class DescStore {
    * if read already: null for none).
    */
   of(cluster: number, legacy: string, legacyText?: string | null): Map<number, ItemDesc> {
-    let items = this.records.get(cluster);
+    let items = this.parsed(cluster);
     if (items) return items;
     const text = legacyText === undefined ? readText(legacy) : legacyText;
     const parsed = text === null ? undefined : parseDescFile(text);
@@ -219,6 +259,7 @@ export class DescStore {
   /** Write the file if a record changed, unless held (to a new file, renamed over the old one). */
   save(): void {
     if (!this.dirty || this.held > 0) return;
+    for (const cluster of [...this.unread.keys()]) this.parsed(cluster);
     writeFileIn(this.file, formatDescriptors(this.records));
     this.dirty = false;
   }

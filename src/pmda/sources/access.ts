@@ -27,6 +27,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../native';
+import type { Found } from './discovery';
 
 /** The credentials a source's files are opened, and its commands run, with. */
 export interface Author {
@@ -170,4 +171,30 @@ export function openError(r: number): OpenError {
   if (r === native.NOT_REGULAR) return new OpenError('not a regular file', 'ENOTREG');
   const [code, text] = ERRNO[-r] ?? [`errno ${-r}`, `error ${-r}`];
   return new OpenError(text, code);
+}
+
+/**
+ * The owners of the untrusted sources' metadata (lstat) and of their
+ * directories (the walk's lstat, or lstat now), looked up at once:
+ * two numbers per source, -1 for one not looked up here (a configured
+ * directory, followed, and trusted sources), below 0 if it cannot be.
+ */
+export function ownersOf(found: Found[], directoryList: readonly string[]): Float64Array {
+  const files: string[] = [];
+  const dirs: string[] = [];
+  const top = new Set(directoryList.map((d) => path.resolve(d)));
+  for (const f of found) if (!f.trusted) files.push(path.join(f.dir, f.describedBy));
+  for (const f of found) if (!f.trusted && f.owner === undefined && !top.has(f.dir)) dirs.push(f.dir);
+  const fileOwners = native.owners(files, false);
+  const dirOwners = native.owners(dirs, false);
+  const out = new Float64Array(2 * found.length).fill(-1);
+  let file = 0;
+  let dir = 0;
+  found.forEach((f, i) => {
+    if (f.trusted) return;
+    out[2 * i] = fileOwners[2 * file++]!;
+    if (f.owner !== undefined) out[2 * i + 1] = f.owner;
+    else if (!top.has(f.dir)) out[2 * i + 1] = dirOwners[2 * dir++]!;
+  });
+  return out;
 }

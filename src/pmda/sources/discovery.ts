@@ -154,6 +154,8 @@ export function discover(
 export interface WatchApi {
   watchInit(): number;
   watchAdd(dir: string): number;
+  /** Many at once: each one's watch descriptor, or -errno. */
+  watchAdd(dirs: string[]): Int32Array;
   watchRead(): Array<[number, string, number]> | null;
   watchNotify?(fn: () => void): number;
   /** Only events of these files' names (and of directories) wake watchNotify's fn (native/watch.cc). */
@@ -259,6 +261,11 @@ export class Watcher {
    */
   watches(dir: string): boolean {
     return this.enabled && this.complete && !this.overflowed && this.watchOf.has(dir);
+  }
+
+  /** Did the last walk watch every directory it met? */
+  watchesAll(): boolean {
+    return this.enabled && this.complete && !this.overflowed;
   }
 
   /** Read the queued events. */
@@ -368,6 +375,24 @@ export class Watcher {
       this.watched.set(wd, dir);
       this.watchOf.set(dir, wd);
     }
+  }
+
+  /** The walk visited all of `dirs` (a warm start's): one call into the shim. */
+  visitAll(dirs: string[]): void {
+    if (!this.enabled) return;
+    if (this.watched.size + dirs.length > MAX_WATCHES) {
+      for (const d of dirs) this.visit(d);
+      return;
+    }
+    const wds = this.api.watchAdd(dirs);
+    dirs.forEach((dir, i) => {
+      const wd = wds[i]!;
+      if (wd < 0) this.walkComplete = false;
+      else {
+        this.watched.set(wd, dir);
+        this.watchOf.set(dir, wd);
+      }
+    });
   }
 
   /** The walk is over. */

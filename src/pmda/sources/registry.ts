@@ -14,10 +14,11 @@ import { Source } from './source';
 import { readMetadata } from './describe';
 import { nameCache, loadMetricNumbers, holdingRecords, MAX_CLUSTER, NumberingError, NameCache } from '../numbering/numbering';
 import { validName } from '../../format/metadata';
-import { authorOf, sourceAuthor, authorOwning, ROOT, Author } from './access';
+import { authorOf, sourceAuthor, authorOwning, ownersOf, ROOT, Author } from './access';
 import { fileStamp, readFilesAs } from './read';
 import * as log from '../limits/log';
 import { STATIC } from '../control';
+import { Kept, KeptSource, KeptSources, KeptTables, RACY_MS, changedSince, foundOf, keptOf, stampDirs, stampMetadata } from './warmstart';
 
 type Described = ReturnType<typeof readMetadata>;
 /** A source to add (new, or its metadata changed), its author, and its metadata read and parsed. */
@@ -42,6 +43,15 @@ export class Registry {
   /** Stats of sources being reloaded, carried over to their new Source. */
   private readonly reloads = new Map<string, Source['stats']>();
   private readonly watcher = new Watcher(native, C);
+  /** Sources of a warm start not made again yet: their number in `kept`, by cluster (src/pmda/sources/warmstart.ts). */
+  private readonly dormant = new Map<number, number>();
+  private kept: KeptSources | undefined;
+  /** When each source's metadata was read, for a warm start (src/pmda/sources/warmstart.ts). */
+  private readonly readAt = new Map<string, number>();
+  /** The directories the last walk visited, when it began, and the problems it logged. */
+  private walked: string[] = [];
+  private walkedAt = 0;
+  private walkProblems = 0;
 
   constructor(
     private readonly root: string,
@@ -117,11 +127,22 @@ export class Registry {
    */
   discover(): void {
     if (!this.watcher.changed()) return;
+    this.wake();
     this.watcher.begin();
     const found: Found[] = [];
-    const visit = (dir: string) => this.watcher.visit(dir);
-    discover(this.config.trustedDirectoryList, true, log.problem, found, visit);
-    discover(this.config.directoryList, false, log.problem, found, visit);
+    this.walked = [];
+    this.walkedAt = Date.now();
+    this.walkProblems = 0;
+    const visit = (dir: string): void => {
+      this.watcher.visit(dir);
+      if (dir !== '') this.walked.push(dir);
+    };
+    const problem = (key: string, message: string): void => {
+      this.walkProblems++;
+      log.problem(key, message);
+    };
+    discover(this.config.trustedDirectoryList, true, problem, found, visit);
+    discover(this.config.directoryList, false, problem, found, visit);
     this.watcher.end();
     if (this.watcher.overflowed) log.problem('watch:', `more than ${MAX_WATCHES} directories below the configured ones: only ${MAX_WATCHES} are watched, and sources are looked for every ${OVERFLOW_WALK_MS / 1000} s instead of at every change`);
     const seen = new Set<string>();
@@ -154,6 +175,90 @@ export class Registry {
     // once for every source numbered by this walk
     this.clusters.save();
     this.watcher.hear(Array.from(this.byCluster.values(), (s) => path.basename(s.dataPath)));
+    if (this.readAt.size > this.byDir.size) for (const dir of this.readAt.keys()) if (!this.byDir.has(dir)) this.readAt.delete(dir);
+  }
+
+  /**
+   * A warm start from `k` (src/pmda/sources/warmstart.ts): the directories
+   * it walked are watched and looked at, then its sources' metadata files;
+   * if all are as kept, its sources are served, each made again when
+   * first needed (wake). Else why not, and the next discovery walks.
+   */
+  warm(k: Kept): string | undefined {
+    this.watcher.begin();
+    const kept = new KeptSources(k);
+    const changed = changedSince(k, kept, (dirs) => this.watcher.visitAll(dirs));
+    this.watcher.end();
+    if (changed !== undefined || !this.watcher.watchesAll()) {
+      this.watcher.force();
+      return changed !== undefined ? `${changed} changed since it was kept` : 'its directories cannot all be watched';
+    }
+    this.kept = kept;
+    this.walked = k.dirs === '' ? [] : k.dirs.split('\0');
+    this.walkedAt = Date.now();
+    // the tables are the kept ones until the last source is made
+    this.changed = false;
+    const commanded: number[] = [];
+    for (let i = 0; i < kept.count; i++) {
+      this.dormant.set(kept.cluster(i), i);
+      if (kept.commanded(i)) commanded.push(kept.cluster(i));
+    }
+    this.watcher.hear(kept.dataNames());
+    // commands keep their own schedule: those sources are made now
+    this.wake(commanded);
+    return undefined;
+  }
+
+  /** How many sources of a warm start are still to be made. */
+  get dormantCount(): number {
+    return this.dormant.size;
+  }
+
+  /** The clusters of at most `n` sources of a warm start still to be made. */
+  dormantClusters(n: number): number[] {
+    return [...this.dormant.keys()].slice(0, n);
+  }
+
+  /**
+   * Make the sources of a warm start in `clusters` (all of them if not
+   * given) from their kept metadata, as a walk would: the tables already
+   * name them, and are made again from the sources once the last is made.
+   */
+  wake(clusters?: Iterable<number>): void {
+    if (this.dormant.size === 0) return;
+    const changed = this.changed;
+    // read and numbered as at any walk: their metadata as their authors now
+    const wanted = new Map<string, Wanted>();
+    for (const cluster of clusters ?? [...this.dormant.keys()]) {
+      const i = this.dormant.get(cluster);
+      if (i === undefined) continue;
+      this.dormant.delete(cluster);
+      const f = foundOf(this.kept!.source(i));
+      wanted.set(f.dir, { f, author: ROOT });
+    }
+    this.readAll(wanted);
+    for (const w of wanted.values()) if (w.described) this.add(w.f, w.author, w.described);
+    this.attachAll();
+    this.changed = changed || this.dormant.size === 0;
+    if (this.dormant.size === 0) this.kept = undefined;
+  }
+
+  /** What a warm start needs, to keep; why it cannot be; or undefined while one is being made (what was kept holds). */
+  keep(key: string, tables: KeptTables | undefined): Kept | string | undefined {
+    if (this.dormant.size > 0) return undefined;
+    // (events are left for the PDUs: a change since the walk shows in the stamps, as racy)
+    if (!this.watcher.watchesAll()) return 'the directories are not all watched';
+    if (this.walkProblems > 0 || this.rejected.size > 0) return 'the last walk logged a problem';
+    if (!tables) return 'a metric name clashed';
+    const dirStamps = stampDirs(this.walked, this.walkedAt);
+    if (!dirStamps) return `a directory changed less than ${RACY_MS} ms before the last walk, or since`;
+    const served = [...this.byCluster.values()];
+    const readAt = served.map((s) => this.readAt.get(s.dir) ?? Infinity);
+    if (served.some((s) => s.stale || s.md.problems.length > 0)) return 'a source has a problem, or is being reloaded';
+    const mdStamps = stampMetadata(served.map((s) => s.metadataFile), served.map((s) => s.metadataStamp), readAt);
+    if (typeof mdStamps === 'string') return `${mdStamps} changed less than ${RACY_MS} ms before it was read, or since, or is not a regular file`;
+    const sources: KeptSource[] = served.map((s) => ({ dir: s.dir, trusted: s.trusted, describedBy: path.basename(s.metadataFile), cluster: s.cluster, data: path.basename(s.dataPath), commanded: s.commanded }));
+    return keptOf(key, this.walked, dirStamps, sources, mdStamps, tables) ?? 'a path or a text holds a NUL';
   }
 
   /**
@@ -165,7 +270,7 @@ export class Registry {
   private readAll(wanted: Map<string, Wanted>): void {
     const batches = new Map<string, { author: Author; files: string[]; into: Wanted[] }>();
     const todo = [...wanted.values()].filter(({ f }) => !(this.rejected.has(f.dir) && this.rejected.get(f.dir) === this.metadataStamp(f.dir, f.describedBy)));
-    const owners = this.ownersOf(todo.map((w) => w.f));
+    const owners = ownersOf(todo.map((w) => w.f), this.config.directoryList);
     todo.forEach((w, i) => {
       const { f } = w;
       // the author: the owner of metadata.json (of the link, if it is one),
@@ -176,6 +281,7 @@ export class Registry {
         // looked at again alone if either could not be looked at, or is a configured directory (followed)
         const a = owner >= 0 && dirOwner >= 0 ? authorOwning(f.dir, f.describedBy, owner, dirOwner) : sourceAuthor(f.dir, f.describedBy, this.config.directoryList.some((d) => path.resolve(d) === f.dir));
         if ('error' in a) {
+          this.walkProblems++;
           log.problem(`${f.dir}:author`, a.error);
           return;
         }
@@ -189,37 +295,13 @@ export class Registry {
       b.into.push(w);
     });
     for (const b of batches.values()) {
+      const at = Date.now();
       readFilesAs(b.author, b.files, this.config.maxDataBytes, (i, text) => {
         const w = b.into[i]!;
+        this.readAt.set(w.f.dir, at);
         w.described = readMetadata(w.f.dir, w.f.describedBy, this.config.maxDataBytes, w.author, this.config, text);
       });
     }
-  }
-
-  /**
-   * The owners of the untrusted sources' metadata (lstat) and of their
-   * directories (the walk's lstat, or lstat now), looked up at once:
-   * two numbers per source, -1 for one not looked up here (a configured
-   * directory, followed, and trusted sources), below 0 if it cannot be.
-   */
-  private ownersOf(found: Found[]): Float64Array {
-    const files: string[] = [];
-    const dirs: string[] = [];
-    const top = new Set(this.config.directoryList.map((d) => path.resolve(d)));
-    for (const f of found) if (!f.trusted) files.push(path.join(f.dir, f.describedBy));
-    for (const f of found) if (!f.trusted && f.owner === undefined && !top.has(f.dir)) dirs.push(f.dir);
-    const fileOwners = native.owners(files, false);
-    const dirOwners = native.owners(dirs, false);
-    const out = new Float64Array(2 * found.length).fill(-1);
-    let file = 0;
-    let dir = 0;
-    found.forEach((f, i) => {
-      if (f.trusted) return;
-      out[2 * i] = fileOwners[2 * file++]!;
-      if (f.owner !== undefined) out[2 * i + 1] = f.owner;
-      else if (!top.has(f.dir)) out[2 * i + 1] = dirOwners[2 * dir++]!;
-    });
-    return out;
   }
 
   private metadataStamp(dir: string, describedBy: string): string {
@@ -313,6 +395,7 @@ export class Registry {
     // logged while it is still known whose it was
     log.info(`removed source '${s.name}' (${s.dir})`, `${s.dir}:`);
     this.byDir.delete(s.dir);
+    this.readAt.delete(s.dir);
     this.byName.delete(s.name);
     this.byCluster.delete(s.cluster);
     if (s.commanded) this.commanded--;
@@ -348,5 +431,4 @@ export class Registry {
     }
     return undefined;
   }
-
 }

@@ -1,0 +1,235 @@
+// A warm start: what the last run's discovery read (the directories it
+// walked, each source's metadata as its author wrote it, the names and
+// numbers given out, the descriptor and namespace tables) is kept in a
+// file of root's beside the numbering caches, and used again at the next
+// start if nothing it read has changed since: every directory walked and
+// every metadata file has the same lstat (device, inode, mode, owner,
+// group, size, modification and change times) as when it was kept. The
+// tables are handed to the shim at once; each source is made again from
+// its kept metadata (as at any walk, with the author its owner is today)
+// when a PDU first needs it, and all of them soon after the start. Data
+// is never kept: it is read as its author at the first fetch, as always.
+// Anything else (a changed or racy stamp, another configuration, another
+// build, a problem the last walk logged) makes a cold start: the walk.
+import * as fs from 'fs';
+import * as v8 from 'v8';
+import type { Found } from './discovery';
+import { native } from '../native';
+
+/** Bumped whenever what is kept changes shape. */
+export const FORMAT = 1;
+
+/**
+ * A change made within this long after a file was read can leave its
+ * times as the read saw them (the kernel's file times come from a clock
+ * that moves once a tick, 1-10 ms): what was read, or a directory walked,
+ * less than this after its last change is not kept.
+ */
+export const RACY_MS = 100;
+
+/** One source, as kept: where it is, and what its metadata made of it. */
+export interface KeptSource {
+  dir: string;
+  trusted: boolean;
+  describedBy: string;
+  cluster: number;
+  /** The name of its data file (for the inotify filter), and whether it has a command. */
+  data: string;
+  commanded: boolean;
+}
+
+/** What the tables handed to the shim were (src/pmda/tables.ts): names joined by NUL, help texts as JSON. */
+export interface KeptTables {
+  descs: Int32Array;
+  names: string;
+  pmids: Uint32Array;
+  texts: string;
+  indoms: string;
+}
+
+/**
+ * What is kept, in columns: a few long strings (each a list joined by NUL,
+ * which no path, PCP name or JSON text holds) and typed arrays, so that a
+ * start reads thousands of sources as a handful of objects.
+ */
+export interface Kept {
+  format: number;
+  key: string;
+  /** The directories walked, and what lstat said of each (native stamps, STAT_FIELDS each). */
+  dirs: string;
+  dirStamps: Float64Array;
+  /** Per source: each a column of KeptSource. */
+  count: number;
+  sourceDirs: string;
+  describedBy: string;
+  data: string;
+  clusters: Int32Array;
+  /** 1: trusted, 2: has a command. */
+  flags: Uint8Array;
+  /** What lstat said of each source's metadata file. */
+  mdStamps: Float64Array;
+  tables: KeptTables;
+}
+
+/** `list` joined by NUL, undefined if one of them holds a NUL. */
+export function joined(list: readonly string[]): string | undefined {
+  return list.some((x) => x.includes('\0')) ? undefined : list.join('\0');
+}
+
+/** A column of `count` strings joined by NUL, and each one by its number, sliced when asked for. */
+class Column {
+  private readonly starts: Uint32Array;
+  constructor(private readonly text: string, count: number) {
+    this.starts = new Uint32Array(count + 1);
+    let at = 0;
+    for (let i = 1; i < count; i++) this.starts[i] = at = text.indexOf('\0', at) + 1;
+    this.starts[count] = text.length + 1;
+  }
+  at(i: number): string {
+    return this.text.slice(this.starts[i], this.starts[i + 1]! - 1);
+  }
+}
+
+/** The sources of a warm start, each made when asked for. */
+export class KeptSources {
+  private readonly columns: Column[];
+  constructor(private readonly k: Kept) {
+    this.columns = [k.sourceDirs, k.describedBy, k.data].map((c) => new Column(c, k.count));
+  }
+  get count(): number {
+    return this.k.count;
+  }
+  cluster(i: number): number {
+    return this.k.clusters[i]!;
+  }
+  commanded(i: number): boolean {
+    return (this.k.flags[i]! & 2) !== 0;
+  }
+  source(i: number): KeptSource {
+    const [dir, describedBy, data] = this.columns.map((c) => c.at(i)) as [string, string, string];
+    return { dir, describedBy, data, trusted: (this.k.flags[i]! & 1) !== 0, cluster: this.k.clusters[i]!, commanded: this.commanded(i) };
+  }
+  /** Its metadata file. */
+  file(i: number): string {
+    return `${this.columns[0]!.at(i)}/${this.columns[1]!.at(i)}`;
+  }
+  /** The names of the data files. */
+  dataNames(): string[] {
+    return this.k.count === 0 ? [] : this.k.data.split('\0');
+  }
+}
+
+/** The kept form of `sources` and the rest, undefined if a string holds a NUL. */
+export function keptOf(key: string, dirs: string[], dirStamps: Float64Array, sources: KeptSource[], mdStamps: Float64Array, tables: KeptTables): Kept | undefined {
+  const col = (f: (s: KeptSource) => string): string | undefined => joined(sources.map(f));
+  const [d, sourceDirs, describedBy, data] = [joined(dirs), col((s) => s.dir), col((s) => s.describedBy), col((s) => s.data)];
+  if (d === undefined || sourceDirs === undefined || describedBy === undefined || data === undefined) return undefined;
+  const clusters = Int32Array.from(sources, (s) => s.cluster);
+  const flags = Uint8Array.from(sources, (s) => (s.trusted ? 1 : 0) | (s.commanded ? 2 : 0));
+  return { format: FORMAT, key, dirs: d, dirStamps, count: sources.length, sourceDirs, describedBy, data, clusters, flags, mdStamps, tables };
+}
+
+// the fields of native.stamps (native/access.cc)
+const [UID, MODE, , DEV_HI, DEV_LO, INO_HI, INO_LO, SIZE, MTIME_S, MTIME_NS, CTIME_S, CTIME_NS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
+const S_IFMT = 0o170000;
+const ctimeMs = (st: Float64Array, at: number): number => st[at + CTIME_S]! * 1e3 + st[at + CTIME_NS]! / 1e6;
+
+/** The key a kept start must have to be used: this build, this configuration, this namespace root. */
+export function keyOf(root: string, config: unknown): string {
+  let build = '';
+  try {
+    const st = fs.statSync(__filename);
+    build = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    /* no build stamp: the configuration alone */
+  }
+  return JSON.stringify([FORMAT, build, root, config]);
+}
+
+/**
+ * The directories walked, stamped now: undefined if one of them changed
+ * less than RACY_MS before the walk began (`walkedAt`), or is gone.
+ */
+export function stampDirs(dirs: string[], walkedAt: number): Float64Array | undefined {
+  const st = native.stamps(dirs);
+  for (let at = 0; at < st.length; at += native.STAT_FIELDS) {
+    if (st[at + UID]! < 0 || (st[at + MODE]! & S_IFMT) !== 0o040000 || ctimeMs(st, at) >= walkedAt - RACY_MS) return undefined;
+  }
+  return st;
+}
+
+/**
+ * The stamps of the sources' metadata files, if each is the regular file
+ * read (`read[i]`: device, inode, size and modification time of the read,
+ * src/pmda/sources/read.ts) and had not changed for RACY_MS when it was
+ * read (`readAt[i]`); else the first that is not.
+ */
+export function stampMetadata(files: string[], read: string[], readAt: number[]): Float64Array | string {
+  const st = native.stamps(files);
+  for (let i = 0, at = 0; i < files.length; i++, at += native.STAT_FIELDS) {
+    const dev = st[at + DEV_HI]! * 2 ** 32 + st[at + DEV_LO]!;
+    const ino = st[at + INO_HI]! * 2 ** 32 + st[at + INO_LO]!;
+    const stamp = [dev, ino, st[at + SIZE], st[at + MTIME_S]! * 1e3 + st[at + MTIME_NS]! / 1e6].join(':');
+    if (st[at + UID]! < 0 || (st[at + MODE]! & S_IFMT) !== 0o100000 || ctimeMs(st, at) >= readAt[i]! - RACY_MS || stamp !== read[i]) return files[i]!;
+  }
+  return st;
+}
+
+/** Write `kept` to `file`, root's alone, through a new file renamed over it. */
+export function save(file: string, kept: Kept): void {
+  const tmp = `${file}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, v8.serialize(kept), { mode: 0o600, flag: 'wx' });
+  fs.renameSync(tmp, file);
+}
+
+/** Remove a kept start that no longer holds. */
+export function forget(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    /* nothing to remove */
+  }
+}
+
+/**
+ * The kept start in `file`, if it is root's and no one else can write
+ * it, and was kept with `key`; else why not (undefined: there is none).
+ */
+export function load(file: string, key: string): Kept | string | undefined {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || (st.mode & 0o022) !== 0) return `${file} is not a file of this PMDA's user that only it can write: not used`;
+    const k = v8.deserialize(fs.readFileSync(file)) as Kept;
+    if (k?.format !== FORMAT || typeof k.dirs !== 'string' || !(k.mdStamps instanceof Float64Array) || !(k.clusters instanceof Int32Array) || !k.tables) return `${file} is not a kept start of this version: not used`;
+    if (k.key !== key) return `${file} was kept by another build or configuration: not used`;
+    return k;
+  } catch (e) {
+    return `cannot read ${file}: ${(e as Error).message}`;
+  }
+}
+
+/**
+ * Does everything `k` kept look as it did: each directory walked, then
+ * each source's metadata file? `watch(dir)` is called for each directory
+ * before any is looked at, so that a change after the look is an event.
+ * Undefined if so, else the first path that changed.
+ */
+export function changedSince(k: Kept, s: KeptSources, watch: (dirs: string[]) => void): string | undefined {
+  const dirs = k.dirs === '' ? [] : k.dirs.split('\0');
+  watch(dirs);
+  const files = Array.from({ length: k.count }, (_, i) => s.file(i));
+  for (const [paths, kept] of [[dirs, k.dirStamps], [files, k.mdStamps]] as const) {
+    if (kept.length !== paths.length * native.STAT_FIELDS) return paths[0] ?? '';
+    const now = native.stamps(paths);
+    for (let i = 0; i < now.length; i++) if (now[i] !== kept[i]) return paths[Math.floor(i / native.STAT_FIELDS)];
+  }
+  return undefined;
+}
+
+/** The walk's record of a kept source. */
+export function foundOf(s: KeptSource): Found {
+  return { dir: s.dir, trusted: s.trusted, describedBy: s.describedBy };
+}

@@ -1,0 +1,56 @@
+// A warm start against a user who changes their source while the PMDA is
+// down and hides it: the metadata rewritten in place with the same size,
+// its modification time put back (touch -d, as the user), and another
+// user's source made beside it. Only the change time, which no user can
+// set, tells: the start must be cold, and serve what a walk finds.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { IS_ROOT, untrustedWorld, ensureUsers, userSource, session, closeSession, fetchNames, one, execAs, waitUntil } from './users.mjs';
+import { sleep } from '../helpers/harness.mjs';
+
+const serial = IS_ROOT ? test.serial : test.serial.skip;
+
+const META = (name) => ({ metrics: [{ name, pointer: '/v', type: 'integer' }] });
+
+serial('a source rewritten while the PMDA is down, with its size and modification time put back by its author, makes a cold start', async (t) => {
+  const u = ensureUsers();
+  const s = untrustedWorld('adv-warm');
+  t.teardown(() => s.cleanup());
+  userSource(s, u.alice, 'vic', META('v'), { v: 111 });
+  // the attacker's name is as long as the one it will be renamed to
+  userSource(s, u.bob, 'atk', META('old'), { v: 222 });
+  await sleep(250);
+
+  let d = await session(t, s, { cleanup: false });
+  const before = await fetchNames(d, ['json.vic.v', 'json.atk.old']);
+  t.is(one(before['json.vic.v']), '111');
+  t.is(one(before['json.atk.old']), '222');
+  await closeSession(d);
+  // (the PMDA keeps it as it exits, after dbpmda has gone)
+  t.true(await waitUntil(() => fs.existsSync(path.join(s.var, 'config', 'pmda', '137.start')), 5000), 'a warm start was kept');
+
+  // as bob: rewrite in place (same inode, same size), then put the
+  // modification time back to the nanosecond, from a file of bob's own
+  // outside the source (a new file in its directory would show there)
+  const file = path.join(s.src, 'atk', 'metadata.json');
+  const was = fs.statSync(file, { bigint: true });
+  const text = fs.readFileSync(file, 'utf8').replace('"old"', '"new"');
+  execAs(u.bob, `ref=$(mktemp) && touch -r ${file} $ref && printf '%s' '${text.replace(/'/g, "'\\''")}' > ${file} && touch -m -r $ref ${file} && rm $ref`);
+  const after0 = fs.statSync(file, { bigint: true });
+  t.is(after0.mtimeNs, was.mtimeNs, 'the modification time is as it was');
+  t.is(after0.ino, was.ino);
+  t.is(after0.size, was.size);
+  t.is(fs.readFileSync(file, 'utf8'), text);
+  await sleep(250);
+
+  d = await session(t, s, { cleanup: false });
+  const after = await fetchNames(d, ['json.vic.v', 'json.atk.new']);
+  await closeSession(d);
+  const log = s.logText();
+  t.notRegex(log, /warm start:/);
+  t.regex(log, /cold start: .*atk\/metadata\.json changed since it was kept/);
+  t.is(one(after['json.atk.new']), '222', 'the new metadata is served');
+  t.is(one(after['json.vic.v']), '111', 'the other user\'s source is as it was');
+  t.regex(log, /added source 'atk' .* as pjx_bob/);
+});
