@@ -20,6 +20,11 @@ void NameTable::reserve(size_t metrics) {
 int NameTable::insert(const std::string &name, pmID pmid) {
   int at = 0;
   size_t from = 0;
+  // names come a source at a time: one below the last one's parent starts there
+  if (lastParent_ > 0 && name.size() > lastPrefix_.size() && name.compare(0, lastPrefix_.size(), lastPrefix_) == 0) {
+    at = lastParent_;
+    from = lastPrefix_.size();
+  }
   for (;;) {
     size_t dot = name.find('.', from);
     bool last = dot == std::string::npos;
@@ -37,6 +42,8 @@ int NameTable::insert(const std::string &name, pmID pmid) {
       at = n;
       if (last) {
         byPmid_.emplace(pmid, n);
+        lastParent_ = nodes_[n].parent;
+        lastPrefix_ = name.substr(0, from);
         return 0;
       }
     }

@@ -45,6 +45,9 @@ class NameTable {
   std::vector<Node> nodes_{Node{"", PM_ID_NULL, -1, {}}};  // 0 is the root
   std::unordered_map<std::string, int> byName_;
   std::unordered_multimap<pmID, int> byPmid_;
+  // the parent of the last metric added, and its name with the dot after it
+  int lastParent_ = 0;
+  std::string lastPrefix_;
 
   std::string fullName(int n) const;
   void leavesBelow(int n, std::vector<int> &out) const;
