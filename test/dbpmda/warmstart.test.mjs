@@ -117,6 +117,19 @@ test('metadata changed, a source added and one removed while the PMDA was down: 
   t.is(moved.r['json.s5.a'].desc.pmid, first.r['json.s5.a'].desc.pmid);
 });
 
+test('numbering caches written by another agent while the PMDA was down (pmdajson shares them) make a cold start', async (t) => {
+  const s = await world(t, 2);
+  await run(s);
+  // the metric cache of s1, written again as it was (another agent's save)
+  const cache = path.join(s.var, 'config', 'pmda', '137.3');
+  const text = fs.readFileSync(cache);
+  fs.writeFileSync(`${cache}.new`, text);
+  fs.renameSync(`${cache}.new`, cache);
+  const r = await run(s, (d) => d.fetch('json.s0.a', 'json.s1.a'));
+  t.regex(r.cold ?? '', /137\.3 changed since it was kept/, r.log);
+  t.deepEqual(firsts(r.r), ['0', '1']);
+});
+
 test('a kept start that another user could have written, or that cannot be read, is not used', async (t) => {
   const s = await world(t, 2);
   await run(s);

@@ -15,6 +15,8 @@ import * as fs from 'fs';
 import * as v8 from 'v8';
 import type { Found } from './discovery';
 import { native } from '../native';
+import { domainFile } from '../numbering/cachefile';
+import { metricCacheSerial } from '../numbering/numbering';
 
 /** Bumped whenever what is kept changes shape. */
 export const FORMAT = 1;
@@ -68,7 +70,14 @@ export interface Kept {
   flags: Uint8Array;
   /** What lstat said of each source's metadata file. */
   mdStamps: Float64Array;
+  /** And of the numbering caches the tables were made from (cacheFiles): another agent (pmdajson) may use them too. */
+  cacheStamps: Float64Array;
   tables: KeptTables;
+}
+
+/** The numbering caches tables are made from: the sources' clusters, the descriptors, and each source's metric numbers. */
+export function cacheFiles(clusters: ArrayLike<number>): string[] {
+  return [domainFile(0), domainFile('descriptors'), ...Array.from(clusters, (c) => domainFile(metricCacheSerial(c)))];
 }
 
 /** `list` joined by NUL, undefined if one of them holds a NUL. */
@@ -126,7 +135,7 @@ export function keptOf(key: string, dirs: string[], dirStamps: Float64Array, sou
   if (d === undefined || sourceDirs === undefined || describedBy === undefined || data === undefined) return undefined;
   const clusters = Int32Array.from(sources, (s) => s.cluster);
   const flags = Uint8Array.from(sources, (s) => (s.trusted ? 1 : 0) | (s.commanded ? 2 : 0));
-  return { format: FORMAT, key, dirs: d, dirStamps, count: sources.length, sourceDirs, describedBy, data, clusters, flags, mdStamps, tables };
+  return { format: FORMAT, key, dirs: d, dirStamps, count: sources.length, sourceDirs, describedBy, data, clusters, flags, mdStamps, cacheStamps: native.stamps(cacheFiles(clusters)), tables };
 }
 
 // the fields of native.stamps (native/access.cc)
@@ -203,7 +212,7 @@ export function load(file: string, key: string): Kept | string | undefined {
     if (!st) return undefined;
     if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || (st.mode & 0o022) !== 0) return `${file} is not a file of this PMDA's user that only it can write: not used`;
     const k = v8.deserialize(fs.readFileSync(file)) as Kept;
-    if (k?.format !== FORMAT || typeof k.dirs !== 'string' || !(k.mdStamps instanceof Float64Array) || !(k.clusters instanceof Int32Array) || !k.tables) return `${file} is not a kept start of this version: not used`;
+    if (k?.format !== FORMAT || typeof k.dirs !== 'string' || !(k.mdStamps instanceof Float64Array) || !(k.cacheStamps instanceof Float64Array) || !(k.clusters instanceof Int32Array) || !k.tables) return `${file} is not a kept start of this version: not used`;
     if (k.key !== key) return `${file} was kept by another build or configuration: not used`;
     return k;
   } catch (e) {
@@ -221,7 +230,7 @@ export function changedSince(k: Kept, s: KeptSources, watch: (dirs: string[]) =>
   const dirs = k.dirs === '' ? [] : k.dirs.split('\0');
   watch(dirs);
   const files = Array.from({ length: k.count }, (_, i) => s.file(i));
-  for (const [paths, kept] of [[dirs, k.dirStamps], [files, k.mdStamps]] as const) {
+  for (const [paths, kept] of [[dirs, k.dirStamps], [files, k.mdStamps], [cacheFiles(k.clusters), k.cacheStamps]] as const) {
     if (kept.length !== paths.length * native.STAT_FIELDS) return paths[0] ?? '';
     const now = native.stamps(paths);
     for (let i = 0; i < now.length; i++) if (now[i] !== kept[i]) return paths[Math.floor(i / native.STAT_FIELDS)];
