@@ -102,14 +102,16 @@ export class Agent {
     clearTimeout(this.keepTimer);
     this.keepTimer = undefined;
     const file = domainFile('start');
-    const k = this.registry.keep(this.key, this.tables.kept());
     try {
+      const k = this.registry.keep(this.key, this.tables.kept());
       if (typeof k === 'object') warmstart.save(file, k);
       else if (typeof k === 'string') {
         warmstart.forget(file);
         log.debug(`no warm start kept: ${k}`);
       }
     } catch (e) {
+      // (what was kept before may no longer hold)
+      warmstart.forget(file);
       log.warn(`cannot keep ${file}: ${(e as Error).message}`);
     }
   }

@@ -152,7 +152,7 @@ export function keyOf(root: string, config: unknown): string {
   } catch {
     /* no build stamp: the configuration alone */
   }
-  return JSON.stringify([FORMAT, build, root, config]);
+  return JSON.stringify([FORMAT, build, process.version, root, config]);
 }
 
 /**
