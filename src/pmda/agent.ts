@@ -70,13 +70,22 @@ export class Agent {
   start(): void {
     const file = domainFile('start');
     const k = warmstart.load(file, this.key);
-    const why = k === undefined || typeof k === 'string' ? k : this.registry.warm(k);
+    let why = k === undefined || typeof k === 'string' ? k : undefined;
+    if (typeof k === 'object') {
+      try {
+        why = this.registry.warm(k);
+        if (why === undefined) this.tables.restore(k.tables);
+      } catch (e) {
+        why = `${file} could not be used: ${(e as Error).message}`;
+        this.registry.cold();
+      }
+    }
     if (typeof k === 'object' && why === undefined) {
-      this.tables.restore(k.tables);
       log.info(`warm start: ${k.count} sources as kept in ${file}, each made again from its kept metadata when first needed`);
       // the rest, once the first PDUs are answered: a slice at a time between PDUs
       const slice = (): void => {
-        this.registry.wake(this.registry.dormantClusters(WAKE_SLICE));
+        this.wake(this.registry.dormantClusters(WAKE_SLICE));
+        this.syncTables();
         if (this.registry.dormantCount > 0) setImmediate(slice);
       };
       setTimeout(slice, WAKE_AFTER_MS).unref();
@@ -103,6 +112,8 @@ export class Agent {
     this.keepTimer = undefined;
     const file = domainFile('start');
     try {
+      // the tables of the sources as they are (the last made after a warm start changes them)
+      if (this.registry.changed) this.tables.sync(this.root, this.registry);
       const k = this.registry.keep(this.key, this.tables.kept());
       if (typeof k === 'object') warmstart.save(file, k);
       else if (typeof k === 'string') {
@@ -114,6 +125,11 @@ export class Agent {
       warmstart.forget(file);
       log.warn(`cannot keep ${file}: ${(e as Error).message}`);
     }
+  }
+
+  /** Make sources of a warm start (all if no clusters are given); one that changed since is found by a walk, now. */
+  private wake(clusters?: Iterable<number>): void {
+    if (this.registry.wake(clusters)) this.discover();
   }
 
   /** Discovery: sources added, changed and gone, if anything changed. */
@@ -135,7 +151,7 @@ export class Agent {
    * client may ask for instance names one PDU at a time).
    */
   refresh(indom: number): void {
-    if (indom !== C.PM_INDOM_NULL) this.registry.wake();
+    if (indom !== C.PM_INDOM_NULL) this.wake();
     this.discover();
     this.syncTables();
     if (indom === C.PM_INDOM_NULL) return;
@@ -171,10 +187,16 @@ export class Agent {
   fetch(pmids: Uint32Array): Buffer {
     this.discover();
     // a source of a warm start is made when first asked for; the control metrics need them all
-    if (this.registry.dormantCount > 0) this.registry.wake(pmids.some((p) => pmidCluster(p) === 0) ? undefined : Array.from(pmids, (p) => pmidCluster(p)));
+    if (this.registry.dormantCount > 0) this.wake(pmids.some((p) => pmidCluster(p) === 0) ? undefined : Array.from(pmids, (p) => pmidCluster(p)));
     this.syncTables();
-    // the fetch reads what changed itself
-    this.registry.dropTouched();
+    // the fetch reads what changed of the sources it asks for itself; the
+    // others' changes (events this fetch's discovery read) are read after it
+    const touched = this.registry.takeTouched();
+    if (touched.length > 0) {
+      const asked = new Set(Array.from(pmids, (p) => pmidCluster(p)));
+      const others = touched.filter((s) => !asked.has(s.cluster));
+      if (others.length > 0) setImmediate(() => this.prefetch(others.filter((s) => this.registry.byCluster.get(s.cluster) === s)));
+    }
     const sources = this.registry.byCluster;
     this.round.begin();
     // the commands this fetch needs, started together
@@ -238,12 +260,12 @@ export class Agent {
   }
 
   labels(type: number, ident: number): string | null {
-    this.registry.wake();
+    this.wake();
     return labelsOf(this.registry, type, ident);
   }
 
   instanceLabels(indom: number, inst: number): string | null {
-    this.registry.wake();
+    this.wake();
     return instanceLabelsOf(this.registry, indom, inst);
   }
 
@@ -252,7 +274,7 @@ export class Agent {
    * reloads the metadata of the sources named (all, for PM_IN_NULL).
    */
   store(pmids: Uint32Array, insts: Int32Array, values: Float64Array): number {
-    this.registry.wake();
+    this.wake();
     for (let k = 0; k < pmids.length; k++) {
       const pmid = pmids[k]!;
       if (pmidCluster(pmid) !== 0) return C.PM_ERR_PERMISSION;

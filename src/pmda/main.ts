@@ -75,8 +75,11 @@ function main(): void {
   // pmcd ends an agent by closing its pipe (exit, above) or with SIGTERM:
   // either way, what a warm start needs is kept first
   function stop(): void {
-    agent.keep(true);
-    process.exit(0);
+    try {
+      agent.keep(true);
+    } finally {
+      process.exit(0);
+    }
   }
   process.on('SIGTERM', stop);
   // start-up leaves garbage, free malloc memory and some 20 MiB of node's

@@ -155,7 +155,9 @@ export interface Native {
 }
 
 const RELEASE = path.join(__dirname, '..', '..', 'build', 'Release');
-export const native = require(path.join(RELEASE, 'pmda_json.node')) as Native;
+/** The native module's file. */
+export const NATIVE_MODULE = path.join(RELEASE, 'pmda_json.node');
+export const native = require(NATIVE_MODULE) as Native; // pmda_json.node, the only place it is loaded
 // data-exec commands run under the shepherd built beside the module (native/shepherd.cc)
 native.execShepherd(path.join(RELEASE, 'pmdajson-shepherd'));
 export const C = native.constants;

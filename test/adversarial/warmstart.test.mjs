@@ -6,6 +6,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { IS_ROOT, untrustedWorld, ensureUsers, userSource, session, closeSession, fetchNames, one, execAs, waitUntil } from './users.mjs';
 import { sleep } from '../helpers/harness.mjs';
 
@@ -53,4 +54,68 @@ serial('a source rewritten while the PMDA is down, with its size and modificatio
   t.is(one(after['json.atk.new']), '222', 'the new metadata is served');
   t.is(one(after['json.vic.v']), '111', 'the other user\'s source is as it was');
   t.regex(log, /added source 'atk' .* as pjx_bob/);
+});
+
+// What a write through a descriptor held open tells no one: the file's
+// change time. pjx_bob holds his metadata.json open across the restart,
+// and right after a warm start rewrites it through that descriptor,
+// without closing it (no inotify event), to claim the name of root's
+// trusted source, which is not made yet; then he fetches his own metric,
+// so that his source is made first.
+const HOLDER = `
+import os, sys, time
+path, go, text = sys.argv[1], sys.argv[2], sys.argv[3]
+fd = os.open(path, os.O_RDWR)
+print('open', flush=True)
+while not os.path.exists(go):
+    time.sleep(0.01)
+os.ftruncate(fd, 0)
+os.pwrite(fd, text.encode(), 0)
+print('written', flush=True)
+time.sleep(600)
+`;
+
+serial('a source rewritten through a descriptor held open, right after a warm start, cannot take the name of a source not made yet', async (t) => {
+  const u = ensureUsers();
+  const s = untrustedWorld('adv-warm-held');
+  t.teardown(() => s.cleanup());
+  const vic = path.join(s.trusted, 'vic');
+  fs.mkdirSync(vic, { mode: 0o755 });
+  fs.writeFileSync(path.join(vic, 'metadata.json'), JSON.stringify(META('v')));
+  fs.writeFileSync(path.join(vic, 'data.json'), JSON.stringify({ v: 111 }));
+  userSource(s, u.bob, 'zzz', META('v'), { v: 222 });
+  await sleep(250);
+
+  let d = await session(t, s, { cleanup: false });
+  const before = await fetchNames(d, ['json.vic.v', 'json.zzz.v']);
+  t.is(one(before['json.vic.v']), '111');
+  t.is(one(before['json.zzz.v']), '222');
+  await closeSession(d);
+  t.true(await waitUntil(() => fs.existsSync(path.join(s.var, 'config', 'pmda', '137.start')), 5000), 'a warm start was kept');
+
+  const go = path.join(s.dir, 'go');
+  const claim = JSON.stringify({ prefix: 'vic', ...META('v') });
+  // in a process group of its own, killed whole at teardown (runuser does not pass SIGKILL on)
+  const holder = spawn('runuser', ['-u', u.bob.name, '--', '/usr/bin/python3', '-c', HOLDER, path.join(s.src, 'zzz', 'metadata.json'), go, claim], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  t.teardown(() => {
+    try { process.kill(-holder.pid, 'SIGKILL'); } catch { /* gone */ }
+  });
+  let said = '';
+  holder.stdout.on('data', (c) => { said += c; });
+  t.true(await waitUntil(() => said.includes('open'), 5000), 'pjx_bob holds his metadata open');
+
+  d = await session(t, s, { cleanup: false });
+  // a name PDU: the start is over (and made no source)
+  await d.run('desc json.zzz.v');
+  fs.writeFileSync(go, '');
+  t.true(await waitUntil(() => said.includes('written'), 5000), 'pjx_bob rewrote it, still holding it open');
+  const his = await fetchNames(d, ['json.zzz.v']);
+  const vicNow = await fetchNames(d, ['json.vic.v']);
+  await closeSession(d);
+  const log = s.logText();
+  t.regex(log, /warm start: 2 sources/);
+  t.is(one(vicNow['json.vic.v']), '111', 'root\'s trusted source keeps its name and PMID');
+  t.not(one(his['json.zzz.v']), '222', 'pjx_bob\'s old name is not served from his new metadata');
+  t.regex(log, /skipping source .*\/src\/zzz: a source named 'vic' already exists/);
+  t.notRegex(log, /added source 'vic' from .*\/src\/zzz/);
 });

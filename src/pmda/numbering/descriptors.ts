@@ -190,8 +190,9 @@ export class DescStore {
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
       if (line === '' && i === lines.length - 1) break;
-      const cluster = Number(line.slice(0, line.indexOf(' ')));
-      if (!(Number.isSafeInteger(cluster) && cluster >= 0) || line[0] === ' ') problems.push([i + 1, 'illegal record']);
+      const space = line.indexOf(' ');
+      const cluster = space > 0 ? Number(line.slice(0, space)) : NaN;
+      if (!(Number.isSafeInteger(cluster) && cluster >= 0)) problems.push([i + 1, 'illegal record']);
       else {
         let list = this.unread.get(cluster);
         if (!list) this.unread.set(cluster, (list = []));
@@ -215,13 +216,15 @@ export class DescStore {
       else problems.push([n, 'illegal record']);
     }
     report(this.file, problems);
+    // none that could be read: as if the file had none (a file of version 1 may)
+    if (items.size === 0) return undefined;
     this.records.set(cluster, items);
     return items;
   }
 
   /** Does the domain's file have records of `cluster`? */
   has(cluster: number): boolean {
-    return this.records.has(cluster) || this.unread.has(cluster);
+    return this.parsed(cluster) !== undefined;
   }
 
   /**

@@ -92,13 +92,8 @@ export class Registry {
     });
   }
 
-  /** The fetch reads what changed itself: the events queued for between PDUs are dropped. */
-  dropTouched(): void {
-    this.watcher.takeTouched();
-  }
-
   /** The sources whose data files events named since the last call (the queue is emptied). */
-  private takeTouched(): Source[] {
+  takeTouched(): Source[] {
     const files = this.watcher.takeTouched();
     if (files.size === 0) return [];
     const out: Source[] = [];
@@ -127,7 +122,7 @@ export class Registry {
    */
   discover(): void {
     if (!this.watcher.changed()) return;
-    this.wake();
+    this.wake(); // (then walks whatever it finds)
     this.watcher.begin();
     const found: Found[] = [];
     this.walked = [];
@@ -179,10 +174,8 @@ export class Registry {
   }
 
   /**
-   * A warm start from `k` (src/pmda/sources/warmstart.ts): the directories
-   * it walked are watched and looked at, then its sources' metadata files;
-   * if all are as kept, its sources are served, each made again when
-   * first needed (wake). Else why not, and the next discovery walks.
+   * A warm start from `k` (src/pmda/sources/warmstart.ts): if its directories (watched first) and metadata
+   * files are as kept, its sources are served, each made when first needed (wake). Else why not.
    */
   warm(k: Kept): string | undefined {
     this.watcher.begin();
@@ -209,6 +202,14 @@ export class Registry {
     return undefined;
   }
 
+  /** Give up a warm start that failed part way: the next discovery walks. */
+  cold(): void {
+    this.dormant.clear();
+    this.kept = undefined;
+    this.changed = true;
+    this.watcher.force();
+  }
+
   /** How many sources of a warm start are still to be made. */
   get dormantCount(): number {
     return this.dormant.size;
@@ -220,27 +221,38 @@ export class Registry {
   }
 
   /**
-   * Make the sources of a warm start in `clusters` (all of them if not
-   * given) from their kept metadata, as a walk would: the tables already
-   * name them, and are made again from the sources once the last is made.
+   * Make the sources of a warm start in `clusters` (all if not given) as a walk would, read as their authors
+   * now. One whose metadata or number is not as kept is left to a walk, once all others hold their names:
+   * true if one was (the caller discovers).
    */
-  wake(clusters?: Iterable<number>): void {
-    if (this.dormant.size === 0) return;
+  wake(clusters?: Iterable<number>): boolean {
+    if (this.dormant.size === 0) return false;
+    const kept = this.kept!;
     const changed = this.changed;
-    // read and numbered as at any walk: their metadata as their authors now
     const wanted = new Map<string, Wanted>();
+    const index: number[] = [];
     for (const cluster of clusters ?? [...this.dormant.keys()]) {
       const i = this.dormant.get(cluster);
       if (i === undefined) continue;
       this.dormant.delete(cluster);
-      const f = foundOf(this.kept!.source(i));
+      const f = foundOf(kept.source(i));
       wanted.set(f.dir, { f, author: ROOT });
+      index.push(i);
     }
     this.readAll(wanted);
-    for (const w of wanted.values()) if (w.described) this.add(w.f, w.author, w.described);
+    const ws = [...wanted.values()];
+    const same = kept.unchanged(index, ws.map((w) => w.described?.stamp));
+    let stale = same.includes(false);
+    ws.forEach((w, j) => same[j] && this.add(w.f, w.author, w.described!));
     this.attachAll();
-    this.changed = changed || this.dormant.size === 0;
+    if (ws.some((w, j) => this.byDir.get(w.f.dir)?.cluster !== kept.cluster(index[j]!))) stale = true;
+    this.changed = changed || stale || this.dormant.size === 0;
+    if (stale) {
+      this.wake();
+      this.watcher.force();
+    }
     if (this.dormant.size === 0) this.kept = undefined;
+    return stale;
   }
 
   /** What a warm start needs, to keep; why it cannot be; or undefined while one is being made (what was kept holds). */
@@ -408,7 +420,6 @@ export class Registry {
   }
 
   private readonly owners = new Map<string, string>();
-
   /** Whose a log key is: the author of the source (or directory) it names. */
   whose(key: string): string | undefined {
     const from = key.indexOf('/');

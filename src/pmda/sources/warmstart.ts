@@ -14,7 +14,7 @@
 import * as fs from 'fs';
 import * as v8 from 'v8';
 import type { Found } from './discovery';
-import { native } from '../native';
+import { native, NATIVE_MODULE } from '../native';
 import { domainFile } from '../numbering/cachefile';
 import { metricCacheSerial } from '../numbering/numbering';
 
@@ -28,6 +28,9 @@ export const FORMAT = 1;
  * less than this after its last change is not kept.
  */
 export const RACY_MS = 100;
+const COARSE_MS = 2000;
+/** A kept start bigger than this is not kept (nor read). */
+const MAX_BYTES = 256 << 20;
 
 /** One source, as kept: where it is, and what its metadata made of it. */
 export interface KeptSource {
@@ -122,6 +125,22 @@ export class KeptSources {
   file(i: number): string {
     return `${this.columns[0]!.at(i)}/${this.columns[1]!.at(i)}`;
   }
+  /**
+   * Are these sources' metadata files as they were kept: `read` (the
+   * stamp of a read just made of each, undefined if it failed) of the
+   * same file, and lstat now the same in every field? A change since the
+   * start looked, even one that no event told (a write through a
+   * descriptor held open), shows here: the change time moves.
+   */
+  unchanged(indices: number[], read: Array<string | undefined>): boolean[] {
+    const F = native.STAT_FIELDS;
+    const now = native.stamps(indices.map((i) => this.file(i)));
+    return indices.map((i, j) => {
+      for (let f = 0; f < F; f++) if (now[j * F + f] !== this.k.mdStamps[i * F + f]) return false;
+      return read[j] !== undefined && read[j] === readStampOf(this.k.mdStamps, i * F);
+    });
+  }
+
   /** The names of the data files. */
   dataNames(): string[] {
     return this.k.count === 0 ? [] : this.k.data.split('\0');
@@ -145,14 +164,31 @@ const ctimeMs = (st: Float64Array, at: number): number => st[at + CTIME_S]! * 1e
 
 /** The key a kept start must have to be used: this build, this configuration, this namespace root. */
 export function keyOf(root: string, config: unknown): string {
-  let build = '';
-  try {
-    const st = fs.statSync(__filename);
-    build = `${st.size}:${st.mtimeMs}`;
-  } catch {
-    /* no build stamp: the configuration alone */
-  }
+  const build = [__filename, NATIVE_MODULE].map((f) => {
+    try {
+      const st = fs.statSync(f);
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return '';
+    }
+  });
   return JSON.stringify([FORMAT, build, process.version, root, config]);
+}
+
+/**
+ * How long after its last change a file's stamp tells any later change:
+ * RACY_MS, or 2 s on a file system whose times have no fraction of a
+ * second (ext3, small ext4 file systems, some network ones).
+ */
+function settledBefore(st: Float64Array, at: number): number {
+  return st[at + MTIME_NS] === 0 && st[at + CTIME_NS] === 0 ? COARSE_MS : RACY_MS;
+}
+
+/** The stamp of a read (src/pmda/sources/read.ts: device, inode, size, modification time) of the file stamped at `at`. */
+function readStampOf(st: Float64Array, at: number): string {
+  const dev = st[at + DEV_HI]! * 2 ** 32 + st[at + DEV_LO]!;
+  const ino = st[at + INO_HI]! * 2 ** 32 + st[at + INO_LO]!;
+  return [dev, ino, st[at + SIZE], st[at + MTIME_S]! * 1e3 + st[at + MTIME_NS]! / 1e6].join(':');
 }
 
 /**
@@ -162,7 +198,7 @@ export function keyOf(root: string, config: unknown): string {
 export function stampDirs(dirs: string[], walkedAt: number): Float64Array | undefined {
   const st = native.stamps(dirs);
   for (let at = 0; at < st.length; at += native.STAT_FIELDS) {
-    if (st[at + UID]! < 0 || (st[at + MODE]! & S_IFMT) !== 0o040000 || ctimeMs(st, at) >= walkedAt - RACY_MS) return undefined;
+    if (st[at + UID]! < 0 || (st[at + MODE]! & S_IFMT) !== 0o040000 || ctimeMs(st, at) >= walkedAt - settledBefore(st, at)) return undefined;
   }
   return st;
 }
@@ -176,10 +212,7 @@ export function stampDirs(dirs: string[], walkedAt: number): Float64Array | unde
 export function stampMetadata(files: string[], read: string[], readAt: number[]): Float64Array | string {
   const st = native.stamps(files);
   for (let i = 0, at = 0; i < files.length; i++, at += native.STAT_FIELDS) {
-    const dev = st[at + DEV_HI]! * 2 ** 32 + st[at + DEV_LO]!;
-    const ino = st[at + INO_HI]! * 2 ** 32 + st[at + INO_LO]!;
-    const stamp = [dev, ino, st[at + SIZE], st[at + MTIME_S]! * 1e3 + st[at + MTIME_NS]! / 1e6].join(':');
-    if (st[at + UID]! < 0 || (st[at + MODE]! & S_IFMT) !== 0o100000 || ctimeMs(st, at) >= readAt[i]! - RACY_MS || stamp !== read[i]) return files[i]!;
+    if (st[at + UID]! < 0 || (st[at + MODE]! & S_IFMT) !== 0o100000 || ctimeMs(st, at) >= readAt[i]! - settledBefore(st, at) || readStampOf(st, at) !== read[i]) return files[i]!;
   }
   return st;
 }
@@ -188,7 +221,9 @@ export function stampMetadata(files: string[], read: string[], readAt: number[])
 export function save(file: string, kept: Kept): void {
   const tmp = `${file}.tmp`;
   fs.rmSync(tmp, { force: true });
-  fs.writeFileSync(tmp, v8.serialize(kept), { mode: 0o600, flag: 'wx' });
+  const bytes = v8.serialize(kept);
+  if (bytes.length > MAX_BYTES) throw new Error(`it would take ${bytes.length} bytes, more than ${MAX_BYTES}`);
+  fs.writeFileSync(tmp, bytes, { mode: 0o600, flag: 'wx' });
   fs.renameSync(tmp, file);
 }
 
@@ -206,18 +241,48 @@ export function forget(file: string): void {
  * it, and was kept with `key`; else why not (undefined: there is none).
  */
 export function load(file: string, key: string): Kept | string | undefined {
-  let st: fs.Stats | undefined;
+  let fd: number;
   try {
-    st = fs.lstatSync(file, { throwIfNoEntry: false });
-    if (!st) return undefined;
+    // the directory may be another account's too (pcp's): looked at through the descriptor, never by name twice
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? undefined : `cannot open ${file}: ${(e as Error).message}: not used`;
+  }
+  try {
+    const st = fs.fstatSync(fd);
     if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || (st.mode & 0o022) !== 0) return `${file} is not a file of this PMDA's user that only it can write: not used`;
-    const k = v8.deserialize(fs.readFileSync(file)) as Kept;
-    if (k?.format !== FORMAT || typeof k.dirs !== 'string' || !(k.mdStamps instanceof Float64Array) || !(k.cacheStamps instanceof Float64Array) || !(k.clusters instanceof Int32Array) || !k.tables) return `${file} is not a kept start of this version: not used`;
+    if (st.size > MAX_BYTES) return `${file} is bigger than ${MAX_BYTES} bytes: not used`;
+    const bytes = Buffer.alloc(st.size);
+    if (fs.readSync(fd, bytes, 0, st.size, 0) !== st.size) return `${file} was cut short: not used`;
+    const k = v8.deserialize(bytes) as Kept;
+    if (!wellFormed(k)) return `${file} is not a kept start of this version: not used`;
     if (k.key !== key) return `${file} was kept by another build or configuration: not used`;
     return k;
   } catch (e) {
-    return `cannot read ${file}: ${(e as Error).message}`;
+    return `cannot read ${file}: ${(e as Error).message}: not used`;
+  } finally {
+    fs.closeSync(fd);
   }
+}
+
+/** Has `k` every field, of its type and length? */
+function wellFormed(k: Kept): boolean {
+  if (typeof k !== 'object' || k === null || k.format !== FORMAT || typeof k.key !== 'string') return false;
+  const n = k.count;
+  const F = native.STAT_FIELDS;
+  const strings = [k.dirs, k.sourceDirs, k.describedBy, k.data, k.tables?.names, k.tables?.texts, k.tables?.indoms];
+  if (!Number.isSafeInteger(n) || n < 0 || strings.some((x) => typeof x !== 'string')) return false;
+  const t = k.tables;
+  const dirs = k.dirs === '' ? 0 : k.dirs.split('\0').length;
+  return (
+    k.clusters instanceof Int32Array && k.clusters.length === n &&
+    k.flags instanceof Uint8Array && k.flags.length === n &&
+    k.mdStamps instanceof Float64Array && k.mdStamps.length === n * F &&
+    k.cacheStamps instanceof Float64Array && k.cacheStamps.length === (n + 2) * F &&
+    k.dirStamps instanceof Float64Array && k.dirStamps.length === dirs * F &&
+    t.descs instanceof Int32Array && t.pmids instanceof Uint32Array && t.descs.length === t.pmids.length * 10
+  );
 }
 
 /**
