@@ -192,11 +192,6 @@ export class Agent {
     // the fetch reads what changed of the sources it asks for itself; the
     // others' changes (events this fetch's discovery read) are read after it
     const touched = this.registry.takeTouched();
-    if (touched.length > 0) {
-      const asked = new Set(Array.from(pmids, (p) => pmidCluster(p)));
-      const others = touched.filter((s) => !asked.has(s.cluster));
-      if (others.length > 0) setImmediate(() => this.prefetch(others.filter((s) => this.registry.byCluster.get(s.cluster) === s)));
-    }
     const sources = this.registry.byCluster;
     this.round.begin();
     // the commands this fetch needs, started together
@@ -231,6 +226,10 @@ export class Agent {
       this.round.serve(this.records, i, src, m);
     }
     this.records.keep();
+    if (touched.length > 0) {
+      const others = touched.filter((s) => s.countedFetch !== this.round.number);
+      if (others.length > 0) setImmediate(() => this.prefetch(others.filter((s) => this.registry.byCluster.get(s.cluster) === s)));
+    }
     return this.encoder.finish();
   }
 
