@@ -81,7 +81,7 @@ export class Agent {
       }
     }
     if (typeof k === 'object' && why === undefined) {
-      log.info(`warm start: ${k.count} sources as kept in ${file}, each made again from its kept metadata when first needed`);
+      log.info(`warm start: ${k.count} sources as kept in ${file}, each made (its metadata read as its author) when first needed`);
       // the rest, once the first PDUs are answered: a slice at a time between PDUs
       const slice = (): void => {
         this.wake(this.registry.dormantClusters(WAKE_SLICE));
