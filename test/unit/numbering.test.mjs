@@ -324,3 +324,27 @@ test('a descriptors file\'s lines that cannot be read are skipped and reported; 
   t.deepEqual(records.get(2), { type: 6, sem: 4, indom: native.indom(8) >>> 0, units: [1, -1, 0, 2, 3, 0] });
   t.deepEqual(parseDescFile('2 0 1023\n0 1 a\n').problems, [[1, 'illegal header']]);
 });
+
+test('the domain\'s descriptors file read a cluster at a time (DescStore) has the records that reading it whole has', (t) => {
+  const { DescStore } = require('../../dist/pmda/numbering/descriptors.js');
+  const text = [
+    'pmda-json descriptors 2',
+    '3 0 2 3 null 0 0 0 0 0 0',
+    'no space here',
+    ' 3 1 5 3 null 0 0 0 0 0 0',
+    '4 2 6 4 250.8 1 -1 0 2 3 0',
+    '3 0 5 3 null 0 0 0 0 0 0',
+    '',
+    '0x4 7 2 3 null 0 0 0 0 0 0',
+    '12 1 2 3 null 0 0 0 0 0 0',
+    '4 3 x null 0 0 0 0 0 0\r',
+    '',
+  ].join('\n');
+  const file = path.join(dir, 'descstore.descriptors');
+  fs.writeFileSync(file, text);
+  const whole = parseDescriptors(text).records;
+  const store = new DescStore(file);
+  const plain = (m) => (m ? [...m.entries()] : []);
+  for (const c of [0, 3, 4, 12]) t.deepEqual(plain(store.of(c, path.join(dir, 'none.desc'))), plain(whole.get(c)), `cluster ${c}`);
+  t.deepEqual(plain(store.of(3, 'none')).map(([item, d]) => [item, d.type]), [[0, 5]], 'the last line of an item counts');
+});
