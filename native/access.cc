@@ -335,23 +335,26 @@ Napi::Value Stamps(const Napi::CallbackInfo &info) {
   Napi::Array paths = info[0].As<Napi::Array>();
   uint32_t n = paths.Length();
   Napi::Float64Array out = Napi::Float64Array::New(env, STAT_FIELDS * (size_t)n);
-  double *o = out.Data();
   std::vector<std::string> names(n);
   for (uint32_t i = 0; i < n; i++) names[i] = paths.Get(i).As<Napi::String>().Utf8Value();
-  auto stamp = [&names, o](uint32_t from, uint32_t to) {
-    for (uint32_t i = from; i < to; i++) stampOne(names[i], o + (size_t)i * STAT_FIELDS);
-  };
-  if (n < STAMPS_SHARED) {
-    stamp(0, n);
-    return out;
-  }
-  std::thread other(stamp, n / 2, n);
-  stamp(0, n / 2);
-  other.join();
+  stampPaths(names, out.Data());
   return out;
 }
 
 }  // namespace
+
+const int STAT_FIELDS_COUNT = STAT_FIELDS;
+
+void stampPaths(const std::vector<std::string> &names, double *o, bool share) {
+  auto stamp = [&names, o](size_t from, size_t to) {
+    for (size_t i = from; i < to; i++) stampOne(names[i], o + i * STAT_FIELDS);
+  };
+  size_t n = names.size();
+  if (!share || n < STAMPS_SHARED) return stamp(0, n);
+  std::thread other(stamp, n / 2, n);
+  stamp(0, n / 2);
+  other.join();
+}
 
 // What this file adds to the module, one name a line (the same shape in
 // each native/*.cc: a registration table, not repeated logic).

@@ -2,6 +2,14 @@
 #pragma once
 #include <napi.h>
 
+#include <string>
+#include <vector>
+
 namespace pmdajson {
 void RegisterAccess(Napi::Env env, Napi::Object exports);
+// What lstat says of each of `paths`, STAT_FIELDS numbers each into `out`
+// (the stamps() of JavaScript): thousands are shared with a second thread,
+// if `share`.
+void stampPaths(const std::vector<std::string> &paths, double *out, bool share = true);
+extern const int STAT_FIELDS_COUNT;
 }

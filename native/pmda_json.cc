@@ -18,6 +18,7 @@
 
 #include <napi.h>
 #include "access.h"
+#include "warmlook.h"
 #include "exec.h"
 #include "cache.h"
 #include "watch.h"
@@ -303,6 +304,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   pmdajson::RegisterWatch(env, exports);
   pmdajson::RegisterExec(env, exports);
   pmdajson::RegisterAccess(env, exports);
+  pmdajson::RegisterWarmLook(env, exports);
   pmdajson::RegisterQuery(env, exports);
   pmdajson::RegisterQueryRun(env, exports);
   pmdajson::RegisterGather(env, exports);

@@ -25,28 +25,18 @@ namespace {
 int inotifyFd = -1;
 
 Napi::Value WatchInit(const Napi::CallbackInfo &info) {
-  if (inotifyFd < 0) inotifyFd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  return Napi::Number::New(info.Env(), inotifyFd < 0 ? -errno : inotifyFd);
+  return Napi::Number::New(info.Env(), openWatchQueue());
 }
 
-// watchAdd(dir) => watch descriptor, or -errno
+// the events of a source directory's watch
 const uint32_t DIR_EVENTS = IN_ATTRIB | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |
                             IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR;
 
-int watchDir(const Napi::Value &dir) {
-  int wd = inotify_add_watch(inotifyFd, dir.As<Napi::String>().Utf8Value().c_str(), DIR_EVENTS);
-  return wd < 0 ? -errno : wd;
-}
-
-// watchAdd(dir) => its watch descriptor, or -errno; watchAdd([dirs]) =>
-// an Int32Array of them (a warm start's thousands, in one call)
+// watchAdd(dir) => its watch descriptor, or -errno
 Napi::Value WatchAdd(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsArray()) return Napi::Number::New(env, inotifyFd < 0 ? -EBADF : watchDir(info[0]));
-  Napi::Array dirs = info[0].As<Napi::Array>();
-  Napi::Int32Array out = Napi::Int32Array::New(env, dirs.Length());
-  for (uint32_t i = 0; i < dirs.Length(); i++) out[i] = inotifyFd < 0 ? -EBADF : watchDir(dirs.Get(i));
-  return out;
+  if (inotifyFd < 0) return Napi::Number::New(env, -EBADF);
+  return Napi::Number::New(env, watchDirectory(info[0].As<Napi::String>().Utf8Value().c_str()));
 }
 
 // File systems whose every change to a file's inode inotify reports,
@@ -229,6 +219,17 @@ Napi::Value WatchNotify(const Napi::CallbackInfo &info) {
 
 // What this file adds to the module, one name a line (the same shape in
 // each native/*.cc: a registration table, not repeated logic).
+int openWatchQueue() {
+  if (inotifyFd < 0) inotifyFd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  return inotifyFd < 0 ? -errno : inotifyFd;
+}
+
+int watchDirectory(const char *dir) {
+  if (inotifyFd < 0) return -EBADF;
+  int wd = inotify_add_watch(inotifyFd, dir, DIR_EVENTS);
+  return wd < 0 ? -errno : wd;
+}
+
 void RegisterWatch(Napi::Env env, Napi::Object exports) {
   exports.Set("watchInit", Napi::Function::New(env, WatchInit));
   exports.Set("watchAdd", Napi::Function::New(env, WatchAdd));

@@ -69,12 +69,16 @@ export class Agent {
    */
   start(): void {
     const file = domainFile('start');
-    const k = warmstart.load(file, this.key);
+    const k = warmstart.take(file, this.key);
     let why = k === undefined || typeof k === 'string' ? k : undefined;
     if (typeof k === 'object') {
       try {
+        // the kept tables go to the shim while the look (begun early, on a
+        // thread of the shim's) may still be running; nothing is answered
+        // before start() returns, and a start that is not warm walks and
+        // hands the walk's tables instead (registry.changed stays true)
+        this.tables.restore(k.tables);
         why = this.registry.warm(k);
-        if (why === undefined) this.tables.restore(k.tables);
       } catch (e) {
         why = `${file} could not be used: ${(e as Error).message}`;
         this.registry.cold();

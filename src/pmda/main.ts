@@ -12,7 +12,9 @@ v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtrac
 import { native } from './native';
 import { parseOptions, logFileOf, UsageError, USAGE } from './options';
 import { loadConfig } from './config';
-import { Agent } from './agent';
+import type * as AgentModule from './agent';
+import * as warmstart from './sources/warmstart';
+import { domainFile } from './numbering/cachefile';
 import * as log from './limits/log';
 import { settle, fetched, SETTLE_AFTER_MS } from './memory';
 
@@ -52,6 +54,11 @@ function main(): void {
   const { config, problems } = loadConfig(configFile);
   for (const p of problems) log.warn(p);
   log.info(`root ${opts.root}, domain ${opts.domain}, config ${configFile}: ${config.directoryList.length} directories, ${config.trustedDirectoryList.length} trusted`);
+
+  // a warm start's look at what the last run kept begins now, on a thread
+  // of the shim's, while the agent's modules load (src/pmda/sources/warmstart.ts)
+  warmstart.begin(domainFile('start'), warmstart.keyOf(opts.root, config));
+  const { Agent } = require('./agent') as typeof AgentModule;
 
   // pmdaInit, pmdaConnect and the PDU loop first: pmcd waits only a few
   // seconds for a new agent's first answer, and thousands of sources take

@@ -114,6 +114,15 @@ export interface Native {
   owners(paths: string[], follow: boolean): Float64Array;
   /** Per path, STAT_FIELDS numbers of what lstat says (native/access.cc): owner (or -errno), mode, group, device and inode (high and low halves), size, mtime and ctime (seconds, nanoseconds). */
   stamps(paths: string[]): Float64Array;
+  /**
+   * A warm start's look, on a thread of the shim's (native/warmlook.cc):
+   * watch each of `dirs` (unless not `watch`), then stamp them, each
+   * source's metadata file (sourceDirs[i]/describedBy[i]) and `others`;
+   * each string the paths joined by NUL.
+   */
+  warmBegin(dirs: string, sourceDirs: string, describedBy: string, others: string, watch: boolean): void;
+  /** The look begun, once over: the watch descriptors (or -errno) and the stamps; undefined if none was begun. */
+  warmEnd(): [Int32Array, Float64Array] | undefined;
   STAT_FIELDS: number;
   /** Does fstat of `fd` say what the stamp at element `at` of `stamps` (written by openAs) says? 1, 0, or -errno. */
   sameFile(fd: number, stamps: BigUint64Array, at: number): number;
@@ -133,7 +142,6 @@ export interface Native {
   execShepherd(path: string): void;
   watchInit(): number;
   watchAdd(dir: string): number;
-  watchAdd(dirs: string[]): Int32Array;
   watchRead(): Array<[number, string, number]> | null;
   /** Watch the inode of an open file on a local file system (native/watch.cc); its watch descriptor, or -errno. */
   watchFile(fd: number): number;

@@ -154,8 +154,6 @@ export function discover(
 export interface WatchApi {
   watchInit(): number;
   watchAdd(dir: string): number;
-  /** Many at once: each one's watch descriptor, or -errno. */
-  watchAdd(dirs: string[]): Int32Array;
   watchRead(): Array<[number, string, number]> | null;
   watchNotify?(fn: () => void): number;
   /** Only events of these files' names (and of directories) wake watchNotify's fn (native/watch.cc). */
@@ -377,14 +375,9 @@ export class Watcher {
     }
   }
 
-  /** The walk visited all of `dirs` (a warm start's): one call into the shim. */
-  visitAll(dirs: string[]): void {
+  /** The walk visited all of `dirs` (a warm start's), watched already: `wds`, each one's watch descriptor or -errno (native/warmlook.cc). */
+  adopt(dirs: string[], wds: Int32Array): void {
     if (!this.enabled) return;
-    if (this.watched.size + dirs.length > MAX_WATCHES) {
-      for (const d of dirs) this.visit(d);
-      return;
-    }
-    const wds = this.api.watchAdd(dirs);
     dirs.forEach((dir, i) => {
       const wd = wds[i]!;
       if (wd < 0) this.walkComplete = false;

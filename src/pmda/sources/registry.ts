@@ -180,7 +180,7 @@ export class Registry {
   warm(k: Kept): string | undefined {
     this.watcher.begin();
     const kept = new KeptSources(k);
-    const changed = changedSince(k, kept, (dirs) => this.watcher.visitAll(dirs));
+    const changed = changedSince(k, kept, (dirs, wds) => this.watcher.adopt(dirs, wds));
     this.watcher.end();
     if (changed !== undefined || !this.watcher.watchesAll()) {
       this.watcher.force();

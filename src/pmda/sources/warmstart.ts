@@ -13,7 +13,7 @@
 // build, a problem the last walk logged) makes a cold start: the walk.
 import * as fs from 'fs';
 import * as v8 from 'v8';
-import type { Found } from './discovery';
+import { MAX_WATCHES, type Found } from './discovery';
 import { native, NATIVE_MODULE } from '../native';
 import { domainFile } from '../numbering/cachefile';
 import { metricCacheSerial } from '../numbering/numbering';
@@ -80,7 +80,10 @@ export interface Kept {
 
 /** The numbering caches tables are made from: the sources' clusters, the descriptors, and each source's metric numbers. */
 export function cacheFiles(clusters: ArrayLike<number>): string[] {
-  return [domainFile(0), domainFile('descriptors'), ...Array.from(clusters, (c) => domainFile(metricCacheSerial(c)))];
+  const prefix = domainFile('');
+  const out = [`${prefix}0`, `${prefix}descriptors`];
+  for (let i = 0; i < clusters.length; i++) out.push(`${prefix}${metricCacheSerial(clusters[i]!)}`);
+  return out;
 }
 
 /** `list` joined by NUL, undefined if one of them holds a NUL. */
@@ -285,25 +288,74 @@ function wellFormed(k: Kept): boolean {
   );
 }
 
+/** The kept start read early, and whether its look was begun (begin; take and changedSince use them). */
+let early: { file: string; key: string; k: Kept | string | undefined } | undefined;
+let looking: Kept | undefined;
+
+/**
+ * Read the kept start and begin its look on a thread of the shim's
+ * (native/warmlook.cc), as early as can be: the look takes as long as
+ * the agent's modules take to load (src/pmda/main.ts).
+ */
+export function begin(file: string, key: string): void {
+  const k = load(file, key);
+  early = { file, key, k };
+  try {
+    if (typeof k === 'object') lookAt(k);
+  } catch {
+    // (changedSince looks again, and a look that fails there makes a cold start)
+  }
+}
+
+/** The kept start in `file` (read by begin, if it was, else now). */
+export function take(file: string, key: string): Kept | string | undefined {
+  const e = early;
+  early = undefined;
+  return e && e.file === file && e.key === key ? e.k : load(file, key);
+}
+
+function lookAt(k: Kept): void {
+  const dirs = k.dirs === '' ? 0 : countOf(k.dirs);
+  native.warmBegin(k.dirs, k.sourceDirs, k.describedBy, cacheFiles(k.clusters).join('\0'), dirs <= MAX_WATCHES);
+  looking = k;
+}
+
+function countOf(list: string): number {
+  let n = 1;
+  for (let at = list.indexOf('\0'); at >= 0; at = list.indexOf('\0', at + 1)) n++;
+  return n;
+}
+
 /**
  * Does everything `k` kept look as it did: each directory walked, then
- * each source's metadata file? `watch(dir)` is called for each directory
- * before any is looked at, so that a change after the look is an event.
- * Undefined if so, else the first path that changed.
+ * each source's metadata file, then the numbering caches? Each directory
+ * was watched before any was looked at (the look, begun now if begin did
+ * not), so that a change after the look is an event: `adopt` takes the
+ * directories and their watch descriptors. Undefined if so, else the
+ * first path that changed.
  */
-export function changedSince(k: Kept, s: KeptSources, watch: (dirs: string[]) => void): string | undefined {
+export function changedSince(k: Kept, s: KeptSources, adopt: (dirs: string[], wds: Int32Array) => void): string | undefined {
+  if (looking !== k) lookAt(k);
+  looking = undefined;
+  const [wds, now] = native.warmEnd()!;
   const dirs = k.dirs === '' ? [] : k.dirs.split('\0');
-  watch(dirs);
-  const files = Array.from({ length: k.count }, (_, i) => s.file(i));
-  for (const [paths, kept] of [[dirs, k.dirStamps], [files, k.mdStamps], [cacheFiles(k.clusters), k.cacheStamps]] as const) {
-    if (kept.length !== paths.length * native.STAT_FIELDS) return paths[0] ?? '';
-    const now = native.stamps(paths);
+  adopt(dirs, wds);
+  const F = native.STAT_FIELDS;
+  let at = 0;
+  const groups: Array<[Float64Array, (i: number) => string]> = [
+    [k.dirStamps, (i) => dirs[i]!],
+    [k.mdStamps, (i) => s.file(i)],
+    [k.cacheStamps, (i) => cacheFiles(k.clusters)[i]!],
+  ];
+  for (const [kept, name] of groups) {
+    const part = now.subarray(at, at + kept.length);
+    at += kept.length;
     // compared as bytes, at once: a loop over 144,000 doubles, run once and
     // so not optimised, boxed each one it read (3 MiB of garbage at start)
-    if (bytesOf(now).equals(bytesOf(kept))) continue;
-    for (let i = 0; i < now.length; i++) if (now[i] !== kept[i]) return paths[Math.floor(i / native.STAT_FIELDS)];
+    if (part.length === kept.length && bytesOf(part).equals(bytesOf(kept))) continue;
+    for (let i = 0; i < kept.length; i += F) if (i >= part.length || part.subarray(i, i + F).some((v, f) => v !== kept[i + f])) return name(i / F);
   }
-  return undefined;
+  return at === now.length ? undefined : '';
 }
 
 const bytesOf = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
