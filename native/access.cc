@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -337,7 +338,7 @@ Napi::Value Stamps(const Napi::CallbackInfo &info) {
   Napi::Float64Array out = Napi::Float64Array::New(env, STAT_FIELDS * (size_t)n);
   std::vector<std::string> names(n);
   for (uint32_t i = 0; i < n; i++) names[i] = paths.Get(i).As<Napi::String>().Utf8Value();
-  stampPaths(names, out.Data());
+  stampPaths(names.data(), names.size(), out.Data());
   return out;
 }
 
@@ -345,13 +346,18 @@ Napi::Value Stamps(const Napi::CallbackInfo &info) {
 
 const int STAT_FIELDS_COUNT = STAT_FIELDS;
 
-void stampPaths(const std::vector<std::string> &names, double *o, bool share) {
-  auto stamp = [&names, o](size_t from, size_t to) {
+void stampPaths(const std::string *names, size_t n, double *o, bool share) {
+  auto stamp = [names, o](size_t from, size_t to) {
     for (size_t i = from; i < to; i++) stampOne(names[i], o + i * STAT_FIELDS);
   };
-  size_t n = names.size();
   if (!share || n < STAMPS_SHARED) return stamp(0, n);
-  std::thread other(stamp, n / 2, n);
+  std::thread other;
+  try {
+    other = std::thread(stamp, n / 2, n);
+  } catch (const std::system_error &) {
+    // no thread to be had (a limit reached): all of them on this one
+    return stamp(0, n);
+  }
   stamp(0, n / 2);
   other.join();
 }

@@ -7,9 +7,9 @@
 
 namespace pmdajson {
 void RegisterAccess(Napi::Env env, Napi::Object exports);
-// What lstat says of each of `paths`, STAT_FIELDS numbers each into `out`
-// (the stamps() of JavaScript): thousands are shared with a second thread,
-// if `share`.
-void stampPaths(const std::vector<std::string> &paths, double *out, bool share = true);
+// What lstat says of each of the `n` paths from `paths`, STAT_FIELDS
+// numbers each into `out` (the stamps() of JavaScript): thousands are
+// shared with a second thread, if `share` (and one can be started).
+void stampPaths(const std::string *paths, size_t n, double *out, bool share = true);
 extern const int STAT_FIELDS_COUNT;
 }

@@ -38,9 +38,22 @@ struct Look {
   std::mutex lock;
   std::condition_variable watchedAll;
   bool watched = false;
+  // something threw (memory ran out): the look says nothing, the start is cold
+  std::atomic<bool> failed{false};
 
-  void run() {
-    for (size_t i = 0; i < dirs.size(); i++) wds[i] = watch ? watchDirectory(dirs[i].c_str()) : -ENOSPC;
+  // the look's thread: the paths from the kept strings, the watches, then stamps
+  void run(const std::string &dirsJoined, const std::string &sourceDirs, const std::string &describedBy, const std::string &others) {
+    try {
+      dirs = split(dirsJoined);
+      paths = dirs;
+      for (auto &p : split(sourceDirs, &describedBy)) paths.push_back(std::move(p));
+      for (auto &p : split(others)) paths.push_back(std::move(p));
+      wds.resize(dirs.size());
+      stamps.assign(paths.size() * STAT_FIELDS_COUNT, 0);
+      for (size_t i = 0; i < dirs.size(); i++) wds[i] = watch ? watchDirectory(dirs[i].c_str()) : -ENOSPC;
+    } catch (...) {
+      failed = true;
+    }
     {
       std::lock_guard<std::mutex> hold(lock);
       watched = true;
@@ -50,9 +63,10 @@ struct Look {
   }
 
   void stampSome() {
-    for (size_t from; (from = next.fetch_add(CHUNK)) < paths.size();) {
-      size_t to = std::min(from + CHUNK, paths.size());
-      stampPaths(std::vector<std::string>(paths.begin() + from, paths.begin() + to), stamps.data() + from * STAT_FIELDS_COUNT, false);
+    try {
+      for (size_t from; !failed && (from = next.fetch_add(CHUNK)) < paths.size();) stampPaths(paths.data() + from, std::min(CHUNK, paths.size() - from), stamps.data() + from * STAT_FIELDS_COUNT, false);
+    } catch (...) {
+      failed = true;
     }
   }
 
@@ -70,13 +84,15 @@ struct Look {
   ~Look() {
     if (thread.joinable()) thread.join();
   }
+
+  // the parts of `joined` between NUL characters (with names: each part,
+  // '/', and the part of the same rank of `names`); none for ""
+  static std::vector<std::string> split(const std::string &joined, const std::string *names = nullptr);
 };
 
 std::unique_ptr<Look> look;
 
-// The parts of `joined` between NUL characters, each with `suffix` (after a
-// '/', with `names`: the part of the same rank of that); none for "".
-std::vector<std::string> split(const std::string &joined, const std::string *names = nullptr) {
+std::vector<std::string> Look::split(const std::string &joined, const std::string *names) {
   std::vector<std::string> out;
   if (joined.empty()) return out;
   size_t from = 0, nameFrom = 0;
@@ -110,25 +126,25 @@ Napi::Value WarmBegin(const Napi::CallbackInfo &info) {
   // the queue is opened here, not on the look's thread: the agent opens it too (watchInit)
   l->watch = info[4].ToBoolean().Value() && openWatchQueue() >= 0;
   Look *self = l.get();
-  l->thread = std::thread([self, dirs = std::move(dirs), sourceDirs = std::move(sourceDirs), describedBy = std::move(describedBy), others = std::move(others)] {
-    self->dirs = split(dirs);
-    self->paths = self->dirs;
-    for (auto &p : split(sourceDirs, &describedBy)) self->paths.push_back(std::move(p));
-    for (auto &p : split(others)) self->paths.push_back(std::move(p));
-    self->wds.resize(self->dirs.size());
-    self->stamps.assign(self->paths.size() * STAT_FIELDS_COUNT, 0);
-    self->run();
-  });
+  try {
+    l->thread = std::thread([self, dirs = std::move(dirs), sourceDirs = std::move(sourceDirs), describedBy = std::move(describedBy), others = std::move(others)] { self->run(dirs, sourceDirs, describedBy, others); });
+  } catch (const std::exception &e) {
+    throw Napi::Error::New(info.Env(), std::string("warmBegin: ") + e.what());
+  }
   look = std::move(l);
   return info.Env().Undefined();
 }
 
 // warmEnd() => [Int32Array wds, Float64Array stamps], once the look is
-// over; undefined if none was begun.
+// over (an error if it failed); undefined if none was begun.
 Napi::Value WarmEnd(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!look) return env.Undefined();
   look->finish();
+  if (look->failed) {
+    look.reset();
+    throw Napi::Error::New(env, "warmEnd: the look failed");
+  }
   Napi::Int32Array wds = Napi::Int32Array::New(env, look->wds.size());
   for (size_t i = 0; i < look->wds.size(); i++) wds[i] = look->wds[i];
   Napi::Float64Array stamps = Napi::Float64Array::New(env, look->stamps.size());

@@ -74,14 +74,16 @@ export class Agent {
     if (typeof k === 'object') {
       try {
         // the kept tables go to the shim while the look (begun early, on a
-        // thread of the shim's) may still be running; nothing is answered
-        // before start() returns, and a start that is not warm walks and
-        // hands the walk's tables instead (registry.changed stays true)
+        // thread of the shim's) may still be running: nothing is answered
+        // before start() returns, and a start that is not warm takes them
+        // back before its walk (below)
         this.tables.restore(k.tables);
         why = this.registry.warm(k);
       } catch (e) {
         why = `${file} could not be used: ${(e as Error).message}`;
         this.registry.cold();
+      } finally {
+        warmstart.leave();
       }
     }
     if (typeof k === 'object' && why === undefined) {
@@ -96,6 +98,7 @@ export class Agent {
       return;
     }
     if (why !== undefined) log.info(`cold start: ${why}`);
+    if (typeof k === 'object') this.tables.clear();
     this.discover();
     this.syncTables();
   }

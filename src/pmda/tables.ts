@@ -124,6 +124,17 @@ export class Tables {
     };
   }
 
+  /** Take back what restore() handed: the shim holds no table (a start that turned out not warm, before its walk). */
+  clear(): void {
+    this.pmids = new Uint32Array(0);
+    this.texts = [];
+    this.at = undefined;
+    this.indoms.clear();
+    this.indomText.clear();
+    this.hand(new Int32Array(0), []);
+    this.last = undefined;
+  }
+
   /** Hand the tables of a warm start to the shim; their help texts are read when first asked for. */
   restore(k: KeptTables): void {
     this.pmids = new Uint32Array(k.pmids);

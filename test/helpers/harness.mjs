@@ -89,7 +89,9 @@ export class Scratch {
   }
 
   cleanup() {
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    // a PMDA slow to exit on a loaded machine may still be writing its kept
+    // start (src/pmda/sources/warmstart.ts) when close() stops waiting
+    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }
 

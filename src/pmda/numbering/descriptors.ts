@@ -161,9 +161,9 @@ function clusterAt(text: string, start: number, end: number): number {
     const c = text.charCodeAt(at);
     if (c === 32) break;
     if (c < 48 || c > 57 || at - start > 15) {
-      // not plain digits: as Number() reads it
-      const space = text.indexOf(' ', start);
-      return space > start && space < end ? Number(text.slice(start, space)) : NaN;
+      // not plain digits: as Number() reads it (the space looked for within the line only)
+      for (let space = at; space < end; space++) if (text.charCodeAt(space) === 32) return Number(text.slice(start, space));
+      return NaN;
     }
     n = n * 10 + (c - 48);
   }

@@ -303,7 +303,7 @@ export function begin(file: string, key: string): void {
   try {
     if (typeof k === 'object') lookAt(k);
   } catch {
-    // (changedSince looks again, and a look that fails there makes a cold start)
+    // (changedSince looks again, and a look that fails there makes a cold start: src/pmda/agent.ts)
   }
 }
 
@@ -312,6 +312,17 @@ export function take(file: string, key: string): Kept | string | undefined {
   const e = early;
   early = undefined;
   return e && e.file === file && e.key === key ? e.k : load(file, key);
+}
+
+/** A look begun and not taken (the start failed before changedSince) is ended, and what it found dropped. */
+export function leave(): void {
+  if (looking === undefined) return;
+  looking = undefined;
+  try {
+    native.warmEnd();
+  } catch {
+    /* (what it found is dropped either way) */
+  }
 }
 
 function lookAt(k: Kept): void {
