@@ -6,8 +6,13 @@ import { native } from '../native';
 import { openError, uidOf, Author } from './access';
 
 export function fileStamp(st: fs.Stats): string {
+  return stampOf(st.dev, st.ino, st.size, st.mtimeMs);
+}
+
+/** The stamp of a file from its parts (mtimeMs as fs.Stats has it: seconds × 1e3 + nanoseconds / 1e6). */
+export function stampOf(dev: number, ino: number, size: number, mtimeMs: number): string {
   // joined, not a template: one flat string kept per source, not a tree of pieces
-  return [st.dev, st.ino, st.size, st.mtimeMs].join(':');
+  return [dev, ino, size, mtimeMs].join(':');
 }
 
 /** Read a whole file, opened as `author`: never blocking, regular files only, at most `maxBytes` (readFilesAs, one file). */
@@ -46,7 +51,7 @@ function textOf(file: string, r: ReturnType<typeof native.readFilesAs>[number], 
   if (r[0] === false) return new Error(`more than ${r[1]} bytes`);
   const [text, dev, ino, size, sec, nsec] = r as [string, number, number, number, number, number];
   // mtimeMs as fs.Stats has it, so that fileStamp of a later stat is the same
-  return { text, stamp: [dev, ino, size, sec * 1e3 + nsec / 1e6].join(':') };
+  return { text, stamp: stampOf(dev, ino, size, sec * 1e3 + nsec / 1e6) };
 }
 
 /** A file bigger than the limit it was read with. */

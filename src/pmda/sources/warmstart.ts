@@ -16,6 +16,7 @@ import * as v8 from 'v8';
 import { MAX_WATCHES, type Found } from './discovery';
 import { native, NATIVE_MODULE } from '../native';
 import { domainFile } from '../numbering/cachefile';
+import { stampOf } from './read';
 import { metricCacheSerial } from '../numbering/numbering';
 
 /** Bumped whenever what is kept changes shape. */
@@ -191,7 +192,7 @@ function settledBefore(st: Float64Array, at: number): number {
 function readStampOf(st: Float64Array, at: number): string {
   const dev = st[at + DEV_HI]! * 2 ** 32 + st[at + DEV_LO]!;
   const ino = st[at + INO_HI]! * 2 ** 32 + st[at + INO_LO]!;
-  return [dev, ino, st[at + SIZE], st[at + MTIME_S]! * 1e3 + st[at + MTIME_NS]! / 1e6].join(':');
+  return stampOf(dev, ino, st[at + SIZE]!, st[at + MTIME_S]! * 1e3 + st[at + MTIME_NS]! / 1e6);
 }
 
 /**
