@@ -23,7 +23,7 @@
 // survives restarts: a name keeps its number whatever order sources,
 // metrics and instances are found in.
 import { native, C } from '../native';
-import { CacheFile, domainFile } from './cachefile';
+import { CacheFile, domainFile, metricCacheSerial, indomCacheSerial } from './cachefile';
 import { DescFile, ItemDesc, descChange, sameDesc, descStore } from './descriptors';
 
 export const MAX_CLUSTER = 0xfff;
@@ -108,8 +108,7 @@ export class NameCache implements Numbers {
   }
 }
 
-export const metricCacheSerial = (cluster: number): number => cluster * 2 - 1;
-export const indomCacheSerial = (cluster: number): number => cluster * 2;
+export { metricCacheSerial, indomCacheSerial } from './cachefile';
 
 /** The cluster cache, with pmdajson's reserved entry 0. */
 export class ClusterCache extends NameCache {

@@ -4,15 +4,10 @@
 import * as fs from 'fs';
 import { native } from '../native';
 import { openError, uidOf, Author } from './access';
+import { stampOf } from './stamp';
 
 export function fileStamp(st: fs.Stats): string {
   return stampOf(st.dev, st.ino, st.size, st.mtimeMs);
-}
-
-/** The stamp of a file from its parts (mtimeMs as fs.Stats has it: seconds × 1e3 + nanoseconds / 1e6). */
-export function stampOf(dev: number, ino: number, size: number, mtimeMs: number): string {
-  // joined, not a template: one flat string kept per source, not a tree of pieces
-  return [dev, ino, size, mtimeMs].join(':');
 }
 
 /** Read a whole file, opened as `author`: never blocking, regular files only, at most `maxBytes` (readFilesAs, one file). */

@@ -15,9 +15,8 @@ import * as fs from 'fs';
 import * as v8 from 'v8';
 import { MAX_WATCHES, type Found } from './discovery';
 import { native, NATIVE_MODULE } from '../native';
-import { domainFile } from '../numbering/cachefile';
-import { stampOf } from './read';
-import { metricCacheSerial } from '../numbering/numbering';
+import { domainFile, metricCacheSerial } from '../numbering/cachefile';
+import { stampOf } from './stamp';
 
 /** Bumped whenever what is kept changes shape. */
 export const FORMAT = 1;
