@@ -14,6 +14,16 @@ const serial = IS_ROOT ? test.serial : test.serial.skip;
 
 const META = (name) => ({ metrics: [{ name, pointer: '/v', type: 'integer' }] });
 
+/** A first run that serves `expected` (name: value), and keeps a warm start as it stops. */
+async function firstRun(t, s, expected) {
+  const d = await session(t, s, { cleanup: false });
+  const got = await fetchNames(d, Object.keys(expected));
+  for (const [name, value] of Object.entries(expected)) t.is(one(got[name]), value);
+  await closeSession(d);
+  // (the PMDA keeps it as it exits, after dbpmda has gone)
+  t.true(await waitUntil(() => fs.existsSync(path.join(s.var, 'config', 'pmda', '137.start')), 5000), 'a warm start was kept');
+}
+
 serial('a source rewritten while the PMDA is down, with its size and modification time put back by its author, makes a cold start', async (t) => {
   const u = ensureUsers();
   const s = untrustedWorld('adv-warm');
@@ -23,13 +33,7 @@ serial('a source rewritten while the PMDA is down, with its size and modificatio
   userSource(s, u.bob, 'atk', META('old'), { v: 222 });
   await sleep(250);
 
-  let d = await session(t, s, { cleanup: false });
-  const before = await fetchNames(d, ['json.vic.v', 'json.atk.old']);
-  t.is(one(before['json.vic.v']), '111');
-  t.is(one(before['json.atk.old']), '222');
-  await closeSession(d);
-  // (the PMDA keeps it as it exits, after dbpmda has gone)
-  t.true(await waitUntil(() => fs.existsSync(path.join(s.var, 'config', 'pmda', '137.start')), 5000), 'a warm start was kept');
+  await firstRun(t, s, { 'json.vic.v': '111', 'json.atk.old': '222' });
 
   // as bob: rewrite in place (same inode, same size), then put the
   // modification time back to the nanosecond, from a file of bob's own
@@ -45,7 +49,7 @@ serial('a source rewritten while the PMDA is down, with its size and modificatio
   t.is(fs.readFileSync(file, 'utf8'), text);
   await sleep(250);
 
-  d = await session(t, s, { cleanup: false });
+  const d = await session(t, s, { cleanup: false });
   const after = await fetchNames(d, ['json.vic.v', 'json.atk.new']);
   await closeSession(d);
   const log = s.logText();
@@ -86,12 +90,7 @@ serial('a source rewritten through a descriptor held open, right after a warm st
   userSource(s, u.bob, 'zzz', META('v'), { v: 222 });
   await sleep(250);
 
-  let d = await session(t, s, { cleanup: false });
-  const before = await fetchNames(d, ['json.vic.v', 'json.zzz.v']);
-  t.is(one(before['json.vic.v']), '111');
-  t.is(one(before['json.zzz.v']), '222');
-  await closeSession(d);
-  t.true(await waitUntil(() => fs.existsSync(path.join(s.var, 'config', 'pmda', '137.start')), 5000), 'a warm start was kept');
+  await firstRun(t, s, { 'json.vic.v': '111', 'json.zzz.v': '222' });
 
   const go = path.join(s.dir, 'go');
   const claim = JSON.stringify({ prefix: 'vic', ...META('v') });
@@ -104,7 +103,7 @@ serial('a source rewritten through a descriptor held open, right after a warm st
   holder.stdout.on('data', (c) => { said += c; });
   t.true(await waitUntil(() => said.includes('open'), 5000), 'pjx_bob holds his metadata open');
 
-  d = await session(t, s, { cleanup: false });
+  const d = await session(t, s, { cleanup: false });
   // a name PDU: the start is over (and made no source)
   await d.run('desc json.zzz.v');
   fs.writeFileSync(go, '');

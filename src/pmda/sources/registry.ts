@@ -180,14 +180,18 @@ export class Registry {
   warm(k: Kept): string | undefined {
     this.watcher.begin();
     const kept = new KeptSources(k);
-    const changed = changedSince(k, kept, (dirs, wds) => this.watcher.adopt(dirs, wds));
+    let walked: string[] = [];
+    const changed = changedSince(k, kept, (dirs, wds) => {
+      this.watcher.adopt(dirs, wds);
+      walked = dirs;
+    });
     this.watcher.end();
     if (changed !== undefined || !this.watcher.watchesAll()) {
       this.watcher.force();
       return changed !== undefined ? `${changed} changed since it was kept` : 'its directories cannot all be watched';
     }
     this.kept = kept;
-    this.walked = k.dirs === '' ? [] : k.dirs.split('\0');
+    this.walked = walked;
     this.walkedAt = Date.now();
     // the tables are the kept ones until the last source is made
     this.changed = false;

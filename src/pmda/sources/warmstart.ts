@@ -277,7 +277,7 @@ function wellFormed(k: Kept): boolean {
   const strings = [k.dirs, k.sourceDirs, k.describedBy, k.data, k.tables?.names, k.tables?.texts, k.tables?.indoms];
   if (!Number.isSafeInteger(n) || n < 0 || strings.some((x) => typeof x !== 'string')) return false;
   const t = k.tables;
-  const dirs = k.dirs === '' ? 0 : k.dirs.split('\0').length;
+  const dirs = k.dirs === '' ? 0 : countOf(k.dirs);
   return (
     k.clusters instanceof Int32Array && k.clusters.length === n &&
     k.flags instanceof Uint8Array && k.flags.length === n &&
