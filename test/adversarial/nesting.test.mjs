@@ -31,7 +31,8 @@ function chain(depth) {
 
 serial('trees inside trees over a 1.5 KB chain do not walk C(64, 8) elements: another user is served, the PMDA lives', async (t) => {
   const u = ensureUsers();
-  const s = world();
+  // time enough that the walk ends at its count of elements, not at its author's share of the fetch (the next test)
+  const s = world({ fetch_max_ms: 60000 });
   userSource(s, u.alice, 'nest', treesInTrees(8), chain(64));
   userSource(s, u.bob, 'bob', BOB, { n: 7 });
   const d = await session(t, s);
@@ -68,4 +69,31 @@ serial("names joined from a nested array's levels total no more than a document 
     t.true(r._ms < PMCD_BUDGET_MS, `fetch ${k} took ${Math.round(r._ms)} ms`);
   }
   t.regex(s.logText(), /array 'o\.i': .*max_data_bytes/);
+});
+
+serial("trees inside trees rewritten at every fetch are walked no longer than their author's share of fetch_max_ms: no fetch is held for seconds", async (t) => {
+  const u = ensureUsers();
+  // two authors: alice's share of a fetch is 300 ms
+  const s = world({ fetch_max_ms: 0.6 * 1000 });
+  const dir = userSource(s, u.alice, 'nest', treesInTrees(8), chain(64));
+  userSource(s, u.bob, 'bob', BOB, { n: 7 });
+  const d = await session(t, s);
+  const pid = pmdaPid(s);
+  const took = [];
+  for (let k = 1; k <= 3; k++) {
+    // a new document each time: each is walked again
+    const doc = chain(64);
+    doc.v = k;
+    const tmp = path.join(dir, 'data.tmp');
+    writeAs(u.alice, tmp, JSON.stringify(doc));
+    fs.renameSync(tmp, path.join(dir, 'data.json'));
+    const r = await fetchNames(d, ['json.bob.n', 'json.nest.l1.l2.l3.l4.l5.l6.l7.l8.v'], 20000);
+    t.is(one(r['json.bob.n']), '7', `fetch ${k}: bob's metric is served`);
+    took.push(Math.round(r._ms));
+  }
+  t.true(alive(pid), 'the PMDA is alive');
+  t.log(`fetches took ${took.join(', ')} ms`);
+  // unbounded, the walk alone took 2.2-2.9 s of every fetch here
+  t.true(Math.max(...took) < 1500, `fetches took ${took.join(', ')} ms`);
+  t.regex(s.logText(), /array 'l1\.l2\.l3\.l4\.l5\.l6\.l7\.l8': walking its levels took longer than its author's share of this fetch \(fetch_max_ms/);
 });

@@ -59,6 +59,18 @@ test('a tree: every element at every depth, named by its path or, leaf, by itsel
   t.is(r.problem, "elements below 'x64' are deeper than 64 levels of '/c', and not served");
 });
 
+test('a walk whose time is up stops within 1,024 elements, says so, and keeps what it found; with time, it finds every one', (t) => {
+  const tree = arrays([{ name: 't', type: 'array', pointer: '/t', index: '/n', children: '/c', metrics: [{ name: 'v', type: 'integer', pointer: '/v' }] }]).get('t');
+  const doc = { t: Array.from({ length: 5000 }, (_, i) => ({ n: `e${i}` })) };
+  const late = new Walk(tree, doc, Infinity, performance.now() - 1);
+  t.true(late.values.length > 0 && late.values.length < 1024, `${late.values.length} elements found`);
+  t.is(late.nameOf(0), 'e0');
+  t.regex(late.problem, /^walking its levels took longer than its author's share of this fetch \(fetch_max_ms/);
+  const timely = new Walk(tree, doc, Infinity, performance.now() + 60000);
+  t.is(timely.values.length, 5000);
+  t.is(timely.problem, '');
+});
+
 test("an inner array without 'index' over an object is named by its keys; an empty name is no name", (t) => {
   const a = arrays([{ name: 'host', type: 'array', pointer: '/hosts', index: '/n', metrics: [
     { name: 'disk', type: 'array', pointer: '/disks', metrics: [SIZE] },

@@ -58,12 +58,21 @@ export class Walk {
    * that a small document could list billions.
    */
   private looked = 0;
-  private readonly maxLooked: number;
+  private maxLooked: number;
+  /** When the walk must stop (performance.now()). */
+  private readonly by: number;
 
-  /** `maxInstances`: max_instances, for each of its levels and once more (instances.ts cuts the last level to it). */
-  constructor(spec: ArraySpec, doc: JsonValue, maxInstances = Infinity) {
+  /**
+   * `maxInstances`: max_instances, for each of its levels and once more
+   * (instances.ts cuts the last level to it); `by`: when its author's
+   * time in this fetch is up (performance.now()): a walk of levels can
+   * cost seconds where the elements are few, and looks at the clock now
+   * and then.
+   */
+  constructor(spec: ArraySpec, doc: JsonValue, maxInstances = Infinity, by = Infinity) {
     const levels = [...(spec.outer ?? []), spec];
     this.maxLooked = maxInstances * (levels.length + 1);
+    this.by = by;
     // the elements of the level above, each with its node: at first, the document
     let above: Array<[JsonValue, number]> = [[doc, -1]];
     levels.forEach((level, l) => {
@@ -104,6 +113,12 @@ export class Walk {
     for (let i = 0; i < values.length; i++) {
       if (++this.looked > this.maxLooked) {
         if (!this.problem) this.note(`more than ${this.maxLooked} elements over its levels (max_instances for each, and once more); those past them are not served`);
+        return;
+      }
+      if ((this.looked & 1023) === 0 && performance.now() > this.by) {
+        this.problem = `walking its levels took longer than its author's share of this fetch (fetch_max_ms, shared between authors); the elements past those found by then are not served`;
+        // nothing more is looked at, in this level or the next
+        this.maxLooked = 0;
         return;
       }
       const element = values[i]!;

@@ -61,9 +61,11 @@ export class TreeView implements DataView {
     private readonly arrays: readonly ArraySpec[],
     /** max_instances: a nested array's or a tree's walk looks at this many elements of each level at most. */
     maxInstances = Infinity,
+    /** When the walks must end (performance.now()): the author's time left in this fetch. */
+    by = Infinity,
   ) {
     this.elements = arrays.map((a) => {
-      if (isComposed(a)) return new Walk(a, doc, maxInstances);
+      if (isComposed(a)) return new Walk(a, doc, maxInstances, by);
       const v = resolve(a.pointer, doc);
       if (v === undefined) return { found: 'none', values: [] };
       if (Array.isArray(v)) return { found: 'array', values: v };

@@ -75,6 +75,8 @@ export class Source {
   refreshedAt = -1;
   /** When the data was last looked at (Date.now()). */
   refreshedTime = 0;
+  /** When the refresh under way must be done (performance.now()): its author's time left in the fetch. */
+  private readBy = Infinity;
   /** Its arrays' rows; the instance index's own map, never changed here (a source without arrays shares one empty map). */
   rows: ReadonlyMap<string, Rows> = NO_ROWS;
   private instances: InstanceIndex | undefined;
@@ -197,19 +199,17 @@ export class Source {
    * For data-exec and data-url sources, `run` is the output of a command
    * that finished (src/pmda/commands/commands.ts collected it), undefined
    * while there is none, or 'resting' (keep what it has). `admit` asks
-   * the budgets before data is parsed; a schema source's check must end
-   * within `msLeft` ms from now (its author's time left in this round).
+   * the budgets before data is parsed; a schema's check, and the walk of nested arrays and trees, end within `msLeft` ms (its author's time left in this round).
    */
   refresh(fetchNo: number, config: Config, admit: Admit, run?: CommandRun, msLeft = config.fetchMaxMs): void {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
     this.refreshedTime = Date.now();
     const started = process.hrtime.bigint();
-    // only a schema source checks its documents against a deadline
     this.schema?.deadline(msLeft);
+    this.readBy = performance.now() + msLeft;
     try {
-      // the instance numbers are read from their file when the source is
-      // first used, not when it is found
+      // the instance numbers are read from their file when the source is first used, not when it is found
       if (this.arrays.length > 0 && !this.instances) {
         this.indomCache = instanceNumbers(this.cluster);
         this.instances = new InstanceIndex(this.indomCache, this.dir);
@@ -344,7 +344,7 @@ export class Source {
         if (typeof passed === 'string') return this.fail(passed);
         doc = passed.doc;
       }
-      view = new TreeView(doc, this.arrays, config.maxInstances);
+      view = new TreeView(doc, this.arrays, config.maxInstances, this.readBy);
     }
     this.install(view, where, config, at);
   }
