@@ -3,7 +3,7 @@
 // as a list of chunks and only the newest chunk is searched for the end
 // marker, so a 10 MB traverse or a 100,000-instance fetch stays linear.
 import { spawn } from 'node:child_process';
-import { PMDA } from '../helpers/harness.mjs';
+import { PMDA, alive, children, sleep } from '../helpers/harness.mjs';
 
 export class Session {
   /**
@@ -73,10 +73,13 @@ export class Session {
     }
   }
 
+  /** Quit dbpmda, and wait for its PMDA to be gone too: it keeps its warm start as it exits, in the scratch directory a test removes next. */
   async close() {
     if (this.exited) return;
+    const agents = children(this.proc.pid);
     this.proc.stdin.end('quit\n');
     await new Promise((r) => { if (this.exited) r(); else this.proc.on('exit', r); setTimeout(r, 5000); });
     if (!this.exited) this.proc.kill('SIGKILL');
+    for (const deadline = Date.now() + 5000; agents.some(alive) && Date.now() < deadline;) await sleep(20);
   }
 }

@@ -268,7 +268,7 @@ export async function session(t, s, opts) {
 }
 
 /** The pids of the processes whose parent is `pid`. */
-function children(pid) {
+export function children(pid) {
   try {
     return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
   } catch {
