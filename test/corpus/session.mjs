@@ -38,7 +38,13 @@ export class Session {
     this.proc.stdout.on('data', (d) => { this.chunks.push(d); this.wake?.(); });
     this.proc.stderr.on('data', (d) => { this.err += d; this.wake?.(); });
     this.proc.on('exit', () => { this.exited = true; this.wake?.(); });
-    this.ready = this.run(`open pipe ${process.execPath} ${PMDA} -l ${scratch.log} ${args.join(' ')}`);
+    // dbpmda waits 3 s for a new agent's version exchange: on a loaded
+    // machine a start can take longer, and the late answer is then taken
+    // as the answer to the next command; one PDU of our own takes it
+    this.ready = this.run(`open pipe ${process.execPath} ${PMDA} -l ${scratch.log} ${args.join(' ')}`).then(async (out) => {
+      if (/no version exchange/.test(out)) await this.run('desc 137.0.0');
+      return out;
+    });
   }
 
   /** Send one command; its output (stdout, then what came on stderr meanwhile). */
