@@ -63,6 +63,11 @@ test.beforeEach(() => {
 });
 const text = (out) => (out && out !== 'resting' && out.ok ? out.output.toString('utf8') : out);
 
+/** Wait until `f()` holds, polling every 20 ms, at most `ms` (the assertions after it tell if it did not). */
+async function until(f, ms = 5000) {
+  for (const end = Date.now() + ms; !f() && Date.now() < end;) await sleep(20);
+}
+
 /** Time `f`, ms. */
 function timed(f) {
   const start = Date.now();
@@ -183,14 +188,14 @@ test.serial('a slow command runs again as soon as its output is collected if a f
   t.is(cmds.take(src), undefined, 'slower than exec_wait');
   // a fetch while run 1 is under way: run 2 starts when run 1 is collected
   cmds.run([src], 2);
-  await sleep(650);
+  await until(() => runs() >= 2);
   t.is(runs(), 2, 'run 2 started without another fetch');
   t.is(text(cmds.take(src)), '{"v": 1}\n');
-  // run 2 ends with its output waiting; a fetch starts run 3 all the same, and takes run 2's
-  await sleep(400);
+  // run 2 ends with its output waiting (collected: nothing runs); a fetch starts run 3 all the same, and takes run 2's
+  await until(() => native.execRunning() === 0);
   cmds.run([src], 3);
   t.is(text(cmds.take(src)), '{"v": 2}\n');
-  for (let i = 0; i < 20 && runs() < 3; i++) await sleep(20);
+  await until(() => runs() >= 3);
   t.is(runs(), 3, 'run 3 started');
   // no fetch asked during run 3: nothing runs after it
   t.is(text(await outputOf(cmds, src)), '{"v": 3}\n');
@@ -199,14 +204,15 @@ test.serial('a slow command runs again as soon as its output is collected if a f
 });
 
 test.serial('a command killed at exec_timeout says so once, then take answers \'resting\' and it is not started, until the rest is over', async (t) => {
-  const cmds = scheduler(config({ execWaitMs: 200, execTimeoutMs: 500 }));
+  // exec_timeout 1 s: a run that waited for it takes 800 ms longer than exec_wait, more than a loaded machine holds one up
+  const cmds = scheduler(config({ execWaitMs: 200, execTimeoutMs: 1000 }));
   const src = source('sleep 30\n');
   const ms = timed(() => cmds.run([src], 1));
-  t.true(ms < 450, `waited exec_wait, not exec_timeout (${ms} ms)`);
+  t.true(ms < 700, `waited exec_wait, not exec_timeout (${ms} ms)`);
   const out = await outputOf(cmds, src);
   t.false(out.ok);
   t.true(out.timedOut);
-  t.regex(out.error, /^data-exec command 'sh cmd.sh' killed after 500 ms \(in .*\/s\d+\)$/);
+  t.regex(out.error, /^data-exec command 'sh cmd.sh' killed after 1000 ms \(in .*\/s\d+\)$/);
   t.is(cmds.take(src), 'resting');
   cmds.run([src], 2);
   t.is(native.execRunning(), 0, 'a resting command is not started');
@@ -305,7 +311,8 @@ test.serial('a removed source\'s command still counts in its author\'s share of 
   cmds.added(next);
   cmds.run([next], 2);
   t.is(cmds.take(next), undefined, 'not started beside the removed source\'s command');
-  await sleep(800);
+  // until the removed source's command has ended (and been collected)
+  await until(() => native.execRunning() === 0);
   cmds.run([next], 3);
   t.is(text(await outputOf(cmds, next)), '{"v": 2}\n', 'started once it ended');
   t.is(cmds.take(gone), undefined);
