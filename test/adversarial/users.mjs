@@ -16,7 +16,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { spawn, execFileSync } from 'node:child_process';
 import { Session } from '../corpus/session.mjs';
-import { Scratch, sleep, alive, pmdaPid } from '../helpers/harness.mjs';
+import { Scratch, sleep, alive, children, pmdaPid } from '../helpers/harness.mjs';
 
 export { alive, pmdaPid };
 import { tryTakeLock } from '../helpers/pmcd-lock.mjs';
@@ -279,9 +279,14 @@ export async function session(t, s, { args = [], cleanup = true } = {}) {
   return d;
 }
 
-/** Quit dbpmda (its PMDA with it); SIGKILL after 5 s. No timer outlives it. */
+/**
+ * Quit dbpmda (its PMDA with it); SIGKILL after 5 s. No timer outlives it.
+ * Then wait (at most 5 s) for the PMDA to be gone: it keeps its warm start
+ * as it exits, and what a test does next may be meant for a PMDA that is down.
+ */
 export async function closeSession(d) {
   if (d.exited) return;
+  const agents = children(d.proc.pid);
   const gone = new Promise((r) => d.proc.once('exit', r));
   d.proc.stdin.end('quit\n');
   let timer;
@@ -291,6 +296,7 @@ export async function closeSession(d) {
     await gone;
   }
   clearTimeout(timer);
+  for (const deadline = Date.now() + 5000; agents.some(alive) && Date.now() < deadline;) await sleep(20);
 }
 
 /** Run a dbpmda command and time it: { out, ms }; a hang (beyond timeoutMs) is { out: null, ms, error }. */
