@@ -225,6 +225,24 @@ test.serial('a command killed at exec_timeout says so once, then take answers \'
   t.is(text(await outputOf(cmds, src)), '{"v": 4}\n', 'started again after the rest');
 });
 
+test.serial('a command killed at exec_timeout is not started again by the next fetch before its source has taken the kill: it rests from then', async (t) => {
+  const cmds = scheduler(config({ execWaitMs: 200, execTimeoutMs: 1000 }));
+  const src = source('sleep 30\n');
+  cmds.run([src], 1);
+  // the kill is collected between fetches (the scheduler's collector: its list of runs empties), and not yet taken
+  await until(() => native.execRunning() === 0 && cmds.running.size === 0, 5000);
+  t.is(native.execRunning(), 0, 'killed at exec_timeout');
+  t.is(cmds.running.size, 0, 'and collected');
+  // the next fetch runs the commands it needs before it refreshes its sources
+  cmds.run([src], 2);
+  t.is(native.execRunning(), 0, 'a killed command is not started again at once');
+  const out = cmds.take(src);
+  t.true(out?.ok === false && out.timedOut, 'the source then takes the kill');
+  cmds.run([src], 3);
+  t.is(native.execRunning(), 0, 'and the command rests');
+  t.is(cmds.take(src), 'resting');
+});
+
 (asRoot ? test.serial : test.skip)('exec_max_running is shared per author: with one author\'s share used, another author\'s command still starts', async (t) => {
   const cmds = scheduler(config({ execMaxRunning: 2, execWaitMs: 3000 }));
   const script = 'sleep 0.2; echo "{\\"v\\": $(id -u)}"\n';

@@ -123,7 +123,9 @@ export class Commands {
    * it is slow, the output is served and the new run's replaces it later.
    */
   private needs(src: Source, r: Run, round: number | undefined): boolean {
-    return src.commanded && (round === undefined || src.refreshedAt !== round) && r.id === undefined && (r.output === undefined || !r.standing) && Date.now() >= r.restUntil;
+    // a run killed at exec_timeout and not yet taken: its rest begins when its source takes it
+    const killed = r.output !== undefined && !r.output.ok && r.output.timedOut === true;
+    return src.commanded && (round === undefined || src.refreshedAt !== round) && r.id === undefined && (r.output === undefined || !r.standing) && !killed && Date.now() >= r.restUntil;
   }
 
   private get execLimits(): ExecLimits {
