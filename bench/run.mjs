@@ -22,7 +22,9 @@
 // BENCH_MANY_SOURCES=4000 (sources of the many phase, for what-ifs),
 // BENCH_PRODUCER_MS=250 (how often bench/producer.mjs replaces the data
 // file during the producer workload),
-// BENCH_REPS, BENCH_SECONDS, BENCH_NODE_FLAGS (extra node flags for our
+// BENCH_REPS, BENCH_SECONDS, BENCH_WARMUP (seconds of fetches per PMDA
+// and workload before the measurements: 0.6; V8 takes longer than that to
+// optimise what runs once per fetch, see docs/BENCHMARKS.md), BENCH_NODE_FLAGS (extra node flags for our
 // PMDA, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; the PMDA is then
 // retired cleanly after each phase so the profile gets written),
 // BENCH_PERF=dir (perf record of the C floor and our PMDA during the
@@ -81,7 +83,7 @@ const QUICK = process.env.BENCH_QUICK === '1';
 // one another moves small-fetch latencies by 2x from run to run.
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 8));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.3 : 1));
-const WARMUP = QUICK ? 0.2 : 0.6;
+const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 0.2 : 0.6));
 /** How long after a phase's last fetch its RSS is read (ms). */
 const REST_MS = 1000;
 const STARTUP_REPS = QUICK ? 1 : 3;
