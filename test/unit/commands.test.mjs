@@ -230,14 +230,14 @@ test.serial('a command killed at exec_timeout is not started again by the next f
   const src = source('sleep 30\n');
   cmds.run([src], 1);
   // the kill is collected between fetches (the scheduler's collector: its list of runs empties), and not yet taken
-  await until(() => native.execRunning() === 0 && cmds.running.size === 0, 5000);
+  await until(() => native.execRunning() === 0 && cmds['running'].size === 0, 5000);
   t.is(native.execRunning(), 0, 'killed at exec_timeout');
-  t.is(cmds.running.size, 0, 'and collected');
+  t.is(cmds['running'].size, 0, 'and collected');
   // the next fetch runs the commands it needs before it refreshes its sources
   cmds.run([src], 2);
   t.is(native.execRunning(), 0, 'a killed command is not started again at once');
   const out = cmds.take(src);
-  t.true(out?.ok === false && out.timedOut, 'the source then takes the kill');
+  t.true(typeof out === 'object' && out.ok === false && out.timedOut === true, 'the source then takes the kill');
   cmds.run([src], 3);
   t.is(native.execRunning(), 0, 'and the command rests');
   t.is(cmds.take(src), 'resting');
