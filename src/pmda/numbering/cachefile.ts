@@ -47,11 +47,11 @@ export interface CacheText {
 /** Where pmdaCache keeps its files, found once as it does. */
 let cacheDir: string | undefined;
 
-/** The domain's file `what` beside pmdaCache's: $PCP_VAR_DIR/config/pmda/DOMAIN.WHAT. */
 /** The serials of a source's caches (DOMAIN.SERIAL): its metric numbers', and its instances'. */
 export const metricCacheSerial = (cluster: number): number => cluster * 2 - 1;
 export const indomCacheSerial = (cluster: number): number => cluster * 2;
 
+/** The domain's file `what` beside pmdaCache's: $PCP_VAR_DIR/config/pmda/DOMAIN.WHAT. */
 export function domainFile(what: string | number): string {
   cacheDir ??= path.join(native.getConfig('PCP_VAR_DIR') ?? '/var/lib/pcp', 'config', 'pmda');
   return `${cacheDir}/${(native.indom(0) >>> 22) & 0x1ff}.${what}`;
