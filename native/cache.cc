@@ -6,7 +6,9 @@
 // PCP's own macros.
 #include "cache.h"
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 extern "C" {
 #include <pcp/pmapi.h>
@@ -38,31 +40,38 @@ Napi::Value CacheStore(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), pmdaCacheStore(indomOf(info), flags, name.c_str(), nullptr));
 }
 
-// cacheEntries(serial) => [[inst, name, active], ...] for every stored entry
+// cacheEntries(serial) => [insts, names]: every stored entry, active or
+// not, in instance order: their instance ids, and their names joined by
+// NUL (which no name holds) -- two values, not two per entry, because a
+// start numbering thousands of sources waited for each one made
 Napi::Value CacheEntries(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   pmInDom indom = indomOf(info);
-  Napi::Array out = Napi::Array::New(env);
-  if (pmdaCacheOp(indom, PMDA_CACHE_WALK_REWIND) < 0) return out;
-  // WALK_NEXT visits active entries only; probe the whole id range that
-  // SIZE reports to include inactive ones, in instance order.
-  int size = pmdaCacheOp(indom, PMDA_CACHE_SIZE);
-  uint32_t n = 0;
-  for (int inst = 0, seen = 0; seen < size && inst >= 0; inst++) {
-    char *name = nullptr;
-    int sts = pmdaCacheLookup(indom, inst, &name, nullptr);
-    if (sts == PMDA_CACHE_ACTIVE || sts == PMDA_CACHE_INACTIVE) {
-      Napi::Array e = Napi::Array::New(env, 3);
-      e[0u] = inst;
-      e[1u] = Napi::String::New(env, name);
-      e[2u] = Napi::Boolean::New(env, sts == PMDA_CACHE_ACTIVE);
-      out[n++] = e;
-      seen++;
-    } else if (sts == PMDA_CACHE_EMPTY) {
-      seen++;
+  std::vector<int32_t> insts;
+  std::string names;
+  if (pmdaCacheOp(indom, PMDA_CACHE_WALK_REWIND) >= 0) {
+    // WALK_NEXT visits active entries only; probe the whole id range that
+    // SIZE reports to include inactive ones, in instance order.
+    int size = pmdaCacheOp(indom, PMDA_CACHE_SIZE);
+    for (int inst = 0, seen = 0; seen < size && inst >= 0; inst++) {
+      char *name = nullptr;
+      int sts = pmdaCacheLookup(indom, inst, &name, nullptr);
+      if (sts == PMDA_CACHE_ACTIVE || sts == PMDA_CACHE_INACTIVE) {
+        if (!insts.empty()) names.push_back('\0');
+        insts.push_back(inst);
+        names.append(name);
+        seen++;
+      } else if (sts == PMDA_CACHE_EMPTY) {
+        seen++;
+      }
+      if (inst > size * 4 + 1024 && seen == 0) break;
     }
-    if (inst > size * 4 + 1024 && seen == 0) break;
   }
+  Napi::Int32Array ids = Napi::Int32Array::New(env, insts.size());
+  if (!insts.empty()) std::memcpy(ids.Data(), insts.data(), insts.size() * sizeof(int32_t));
+  Napi::Array out = Napi::Array::New(env, 2);
+  out[0u] = ids;
+  out[1u] = Napi::String::New(env, names);
   return out;
 }
 

@@ -93,7 +93,8 @@ export interface Native {
   cacheOp(serial: number, op: number): number;
   cacheResize(serial: number, max: number): number;
   cacheStore(serial: number, flags: number, name: string): number;
-  cacheEntries(serial: number): Array<[number, string, boolean]>;
+  /** Every stored entry of a cache, in instance order: their instance ids, and their names joined by NUL. */
+  cacheEntries(serial: number): [Int32Array, string];
   indomSet(serial: number, insts: Int32Array, names: string[]): void;
   indom(serial: number): number;
   pmid(cluster: number, item: number): number;

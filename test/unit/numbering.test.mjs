@@ -282,7 +282,8 @@ test('pmdaCache (the python pmdajson) reads a metric cache with retired items an
   const s = metricCacheSerial(cluster);
   native.cacheResize(s, MAX_ITEM);
   native.cacheOp(s, C.PMDA_CACHE_LOAD);
-  t.deepEqual(native.cacheEntries(s).map(([inst, name]) => [inst, name]), [[0, '~retired:0:a'], [1, 'b'], [2, 'a']]);
+  const [insts, names] = native.cacheEntries(s);
+  t.deepEqual([[...insts], names.split('\0')], [[0, 1, 2], ['~retired:0:a', 'b', 'a']]);
   t.is(native.cacheStore(s, C.PMDA_CACHE_ADD, 'c'), 3);
 });
 
@@ -347,4 +348,26 @@ test('the domain\'s descriptors file read a cluster at a time (DescStore) has th
   const plain = (m) => (m ? [...m.entries()] : []);
   for (const c of [0, 3, 4, 12]) t.deepEqual(plain(store.of(c, path.join(dir, 'none.desc'))), plain(whole.get(c)), `cluster ${c}`);
   t.deepEqual(plain(store.of(3, 'none')).map(([item, d]) => [item, d.type]), [[0, 5]], 'the last line of an item counts');
+});
+
+test('a DescStore that parsed some clusters writes every cluster back, in cluster order or not', (t) => {
+  const { DescStore } = require('../../dist/pmda/numbering/descriptors.js');
+  const lines = ['1 0 2 3 null 0 0 0 0 0 0', '1 1 5 3 null 0 0 0 0 0 0', '2 0 2 3 null 0 0 0 0 0 0', '7 0 6 4 250.8 1 -1 0 2 3 0', '7 3 2 3 null 0 0 0 0 0 0', '9 0 2 3 null 0 0 0 0 0 0'];
+  for (const [how, order] of /** @type {Array<[string, string[]]>} */ ([['in order', lines], ['out of order', [...lines].reverse()]])) {
+    const text = ['pmda-json descriptors 2', ...order, ''].join('\n');
+    const file = path.join(dir, `descstore-${how.replace(/ /g, '-')}.descriptors`);
+    fs.writeFileSync(file, text);
+    const store = new DescStore(file);
+    t.false(store.has(3), `${how}: a cluster it has no line of`);
+    t.deepEqual([...store.of(7, 'none').keys()].sort(), [0, 3], `${how}: cluster 7`);
+    t.true(store.has(9), `${how}: cluster 9`);
+    store.of(7, 'none').set(5, store.of(7, 'none').get(0));
+    store.changed();
+    store.save();
+    const back = parseDescriptors(fs.readFileSync(file, 'utf8'));
+    t.deepEqual(back.problems, [], how);
+    t.deepEqual([...back.records.keys()], [1, 2, 7, 9], `${how}: every cluster written back`);
+    t.deepEqual([...back.records.get(7).keys()], [0, 3, 5], `${how}: the changed cluster`);
+    t.deepEqual([...back.records.get(1).keys()], [0, 1], `${how}: a cluster never asked for`);
+  }
 });

@@ -197,7 +197,19 @@ export class DescStore {
   private text = '';
   /** Where each line of `text` begins; the last entry is where the text ends (past a final newline). */
   private starts = new Int32Array(0);
-  private readonly unread = new Map<number, number[]>();
+  /**
+   * The lines not parsed yet: the cluster of each line that has one, and
+   * its index in `starts`, in the file's order, which is the clusters'
+   * (formatDescriptors): a cluster's lines are found by a binary search,
+   * and nothing is made per cluster at a start. A file in another order
+   * (written by hand) has its lines by cluster in `byCluster` instead.
+   */
+  private lineClusters = new Float64Array(0);
+  private lineIndexes = new Int32Array(0);
+  private byCluster: Map<number, number[]> | undefined;
+  /** Clusters whose lines were parsed (a file in cluster order), and how many are left. */
+  private readonly taken = new Set<number>();
+  private left = 0;
   private dirty = false;
   private held = 0;
 
@@ -213,40 +225,97 @@ export class DescStore {
       report(file, [[1, 'illegal header']]);
       return;
     }
-    this.text = text;
-    this.starts = starts;
     const problems: Problems = [];
+    const clusters = new Float64Array(lines);
+    const indexes = new Int32Array(lines);
+    let n = 0;
+    let inOrder = true;
     for (let i = 1; i < lines; i++) {
       const start = starts[i]!;
       const end = starts[i + 1]! - 1;
       if (start === end && i === lines - 1) break;
       const cluster = clusterAt(text, start, end);
-      if (!(Number.isSafeInteger(cluster) && cluster >= 0)) problems.push([i + 1, 'illegal record']);
-      else {
-        let list = this.unread.get(cluster);
-        if (!list) this.unread.set(cluster, (list = []));
-        list.push(i);
+      if (!(Number.isSafeInteger(cluster) && cluster >= 0)) {
+        problems.push([i + 1, 'illegal record']);
+        continue;
       }
+      if (n === 0 || cluster !== clusters[n - 1]) {
+        if (n > 0 && cluster < clusters[n - 1]!) inOrder = false;
+        this.left++;
+      }
+      clusters[n] = cluster;
+      indexes[n++] = i;
     }
     report(file, problems);
+    if (n === 0) return;
+    this.text = text;
+    this.starts = starts;
+    this.lineClusters = clusters.subarray(0, n);
+    this.lineIndexes = indexes.subarray(0, n);
+    if (!inOrder) {
+      this.byCluster = new Map();
+      for (let k = 0; k < n; k++) {
+        let list = this.byCluster.get(clusters[k]!);
+        if (!list) this.byCluster.set(clusters[k]!, (list = []));
+        list.push(indexes[k]!);
+      }
+      this.left = this.byCluster.size;
+    }
+  }
+
+  /** The lines of `cluster` not parsed yet (their indexes in `starts`), taken: none the next time. */
+  private take(cluster: number): number[] | undefined {
+    if (this.left === 0) return undefined;
+    let lines: number[] | undefined;
+    if (this.byCluster) {
+      lines = this.byCluster.get(cluster);
+      this.byCluster.delete(cluster);
+    } else if (!this.taken.has(cluster)) {
+      const c = this.lineClusters;
+      let lo = 0;
+      for (let hi = c.length; lo < hi; ) {
+        const mid = (lo + hi) >>> 1;
+        if (c[mid]! < cluster) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let k = lo; k < c.length && c[k] === cluster; k++) (lines ??= []).push(this.lineIndexes[k]!);
+      if (lines) this.taken.add(cluster);
+    }
+    if (lines) this.left--;
+    if (this.left === 0) {
+      this.text = '';
+      this.starts = new Int32Array(0);
+      this.lineClusters = new Float64Array(0);
+      this.lineIndexes = new Int32Array(0);
+      this.byCluster = undefined;
+      this.taken.clear();
+    }
+    return lines;
+  }
+
+  /** The clusters with lines not parsed yet. */
+  private unread(): number[] {
+    if (this.byCluster) return [...this.byCluster.keys()];
+    const out: number[] = [];
+    const c = this.lineClusters;
+    for (let k = 0; k < c.length; k++) if ((k === 0 || c[k] !== c[k - 1]) && !this.taken.has(c[k]!)) out.push(c[k]!);
+    return out;
   }
 
   /** The records of `cluster` in the domain's file, parsed now if they were not yet. */
   private parsed(cluster: number): Map<number, ItemDesc> | undefined {
     const had = this.records.get(cluster);
-    const lines = this.unread.get(cluster);
-    if (had || !lines) return had;
-    this.unread.delete(cluster);
+    if (had) return had;
+    const text = this.text;
+    const starts = this.starts;
+    const lines = this.take(cluster);
+    if (!lines) return undefined;
     const items = new Map<number, ItemDesc>();
     const problems: Problems = [];
     for (const i of lines) {
-      const r = parseRecord(this.text.slice(this.starts[i], this.starts[i + 1]! - 1), true);
+      const r = parseRecord(text.slice(starts[i], starts[i + 1]! - 1), true);
       if (r) items.set(r[1], r[2]);
       else problems.push([i + 1, 'illegal record']);
-    }
-    if (this.unread.size === 0) {
-      this.text = '';
-      this.starts = new Int32Array(0);
     }
     report(this.file, problems);
     // none that could be read: as if the file had none (a file of version 1 may)
@@ -295,7 +364,7 @@ export class DescStore {
   /** Write the file if a record changed, unless held (to a new file, renamed over the old one). */
   save(): void {
     if (!this.dirty || this.held > 0) return;
-    for (const cluster of [...this.unread.keys()]) this.parsed(cluster);
+    for (const cluster of this.unread()) this.parsed(cluster);
     writeFileIn(this.file, formatDescriptors(this.records));
     this.dirty = false;
   }

@@ -53,7 +53,9 @@ export class NameCache implements Numbers {
   constructor(readonly serial: number, readonly max: number) {
     native.cacheResize(serial, max);
     native.cacheOp(serial, C.PMDA_CACHE_LOAD); // a missing file is a new cache
-    for (const [inst, name] of native.cacheEntries(serial)) this.known.set(name, inst);
+    const [insts, names] = native.cacheEntries(serial);
+    const list = insts.length > 0 ? names.split('\0') : [];
+    for (let i = 0; i < list.length; i++) this.known.set(list[i]!, insts[i]!);
   }
 
   get size(): number {
