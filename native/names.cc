@@ -17,18 +17,18 @@ void NameTable::reserve(size_t metrics) {
   byPmid_.reserve(metrics);
 }
 
-int NameTable::insert(const std::string &name, pmID pmid) {
+int NameTable::insert(std::string_view name, pmID pmid) {
   int at = 0;
   size_t from = 0;
   // names come a source at a time: one below the last one's parent starts there
-  if (lastParent_ > 0 && name.size() > lastPrefix_.size() && name.compare(0, lastPrefix_.size(), lastPrefix_) == 0) {
+  if (lastParent_ > 0 && name.size() > lastPrefix_.size() && name.substr(0, lastPrefix_.size()) == lastPrefix_) {
     at = lastParent_;
     from = lastPrefix_.size();
   }
   for (;;) {
     size_t dot = name.find('.', from);
-    bool last = dot == std::string::npos;
-    std::string upto = last ? name : name.substr(0, dot);
+    bool last = dot == std::string_view::npos;
+    std::string_view upto = last ? name : name.substr(0, dot);
     auto found = byName_.find(upto);
     if (found != byName_.end()) {
       at = found->second;
@@ -36,9 +36,9 @@ int NameTable::insert(const std::string &name, pmID pmid) {
       if (nodes_[at].pmid != PM_ID_NULL) return PM_ERR_NAME;  // below a metric
     } else {
       int n = static_cast<int>(nodes_.size());
-      nodes_.push_back(Node{last ? name.substr(from) : name.substr(from, dot - from), last ? pmid : PM_ID_NULL, at, {}});
-      nodes_[at].kids.push_back(n);
-      byName_.emplace(std::move(upto), n);
+      nodes_.push_back(Node{last ? name.substr(from) : name.substr(from, dot - from), last ? pmid : PM_ID_NULL, at, 0, nodes_[at].newestKid});
+      nodes_[at].newestKid = n;
+      byName_.emplace(upto, n);
       at = n;
       if (last) {
         byPmid_.emplace(pmid, n);
@@ -59,8 +59,11 @@ int NameTable::pmid(const char *name, pmID *out) const {
 }
 
 std::string NameTable::fullName(int n) const {
-  std::string out = nodes_[n].name;
-  for (int p = nodes_[n].parent; p > 0; p = nodes_[p].parent) out = nodes_[p].name + "." + out;
+  std::string out(nodes_[n].name);
+  for (int p = nodes_[n].parent; p > 0; p = nodes_[p].parent) {
+    out.insert(0, 1, '.');
+    out.insert(0, nodes_[p].name);
+  }
   return out;
 }
 
@@ -98,7 +101,7 @@ void NameTable::leavesBelow(int n, std::vector<int> &out) const {
     out.push_back(n);
     return;
   }
-  for (auto k = node.kids.rbegin(); k != node.kids.rend(); ++k) leavesBelow(*k, out);
+  for (int k = node.newestKid; k > 0; k = nodes_[k].olderSibling) leavesBelow(k, out);
 }
 
 int NameTable::children(const char *name, int traverse, char ***kids, int **status) const {
@@ -108,9 +111,9 @@ int NameTable::children(const char *name, int traverse, char ***kids, int **stat
   std::vector<std::string> list;
   std::vector<int> leaf;
   if (traverse == 0) {
-    for (auto k = node.kids.rbegin(); k != node.kids.rend(); ++k) {
-      list.push_back(nodes_[*k].name);
-      leaf.push_back(nodes_[*k].pmid == PM_ID_NULL ? PMNS_NONLEAF_STATUS : PMNS_LEAF_STATUS);
+    for (int k = node.newestKid; k > 0; k = nodes_[k].olderSibling) {
+      list.emplace_back(nodes_[k].name);
+      leaf.push_back(nodes_[k].pmid == PM_ID_NULL ? PMNS_NONLEAF_STATUS : PMNS_LEAF_STATUS);
     }
   } else {
     std::vector<int> below;

@@ -265,25 +265,34 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
 Napi::Value SetNames(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Uint32Array ids = info[1].As<Napi::Uint32Array>();
-  auto tree = std::make_unique<pmdajson::NameTable>();
-  tree->reserve(ids.ElementLength());
-  int sts;
-  auto add = [&](const std::string &n, uint32_t i) {
-    if ((sts = tree->insert(n, (pmID)ids[i])) < 0)
-      pmNotifyErr(LOG_WARNING, "cannot add metric name %s: %s", printable(n).c_str(), pmErrStr(sts));
-  };
+  size_t count = ids.ElementLength();
+  // the names in one string the table keeps, and where each one is in it
+  std::string all;
+  std::vector<std::pair<size_t, size_t>> spans;
   if (info[0].IsString()) {
-    std::string all = info[0].As<Napi::String>().Utf8Value();
-    size_t from = 0;
-    for (uint32_t i = 0; i < ids.ElementLength() && from <= all.size(); i++) {
+    all = info[0].As<Napi::String>().Utf8Value();
+    for (size_t from = 0; spans.size() < count && from <= all.size();) {
       size_t end = all.find('\0', from);
       if (end == std::string::npos) end = all.size();
-      add(all.substr(from, end - from), i);
+      spans.emplace_back(from, end - from);
       from = end + 1;
     }
   } else {
     Napi::Array names = info[0].As<Napi::Array>();
-    for (uint32_t i = 0; i < names.Length() && i < ids.ElementLength(); i++) add(names.Get(i).As<Napi::String>().Utf8Value(), i);
+    for (uint32_t i = 0; i < names.Length() && i < count; i++) {
+      if (i > 0) all.push_back('\0');
+      std::string n = names.Get(i).As<Napi::String>().Utf8Value();
+      spans.emplace_back(all.size(), n.size());
+      all += n;
+    }
+  }
+  auto tree = std::make_unique<pmdajson::NameTable>(std::move(all));
+  tree->reserve(spans.size());
+  std::string_view joined(tree->joined());
+  for (size_t i = 0; i < spans.size(); i++) {
+    std::string_view n = joined.substr(spans[i].first, spans[i].second);
+    int sts = tree->insert(n, (pmID)ids[i]);
+    if (sts < 0) pmNotifyErr(LOG_WARNING, "cannot add metric name %s: %s", printable(std::string(n)).c_str(), pmErrStr(sts));
   }
   pmns = std::move(tree);
   if (started) pmdaExtSetFlags(dispatch.version.any.ext, PMDA_EXT_NAMES_CHANGE);
