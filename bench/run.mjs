@@ -86,7 +86,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.3 : 1));
 const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 0.2 : 0.6));
 /** How long after a phase's last fetch its RSS is read (ms). */
 const REST_MS = 1000;
-const STARTUP_REPS = QUICK ? 1 : 3;
+// starts per PMDA and phase: the first numbers the phase's sources afresh
+// and is reported alone (first_ms); the figure is the median of the
+// restarts after it
+const STARTUP_REPS = QUICK ? 1 : 6;
 const CHURN_VARIANTS = 8;
 const PRODUCER_MS = Number(process.env.BENCH_PRODUCER_MS ?? 250);
 const ALL_PMDAS = process.env.BENCH_ALL_PMDAS === '1';
@@ -679,7 +682,8 @@ async function runPhase(phase) {
         again = true;
         break;
       }
-      startup[id] = { ms: round(median(times), 1), runs: times.map((t) => round(t, 1)) };
+      const restarts = times.length > 1 ? times.slice(1) : times;
+      startup[id] = { ms: round(median(restarts), 1), first_ms: round(times[0], 1), runs: times.map((t) => round(t, 1)) };
       log(`  startup ${id}: ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
       // pmda-json's later starts are warm (src/pmda/sources/warmstart.ts):
       // two more with the kept start removed are its cold start, with caches
@@ -993,7 +997,7 @@ function targets(results) {
   }
   if (ph('many')?.startup.ts) {
     const st = ph('many').startup.ts;
-    add('startup-many', `startup with ${ph('many').sources.toLocaleString('en-US')} sources ≤ 300 ms (HUP → first good fetch of the last source; a restart, warm)`, st.ms, 300, 'ms', true, st.error ?? '');
+    add('startup-many', `startup with ${ph('many').sources.toLocaleString('en-US')} sources ≤ 300 ms (HUP → first good fetch of the last source; the median of ${STARTUP_REPS - 1} restarts, warm)`, st.ms, 300, 'ms', true, st.error ?? '');
     if (st.cold_ms !== undefined) add('startup-many-cold', `startup with ${ph('many').sources.toLocaleString('en-US')} sources, cold: nothing kept (was the only start)`, st.cold_ms, 300, 'ms', true, '', true);
     if (st.error) out.at(-1).met = false;
   }
