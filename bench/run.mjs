@@ -668,6 +668,9 @@ async function runPhase(phase) {
         // each phase numbers its sources afresh (the first start); the
         // later starts find the numbering caches of the first
         if (k === 0) clearCaches(PMDAS[id].domain);
+        // what the phase and the last start wrote (thousands of files)
+        // goes to disk now, not while the next start is timed
+        execFileSync('sync');
         const r = await fetchbench(['-R', String(pmcd), '-T', '120', leaf(PMDAS[id].root)]);
         if (r.ready_ms === null) break;
         times.push(r.ready_ms);
@@ -692,6 +695,7 @@ async function runPhase(phase) {
         for (let k = 0; k < 2; k++) {
           stopAgent(agentPids()[id]);
           fs.rmSync(path.join(CACHE_DIR, `${PMDAS[id].domain}.start`), { force: true });
+          execFileSync('sync');
           const r = await fetchbench(['-R', String(pmcd), '-T', '120', leaf(PMDAS[id].root)]);
           if (r.ready_ms !== null) cold.push(r.ready_ms);
         }
