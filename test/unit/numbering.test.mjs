@@ -371,3 +371,36 @@ test('a DescStore that parsed some clusters writes every cluster back, in cluste
     t.deepEqual([...back.records.get(1).keys()], [0, 1], `${how}: a cluster never asked for`);
   }
 });
+
+test('a DescStore read a cluster at a time, in any order of asking, has the records that reading the file whole has (200 seeded files: in cluster order, shuffled, with bad lines)', (t) => {
+  const { DescStore } = require('../../dist/pmda/numbering/descriptors.js');
+  let seed = 26;
+  const rand = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  const plain = (m) => (m ? [...m.entries()].sort((a, b) => a[0] - b[0]) : []);
+  for (let f = 0; f < 200; f++) {
+    const lines = [];
+    for (let c = 0, clusters = 1 + rand(12); c < clusters; c++) {
+      const cluster = rand(40);
+      for (let i = 0, items = 1 + rand(4); i < items; i++) lines.push(`${cluster} ${rand(6)} ${[2, 5][rand(2)]} 3 null 0 0 0 0 0 0`);
+    }
+    lines.sort((a, b) => Number(a.split(' ')[0]) - Number(b.split(' ')[0]));
+    if (f % 3 === 1) lines.reverse();
+    if (f % 3 === 2) for (let i = lines.length - 1; i > 0; i--) { const j = rand(i + 1); [lines[i], lines[j]] = [lines[j], lines[i]]; }
+    if (f % 4 === 3) lines.splice(rand(lines.length + 1), 0, ['x 1 2 3 null 0 0 0 0 0 0', '7 1 2', ''][rand(3)]);
+    const text = ['pmda-json descriptors 2', ...lines, ''].join('\n');
+    const file = path.join(dir, `descstore-seeded-${f}.descriptors`);
+    fs.writeFileSync(file, text);
+    const whole = parseDescriptors(text).records;
+    const store = new DescStore(file);
+    const asked = Array.from({ length: 20 }, () => rand(42));
+    for (const c of asked) {
+      const want = plain(whole.get(c));
+      t.deepEqual(store.has(c) ? plain(store.of(c, 'none')) : [], want, `file ${f}, cluster ${c}`);
+    }
+    store.changed();
+    store.save();
+    const back = parseDescriptors(fs.readFileSync(file, 'utf8')).records;
+    t.deepEqual([...back.keys()].sort((a, b) => a - b), [...whole.keys()].sort((a, b) => a - b), `file ${f}: every cluster written back`);
+    for (const c of whole.keys()) t.deepEqual(plain(back.get(c)), plain(whole.get(c)), `file ${f}, cluster ${c} written back`);
+  }
+});
