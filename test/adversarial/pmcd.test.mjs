@@ -171,7 +171,9 @@ serial('through pmcd, a metadata.json replaced by a FIFO: the agent keeps its pi
   for (let i = 0; i < 5; i++) {
     const r = pminfo('-f', 'json.adv_steady.v', 'json.nsources');
     t.is(shown(r.out, 'json.adv_steady.v'), '7', `pminfo ${i} answers`);
-    t.true(r.ms < 1000, `pminfo ${i} took ${Math.round(r.ms)} ms`);
+    // a blocked agent makes pmcd wait its 5 s (-t) for the PDU, and drop
+    // it: under 4.5 s, whatever the load, unless the agent blocked
+    t.true(r.ms < 4500, `pminfo ${i} took ${Math.round(r.ms)} ms (pmcd gives an agent 5 s)`);
   }
   t.is(agentPid(), pid, 'pmcd did not drop or restart the agent');
   const lines = fs.readFileSync(LOG, 'utf8').split('\n').filter((l) => l.includes(meta));
