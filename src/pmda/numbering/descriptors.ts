@@ -199,15 +199,14 @@ export class DescStore {
   private starts = new Int32Array(0);
   /**
    * The lines not parsed yet: the cluster of each line that has one, and
-   * its index in `starts`, in the file's order, which is the clusters'
-   * (formatDescriptors): a cluster's lines are found by a binary search,
-   * and nothing is made per cluster at a start. A file in another order
-   * (written by hand) has its lines by cluster in `byCluster` instead.
+   * its index in `starts`, by cluster (the file's own order, as
+   * formatDescriptors writes it; a file written in another order is
+   * sorted once): a cluster's lines are found by a binary search, and
+   * nothing is made per cluster at a start.
    */
   private lineClusters = new Float64Array(0);
   private lineIndexes = new Int32Array(0);
-  private byCluster: Map<number, number[]> | undefined;
-  /** Clusters whose lines were parsed (a file in cluster order), and how many are left. */
+  /** Clusters whose lines were parsed, and how many are left. */
   private readonly taken = new Set<number>();
   private left = 0;
   private dirty = false;
@@ -239,10 +238,7 @@ export class DescStore {
         problems.push([i + 1, 'illegal record']);
         continue;
       }
-      if (n === 0 || cluster !== clusters[n - 1]) {
-        if (n > 0 && cluster < clusters[n - 1]!) inOrder = false;
-        this.left++;
-      }
+      if (n > 0 && cluster < clusters[n - 1]!) inOrder = false;
       clusters[n] = cluster;
       indexes[n++] = i;
     }
@@ -253,41 +249,34 @@ export class DescStore {
     this.lineClusters = clusters.subarray(0, n);
     this.lineIndexes = indexes.subarray(0, n);
     if (!inOrder) {
-      this.byCluster = new Map();
-      for (let k = 0; k < n; k++) {
-        let list = this.byCluster.get(clusters[k]!);
-        if (!list) this.byCluster.set(clusters[k]!, (list = []));
-        list.push(indexes[k]!);
-      }
-      this.left = this.byCluster.size;
+      // by cluster, each cluster's lines in the file's order (the last of an item counts)
+      const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => clusters[a]! - clusters[b]! || a - b);
+      this.lineClusters = Float64Array.from(order, (k) => clusters[k]!);
+      this.lineIndexes = Int32Array.from(order, (k) => indexes[k]!);
     }
+    const c = this.lineClusters;
+    for (let k = 0; k < n; k++) if (k === 0 || c[k] !== c[k - 1]) this.left++;
   }
 
   /** The lines of `cluster` not parsed yet (their indexes in `starts`), taken: none the next time. */
   private take(cluster: number): number[] | undefined {
-    if (this.left === 0) return undefined;
-    let lines: number[] | undefined;
-    if (this.byCluster) {
-      lines = this.byCluster.get(cluster);
-      this.byCluster.delete(cluster);
-    } else if (!this.taken.has(cluster)) {
-      const c = this.lineClusters;
-      let lo = 0;
-      for (let hi = c.length; lo < hi; ) {
-        const mid = (lo + hi) >>> 1;
-        if (c[mid]! < cluster) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let k = lo; k < c.length && c[k] === cluster; k++) (lines ??= []).push(this.lineIndexes[k]!);
-      if (lines) this.taken.add(cluster);
+    if (this.left === 0 || this.taken.has(cluster)) return undefined;
+    const c = this.lineClusters;
+    let lo = 0;
+    for (let hi = c.length; lo < hi; ) {
+      const mid = (lo + hi) >>> 1;
+      if (c[mid]! < cluster) lo = mid + 1;
+      else hi = mid;
     }
-    if (lines) this.left--;
-    if (this.left === 0) {
+    let lines: number[] | undefined;
+    for (let k = lo; k < c.length && c[k] === cluster; k++) (lines ??= []).push(this.lineIndexes[k]!);
+    if (!lines) return undefined;
+    this.taken.add(cluster);
+    if (--this.left === 0) {
       this.text = '';
       this.starts = new Int32Array(0);
       this.lineClusters = new Float64Array(0);
       this.lineIndexes = new Int32Array(0);
-      this.byCluster = undefined;
       this.taken.clear();
     }
     return lines;
@@ -295,7 +284,6 @@ export class DescStore {
 
   /** The clusters with lines not parsed yet. */
   private unread(): number[] {
-    if (this.byCluster) return [...this.byCluster.keys()];
     const out: number[] = [];
     const c = this.lineClusters;
     for (let k = 0; k < c.length; k++) if ((k === 0 || c[k] !== c[k - 1]) && !this.taken.has(c[k]!)) out.push(c[k]!);

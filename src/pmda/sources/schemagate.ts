@@ -9,8 +9,6 @@ import * as log from '../limits/log';
 export class SchemaGate {
   /** The data's generation; a new one means a new schema. */
   private generation: number | bigint | string | undefined;
-  /** When (performance.now()) the check of this refresh must end. */
-  private checkBy = 0;
 
   constructor(
     private readonly validate: SchemaValidator,
@@ -18,22 +16,18 @@ export class SchemaGate {
     private readonly logKey: string,
   ) {}
 
-  /** This refresh's check must end within `msLeft` ms from now. */
-  deadline(msLeft: number): void {
-    this.checkBy = performance.now() + msLeft;
-  }
-
   /**
    * The part of `doc` (from `where`) that may be served, or why none of
    * it may (a string); `changed` is called when its generation is new.
+   * The check ends by `by` (performance.now()): the author's time left.
    */
-  pass(doc: JsonValue, where: string, metadataFile: string, changed: () => void): { doc: JsonValue } | string {
+  pass(doc: JsonValue, where: string, metadataFile: string, changed: () => void, by: number): { doc: JsonValue } | string {
     const gen = schemaGeneration(doc);
     if (this.generation !== undefined && gen !== this.generation) changed();
     this.generation = gen;
     let check: SchemaCheck;
     try {
-      check = this.validate(doc, this.checkBy - performance.now());
+      check = this.validate(doc, by - performance.now());
     } catch (e) {
       // a check beyond its bounds: nothing of the document is served
       if (!(e instanceof CheckBoundError)) throw e;

@@ -75,8 +75,6 @@ export class Source {
   refreshedAt = -1;
   /** When the data was last looked at (Date.now()). */
   refreshedTime = 0;
-  /** When the refresh under way must be done (performance.now()): its author's time left in the fetch. */
-  private readBy = Infinity;
   /** Its arrays' rows; the instance index's own map, never changed here (a source without arrays shares one empty map). */
   rows: ReadonlyMap<string, Rows> = NO_ROWS;
   private instances: InstanceIndex | undefined;
@@ -205,16 +203,14 @@ export class Source {
     if (this.refreshedAt === fetchNo) return;
     this.refreshedAt = fetchNo;
     this.refreshedTime = Date.now();
-    const started = process.hrtime.bigint();
-    this.schema?.deadline(msLeft);
-    this.readBy = performance.now() + msLeft;
+    const started = performance.now();
     try {
       // the instance numbers are read from their file when the source is first used, not when it is found
       if (this.arrays.length > 0 && !this.instances) {
         this.indomCache = instanceNumbers(this.cluster);
         this.instances = new InstanceIndex(this.indomCache, this.dir);
       }
-      this.read(config, admit, run);
+      this.read(config, admit, run, started + msLeft);
       // a file's data is current whenever it is looked at
       if (!this.commanded && this.view) this.stats.dataTime = this.refreshedTime;
       // instance names long gone from the data leave the cache, even while it is unchanged
@@ -223,7 +219,7 @@ export class Source {
       // nothing a source contains may escape to other sources
       this.fail(`${this.dir}: cannot use its data: ${(e as Error).message}`);
     } finally {
-      this.stats.refreshMs = Number(process.hrtime.bigint() - started) / 1e6;
+      this.stats.refreshMs = performance.now() - started;
     }
   }
 
@@ -271,7 +267,8 @@ export class Source {
     Source.epoch++;
   }
 
-  private read(config: Config, admit: Admit, r: CommandRun | undefined): void {
+  /** Read and install the data; a schema's check and the walk of levels end by `by` (performance.now()). */
+  private read(config: Config, admit: Admit, r: CommandRun | undefined, by: number): void {
     let bytes: Buffer;
     let length: number;
     let padded = false;
@@ -340,11 +337,11 @@ export class Source {
         return this.fail(`cannot parse ${where}: ${(e as Error).message}`);
       }
       if (this.schema) {
-        const passed = this.schema.pass(doc, where, this.metadataFile, () => (this.stale = true));
+        const passed = this.schema.pass(doc, where, this.metadataFile, () => (this.stale = true), by);
         if (typeof passed === 'string') return this.fail(passed);
         doc = passed.doc;
       }
-      view = new TreeView(doc, this.arrays, config.maxInstances, this.readBy);
+      view = new TreeView(doc, this.arrays, config.maxInstances, by);
     }
     this.install(view, where, config, at);
   }
