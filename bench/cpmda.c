@@ -34,6 +34,13 @@
  * table; names are a dynamic namespace (pmdaTree), so pmcd's PMNS only
  * needs "<root> <domain>:*:*".
  *
+ * Built with -DREAD_FILES and bench/cread.cc (cpmda-read; bench/run.mjs,
+ * BENCH_C_READS=1), -F dir makes each source's integers come from
+ * dir/<name>/data.json instead: before every fetch each source's file is
+ * looked at (stat) and, when it is another file or has changed, read and
+ * parsed again. That is a floor for a PMDA that reads the data, as
+ * pmda-json must; the plain floor is the one issue 26's targets name.
+ *
  * Nothing is written to stdout: in pipe mode it carries the PDUs.
  */
 #include <pcp/pmapi.h>
@@ -48,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +68,12 @@ typedef struct {
     int exotic;
     int cluster;
     int indom_index;        /* index into indoms[], -1 without arrays */
+#ifdef READ_FILES
+    char *path;             /* -F: its data file */
+    int64_t *ivals;         /* the integers read from it */
+    int64_t *mvals;         /* the members', (a * instances + i) * members + k */
+    struct stat seen;       /* the file they were read from */
+#endif
 } source_t;
 
 enum { KIND_STRING, KIND_INT, KIND_MEMBER };
@@ -88,6 +102,11 @@ static gid_t nobody_gid;
 static int have_nobody;
 static char *exec_buffer;
 static size_t exec_buffer_size;
+#ifdef READ_FILES
+static const char *files_dir;
+
+int cread_load(const char *path, int nints, int64_t *ints, int arrays, int instances, int members, int64_t *vals);
+#endif
 
 /*
  * The values of the benchmark data, generation g (g = 0 for static data;
@@ -127,10 +146,23 @@ fetch_value(pmdaMetric *m, unsigned int inst, pmAtomValue *atom)
         return PMDA_FETCH_STATIC;
     case KIND_INT:
         if (inst != PM_IN_NULL) return PM_ERR_INST;
+#ifdef READ_FILES
+        if (files_dir) {
+            atom->ll = mi->src->ivals[mi->j];
+            return PMDA_FETCH_STATIC;
+        }
+#endif
         atom->ll = int_value(mi->src, mi->j, 0);
         return PMDA_FETCH_STATIC;
     case KIND_MEMBER:
         if ((int)inst < 0 || (int)inst >= mi->src->instances) return PM_ERR_INST;
+#ifdef READ_FILES
+        if (files_dir) {
+            const source_t *s = mi->src;
+            atom->ll = s->mvals[((size_t)mi->j * s->instances + inst) * s->members + mi->k];
+            return PMDA_FETCH_STATIC;
+        }
+#endif
         atom->ll = member_value(mi->src, (int)inst, mi->k, 0);
         return PMDA_FETCH_STATIC;
     }
@@ -190,11 +222,65 @@ run_exec(void)
         ;
 }
 
+#ifdef READ_FILES
+/* -F: each source's values, from its data file when that changed */
+static void
+read_files(void)
+{
+    int i;
+
+    for (i = 0; i < nsources; i++) {
+        source_t *s = &sources[i];
+        struct stat st;
+
+        if (stat(s->path, &st) < 0)
+            continue;
+        if (st.st_ino == s->seen.st_ino && st.st_dev == s->seen.st_dev && st.st_size == s->seen.st_size &&
+            st.st_mtim.tv_sec == s->seen.st_mtim.tv_sec && st.st_mtim.tv_nsec == s->seen.st_mtim.tv_nsec)
+            continue;
+        if (cread_load(s->path, s->ints, s->ivals, s->arrays, s->instances, s->members, s->mvals) == 0)
+            s->seen = st;
+        else
+            pmNotifyErr(LOG_WARNING, "%s: cannot read or parse", s->path);
+    }
+}
+
+/* -F: each source's file, and its values until it is read (generation 0) */
+static void
+setup_files(void)
+{
+    int i, j, a, k;
+
+    for (i = 0; i < nsources; i++) {
+        source_t *s = &sources[i];
+        size_t n = (size_t)s->arrays * s->instances * s->members;
+
+        if ((s->path = malloc(strlen(files_dir) + strlen(s->name) + 12)) == NULL ||
+            (s->ivals = calloc(s->ints > 0 ? s->ints : 1, sizeof(int64_t))) == NULL ||
+            (s->mvals = calloc(n > 0 ? n : 1, sizeof(int64_t))) == NULL) {
+            pmNotifyErr(LOG_ERR, "out of memory");
+            exit(1);
+        }
+        sprintf(s->path, "%s/%s/data.json", files_dir, s->name);
+        for (j = 0; j < s->ints; j++)
+            s->ivals[j] = int_value(s, j, 0);
+        for (a = 0; a < s->arrays; a++)
+            for (j = 0; j < s->instances; j++)
+                for (k = 0; k < s->members; k++)
+                    s->mvals[((size_t)a * s->instances + j) * s->members + k] = member_value(s, j, k, 0);
+    }
+}
+#endif
+
 static int
 do_fetch(int numpmid, pmID *pmids, pmResult **resp, pmdaExt *pmda)
 {
     if (exec_on)
         run_exec();
+#ifdef READ_FILES
+    if (files_dir)
+        read_files();
+#endif
     return pmdaFetch(numpmid, pmids, resp, pmda);
 }
 
@@ -362,7 +448,7 @@ main(int argc, char **argv)
     struct passwd *pw;
 
     pmSetProgname(argv[0]);
-    while ((c = getopt(argc, argv, "d:r:l:e:s:S:U:D:")) != -1) {
+    while ((c = getopt(argc, argv, "d:r:l:e:s:S:U:D:F:")) != -1) {
         switch (c) {
         case 'd': domain = atoi(optarg); break;
         case 'r': root = optarg; break;
@@ -374,6 +460,9 @@ main(int argc, char **argv)
         case 'D':
             if (pmSetDebug(optarg) < 0) usage();
             break;
+#ifdef READ_FILES
+        case 'F': files_dir = optarg; break;
+#endif
         default: usage();
         }
     }
@@ -381,6 +470,10 @@ main(int argc, char **argv)
         usage();
     if (exec_line)
         split_command(exec_line);
+#ifdef READ_FILES
+    if (files_dir)
+        setup_files();
+#endif
     if ((pw = getpwnam("nobody")) != NULL) {
         nobody_uid = pw->pw_uid;
         nobody_gid = pw->pw_gid;

@@ -31,6 +31,10 @@
 // measurements; add --perf-basic-prof to BENCH_NODE_FLAGS for JS names),
 // BENCH_STRACE=dir (strace -c of every PMDA during the measurements),
 // BENCH_TS_HOME=dir (run our PMDA from a patched copy, for what-ifs),
+// BENCH_C_READS=1 (a what-if: the C floor reads and parses each source's
+// data file when it changed, bench/cread.cc, and the churn and producer
+// workloads check its values too; issue 26's targets name the floor
+// that holds its values in memory),
 // BENCH_TS_WRAPPER=cmd (a command in front of node: env LD_PRELOAD=...,
 // valgrind ...), BENCH_KEEP=1 (keep the scratch directory), BENCH_RESULTS=file,
 // BENCH_FORCE=1 (do not wait for test runs to end).
@@ -116,6 +120,8 @@ const PMDAS = {
   ts: { id: 'ts', label: 'pmda-json', root: 'jsonts', domain: 251 },
   py: { id: 'py', label: 'python pmdajson', root: 'json', domain: 137 },
 };
+const C_READS = process.env.BENCH_C_READS === '1';
+if (C_READS) PMDAS.c.label = 'C floor reading the files';
 const ACTIVE = (process.env.BENCH_PMDAS ?? 'c,ts,py').split(',').map((s) => s.trim()).filter((s) => PMDAS[s]);
 /** The PMDAs measured in one phase: ACTIVE, less those the phase leaves out (`pmdas`). */
 const phasePmdas = (phase) => ACTIVE.filter((id) => ALL_PMDAS || !phase.pmdas || phase.pmdas.includes(id));
@@ -148,7 +154,7 @@ function commandLine(id, phase) {
     case 'c': {
       const specs = cSourceArgs(phase.sources);
       const exec = phase.sources.find((s) => s.exec);
-      return `${path.join(OUT, 'cpmda')} -d 252 -r jsonc ${specs.join(' ')}${exec ? ` -e /bin/cat,${execFile(exec)}` : ''}`;
+      return `${path.join(OUT, C_READS ? 'cpmda-read' : 'cpmda')} -d 252 -r jsonc ${C_READS ? `-F ${SRC} ` : ''}${specs.join(' ')}${exec ? ` -e /bin/cat,${execFile(exec)}` : ''}`;
     }
   }
   throw new Error(id);
@@ -599,6 +605,11 @@ function build() {
   for (const [name, libs] of /** @type {Array<[string, string[]]>} */ ([['cpmda', ['-lpcp_pmda', '-lpcp']], ['fetchbench', ['-lpcp']]])) {
     execFileSync('gcc', ['-O2', '-g', '-Wall', '-o', path.join(OUT, name), path.join(HERE, `${name}.c`), ...libs], { stdio: 'inherit' });
   }
+  if (C_READS) {
+    execFileSync('gcc', ['-O2', '-g', '-Wall', '-DREAD_FILES', '-c', '-o', path.join(OUT, 'cpmda-read.o'), path.join(HERE, 'cpmda.c')], { stdio: 'inherit' });
+    execFileSync('g++', ['-O2', '-g', '-Wall', '-std=c++17', '-c', '-o', path.join(OUT, 'cread.o'), path.join(HERE, 'cread.cc')], { stdio: 'inherit' });
+    execFileSync('g++', ['-o', path.join(OUT, 'cpmda-read'), path.join(OUT, 'cpmda-read.o'), path.join(OUT, 'cread.o'), '-lsimdjson', '-lpcp_pmda', '-lpcp'], { stdio: 'inherit' });
+  }
 }
 
 class Interference extends Error {}
@@ -710,9 +721,10 @@ async function runPhase(phase) {
   const argsFor = (w, id, extra) => {
     const a = ['-p', String(pids[id]), '-q', String(pmcd), '-N', String(w.minFetches ?? 3), ...extra];
     if (phase.sources[0].exotic) a.push('-x');
-    if (w.churn && id !== 'c') a.push('-W', w.churnTarget, ...w.variantArgs);
-    // the C floor serves generation 0 from memory, whatever the producer writes
-    if (w.producer && id !== 'c') a.push('-G', w.variantSpecs.map((v) => v.split(':')[0]).join(','));
+    if (w.churn && (id !== 'c' || C_READS)) a.push('-W', w.churnTarget, ...w.variantArgs);
+    // the C floor serves generation 0 from memory, whatever the producer
+    // writes (but for BENCH_C_READS)
+    if (w.producer && (id !== 'c' || C_READS)) a.push('-G', w.variantSpecs.map((v) => v.split(':')[0]).join(','));
     return [...a, ...w.names(PMDAS[id].root)];
   };
   // one client run; for the producer workload, with the producer running
@@ -877,7 +889,7 @@ async function main() {
   process.off('SIGINT', onEarlySignal);
   process.off('SIGTERM', onEarlySignal);
   const started = Date.now();
-  const meta = { date: new Date().toISOString(), machine: machine(), quick: QUICK, reps: REPS, seconds: SECONDS, warmup: WARMUP, node_flags: NODE_FLAGS, pmdas: ACTIVE };
+  const meta = { date: new Date().toISOString(), machine: machine(), quick: QUICK, reps: REPS, seconds: SECONDS, warmup: WARMUP, node_flags: NODE_FLAGS, pmdas: ACTIVE, ...(C_READS ? { c_reads: true } : {}) };
   log(`machine: ${meta.machine.nproc} × ${meta.machine.cpu}, node ${meta.machine.node}, pcp ${meta.machine.pcp}; ${REPS} reps × ${SECONDS} s`);
 
   fs.rmSync(WORK, { recursive: true, force: true });
@@ -1027,6 +1039,7 @@ function renderTable(results) {
   const f = (x, d = 3) => (x === null || x === undefined ? '–' : x.toFixed(d));
   const lines = [];
   lines.push(`Date ${results.meta.date.slice(0, 16).replace('T', ' ')} UTC; ${results.meta.machine.nproc} × ${results.meta.machine.cpu}, Linux ${results.meta.machine.kernel}, node ${results.meta.machine.node}, PCP ${results.meta.machine.pcp}, ${results.meta.machine.python}; ${results.meta.reps} reps × ${results.meta.seconds} s per PMDA and workload${results.meta.quick ? ' (QUICK)' : ''}.`, '');
+  if (results.meta.c_reads) lines.push('**The C floor here reads and parses the data files (BENCH_C_READS=1): a what-if, not the floor of issue 26\'s targets.**', '');
   lines.push('| workload | values/fetch | ' + ids.map((id) => `${PMDAS[id].label} p50 ms (p99)`).join(' | ') + ' | pmda-json / C | python / C | pmda-json / python | ' + ids.map((id) => `${PMDAS[id].label} CPU ms/fetch`).join(' | ') + ' | pmda-json / C CPU | checked (wrong, stale) |');
   lines.push('|' + ' --- |'.repeat(6 + ids.length * 2 + 1));
   for (const w of results.workloads) {
